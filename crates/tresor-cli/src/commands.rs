@@ -1,0 +1,241 @@
+//! What each subcommand does.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tresor_core::bootstrap::{self, RootCredentials};
+use tresor_core::{Core, StoreBackend};
+use tresor_server::{ServerConfig, TlsFiles};
+use tresor_store::SqliteStore;
+use tresor_types::{AccountId, SecretBytes};
+
+use crate::cli::{Command, InitArgs, Output, ServerArgs};
+use crate::unseal;
+
+const STORE_FILE: &str = "tresor.db";
+
+pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Server(args) => server(args),
+        Command::Init(args) => init(args),
+    }
+}
+
+fn account(id: &str) -> Result<AccountId, String> {
+    AccountId::parse(id)
+        .map_err(|_| format!("invalid account id {id:?}: it must be exactly 12 digits"))
+}
+
+fn open_store(dir: &Path) -> Result<StoreBackend, String> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    SqliteStore::open(&dir.join(STORE_FILE))
+        .map(StoreBackend::Sqlite)
+        .map_err(|e| format!("cannot open the store in {}: {e}", dir.display()))
+}
+
+fn init(args: InitArgs) -> Result<(), String> {
+    let account = account(&args.account_id)?;
+    if args.data_dir.join(STORE_FILE).exists() {
+        // Check before creating anything (a key file, say): init never touches a store.
+        let store = open_store(&args.data_dir)?;
+        if bootstrap::account_of(&store)
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
+            return Err(format!(
+                "{} already holds a Tresor store; init refuses and changed nothing",
+                args.data_dir.display()
+            ));
+        }
+    }
+    let unsealer = match &args.unseal_key_file {
+        Some(path) if path.exists() => unseal::from_key_file(path)?,
+        Some(path) => unseal::create_key_file(path)?,
+        None => unseal::passphrase(true)?,
+    };
+    let store = open_store(&args.data_dir)?;
+    let (_keyring, creds) =
+        bootstrap::initialize(&store, &unsealer, &account).map_err(|e| e.to_string())?;
+    print_credentials(&creds, args.output);
+    Ok(())
+}
+
+fn print_credentials(creds: &RootCredentials, output: Output) {
+    // Shown once, on purpose: this is the only way the user learns the root secret.
+    let secret = String::from_utf8_lossy(creds.secret_access_key.expose());
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({
+                "account_id": creds.account.as_str(),
+                "access_key_id": creds.access_key_id,
+                "secret_access_key": secret,
+            })
+        ),
+        Output::Text => {
+            println!("Tresor store created for account {}.", creds.account);
+            println!("Root credentials (shown only now; keep them safe):");
+            println!("  AWS_ACCESS_KEY_ID={}", creds.access_key_id);
+            println!("  AWS_SECRET_ACCESS_KEY={secret}");
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn server(args: ServerArgs) -> Result<(), String> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // The temporary directory lives as long as this function: dev data goes with the process.
+    let mut _throwaway = None;
+    let (core, banner) = if args.dev {
+        let account = account(&args.account_id)?;
+        let dir = match &args.data_dir {
+            Some(d) => d.clone(),
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("tresor-dev-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot create a temporary data directory: {e}"))?;
+                let p = t.path().to_path_buf();
+                _throwaway = Some(t);
+                p
+            }
+        };
+        let store = open_store(&dir)?;
+        let fixed = match (args.root_access_key_id, args.root_secret_access_key) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                Some((id, SecretBytes::new(secret.into_bytes())))
+            }
+            (Some(_), Some(_)) => {
+                return Err("root credentials must be non-empty strings".to_owned())
+            }
+            _ => None,
+        };
+        let (keyring, creds) = bootstrap::dev(&store, &account, fixed).map_err(|e| match e {
+            bootstrap::BootstrapError::AlreadyInitialized => format!(
+                "{} already holds a store; dev mode needs a new or empty data directory",
+                dir.display()
+            ),
+            other => other.to_string(),
+        })?;
+        let banner = DevBanner {
+            creds,
+            dir: dir.display().to_string(),
+            throwaway: args.data_dir.is_none(),
+        };
+        (Core::new(store, keyring), Some(banner))
+    } else {
+        if tls.is_none() && !args.listen.ip().is_loopback() && !args.insecure_http {
+            return Err(format!(
+                "refusing to serve plain HTTP on {}: secrets and credentials would cross the network unencrypted. \
+                 Give --tls-cert and --tls-key, listen on a loopback address, or pass --insecure-http if a TLS proxy sits in front.",
+                args.listen
+            ));
+        }
+        let dir = args
+            .data_dir
+            .clone()
+            .ok_or("production mode needs --data-dir (or TRESOR_DATA_DIR); use --dev for a throw-away server")?;
+        if !dir.join(STORE_FILE).exists() {
+            return Err(format!(
+                "{} holds no Tresor store; run `tresor init --data-dir {}` first",
+                dir.display(),
+                dir.display()
+            ));
+        }
+        let store = open_store(&dir)?;
+        let unsealer = match &args.unseal_key_file {
+            Some(path) => unseal::from_key_file(path)?,
+            None => unseal::passphrase(false)?,
+        };
+        let keyring = bootstrap::unseal(&store, &unsealer).map_err(|e| e.to_string())?;
+        (Core::new(store, keyring), None)
+    };
+
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("Tresor listening on {scheme}://{addr}");
+        if let Some(b) = &banner {
+            b.print(scheme, addr);
+        }
+        tracing::info!(%addr, dev = banner.is_some(), "ready");
+        let config = ServerConfig { listen: addr, tls };
+        tresor_server::serve(Arc::new(core), listener, config, shutdown_signal())
+            .await
+            .map_err(|e| format!("server failed: {e}"))
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+struct DevBanner {
+    creds: RootCredentials,
+    dir: String,
+    throwaway: bool,
+}
+
+impl DevBanner {
+    fn print(&self, scheme: &str, addr: std::net::SocketAddr) {
+        use std::io::Write as _;
+        let kind = if self.throwaway {
+            "throw-away, deleted at exit"
+        } else {
+            "kept"
+        };
+        println!(
+            "Development mode: data in {} ({kind}); the root key lives only in memory.",
+            self.dir
+        );
+        println!("Use it with:");
+        println!(
+            "export AWS_ENDPOINT_URL={scheme}://{addr} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1",
+            self.creds.access_key_id,
+            String::from_utf8_lossy(self.creds.secret_access_key.expose())
+        );
+        let _ = std::io::stdout().flush();
+    }
+}

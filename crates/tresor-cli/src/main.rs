@@ -1,0 +1,29 @@
+//! The `tresor` binary: `server` (production or `--dev`) and `init`.
+//!
+//! Data path: this crate only gathers configuration (flags and `TRESOR_*` variables), opens
+//! the store, unseals the keyring through `tresor-core`'s bootstrap, and hands both to
+//! `tresor-server`. It prints credentials only where the user asked for them (`init`, dev mode).
+
+mod cli;
+mod commands;
+mod unseal;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRESOR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match commands::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tresor: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

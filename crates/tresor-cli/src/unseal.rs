@@ -1,0 +1,61 @@
+//! Getting the unseal material: a key file, `TRESOR_PASSPHRASE`, or a prompt without echo.
+
+use std::io::Write as _;
+use std::path::Path;
+use tresor_crypto::Unsealer;
+use tresor_types::SecretBytes;
+
+pub fn from_key_file(path: &Path) -> Result<Unsealer, String> {
+    let contents = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("cannot read key file {}: {e}", path.display()))?,
+    );
+    let key = tresor_crypto::parse_key_file(&contents)
+        .map_err(|e| format!("key file {}: {e}", path.display()))?;
+    Ok(Unsealer::KeyFile(key))
+}
+
+/// Create a new key file (mode 0600); refuses to overwrite.
+pub fn create_key_file(path: &Path) -> Result<Unsealer, String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let key = tresor_crypto::generate_key_file().map_err(|e| e.to_string())?;
+    let text = tresor_crypto::encode_key_file(&key);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
+    f.write_all(text.expose())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("cannot write key file {}: {e}", path.display()))?;
+    Ok(Unsealer::KeyFile(key))
+}
+
+/// The passphrase from `TRESOR_PASSPHRASE`, else asked for on the terminal (twice when
+/// `confirm`).
+pub fn passphrase(confirm: bool) -> Result<Unsealer, String> {
+    let phrase = match std::env::var("TRESOR_PASSPHRASE") {
+        Ok(p) => zeroize::Zeroizing::new(p),
+        Err(_) => {
+            let first = zeroize::Zeroizing::new(
+                rpassword::prompt_password("Passphrase: ")
+                    .map_err(|e| format!("no TRESOR_PASSPHRASE and no terminal to ask on: {e}"))?,
+            );
+            if confirm {
+                let again = zeroize::Zeroizing::new(
+                    rpassword::prompt_password("Passphrase again: ").map_err(|e| e.to_string())?,
+                );
+                if *again != *first {
+                    return Err("the passphrases differ".to_owned());
+                }
+            }
+            first
+        }
+    };
+    if phrase.is_empty() {
+        return Err("the passphrase must not be empty".to_owned());
+    }
+    Ok(Unsealer::Passphrase(SecretBytes::from_slice(
+        phrase.as_bytes(),
+    )))
+}

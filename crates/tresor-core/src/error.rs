@@ -1,0 +1,93 @@
+use tresor_store::StoreError;
+
+/// Why an operation failed, named by condition. `aws_code` and `message` are what the client
+/// sees; the server maps them to the wire in one place. Messages never carry secret values:
+/// internal failures keep their detail for the log (`Internal`) and send a fixed text.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidNextToken(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    ResourceExists(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
+    PublicPolicy(String),
+    #[error("{0}")]
+    DecryptionFailure(String),
+    #[error("{0}")]
+    EncryptionFailure(String),
+    #[error("{0}")]
+    Serialization(String),
+    #[error("{message}")]
+    Authentication { code: &'static str, message: String },
+    #[error("{0}")]
+    AccessDenied(String),
+    /// Detail for the log only; the client gets a fixed message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn aws_code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "ValidationException",
+            Self::InvalidParameter(_) => "InvalidParameterException",
+            Self::InvalidRequest(_) => "InvalidRequestException",
+            Self::InvalidNextToken(_) => "InvalidNextTokenException",
+            Self::ResourceNotFound(_) => "ResourceNotFoundException",
+            Self::ResourceExists(_) => "ResourceExistsException",
+            Self::LimitExceeded(_) => "LimitExceededException",
+            Self::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
+            Self::PublicPolicy(_) => "PublicPolicyException",
+            Self::DecryptionFailure(_) => "DecryptionFailure",
+            Self::EncryptionFailure(_) => "EncryptionFailure",
+            Self::Serialization(_) => "SerializationException",
+            Self::Authentication { code, .. } => code,
+            Self::AccessDenied(_) => "AccessDeniedException",
+            Self::Internal(_) => "InternalServiceError",
+        }
+    }
+
+    /// The text sent to the client.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Internal(_) => "An error occurred on the server side.".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// True for failures on our side (HTTP 500); everything else is the caller's (HTTP 400).
+    pub fn is_server_error(&self) -> bool {
+        matches!(self, Self::Internal(_))
+    }
+
+    pub(crate) fn secret_not_found() -> Self {
+        Self::ResourceNotFound("Secrets Manager can't find the specified secret.".to_owned())
+    }
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::secret_not_found(),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<tresor_crypto::CryptoError> for CoreError {
+    fn from(e: tresor_crypto::CryptoError) -> Self {
+        Self::Internal(format!("crypto: {e}"))
+    }
+}

@@ -1,0 +1,235 @@
+//! The keyring: the unsealed root key, the KMS keys it wraps, and the subkeys derived from it.
+//! Plaintext exists only between `seal_value`/`open_value` and the caller; KMS key material is
+//! unwrapped on first use and cached for the life of the process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tresor_crypto::{EncryptionContext, KeyMaterial, RootKey};
+use tresor_store::{AccessKeyRecord, KmsKeyRecord, Scope, Store};
+use tresor_types::{SecretBytes, Timestamp};
+
+use crate::{CoreError, StoreBackend};
+
+/// The alias that stands in for AWS's managed `aws/secretsmanager` key.
+pub const DEFAULT_SECRETS_KEY_ALIAS: &str = "alias/aws/secretsmanager";
+
+const LABEL_ACCESS_KEY_SEAL: &str = "tresor/access-key-seal/v1";
+const LABEL_VALUE_DIGEST: &str = "tresor/value-digest/v1";
+
+/// What a stored secret value is: the first byte of every sealed plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    String = 1,
+    Binary = 2,
+}
+
+pub struct Keyring {
+    root: RootKey,
+    access_key_seal: SecretBytes,
+    value_digest: SecretBytes,
+    materials: RwLock<HashMap<(String, u32), Arc<KeyMaterial>>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keyring([REDACTED])")
+    }
+}
+
+fn wrap_aad(key: &KmsKeyRecord, version: u32) -> Vec<u8> {
+    format!("{}#{version}", key.arn).into_bytes()
+}
+
+impl Keyring {
+    pub fn new(root: RootKey) -> Self {
+        let access_key_seal = root.subkey(LABEL_ACCESS_KEY_SEAL);
+        let value_digest = root.subkey(LABEL_VALUE_DIGEST);
+        Self {
+            root,
+            access_key_seal,
+            value_digest,
+            materials: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The default secrets key of a scope, created on first use.
+    pub fn default_key(
+        &self,
+        store: &StoreBackend,
+        scope: &Scope,
+    ) -> Result<KmsKeyRecord, CoreError> {
+        if let Some(k) = store.get_kms_key_by_alias(scope, DEFAULT_SECRETS_KEY_ALIAS)? {
+            return Ok(k);
+        }
+        let key_id = uuid::Uuid::new_v4().to_string();
+        let arn = format!(
+            "arn:aws:kms:{}:{}:key/{key_id}",
+            scope.region, scope.account
+        );
+        let mut record = KmsKeyRecord {
+            scope: scope.clone(),
+            key_id,
+            arn,
+            alias: Some(DEFAULT_SECRETS_KEY_ALIAS.to_owned()),
+            description:
+                "Default key that protects my Secrets Manager data when no other key is defined"
+                    .to_owned(),
+            created: Timestamp::now(),
+            versions: Vec::new(),
+        };
+        let material = KeyMaterial::generate()?;
+        let wrapped = self.root.wrap_key(&material, &wrap_aad(&record, 1))?;
+        record.versions.push((1, wrapped));
+        match store.put_kms_key(&record) {
+            Ok(()) => Ok(record),
+            // Another request created it first: use theirs.
+            Err(tresor_store::StoreError::Conflict) => store
+                .get_kms_key_by_alias(scope, DEFAULT_SECRETS_KEY_ALIAS)?
+                .ok_or_else(|| CoreError::Internal("default key vanished".to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The key a secret uses: its `KmsKeyId` (id, ARN or alias) or the scope's default key.
+    pub fn resolve_key(
+        &self,
+        store: &StoreBackend,
+        scope: &Scope,
+        kms_key_id: Option<&str>,
+    ) -> Result<KmsKeyRecord, CoreError> {
+        let Some(id) = kms_key_id.filter(|s| !s.is_empty()) else {
+            return self.default_key(store, scope);
+        };
+        let bare = id
+            .strip_prefix(&format!("arn:aws:kms:{}:{}:", scope.region, scope.account))
+            .unwrap_or(id);
+        if bare == DEFAULT_SECRETS_KEY_ALIAS {
+            return self.default_key(store, scope);
+        }
+        let found = if bare.starts_with("alias/") {
+            store.get_kms_key_by_alias(scope, bare)?
+        } else {
+            store.get_kms_key(scope, bare.strip_prefix("key/").unwrap_or(bare))?
+        };
+        found.ok_or_else(|| {
+            CoreError::ResourceNotFound(format!(
+                "The KMS key {id} can't be found in this account and Region."
+            ))
+        })
+    }
+
+    fn material(&self, key: &KmsKeyRecord, version: u32) -> Result<Arc<KeyMaterial>, CoreError> {
+        let cache_key = (key.key_id.clone(), version);
+        if let Ok(cache) = self.materials.read() {
+            if let Some(m) = cache.get(&cache_key) {
+                return Ok(m.clone());
+            }
+        }
+        let wrapped = key
+            .versions
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, w)| w)
+            .ok_or_else(|| {
+                CoreError::DecryptionFailure(
+                    "The key version that protects this secret is missing.".to_owned(),
+                )
+            })?;
+        let material = Arc::new(self.root.unwrap_key(wrapped, &wrap_aad(key, version))?);
+        if let Ok(mut cache) = self.materials.write() {
+            cache.insert(cache_key, material.clone());
+        }
+        Ok(material)
+    }
+
+    /// Seal one secret version's value under the key's latest version, bound to
+    /// `{SecretARN, SecretVersionId}`.
+    pub fn seal_value(
+        &self,
+        key: &KmsKeyRecord,
+        secret_arn: &str,
+        version_id: &str,
+        kind: ValueKind,
+        value: &SecretBytes,
+    ) -> Result<Vec<u8>, CoreError> {
+        let (version, _) = key.versions.last().ok_or_else(|| {
+            CoreError::EncryptionFailure("The KMS key has no key material.".to_owned())
+        })?;
+        let material = self.material(key, *version)?;
+        let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(value.len() + 1));
+        plain.push(kind as u8);
+        plain.extend_from_slice(value.expose());
+        let ctx = EncryptionContext::secret_version(secret_arn, version_id);
+        Ok(tresor_crypto::seal_envelope(
+            &material,
+            &key.key_id,
+            *version,
+            &ctx,
+            &plain,
+        )?)
+    }
+
+    /// Open one secret version's value. Any mismatch (another secret's or version's ciphertext,
+    /// a tampered byte, a missing key) is a `DecryptionFailure`.
+    pub fn open_value(
+        &self,
+        store: &StoreBackend,
+        scope: &Scope,
+        secret_arn: &str,
+        version_id: &str,
+        envelope: &[u8],
+    ) -> Result<(ValueKind, SecretBytes), CoreError> {
+        let failure = || {
+            CoreError::DecryptionFailure(
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
+                    .to_owned(),
+            )
+        };
+        let header = tresor_crypto::envelope_header(envelope).map_err(|_| failure())?;
+        let key = store
+            .get_kms_key(scope, &header.key_id)?
+            .ok_or_else(failure)?;
+        let material = self.material(&key, header.key_version)?;
+        let ctx = EncryptionContext::secret_version(secret_arn, version_id);
+        let plain =
+            tresor_crypto::open_envelope(&material, &ctx, envelope).map_err(|_| failure())?;
+        let (kind, value) = match plain.expose().split_first() {
+            Some((1, rest)) => (ValueKind::String, rest),
+            Some((2, rest)) => (ValueKind::Binary, rest),
+            _ => return Err(failure()),
+        };
+        Ok((kind, SecretBytes::from_slice(value)))
+    }
+
+    /// A keyed digest of a value, bound to its secret: lets a repeated `ClientRequestToken` be
+    /// checked for "same value" without decrypting, and reveals nothing about the value.
+    pub fn value_digest(&self, secret_arn: &str, kind: ValueKind, value: &SecretBytes) -> Vec<u8> {
+        let mut data =
+            zeroize::Zeroizing::new(Vec::with_capacity(secret_arn.len() + value.len() + 2));
+        data.extend_from_slice(secret_arn.as_bytes());
+        data.push(0);
+        data.push(kind as u8);
+        data.extend_from_slice(value.expose());
+        tresor_crypto::hmac_sha256(self.value_digest.expose(), &data).to_vec()
+    }
+
+    pub fn seal_access_secret(
+        &self,
+        access_key_id: &str,
+        secret: &SecretBytes,
+    ) -> Result<Vec<u8>, CoreError> {
+        Ok(tresor_crypto::seal_with(
+            &self.access_key_seal,
+            access_key_id.as_bytes(),
+            secret.expose(),
+        )?)
+    }
+
+    pub fn open_access_secret(&self, key: &AccessKeyRecord) -> Result<SecretBytes, CoreError> {
+        Ok(tresor_crypto::open_with(
+            &self.access_key_seal,
+            key.access_key_id.as_bytes(),
+            &key.sealed_secret,
+        )?)
+    }
+}

@@ -1,0 +1,330 @@
+//! `ListSecrets` and `BatchGetSecretValue`: filters (with `!` negation), sorting and opaque
+//! pagination tokens.
+
+use base64::Engine as _;
+use tresor_store::{SecretRecord, Store};
+
+use super::dto::*;
+use super::read::{describe, stages_map, VersionSelector};
+use super::validate::Validator;
+use crate::{Core, CoreError, RequestContext};
+
+const FILTER_KEYS: [&str; 7] = [
+    "description",
+    "name",
+    "tag-key",
+    "tag-value",
+    "primary-region",
+    "owning-service",
+    "all",
+];
+const SCAN_PAGE: usize = 1000;
+
+/// An opaque token naming a position in a listing, bound to the request that produced it so
+/// a token cannot be replayed against another listing.
+pub(crate) fn page_token(offset: usize, fingerprint: &str) -> String {
+    let bind = hex::encode(&tresor_crypto::sha256(fingerprint.as_bytes())[..8]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{offset}:{bind}"))
+}
+
+pub(crate) fn parse_page_token(token: &str, fingerprint: &str) -> Result<usize, CoreError> {
+    let invalid = || CoreError::InvalidNextToken("The NextToken value is invalid.".to_owned());
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(raw).map_err(|_| invalid())?;
+    let (offset, bind) = text.split_once(':').ok_or_else(invalid)?;
+    let expected = hex::encode(&tresor_crypto::sha256(fingerprint.as_bytes())[..8]);
+    if bind != expected {
+        return Err(invalid());
+    }
+    offset.parse().map_err(|_| invalid())
+}
+
+/// One validated filter: values that must match (any of) and values that must not.
+struct FilterSpec {
+    key: String,
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+fn validate_filters(v: &mut Validator, filters: Option<&[Filter]>) {
+    v.count(filters, "filters", 0, 10);
+    for (i, f) in filters.unwrap_or_default().iter().enumerate() {
+        let at = format!("filters.{}.member", i + 1);
+        v.one_of(f.key.as_deref(), &format!("{at}.key"), &FILTER_KEYS);
+        v.count(f.values.as_deref(), &format!("{at}.values"), 1, 10);
+        for (j, value) in f.values.as_deref().unwrap_or_default().iter().enumerate() {
+            let vat = format!("{at}.values.{}.member", j + 1);
+            v.length(Some(value), &vat, 0, 512);
+            v.chars(
+                Some(value),
+                &vat,
+                "^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$",
+                |c| c.is_ascii_alphanumeric() || " :_@/+=.-!".contains(c),
+            );
+        }
+    }
+}
+
+fn filter_specs(filters: &[Filter]) -> Result<Vec<FilterSpec>, CoreError> {
+    filters
+        .iter()
+        .map(|f| {
+            let key = f.key.clone().ok_or_else(|| {
+                CoreError::InvalidParameter("Each filter needs a Key.".to_owned())
+            })?;
+            let values = f.values.clone().ok_or_else(|| {
+                CoreError::InvalidParameter("Each filter needs Values.".to_owned())
+            })?;
+            let (exclude, include): (Vec<_>, Vec<_>) =
+                values.into_iter().partition(|v| v.starts_with('!'));
+            Ok(FilterSpec {
+                key,
+                include,
+                exclude: exclude.into_iter().map(|v| v[1..].to_owned()).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Prefix match; `description` and `all` ignore case and also match at word starts.
+fn value_matches(key: &str, candidate: &str, value: &str) -> bool {
+    let loose = key == "description" || key == "all";
+    if loose {
+        let c = candidate.to_lowercase();
+        let v = value.to_lowercase();
+        c.starts_with(&v)
+            || c.split(|ch: char| !ch.is_alphanumeric())
+                .any(|word| word.starts_with(&v))
+    } else {
+        candidate.starts_with(value)
+    }
+}
+
+fn candidates<'r>(key: &str, r: &'r SecretRecord) -> Vec<&'r str> {
+    let tag_keys = r.tags.iter().map(|t| t.key.as_str());
+    let tag_values = r.tags.iter().map(|t| t.value.as_str());
+    match key {
+        "name" => vec![r.name.as_str()],
+        "description" => r.description.as_deref().into_iter().collect(),
+        "tag-key" => tag_keys.collect(),
+        "tag-value" => tag_values.collect(),
+        "all" => std::iter::once(r.name.as_str())
+            .chain(r.description.as_deref())
+            .chain(tag_keys)
+            .chain(tag_values)
+            .collect(),
+        // Replication and managed secrets don't exist here yet: no primary region or owner.
+        _ => Vec::new(),
+    }
+}
+
+fn matches(spec: &FilterSpec, r: &SecretRecord) -> bool {
+    let cands = candidates(&spec.key, r);
+    let hit = |value: &String| cands.iter().any(|c| value_matches(&spec.key, c, value));
+    let included = spec.include.is_empty() || spec.include.iter().any(hit);
+    let excluded = spec.exclude.iter().any(hit);
+    included && !excluded
+}
+
+impl Core {
+    /// Every secret of the caller's scope that passes all filters.
+    fn scan(
+        &self,
+        ctx: &RequestContext,
+        specs: &[FilterSpec],
+        include_deleted: bool,
+    ) -> Result<Vec<SecretRecord>, CoreError> {
+        let scope = ctx.scope();
+        let mut out = Vec::new();
+        let mut cursor: Option<(String, String)> = None;
+        loop {
+            let page = self.store.list_secrets(
+                &scope,
+                cursor.as_ref().map(|(n, a)| (n.as_str(), a.as_str())),
+                SCAN_PAGE,
+            )?;
+            let done = page.len() < SCAN_PAGE;
+            cursor = page.last().map(|r| (r.name.clone(), r.arn.clone()));
+            out.extend(page.into_iter().filter(|r| {
+                (include_deleted || r.deletion.is_none()) && specs.iter().all(|s| matches(s, r))
+            }));
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    pub fn list_secrets(
+        &self,
+        ctx: &RequestContext,
+        req: ListSecretsRequest,
+    ) -> Result<ListSecretsResponse, CoreError> {
+        let mut v = Validator::new();
+        v.range(req.max_results, "maxResults", 1, 100);
+        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
+        v.one_of(req.sort_order.as_deref(), "sortOrder", &["asc", "desc"]);
+        v.one_of(
+            req.sort_by.as_deref(),
+            "sortBy",
+            &[
+                "created-date",
+                "last-accessed-date",
+                "last-changed-date",
+                "name",
+            ],
+        );
+        validate_filters(&mut v, req.filters.as_deref());
+        v.finish()?;
+        let specs = filter_specs(req.filters.as_deref().unwrap_or_default())?;
+        let include_deleted = req.include_planned_deletion.unwrap_or(false);
+        let mut all = self.scan(ctx, &specs, include_deleted)?;
+
+        let sort_by = req.sort_by.as_deref().unwrap_or("created-date");
+        all.sort_by(|a, b| {
+            let primary = match sort_by {
+                "name" => a.name.cmp(&b.name),
+                "last-accessed-date" => a.last_accessed.cmp(&b.last_accessed),
+                "last-changed-date" => a.last_changed.cmp(&b.last_changed),
+                _ => a.created.cmp(&b.created),
+            };
+            primary.then_with(|| a.arn.cmp(&b.arn))
+        });
+        if req.sort_order.as_deref() == Some("desc") {
+            all.reverse();
+        }
+
+        let fingerprint = format!(
+            "list:{}:{}:{sort_by}:{:?}:{include_deleted}:{:?}",
+            ctx.principal.account, ctx.region, req.sort_order, req.filters
+        );
+        let start = match req.next_token.as_deref() {
+            Some(t) => parse_page_token(t, &fingerprint)?,
+            None => 0,
+        };
+        let size = usize::try_from(req.max_results.unwrap_or(100)).unwrap_or(100);
+        let end = (start + size).min(all.len());
+        let secret_list = all
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let mut d = describe(r);
+                d.secret_versions_to_stages = Some(stages_map(r));
+                d
+            })
+            .collect();
+        let next_token = (end < all.len()).then(|| page_token(end, &fingerprint));
+        Ok(ListSecretsResponse {
+            secret_list,
+            next_token,
+        })
+    }
+
+    pub fn batch_get_secret_value(
+        &self,
+        ctx: &RequestContext,
+        req: BatchGetSecretValueRequest,
+    ) -> Result<BatchGetSecretValueResponse, CoreError> {
+        let mut v = Validator::new();
+        v.count(req.secret_id_list.as_deref(), "secretIdList", 1, 20);
+        for (i, id) in req
+            .secret_id_list
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            v.length(Some(id), &format!("secretIdList.{}.member", i + 1), 1, 2048);
+        }
+        validate_filters(&mut v, req.filters.as_deref());
+        v.range(req.max_results, "maxResults", 1, 20);
+        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
+        v.finish()?;
+
+        let current = VersionSelector {
+            version_id: None,
+            version_stage: None,
+        };
+        let mut secret_values = Vec::new();
+        let mut errors = Vec::new();
+        let mut reveal_one = |id: &str, record: Result<SecretRecord, CoreError>| {
+            match record.and_then(|r| self.reveal(ctx, &r, &current)) {
+                Ok(entry) => secret_values.push(entry),
+                Err(e) if e.is_server_error() => return Err(e),
+                Err(e) => errors.push(ApiErrorType {
+                    secret_id: id.to_owned(),
+                    error_code: e.aws_code().to_owned(),
+                    message: e.message(),
+                }),
+            }
+            Ok(())
+        };
+
+        match (req.secret_id_list, req.filters) {
+            (Some(ids), None) => {
+                if req.max_results.is_some() || req.next_token.is_some() {
+                    return Err(CoreError::InvalidParameter(
+                        "MaxResults and NextToken can only be used with Filters.".to_owned(),
+                    ));
+                }
+                for id in &ids {
+                    reveal_one(id, self.resolve_secret(ctx, id))?;
+                }
+                Ok(BatchGetSecretValueResponse {
+                    secret_values,
+                    next_token: None,
+                    errors,
+                })
+            }
+            (None, Some(filters)) => {
+                let specs = filter_specs(&filters)?;
+                let mut all = self.scan(ctx, &specs, false)?;
+                all.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.arn.cmp(&b.arn)));
+                let fingerprint =
+                    format!("batch:{}:{}:{filters:?}", ctx.principal.account, ctx.region);
+                let start = match req.next_token.as_deref() {
+                    Some(t) => parse_page_token(t, &fingerprint)?,
+                    None => 0,
+                };
+                let size = usize::try_from(req.max_results.unwrap_or(20)).unwrap_or(20);
+                let end = (start + size).min(all.len());
+                for r in all.get(start..end).unwrap_or_default() {
+                    reveal_one(&r.arn, Ok(r.clone()))?;
+                }
+                let next_token = (end < all.len()).then(|| page_token(end, &fingerprint));
+                Ok(BatchGetSecretValueResponse {
+                    secret_values,
+                    next_token,
+                    errors,
+                })
+            }
+            _ => Err(CoreError::InvalidParameter(
+                "Either SecretIdList or Filters must be specified, but not both.".to_owned(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_are_bound_to_their_listing() {
+        let t = page_token(40, "a");
+        assert_eq!(parse_page_token(&t, "a").unwrap(), 40);
+        assert!(parse_page_token(&t, "b").is_err());
+        assert!(parse_page_token("garbage!", "a").is_err());
+    }
+
+    #[test]
+    fn prefix_and_word_matching() {
+        assert!(value_matches("name", "openai/prod", "openai"));
+        assert!(!value_matches("name", "openai/prod", "OpenAI"));
+        assert!(!value_matches("name", "openai/prod", "prod"));
+        assert!(value_matches("description", "The OpenAI key", "openai"));
+        assert!(value_matches("all", "anthropic/staging", "STAG"));
+    }
+}

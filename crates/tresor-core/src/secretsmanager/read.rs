@@ -1,0 +1,238 @@
+//! Reading: `GetSecretValue` (the hot path), `DescribeSecret`, `ListSecretVersionIds`.
+
+use std::collections::BTreeMap;
+use tresor_store::{SecretRecord, Store};
+
+use super::dto::*;
+use super::listing::{page_token, parse_page_token};
+use super::resolve::ensure_not_deleted;
+use super::validate::{self, Validator};
+use super::AWSCURRENT;
+use crate::keyring::ValueKind;
+use crate::{Core, CoreError, RequestContext};
+
+/// Which version a read asks for.
+pub(crate) struct VersionSelector<'a> {
+    pub version_id: Option<&'a str>,
+    pub version_stage: Option<&'a str>,
+}
+
+/// Pick the version a `GetSecretValue` names: by id, by stage, or `AWSCURRENT`.
+pub(crate) fn select_version<'r>(
+    record: &'r SecretRecord,
+    sel: &VersionSelector<'_>,
+) -> Result<&'r tresor_store::VersionMeta, CoreError> {
+    match (sel.version_id, sel.version_stage) {
+        (Some(id), stage) => {
+            let v = record.version(id).ok_or_else(|| {
+                CoreError::ResourceNotFound(format!(
+                    "Secrets Manager can't find the specified secret value for VersionId: {id}"
+                ))
+            })?;
+            if let Some(stage) = stage {
+                if !v.stages.iter().any(|s| s == stage) {
+                    return Err(CoreError::InvalidRequest(
+                        "You provided a VersionStage that is not associated to the provided VersionId."
+                            .to_owned(),
+                    ));
+                }
+            }
+            Ok(v)
+        }
+        (None, stage) => {
+            let stage = stage.unwrap_or(AWSCURRENT);
+            record.version_with_stage(stage).ok_or_else(|| {
+                CoreError::ResourceNotFound(format!(
+                    "Secrets Manager can't find the specified secret value for staging label: {stage}"
+                ))
+            })
+        }
+    }
+}
+
+pub(crate) fn stages_map(record: &SecretRecord) -> BTreeMap<String, Vec<String>> {
+    record
+        .versions
+        .iter()
+        .filter(|v| !v.stages.is_empty())
+        .map(|v| (v.version_id.clone(), v.stages.clone()))
+        .collect()
+}
+
+pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
+    let rotation: Option<RotationRulesType> = record
+        .rotation
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok());
+    SecretDescription {
+        arn: record.arn.clone(),
+        name: record.name.clone(),
+        description: record.description.clone(),
+        kms_key_id: record.kms_key_id.clone(),
+        rotation_enabled: Some(rotation.is_some()),
+        rotation_rules: rotation,
+        last_changed_date: Some(record.last_changed),
+        last_accessed_date: record.last_accessed,
+        deleted_date: record.deletion.map(|d| d.deleted_date),
+        tags: Some(
+            record
+                .tags
+                .iter()
+                .map(|t| Tag {
+                    key: Some(t.key.clone()),
+                    value: Some(t.value.clone()),
+                })
+                .collect(),
+        ),
+        version_ids_to_stages: None,
+        secret_versions_to_stages: None,
+        created_date: Some(record.created),
+    }
+}
+
+impl Core {
+    /// Decrypt one version of a resolved secret and record the read (day resolution, so a
+    /// busy secret is written at most once a day).
+    pub(crate) fn reveal(
+        &self,
+        ctx: &RequestContext,
+        record: &SecretRecord,
+        sel: &VersionSelector<'_>,
+    ) -> Result<SecretValueEntry, CoreError> {
+        ensure_not_deleted(record)?;
+        let version = select_version(record, sel)?;
+        let envelope = self
+            .store
+            .read_envelope(&record.arn, &version.version_id)?
+            .ok_or_else(|| CoreError::Internal("version without a sealed value".to_owned()))?;
+        let (kind, value) = self.keyring.open_value(
+            &self.store,
+            &ctx.scope(),
+            &record.arn,
+            &version.version_id,
+            &envelope,
+        )?;
+        let today = ctx.now.day_floor();
+        if record.last_accessed != Some(today) || version.last_accessed != Some(today) {
+            self.store
+                .touch_secret(&record.arn, &version.version_id, today)?;
+        }
+        let (secret_string, secret_binary) = match kind {
+            ValueKind::String => (Some(RevealedString(value)), None),
+            ValueKind::Binary => (None, Some(RevealedBlob(value))),
+        };
+        Ok(SecretValueEntry {
+            arn: record.arn.clone(),
+            name: record.name.clone(),
+            version_id: version.version_id.clone(),
+            secret_string,
+            secret_binary,
+            version_stages: version.stages.clone(),
+            created_date: version.created,
+        })
+    }
+
+    pub fn get_secret_value(
+        &self,
+        ctx: &RequestContext,
+        req: GetSecretValueRequest,
+    ) -> Result<GetSecretValueResponse, CoreError> {
+        let mut v = Validator::new();
+        v.required(&req.secret_id, "secretId");
+        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
+        validate::version_token(&mut v, req.version_id.as_deref(), "versionId");
+        v.length(req.version_stage.as_deref(), "versionStage", 1, 256);
+        v.finish()?;
+        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let sel = VersionSelector {
+            version_id: req.version_id.as_deref(),
+            version_stage: req.version_stage.as_deref(),
+        };
+        let e = self.reveal(ctx, &record, &sel)?;
+        Ok(GetSecretValueResponse {
+            arn: e.arn,
+            name: e.name,
+            version_id: e.version_id,
+            secret_string: e.secret_string,
+            secret_binary: e.secret_binary,
+            version_stages: e.version_stages,
+            created_date: e.created_date,
+        })
+    }
+
+    pub fn describe_secret(
+        &self,
+        ctx: &RequestContext,
+        req: SecretIdRequest,
+    ) -> Result<SecretDescription, CoreError> {
+        let record = self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        let mut d = describe(&record);
+        d.version_ids_to_stages = Some(stages_map(&record));
+        Ok(d)
+    }
+
+    pub fn list_secret_version_ids(
+        &self,
+        ctx: &RequestContext,
+        req: ListSecretVersionIdsRequest,
+    ) -> Result<ListSecretVersionIdsResponse, CoreError> {
+        let mut v = Validator::new();
+        v.required(&req.secret_id, "secretId");
+        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
+        v.range(req.max_results, "maxResults", 1, 100);
+        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
+        v.finish()?;
+        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let include_deprecated = req.include_deprecated.unwrap_or(false);
+        let mut all: Vec<_> = record
+            .versions
+            .iter()
+            .filter(|v| include_deprecated || !v.stages.is_empty())
+            .collect();
+        // Newest first.
+        all.sort_by(|a, b| {
+            b.created
+                .cmp(&a.created)
+                .then_with(|| a.version_id.cmp(&b.version_id))
+        });
+        let fingerprint = format!("versions:{}:{include_deprecated}", record.arn);
+        let start = match req.next_token.as_deref() {
+            Some(t) => parse_page_token(t, &fingerprint)?,
+            None => 0,
+        };
+        let size = usize::try_from(req.max_results.unwrap_or(100)).unwrap_or(100);
+        let end = (start + size).min(all.len());
+        let versions = all
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|v| SecretVersionsListEntry {
+                version_id: v.version_id.clone(),
+                version_stages: v.stages.clone(),
+                last_accessed_date: v.last_accessed,
+                created_date: v.created,
+                kms_key_ids: vec![v.kms_key_id.clone()],
+            })
+            .collect();
+        let next_token = (end < all.len()).then(|| page_token(end, &fingerprint));
+        Ok(ListSecretVersionIdsResponse {
+            versions,
+            next_token,
+            arn: record.arn,
+            name: record.name,
+        })
+    }
+
+    /// Validate a lone `SecretId` member and resolve it.
+    pub(crate) fn resolve_secret_request(
+        &self,
+        ctx: &RequestContext,
+        secret_id: Option<&str>,
+    ) -> Result<SecretRecord, CoreError> {
+        let mut v = Validator::new();
+        v.required(&secret_id, "secretId");
+        v.length(secret_id, "secretId", 1, 2048);
+        v.finish()?;
+        self.resolve_secret(ctx, secret_id.unwrap_or_default())
+    }
+}

@@ -1,0 +1,559 @@
+//! Writing values: `CreateSecret`, `PutSecretValue`, `UpdateSecret`, and the version rules they
+//! share (idempotent `ClientRequestToken`, staging-label moves, pruning of old versions).
+
+use tresor_store::{Deletion, SecretRecord, SecretTxn, Store, StoreError, Tag, VersionMeta};
+use tresor_types::{SecretBytes, Timestamp};
+
+use super::dto::*;
+use super::resolve::ensure_not_deleted;
+use super::validate::{self, Validator, SECRET_VALUE_MAX};
+use super::{AWSCURRENT, AWSPREVIOUS};
+use crate::keyring::ValueKind;
+use crate::{Core, CoreError, RequestContext};
+
+/// Versions beyond this many are pruned, oldest deprecated first…
+const MAX_VERSIONS: usize = 100;
+/// …but never one created within the last day.
+const PRUNE_MIN_AGE_MS: i64 = 86_400_000;
+
+/// A value to store, already checked for size.
+pub(crate) struct NewValue {
+    pub kind: ValueKind,
+    pub value: SecretBytes,
+}
+
+/// Check and take the value members of a request (`SecretString` xor `SecretBinary`).
+pub(crate) fn take_value(
+    v: &mut Validator,
+    string: Option<SecretText>,
+    binary: Option<SecretBlob>,
+) -> Result<Option<NewValue>, CoreError> {
+    validate::one_value(string.is_some(), binary.is_some())?;
+    v.sensitive_length(
+        string.as_ref().map(|s| s.0.len()),
+        "secretString",
+        1,
+        SECRET_VALUE_MAX,
+    );
+    v.sensitive_length(
+        binary.as_ref().map(|b| b.0.len()),
+        "secretBinary",
+        1,
+        SECRET_VALUE_MAX,
+    );
+    Ok(match (string, binary) {
+        (Some(s), _) => Some(NewValue {
+            kind: ValueKind::String,
+            value: s.0,
+        }),
+        (None, Some(b)) => Some(NewValue {
+            kind: ValueKind::Binary,
+            value: b.0,
+        }),
+        (None, None) => None,
+    })
+}
+
+fn missing_token() -> CoreError {
+    CoreError::InvalidParameter(
+        "You must provide a ClientRequestToken value. We recommend a UUID-type value.".to_owned(),
+    )
+}
+
+fn version_exists_with_other_value() -> CoreError {
+    CoreError::ResourceExists(
+        "You can't modify an existing version, you can only create new versions.".to_owned(),
+    )
+}
+
+/// A sealed version ready to be added inside a transaction.
+pub(crate) struct PreparedVersion {
+    pub meta: VersionMeta,
+    pub envelope: Vec<u8>,
+}
+
+/// What adding a version did.
+pub(crate) enum Added {
+    Created,
+    /// The token named an existing version with the same value: nothing changed.
+    AlreadyThere {
+        stages: Vec<String>,
+    },
+}
+
+/// Add `prepared` to the secret with `stages`, inside a transaction. Same token and same value
+/// is an idempotent success; same token and another value is `ResourceExistsException`.
+pub(crate) fn add_version(
+    txn: &mut SecretTxn,
+    prepared: &PreparedVersion,
+    stages: &[String],
+    now: Timestamp,
+) -> Result<Added, CoreError> {
+    if let Some(existing) = txn.record.version(&prepared.meta.version_id) {
+        if tresor_crypto::ct_eq(&existing.value_digest, &prepared.meta.value_digest) {
+            return Ok(Added::AlreadyThere {
+                stages: existing.stages.clone(),
+            });
+        }
+        return Err(version_exists_with_other_value());
+    }
+    txn.add_version(prepared.meta.clone(), prepared.envelope.clone());
+    move_stages(&mut txn.record, &prepared.meta.version_id, stages);
+    prune(txn, now);
+    txn.record.last_changed = now;
+    Ok(Added::Created)
+}
+
+/// Attach each label to `target`, taking it from whichever version held it. When `AWSCURRENT`
+/// moves, the version it left becomes `AWSPREVIOUS`.
+pub(crate) fn move_stages(record: &mut SecretRecord, target: &str, stages: &[String]) {
+    for label in stages {
+        let previous_holder = record
+            .version_with_stage(label)
+            .map(|v| v.version_id.clone())
+            .filter(|id| id != target);
+        for v in record.versions.iter_mut() {
+            if v.version_id != target {
+                v.stages.retain(|s| s != label);
+            }
+        }
+        if label == AWSCURRENT {
+            if let Some(prev) = previous_holder {
+                for v in record.versions.iter_mut() {
+                    v.stages.retain(|s| s != AWSPREVIOUS);
+                    if v.version_id == prev {
+                        v.stages.push(AWSPREVIOUS.to_owned());
+                    }
+                }
+            }
+        }
+        if let Some(v) = record.versions.iter_mut().find(|v| v.version_id == target) {
+            if !v.stages.contains(label) {
+                v.stages.push(label.clone());
+            }
+        }
+    }
+}
+
+/// Keep the 100 most recent versions plus any created in the last 24 hours; only versions
+/// without a staging label are ever removed.
+fn prune(txn: &mut SecretTxn, now: Timestamp) {
+    while txn.record.versions.len() > MAX_VERSIONS {
+        let victim = txn
+            .record
+            .versions
+            .iter()
+            .filter(|v| v.stages.is_empty() && now.millis() - v.created.millis() > PRUNE_MIN_AGE_MS)
+            .min_by_key(|v| v.created)
+            .map(|v| v.version_id.clone());
+        match victim {
+            Some(id) => txn.remove_version(&id),
+            None => break,
+        }
+    }
+}
+
+fn random_suffix() -> Result<String, CoreError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let bytes = tresor_crypto::random_bytes(6)?;
+    // 256 % 62 bias is irrelevant for a name suffix that only has to be unlikely to collide.
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect())
+}
+
+impl Core {
+    /// Seal a value for a version of `record` and compute its metadata.
+    pub(crate) fn prepare_version(
+        &self,
+        ctx: &RequestContext,
+        record: &SecretRecord,
+        version_id: &str,
+        value: &NewValue,
+    ) -> Result<PreparedVersion, CoreError> {
+        let key =
+            self.keyring
+                .resolve_key(&self.store, &ctx.scope(), record.kms_key_id.as_deref())?;
+        let envelope =
+            self.keyring
+                .seal_value(&key, &record.arn, version_id, value.kind, &value.value)?;
+        Ok(PreparedVersion {
+            meta: VersionMeta {
+                version_id: version_id.to_owned(),
+                stages: Vec::new(),
+                created: ctx.now,
+                last_accessed: None,
+                value_digest: self
+                    .keyring
+                    .value_digest(&record.arn, value.kind, &value.value),
+                kms_key_id: key.key_id.clone(),
+            },
+            envelope,
+        })
+    }
+
+    pub fn create_secret(
+        &self,
+        ctx: &RequestContext,
+        req: CreateSecretRequest,
+    ) -> Result<ArnNameVersion, CoreError> {
+        let mut v = Validator::new();
+        v.required(&req.name, "name");
+        v.length(req.name.as_deref(), "name", 1, 512);
+        validate::version_token(
+            &mut v,
+            req.client_request_token.as_deref(),
+            "clientRequestToken",
+        );
+        v.length(req.description.as_deref(), "description", 0, 2048);
+        v.length(req.kms_key_id.as_deref(), "kmsKeyId", 0, 2048);
+        v.length(req.secret_type.as_deref(), "type", 0, 256);
+        validate::tags(&mut v, req.tags.as_deref(), "tags");
+        v.count(
+            req.add_replica_regions.as_deref(),
+            "addReplicaRegions",
+            1,
+            usize::MAX,
+        );
+        let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
+        v.finish()?;
+        let name = req.name.unwrap_or_default();
+        validate::secret_name(&name)?;
+        let tags: Vec<Tag> = req
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| Tag {
+                key: t.key.unwrap_or_default(),
+                value: t.value.unwrap_or_default(),
+            })
+            .collect();
+        validate::tag_rules(tags.iter().map(|t| t.key.clone()), tags.len())?;
+        if req.add_replica_regions.is_some() {
+            return Err(super::unsupported::replication_unavailable());
+        }
+        let token = match (&value, req.client_request_token) {
+            (Some(_), None) => return Err(missing_token()),
+            (_, t) => t,
+        };
+        let scope = ctx.scope();
+
+        if let Some(existing) = self.store.find_secret_by_name(&scope, &name)? {
+            return self.create_again(existing, token.as_deref(), value.as_ref());
+        }
+
+        let arn = format!(
+            "arn:aws:secretsmanager:{}:{}:secret:{name}-{}",
+            scope.region,
+            scope.account,
+            random_suffix()?
+        );
+        let mut record = SecretRecord {
+            scope,
+            arn: arn.clone(),
+            name: name.clone(),
+            description: req.description,
+            kms_key_id: req.kms_key_id.filter(|k| !k.is_empty()),
+            tags,
+            resource_policy: None,
+            rotation: None,
+            created: ctx.now,
+            last_changed: ctx.now,
+            last_accessed: None,
+            deletion: None,
+            versions: Vec::new(),
+        };
+        let sealed = match (&value, &token) {
+            (Some(value), Some(token)) => {
+                let mut prepared = self.prepare_version(ctx, &record, token, value)?;
+                prepared.meta.stages = vec![AWSCURRENT.to_owned()];
+                record.versions.push(prepared.meta);
+                Some(tresor_store::SealedVersion {
+                    version_id: token.clone(),
+                    envelope: prepared.envelope,
+                })
+            }
+            _ => {
+                // Resolve the key now so that a bad KmsKeyId fails the create.
+                self.keyring.resolve_key(
+                    &self.store,
+                    &record.scope,
+                    record.kms_key_id.as_deref(),
+                )?;
+                None
+            }
+        };
+        match self.store.create_secret(&record, sealed.as_ref()) {
+            Ok(()) => {}
+            Err(StoreError::SecretExists {
+                scheduled_for_deletion,
+            }) => {
+                return Err(name_taken(&name, scheduled_for_deletion));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(ArnNameVersion {
+            arn,
+            name,
+            version_id: sealed.map(|s| s.version_id),
+        })
+    }
+
+    /// `CreateSecret` for a name that exists: a retry with the same token and value succeeds
+    /// (the SDKs retry with the same token); anything else is refused.
+    fn create_again(
+        &self,
+        existing: SecretRecord,
+        token: Option<&str>,
+        value: Option<&NewValue>,
+    ) -> Result<ArnNameVersion, CoreError> {
+        if existing.deletion.is_some() {
+            return Err(name_taken(&existing.name, true));
+        }
+        if let (Some(token), Some(value)) = (token, value) {
+            if let Some(version) = existing.version(token) {
+                let digest = self
+                    .keyring
+                    .value_digest(&existing.arn, value.kind, &value.value);
+                if tresor_crypto::ct_eq(&digest, &version.value_digest) {
+                    return Ok(ArnNameVersion {
+                        arn: existing.arn.clone(),
+                        name: existing.name.clone(),
+                        version_id: Some(token.to_owned()),
+                    });
+                }
+            }
+        }
+        Err(name_taken(&existing.name, false))
+    }
+
+    pub fn put_secret_value(
+        &self,
+        ctx: &RequestContext,
+        req: PutSecretValueRequest,
+    ) -> Result<PutSecretValueResponse, CoreError> {
+        let mut v = Validator::new();
+        v.required(&req.secret_id, "secretId");
+        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
+        validate::version_token(
+            &mut v,
+            req.client_request_token.as_deref(),
+            "clientRequestToken",
+        );
+        validate::version_stages(&mut v, req.version_stages.as_deref(), "versionStages");
+        v.sensitive_length(
+            req.rotation_token.as_ref().map(|t| t.0.len()),
+            "rotationToken",
+            36,
+            256,
+        );
+        let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
+        v.finish()?;
+        let value = value.ok_or_else(|| {
+            CoreError::InvalidParameter(
+                "You must provide either SecretString or SecretBinary.".to_owned(),
+            )
+        })?;
+        let token = req.client_request_token.ok_or_else(missing_token)?;
+        let stages = req
+            .version_stages
+            .unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
+
+        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        ensure_not_deleted(&record)?;
+        let prepared = self.prepare_version(ctx, &record, &token, &value)?;
+        let added = self.store.update_secret(&record.arn, |txn| {
+            ensure_not_deleted(&txn.record)?;
+            add_version(txn, &prepared, &stages, ctx.now)
+        })?;
+        let version_stages = match added {
+            Added::Created => stages,
+            Added::AlreadyThere { stages } => stages,
+        };
+        Ok(PutSecretValueResponse {
+            arn: record.arn,
+            name: record.name,
+            version_id: token,
+            version_stages,
+        })
+    }
+
+    pub fn update_secret(
+        &self,
+        ctx: &RequestContext,
+        req: UpdateSecretRequest,
+    ) -> Result<ArnNameVersion, CoreError> {
+        let mut v = Validator::new();
+        v.required(&req.secret_id, "secretId");
+        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
+        validate::version_token(
+            &mut v,
+            req.client_request_token.as_deref(),
+            "clientRequestToken",
+        );
+        v.length(req.description.as_deref(), "description", 0, 2048);
+        v.length(req.kms_key_id.as_deref(), "kmsKeyId", 0, 2048);
+        v.length(req.secret_type.as_deref(), "type", 0, 256);
+        let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
+        v.finish()?;
+
+        let mut record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        ensure_not_deleted(&record)?;
+        let new_kms_key = req
+            .kms_key_id
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
+        if let Some(k) = &new_kms_key {
+            // A bad key fails the whole update before anything is written.
+            self.keyring
+                .resolve_key(&self.store, &ctx.scope(), Some(k))?;
+            record.kms_key_id = Some(k.clone());
+        }
+        let prepared = match &value {
+            Some(value) => {
+                let token = req.client_request_token.clone().ok_or_else(missing_token)?;
+                Some(self.prepare_version(ctx, &record, &token, value)?)
+            }
+            None => None,
+        };
+        let description = req.description;
+        self.store.update_secret(&record.arn, |txn| {
+            ensure_not_deleted(&txn.record)?;
+            if let Some(d) = &description {
+                txn.record.description = Some(d.clone());
+            }
+            if let Some(k) = &new_kms_key {
+                txn.record.kms_key_id = Some(k.clone());
+            }
+            if let Some(p) = &prepared {
+                add_version(txn, p, &[AWSCURRENT.to_owned()], ctx.now)?;
+            }
+            txn.record.last_changed = ctx.now;
+            Ok::<_, CoreError>(())
+        })?;
+        Ok(ArnNameVersion {
+            arn: record.arn,
+            name: record.name,
+            version_id: prepared.map(|p| p.meta.version_id),
+        })
+    }
+}
+
+pub(crate) fn name_taken(name: &str, scheduled_for_deletion: bool) -> CoreError {
+    if scheduled_for_deletion {
+        CoreError::InvalidRequest(
+            "You can't create this secret because a secret with this name is already scheduled for deletion."
+                .to_owned(),
+        )
+    } else {
+        CoreError::ResourceExists(format!(
+            "The operation failed because the secret {name} already exists."
+        ))
+    }
+}
+
+/// When a deletion scheduled now with `days` of recovery window ends.
+pub(crate) fn deletion_after(now: Timestamp, days: i64) -> Deletion {
+    Deletion {
+        deleted_date: now,
+        purge_after: now.plus_days(days),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tresor_store::Scope;
+    use tresor_types::{AccountId, Region};
+
+    fn meta(id: &str, stages: &[&str], created: i64) -> VersionMeta {
+        VersionMeta {
+            version_id: id.to_owned(),
+            stages: stages.iter().map(|s| s.to_string()).collect(),
+            created: Timestamp(created),
+            last_accessed: None,
+            value_digest: vec![],
+            kms_key_id: "k".to_owned(),
+        }
+    }
+
+    fn record(versions: Vec<VersionMeta>) -> SecretRecord {
+        SecretRecord {
+            scope: Scope {
+                account: AccountId::parse("000000000000").unwrap(),
+                region: Region::parse("us-east-1").unwrap(),
+            },
+            arn: "arn".into(),
+            name: "n".into(),
+            description: None,
+            kms_key_id: None,
+            tags: vec![],
+            resource_policy: None,
+            rotation: None,
+            created: Timestamp(0),
+            last_changed: Timestamp(0),
+            last_accessed: None,
+            deletion: None,
+            versions,
+        }
+    }
+
+    fn stages_of(r: &SecretRecord, id: &str) -> Vec<String> {
+        r.version(id).unwrap().stages.clone()
+    }
+
+    #[test]
+    fn awscurrent_moves_and_leaves_awsprevious() {
+        let mut r = record(vec![
+            meta("a", &["AWSPREVIOUS"], 1),
+            meta("b", &["AWSCURRENT"], 2),
+            meta("c", &[], 3),
+        ]);
+        move_stages(&mut r, "c", &["AWSCURRENT".to_owned()]);
+        assert_eq!(stages_of(&r, "a"), Vec::<String>::new());
+        assert_eq!(stages_of(&r, "b"), vec!["AWSPREVIOUS"]);
+        assert_eq!(stages_of(&r, "c"), vec!["AWSCURRENT"]);
+    }
+
+    #[test]
+    fn custom_labels_move_without_touching_current() {
+        let mut r = record(vec![
+            meta("a", &["AWSCURRENT", "blue"], 1),
+            meta("b", &[], 2),
+        ]);
+        move_stages(&mut r, "b", &["blue".to_owned()]);
+        assert_eq!(stages_of(&r, "a"), vec!["AWSCURRENT"]);
+        assert_eq!(stages_of(&r, "b"), vec!["blue"]);
+    }
+
+    #[test]
+    fn pruning_keeps_labelled_and_recent_versions() {
+        let day = PRUNE_MIN_AGE_MS;
+        let now = Timestamp(10 * day);
+        let mut versions: Vec<_> = (0..101)
+            .map(|i| meta(&format!("old{i:03}"), &[], i))
+            .collect();
+        versions[0].stages = vec!["AWSPREVIOUS".into()];
+        versions.push(meta("new", &["AWSCURRENT"], now.millis()));
+        let mut txn = SecretTxn::new(record(versions));
+        prune(&mut txn, now);
+        assert_eq!(txn.record.versions.len(), 100);
+        assert!(
+            txn.record.version("old000").is_some(),
+            "labelled versions stay"
+        );
+        assert!(txn.record.version("old001").is_none() && txn.record.version("old002").is_none());
+
+        let recent: Vec<_> = (0..105)
+            .map(|i| meta(&format!("r{i}"), &[], now.millis() - 1000))
+            .collect();
+        let mut txn = SecretTxn::new(record(recent));
+        prune(&mut txn, now);
+        assert_eq!(
+            txn.record.versions.len(),
+            105,
+            "versions from the last 24 h are kept"
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! Tresor's cryptography: the only crate that touches aws-lc-rs and argon2.
+//!
+//! Data path, from the outside in:
+//!
+//! 1. **Root key** ([`RootKey`], 256 bits). At rest it exists only sealed
+//!    ([`seal_root_key`] / [`unseal_root_key`]) under a key-encryption key derived from an
+//!    [`Unsealer`]: Argon2id over a passphrase, or HKDF over a key file ([`parse_key_file`]).
+//!    Dev mode uses [`RootKey::generate`] and never seals.
+//! 2. **Subkeys** ([`RootKey::subkey`], HKDF-SHA256, one label per purpose in [`labels`]):
+//!    access-key sealing ([`seal_with`] / [`open_with`]), value digests, the audit MAC
+//!    ([`hmac_sha256`]) and the audit checkpoint signing key ([`Ed25519SigningKey`]).
+//! 3. **KMS keys**: each version is a [`KeyMaterial`] stored wrapped under the root key
+//!    ([`RootKey::wrap_key`], AAD = key ARN and version). Rotation adds a version; old versions
+//!    stay to open old envelopes.
+//! 4. **Secret values**: [`seal_envelope`] seals each value under a fresh data key, wraps the
+//!    data key under the KMS key material, and binds both to the [`EncryptionContext`]
+//!    `{"SecretARN", "SecretVersionId"}`; so a ciphertext moved to another secret or version
+//!    fails with [`CryptoError::DecryptionFailed`]. [`envelope_header`] names the key version
+//!    to load before [`open_envelope`].
+//!
+//! Every ciphertext format starts with a version byte and is bound to its identity through
+//! the AAD; AES-256-GCM nonces come from aws-lc-rs's `RandomizedNonceKey`, never from a
+//! counter kept here. Keys and plaintexts live in zeroizing types that print `[REDACTED]`, and
+//! no error message carries secret bytes. Parsers never index out of bounds: any input gives
+//! `Ok` or `Err`, never a panic.
+
+mod access_keys;
+mod aead;
+mod envelope;
+mod error;
+mod keys;
+mod root;
+mod signing;
+mod util;
+
+pub use access_keys::{new_access_key_id, new_secret_access_key};
+pub use aead::{open_with, seal_with};
+pub use envelope::{
+    envelope_header, open_envelope, seal_envelope, EncryptionContext, EnvelopeHeader,
+};
+pub use error::{CryptoError, UnsealMethod};
+pub use keys::{labels, KeyMaterial, RootKey};
+pub use root::{
+    encode_key_file, generate_key_file, parse_key_file, seal_root_key, seal_root_key_with_params,
+    sealed_root_key_method, unseal_root_key, Argon2Params, Unsealer, KEY_FILE_LEN,
+};
+pub use signing::{verify_ed25519, Ed25519SigningKey};
+pub use util::{ct_eq, hmac_sha256, random_bytes, sha256};

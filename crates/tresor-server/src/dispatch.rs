@@ -1,0 +1,100 @@
+//! From a decoded operation name to the core function, with the body decoded into its typed
+//! request and the response encoded back. One exhaustive `match`: the enum is the API surface.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tresor_core::secretsmanager::Operation;
+use tresor_core::{Core, CoreError, RequestContext};
+
+/// Decode a request body. serde's messages can quote the offending input, which may be a
+/// secret value, so only the position and the kind of problem are reported.
+fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, CoreError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let kind = match e.classify() {
+            serde_json::error::Category::Data => "a member has the wrong type or value",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "the body is not valid JSON"
+            }
+            serde_json::error::Category::Io => "the body could not be read",
+        };
+        CoreError::Serialization(format!(
+            "Unable to parse the request: {kind} (line {}, column {}).",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+fn encode<T: Serialize>(value: Result<T, CoreError>) -> Result<Vec<u8>, CoreError> {
+    let value = value?;
+    serde_json::to_vec(&value).map_err(|e| CoreError::Internal(format!("encoding response: {e}")))
+}
+
+/// Run one Secrets Manager operation.
+pub fn secretsmanager(
+    core: &Core,
+    ctx: &RequestContext,
+    op: Operation,
+    body: &[u8],
+) -> Result<Vec<u8>, CoreError> {
+    use Operation as O;
+    match op {
+        O::BatchGetSecretValue => encode(core.batch_get_secret_value(ctx, decode(body)?)),
+        O::CancelRotateSecret => encode(core.cancel_rotate_secret(ctx, decode(body)?)),
+        O::CreateSecret => encode(core.create_secret(ctx, decode(body)?)),
+        O::DeleteResourcePolicy => encode(core.delete_resource_policy(ctx, decode(body)?)),
+        O::DeleteSecret => encode(core.delete_secret(ctx, decode(body)?)),
+        O::DescribeSecret => encode(core.describe_secret(ctx, decode(body)?)),
+        O::GetRandomPassword => encode(core.get_random_password(ctx, decode(body)?)),
+        O::GetResourcePolicy => encode(core.get_resource_policy(ctx, decode(body)?)),
+        O::GetSecretValue => encode(core.get_secret_value(ctx, decode(body)?)),
+        O::ListResourcePolicies => encode(core.list_resource_policies(ctx, decode(body)?)),
+        O::ListSecretVersionIds => encode(core.list_secret_version_ids(ctx, decode(body)?)),
+        O::ListSecrets => encode(core.list_secrets(ctx, decode(body)?)),
+        O::PutResourcePolicy => encode(core.put_resource_policy(ctx, decode(body)?)),
+        O::PutSecretValue => encode(core.put_secret_value(ctx, decode(body)?)),
+        O::RemoveRegionsFromReplication => {
+            encode(core.remove_regions_from_replication(ctx, decode(body)?))
+        }
+        O::ReplicateSecretToRegions => encode(core.replicate_secret_to_regions(ctx, decode(body)?)),
+        O::RestoreSecret => encode(core.restore_secret(ctx, decode(body)?)),
+        O::RotateSecret => encode(core.rotate_secret(ctx, decode(body)?)),
+        O::StopReplicationToReplica => encode(core.stop_replication_to_replica(ctx, decode(body)?)),
+        O::TagResource => encode(core.tag_resource(ctx, decode(body)?)),
+        O::UntagResource => encode(core.untag_resource(ctx, decode(body)?)),
+        O::UpdateSecret => encode(core.update_secret(ctx, decode(body)?)),
+        O::UpdateSecretVersionStage => encode(core.update_secret_version_stage(ctx, decode(body)?)),
+        O::ValidateResourcePolicy => encode(core.validate_resource_policy(ctx, decode(body)?)),
+        O::AssociateCrossAccountReplica => {
+            encode(core.cross_account_replica(ctx, decode(body)?, true))
+        }
+        O::DisassociateCrossAccountReplica => {
+            encode(core.cross_account_replica(ctx, decode(body)?, false))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tresor_core::secretsmanager::dto::CreateSecretRequest;
+
+    #[test]
+    fn decode_errors_never_quote_the_input() {
+        let body = br#"{"Name": "x", "SecretString": 987654321}"#;
+        let err = decode::<CreateSecretRequest>(body).unwrap_err();
+        assert_eq!(err.aws_code(), "SerializationException");
+        assert!(!err.message().contains("987654321"), "{}", err.message());
+        let err = decode::<CreateSecretRequest>(b"{\"Name\": \"sk-abc").unwrap_err();
+        assert!(!err.message().contains("sk-abc"));
+    }
+
+    #[test]
+    fn empty_body_is_an_empty_request() {
+        let r: CreateSecretRequest = decode(b"").unwrap();
+        assert!(r.name.is_none());
+    }
+}

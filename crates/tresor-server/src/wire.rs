@@ -1,0 +1,48 @@
+//! The awsJson1.1 wire format: responses, and the one mapping from errors to HTTP.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use tresor_core::CoreError;
+
+pub type Body = Full<Bytes>;
+
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+fn with_common_headers(mut resp: Response<Body>, request_id: &str) -> Response<Body> {
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+pub fn ok(body: Vec<u8>, request_id: &str) -> Response<Body> {
+    with_common_headers(Response::new(Full::new(Bytes::from(body))), request_id)
+}
+
+/// An AWS-shaped error: `{"__type": code, "Message": text}` plus `x-amzn-ErrorType`.
+pub fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response<Body> {
+    let body = serde_json::json!({ "__type": code, "Message": message }).to_string();
+    let mut resp = with_common_headers(Response::new(Full::new(Bytes::from(body))), request_id);
+    *resp.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(code) {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    resp
+}
+
+/// The one place a core error becomes a response. Server-side detail goes to the log only.
+pub fn core_error(e: &CoreError, request_id: &str) -> Response<Body> {
+    let status = if e.is_server_error() {
+        tracing::error!(request_id, error = %e, "internal error");
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    error(status, e.aws_code(), &e.message(), request_id)
+}

@@ -1,0 +1,170 @@
+//! The contract of [`Store`], as executable checks that every backend must pass.
+//!
+//! Each case takes a fresh, empty store. A backend's tests run them all, either one `#[test]`
+//! per case with [`conformance_tests!`](crate::conformance_tests) or in one go with
+//! [`run_all`]:
+//!
+//! ```
+//! # #![allow(clippy::unwrap_used)]
+//! // In a test file of the backend, e.g. `tests/sqlite_conformance.rs`:
+//! mod conformance {
+//!     use tresor_store::SqliteStore;
+//!
+//!     fn with_store(case: fn(&SqliteStore)) {
+//!         let dir = tempfile::tempdir().unwrap();
+//!         case(&SqliteStore::open(&dir.path().join("tresor.db")).unwrap());
+//!     }
+//!
+//!     tresor_store::conformance_tests!(SqliteStore, with_store);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The cases check only what the trait promises, so any backend (SQLite, PostgreSQL, an
+//! in-memory fake for other crates' tests) can be held to the same behaviour. Where the trait
+//! text leaves a choice open, the case documents the behaviour every backend must pick.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod concurrency;
+mod create;
+mod fixtures;
+mod keys;
+mod lifecycle;
+mod update;
+
+pub use concurrency::*;
+pub use create::*;
+pub use fixtures::scope;
+pub use keys::*;
+pub use lifecycle::*;
+pub use update::*;
+
+use crate::Store;
+
+/// One conformance case: it gets a fresh, empty store.
+pub type Case<S> = fn(&S);
+
+/// Every case, by name. Keep in step with [`conformance_tests!`](crate::conformance_tests)
+/// (its generated `case_list_is_complete` test checks that).
+pub fn cases<S: Store>() -> Vec<(&'static str, Case<S>)> {
+    vec![
+        (
+            "meta_init_is_all_or_nothing",
+            meta_init_is_all_or_nothing::<S>,
+        ),
+        ("access_keys_round_trip", access_keys_round_trip::<S>),
+        ("access_key_ids_are_unique", access_key_ids_are_unique::<S>),
+        (
+            "kms_keys_by_id_and_alias_per_scope",
+            kms_keys_by_id_and_alias_per_scope::<S>,
+        ),
+        (
+            "kms_key_ids_and_aliases_are_unique",
+            kms_key_ids_and_aliases_are_unique::<S>,
+        ),
+        ("create_and_find_secret", create_and_find_secret::<S>),
+        (
+            "secret_names_are_per_scope",
+            secret_names_are_per_scope::<S>,
+        ),
+        ("create_reports_taken_name", create_reports_taken_name::<S>),
+        ("create_rejects_taken_arn", create_rejects_taken_arn::<S>),
+        ("read_envelope_by_version", read_envelope_by_version::<S>),
+        ("update_writes_metadata", update_writes_metadata::<S>),
+        (
+            "update_adds_removes_and_restages_versions",
+            update_adds_removes_and_restages_versions::<S>,
+        ),
+        (
+            "update_failing_closure_writes_nothing",
+            update_failing_closure_writes_nothing::<S>,
+        ),
+        (
+            "update_missing_secret_is_not_found",
+            update_missing_secret_is_not_found::<S>,
+        ),
+        ("update_keeps_identity", update_keeps_identity::<S>),
+        ("touch_records_access", touch_records_access::<S>),
+        ("purge_removes_everything", purge_removes_everything::<S>),
+        ("list_orders_and_paginates", list_orders_and_paginates::<S>),
+        (
+            "list_is_scoped_and_complete",
+            list_is_scoped_and_complete::<S>,
+        ),
+        (
+            "expired_deletions_by_purge_time",
+            expired_deletions_by_purge_time::<S>,
+        ),
+        (
+            "concurrent_updates_serialize",
+            concurrent_updates_serialize::<S>,
+        ),
+    ]
+}
+
+/// Run every case, each on a store from `make`. Panics naming the first case that fails.
+pub fn run_all<S: Store>(make: impl Fn() -> S) {
+    for (name, case) in cases::<S>() {
+        eprintln!("store conformance: {name}");
+        let store = make();
+        case(&store);
+    }
+}
+
+/// One `#[test]` per conformance case. `$store` is the store type; `$with_store` is a function
+/// (or closure) `fn(fn(&$store))` that builds a fresh store, runs the case on it, and then
+/// cleans up. Invoke it inside a module of its own, as the generated names are the case names.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($store:ty, $with_store:expr) => {
+        $crate::__conformance_tests!(
+            $store,
+            $with_store;
+            meta_init_is_all_or_nothing,
+            access_keys_round_trip,
+            access_key_ids_are_unique,
+            kms_keys_by_id_and_alias_per_scope,
+            kms_key_ids_and_aliases_are_unique,
+            create_and_find_secret,
+            secret_names_are_per_scope,
+            create_reports_taken_name,
+            create_rejects_taken_arn,
+            read_envelope_by_version,
+            update_writes_metadata,
+            update_adds_removes_and_restages_versions,
+            update_failing_closure_writes_nothing,
+            update_missing_secret_is_not_found,
+            update_keeps_identity,
+            touch_records_access,
+            purge_removes_everything,
+            list_orders_and_paginates,
+            list_is_scoped_and_complete,
+            expired_deletions_by_purge_time,
+            concurrent_updates_serialize,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($store:ty, $with_store:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                ($with_store)($crate::conformance::$case::<$store> as fn(&$store));
+            }
+        )*
+
+        #[test]
+        fn case_list_is_complete() {
+            let generated: ::std::vec::Vec<&str> = ::std::vec![$(stringify!($case)),*];
+            let listed: ::std::vec::Vec<&str> = $crate::conformance::cases::<$store>()
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            assert_eq!(generated, listed);
+        }
+    };
+}

@@ -1,0 +1,242 @@
+//! Read-modify-write of a secret (`update_secret`).
+
+use crate::{Deletion, SecretRecord, Store, StoreError, Tag};
+
+use super::fixtures::*;
+
+/// Every mutable field of the secret is written; the closure's result is returned.
+pub fn update_writes_metadata<S: Store>(store: &S) {
+    let created = create_with_version(store, &home(), "meta");
+    let edit = |r: &mut SecretRecord| {
+        r.description = Some("new description".to_owned());
+        r.kms_key_id = Some("key-2".to_owned());
+        r.tags = vec![
+            Tag {
+                key: "b".to_owned(),
+                value: "2".to_owned(),
+            },
+            Tag {
+                key: "a".to_owned(),
+                value: "1".to_owned(),
+            },
+        ];
+        r.resource_policy = Some("{}".to_owned());
+        r.rotation = Some("rotation config".to_owned());
+        r.last_changed = T0.plus_days(1);
+        r.last_accessed = Some(T0.plus_days(2).day_floor());
+        r.deletion = Some(Deletion {
+            deleted_date: T0.plus_days(3),
+            purge_after: T0.plus_days(10),
+        });
+    };
+    let answer = update(store, &created.arn, |txn| {
+        edit(&mut txn.record);
+        42
+    });
+    assert_eq!(answer, 42);
+    let mut expected = created.clone();
+    edit(&mut expected);
+    assert_eq!(find(store, &created.arn), expected);
+    assert_eq!(
+        store.find_secret_by_name(&home(), "meta").unwrap(),
+        Some(expected.clone())
+    );
+
+    // Optional fields can be cleared again.
+    update(store, &created.arn, |txn| {
+        txn.record.description = None;
+        txn.record.kms_key_id = None;
+        txn.record.tags.clear();
+        txn.record.resource_policy = None;
+        txn.record.rotation = None;
+        txn.record.deletion = None;
+    });
+    let cleared = SecretRecord {
+        description: None,
+        kms_key_id: None,
+        tags: Vec::new(),
+        resource_policy: None,
+        rotation: None,
+        deletion: None,
+        ..expected
+    };
+    assert_eq!(find(store, &created.arn), cleared);
+
+    // An update that changes nothing is fine.
+    update(store, &created.arn, |_| ());
+    assert_eq!(find(store, &created.arn), cleared);
+}
+
+/// Added versions are appended (oldest first) with their sealed values, removed versions lose
+/// theirs, and labels move between versions in one step.
+pub fn update_adds_removes_and_restages_versions<S: Store>(store: &S) {
+    let secret = create_with_version(store, &home(), "rotating");
+    let arn = secret.arn.as_str();
+
+    let seen = update(store, arn, |txn| {
+        txn.add_version(version("v2", &["AWSPENDING"]), envelope("v2"));
+        txn.record.versions.len()
+    });
+    assert_eq!(seen, 2);
+    let record = find(store, arn);
+    assert_eq!(version_ids(&record), ["v1", "v2"]);
+    assert_eq!(record.version("v2"), Some(&version("v2", &["AWSPENDING"])));
+
+    // Promote v2: AWSCURRENT moves, the old current becomes AWSPREVIOUS.
+    update(store, arn, |txn| {
+        set_stages(txn, "v1", &["AWSPREVIOUS"]);
+        set_stages(txn, "v2", &["AWSCURRENT"]);
+        txn.record.versions[0].last_accessed = Some(T0.day_floor());
+    });
+    let record = find(store, arn);
+    assert_eq!(stages_of(&record, "v1"), ["AWSPREVIOUS"]);
+    assert_eq!(stages_of(&record, "v2"), ["AWSCURRENT"]);
+    assert_eq!(
+        record.version("v1").unwrap().last_accessed,
+        Some(T0.day_floor())
+    );
+    assert_eq!(
+        record.version_with_stage("AWSCURRENT").unwrap().version_id,
+        "v2"
+    );
+
+    // Several versions in one update; a label taken off leaves a deprecated version.
+    update(store, arn, |txn| {
+        set_stages(txn, "v1", &[]);
+        txn.add_version(version("v3", &[]), envelope("v3"));
+        txn.add_version(version("v4", &["custom"]), envelope("v4"));
+    });
+    let record = find(store, arn);
+    assert_eq!(version_ids(&record), ["v1", "v2", "v3", "v4"]);
+    assert!(stages_of(&record, "v1").is_empty());
+
+    // Removing versions deletes them and their sealed values; a removed newest version does
+    // not disturb the order of those added after it.
+    update(store, arn, |txn| {
+        txn.remove_version("v1");
+        txn.remove_version("v4");
+        txn.add_version(version("v5", &["AWSPENDING"]), envelope("v5"));
+    });
+    let record = find(store, arn);
+    assert_eq!(version_ids(&record), ["v2", "v3", "v5"]);
+    assert_eq!(store.read_envelope(arn, "v1").unwrap(), None);
+    assert_eq!(store.read_envelope(arn, "v4").unwrap(), None);
+    for v in ["v2", "v3", "v5"] {
+        assert_eq!(
+            store.read_envelope(arn, v).unwrap(),
+            Some(envelope(v)),
+            "{v}"
+        );
+    }
+
+    // A version added and removed in the same update never existed.
+    update(store, arn, |txn| {
+        txn.add_version(version("v6", &[]), envelope("v6"));
+        txn.remove_version("v6");
+    });
+    assert_eq!(version_ids(&find(store, arn)), ["v2", "v3", "v5"]);
+    assert_eq!(store.read_envelope(arn, "v6").unwrap(), None);
+
+    // The metadata read back is what the closure saw at its end.
+    let expected = update(store, arn, |txn| {
+        set_stages(txn, "v5", &["AWSPENDING", "next"]);
+        txn.record.clone()
+    });
+    assert_eq!(find(store, arn), expected);
+}
+
+/// A closure that fails leaves the secret exactly as it was and hands back its own error.
+pub fn update_failing_closure_writes_nothing<S: Store>(store: &S) {
+    let secret = create_with_version(store, &home(), "unchanged");
+    let r = store.update_secret::<(), CallerError, _>(&secret.arn, |txn| {
+        txn.record.description = Some("changed".to_owned());
+        txn.record.tags.push(Tag {
+            key: "k".to_owned(),
+            value: "v".to_owned(),
+        });
+        txn.record.deletion = Some(Deletion {
+            deleted_date: T0,
+            purge_after: T0,
+        });
+        set_stages(txn, "v1", &["AWSPREVIOUS"]);
+        txn.add_version(version("v2", &["AWSCURRENT"]), envelope("v2"));
+        Err(CallerError::Refused)
+    });
+    assert!(matches!(r, Err(CallerError::Refused)), "{r:?}");
+    assert_eq!(find(store, &secret.arn), secret);
+    assert_eq!(store.read_envelope(&secret.arn, "v2").unwrap(), None);
+
+    // A failure after removing a version keeps the version too.
+    let r = store.update_secret::<(), CallerError, _>(&secret.arn, |txn| {
+        txn.remove_version("v1");
+        Err(CallerError::Refused)
+    });
+    assert!(matches!(r, Err(CallerError::Refused)), "{r:?}");
+    assert_eq!(find(store, &secret.arn), secret);
+    assert_eq!(
+        store.read_envelope(&secret.arn, "v1").unwrap(),
+        Some(envelope("v1"))
+    );
+    assert_eq!(
+        store.expired_deletions(T0.plus_days(1000)).unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+pub fn update_missing_secret_is_not_found<S: Store>(store: &S) {
+    let mut ran = false;
+    let r = store.update_secret::<(), CallerError, _>("arn:aws:secretsmanager:missing", |_| {
+        ran = true;
+        Ok(())
+    });
+    assert!(
+        matches!(r, Err(CallerError::Store(StoreError::NotFound))),
+        "{r:?}"
+    );
+    assert!(!ran, "the closure ran for a missing secret");
+}
+
+/// The identity of a secret and of its stored versions is fixed at creation: an update that
+/// edits it writes the rest, never the identity.
+pub fn update_keeps_identity<S: Store>(store: &S) {
+    let secret = create_with_version(store, &home(), "fixed");
+    update(store, &secret.arn, |txn| {
+        txn.record.arn = arn_for(&home(), "renamed");
+        txn.record.name = "renamed".to_owned();
+        txn.record.scope = other_account();
+        txn.record.created = T0.plus_days(5);
+        let v1 = &mut txn.record.versions[0];
+        v1.created = T0.plus_days(5);
+        v1.value_digest = b"forged".to_vec();
+        v1.kms_key_id = "other-key".to_owned();
+        txn.record.description = Some("still written".to_owned());
+    });
+    let mut expected = secret.clone();
+    expected.description = Some("still written".to_owned());
+    assert_eq!(find(store, &secret.arn), expected);
+    assert_eq!(
+        store.find_secret_by_name(&home(), "fixed").unwrap(),
+        Some(expected)
+    );
+    assert_eq!(
+        store
+            .find_secret_by_arn(&arn_for(&home(), "renamed"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.find_secret_by_name(&home(), "renamed").unwrap(), None);
+    assert_eq!(
+        store
+            .find_secret_by_name(&other_account(), "fixed")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_secret_by_name(&other_account(), "renamed")
+            .unwrap(),
+        None
+    );
+}
+
+// ---- secrets: access, purge, listing, expiry ----

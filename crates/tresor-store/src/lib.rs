@@ -1,0 +1,82 @@
+//! The domain-level store: every method is one atomic unit of Tresor state.
+//!
+//! Data path: the core resolves, authorizes and encrypts; then it calls exactly one `Store`
+//! method per state change (create a secret with its first version; read-modify-write a secret
+//! inside one transaction; add an access key; …). The store only ever sees ciphertext and
+//! metadata. Backends: SQLite (embedded default, WAL, `synchronous=FULL`) and, later,
+//! PostgreSQL; [`conformance`] is the suite every backend must pass.
+
+pub mod conformance;
+mod backend;
+mod error;
+mod model;
+mod sqlite;
+
+pub use backend::Backend;
+pub use error::StoreError;
+pub use model::*;
+pub use sqlite::{ConnectionSettings, SqliteStore};
+
+use tresor_types::Timestamp;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Tresor's persistent state. Implementations must make each method atomic and durable before
+/// it returns `Ok` (an acknowledged write survives `kill -9`).
+pub trait Store: Send + Sync + 'static {
+    // ---- store-wide metadata (sealed root key, format version, …) ----
+
+    /// Read one metadata entry.
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Write all entries at once, only if none of them exists yet; otherwise change nothing and
+    /// answer `StoreError::AlreadyInitialized`.
+    fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()>;
+
+    // ---- access keys ----
+
+    /// Insert a new access key (`StoreError::Conflict` if its id exists).
+    fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()>;
+    fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>>;
+
+    // ---- KMS keys ----
+
+    /// Insert a key (`StoreError::Conflict` if its id, or its alias in that scope, exists).
+    fn put_kms_key(&self, key: &KmsKeyRecord) -> Result<()>;
+    fn get_kms_key(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyRecord>>;
+    fn get_kms_key_by_alias(&self, scope: &Scope, alias: &str) -> Result<Option<KmsKeyRecord>>;
+
+    // ---- secrets ----
+
+    /// Create a secret, with its first version if `first` is given (its metadata must already be
+    /// in `record.versions`). A name taken in the scope answers `StoreError::SecretExists`,
+    /// saying whether the holder is scheduled for deletion.
+    fn create_secret(&self, record: &SecretRecord, first: Option<&SealedVersion>) -> Result<()>;
+    /// Find by exact ARN.
+    fn find_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>>;
+    /// Find by name within a scope.
+    fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>>;
+    /// The sealed value of one version.
+    fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>>;
+    /// Read-modify-write one secret in a single transaction. `f` may run more than once (a
+    /// backend may retry on a serialization conflict), so it must not have side effects beyond
+    /// the transaction it is given. If `f` fails, nothing is written. A missing secret answers
+    /// `StoreError::NotFound` (converted into `E`).
+    fn update_secret<T, E, F>(&self, arn: &str, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut SecretTxn) -> Result<T, E>,
+        E: From<StoreError>;
+    /// Record a read: set `last_accessed` of the secret and the version to `day`.
+    fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()>;
+    /// Remove a secret and all its versions for good.
+    fn purge_secret(&self, arn: &str) -> Result<()>;
+    /// Secrets of a scope ordered by name then ARN, strictly after `after` (a `(name, arn)`
+    /// cursor), at most `limit`.
+    fn list_secrets(
+        &self,
+        scope: &Scope,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<SecretRecord>>;
+    /// ARNs of secrets whose recovery window ended at or before `now`.
+    fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>>;
+}

@@ -1,0 +1,178 @@
+//! The records the store keeps. Everything here is ciphertext or metadata: the store never sees
+//! a plaintext secret value, key or access-key secret.
+
+use tresor_types::{AccountId, Region, Timestamp};
+
+/// The (account, region) a request acts in. Secrets, keys and names live per scope, as in AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub account: AccountId,
+    pub region: Region,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// A secret scheduled for deletion: `deleted_date` is when `DeleteSecret` was called,
+/// `purge_after` when the recovery window ends and the secret may be removed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deletion {
+    pub deleted_date: Timestamp,
+    pub purge_after: Timestamp,
+}
+
+/// One version's metadata (the sealed value is kept apart and read only when needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionMeta {
+    pub version_id: String,
+    /// Staging labels on this version; empty means the version is deprecated.
+    pub stages: Vec<String>,
+    pub created: Timestamp,
+    pub last_accessed: Option<Timestamp>,
+    /// Keyed MAC of the value (never the value itself), used to decide whether a repeated
+    /// `ClientRequestToken` carries the same value without decrypting anything.
+    pub value_digest: Vec<u8>,
+    /// The KMS key id the version's data key is wrapped under.
+    pub kms_key_id: String,
+}
+
+/// A secret and the metadata of all its versions, oldest version first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRecord {
+    pub scope: Scope,
+    pub arn: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The key the caller asked for (`KmsKeyId`), or `None` for the default key.
+    pub kms_key_id: Option<String>,
+    pub tags: Vec<Tag>,
+    pub resource_policy: Option<String>,
+    /// Rotation configuration as the core serializes it (opaque to the store).
+    pub rotation: Option<String>,
+    pub created: Timestamp,
+    pub last_changed: Timestamp,
+    pub last_accessed: Option<Timestamp>,
+    pub deletion: Option<Deletion>,
+    pub versions: Vec<VersionMeta>,
+}
+
+impl SecretRecord {
+    pub fn version(&self, version_id: &str) -> Option<&VersionMeta> {
+        self.versions.iter().find(|v| v.version_id == version_id)
+    }
+    pub fn version_with_stage(&self, stage: &str) -> Option<&VersionMeta> {
+        self.versions
+            .iter()
+            .find(|v| v.stages.iter().any(|s| s == stage))
+    }
+}
+
+/// A new version's sealed value (the envelope bytes from `tresor-crypto`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedVersion {
+    pub version_id: String,
+    pub envelope: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedVersion({}, {} bytes)", self.version_id, self.envelope.len())
+    }
+}
+
+/// An open read-modify-write of one secret. The closure given to `Store::update_secret`
+/// edits `record` freely (metadata, tags, stages of existing versions, the `versions` list) and
+/// registers sealed values for versions it adds; the store writes the difference atomically.
+#[derive(Debug)]
+pub struct SecretTxn {
+    pub record: SecretRecord,
+    pub(crate) new_envelopes: Vec<SealedVersion>,
+}
+
+impl SecretTxn {
+    pub fn new(record: SecretRecord) -> Self {
+        Self { record, new_envelopes: Vec::new() }
+    }
+    /// Add a version: its metadata goes to the end of `record.versions`, its envelope is stored.
+    pub fn add_version(&mut self, meta: VersionMeta, envelope: Vec<u8>) {
+        self.new_envelopes.push(SealedVersion { version_id: meta.version_id.clone(), envelope });
+        self.record.versions.push(meta);
+    }
+    /// Versions removed from `record.versions` are deleted with their envelopes.
+    pub fn remove_version(&mut self, version_id: &str) {
+        self.record.versions.retain(|v| v.version_id != version_id);
+        self.new_envelopes.retain(|v| v.version_id != version_id);
+    }
+    pub fn new_envelopes(&self) -> &[SealedVersion] {
+        &self.new_envelopes
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKeyStatus {
+    Active,
+    Inactive,
+}
+
+impl AccessKeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Inactive => "Inactive",
+        }
+    }
+}
+
+/// An access key. The secret half is sealed by the keyring (`sealed_secret`), never stored plain.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub access_key_id: String,
+    pub account: AccountId,
+    /// ARN of the principal the key belongs to (`arn:aws:iam::<acct>:root` for the root).
+    pub principal_arn: String,
+    /// IAM user name, `None` for the account root.
+    pub user_name: Option<String>,
+    pub sealed_secret: Vec<u8>,
+    pub status: AccessKeyStatus,
+    pub created: Timestamp,
+}
+
+impl std::fmt::Debug for AccessKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyRecord")
+            .field("access_key_id", &self.access_key_id)
+            .field("account", &self.account)
+            .field("principal_arn", &self.principal_arn)
+            .field("user_name", &self.user_name)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A KMS key: one or more versions of wrapped 256-bit material (rotation adds a version; old
+/// versions stay so that old ciphertexts still open).
+#[derive(Clone, PartialEq, Eq)]
+pub struct KmsKeyRecord {
+    pub scope: Scope,
+    pub key_id: String,
+    pub arn: String,
+    /// Alias such as `alias/aws/secretsmanager`, if any.
+    pub alias: Option<String>,
+    pub description: String,
+    pub created: Timestamp,
+    /// (version number, material wrapped by the root key), ascending by version.
+    pub versions: Vec<(u32, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for KmsKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsKeyRecord")
+            .field("key_id", &self.key_id)
+            .field("alias", &self.alias)
+            .field("versions", &self.versions.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,376 @@
+//! The embedded SQLite backend: one database file in the data directory.
+//!
+//! Data path: every write goes through one writer connection (behind a mutex) inside a
+//! `BEGIN IMMEDIATE` transaction, so writers never race each other and never need a retry.
+//! Reads go to a small pool of read-only connections; in WAL mode each read transaction sees the
+//! last committed state, without blocking or being blocked by the writer. The file is in WAL mode
+//! with `synchronous=FULL`, so a write acknowledged with `Ok` has been fsynced and survives a
+//! crash or `kill -9`.
+//!
+//! Layout: [`schema`] (migrations, applied at open), [`secrets`] (secrets and their versions),
+//! [`keys`] (store metadata, access keys, KMS keys).
+
+mod keys;
+mod schema;
+mod secrets;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use tresor_types::{AccountId, Region, Timestamp};
+
+use crate::{
+    AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretRecord, SecretTxn, Store,
+    StoreError,
+};
+
+/// How many read connections a file-backed store keeps. Reads are short; a few connections
+/// keep request handlers from queueing behind one another without holding many file handles.
+const READ_CONNECTIONS: usize = 4;
+
+/// How long a connection waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// The SQLite store. Cheap to share: wrap it in an `Arc` and use it from any thread.
+pub struct SqliteStore {
+    /// `None` for an in-memory store.
+    path: Option<PathBuf>,
+    // INVARIANT: every write transaction runs on this connection, so there is one writer.
+    writer: Mutex<Connection>,
+    /// Empty for an in-memory store (a private in-memory database is visible only to the
+    /// connection that created it), in which case reads use the writer.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+/// The settings in force on one connection, as SQLite reports them (diagnostics and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// `"writer"` or `"reader"`.
+    pub role: &'static str,
+    /// `"wal"` for a file-backed store, `"memory"` in memory.
+    pub journal_mode: String,
+    /// 2 is `FULL`.
+    pub synchronous: i64,
+    pub foreign_keys: bool,
+    pub busy_timeout_ms: i64,
+    /// The schema version (number of migrations applied).
+    pub schema_version: i64,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("read_connections", &self.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Open the database at `path`, creating it (readable by its owner only) if it is missing,
+    /// and apply any pending schema migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        create_private_file(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut writer = Connection::open_with_flags(path, flags)?;
+        configure(&writer)?;
+        // The journal mode is a property of the file; it must be set outside a transaction.
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "the database refused WAL journal mode (it is in {mode} mode)"
+            )));
+        }
+        schema::migrate(&mut writer)?;
+
+        let mut readers = Vec::with_capacity(READ_CONNECTIONS);
+        for _ in 0..READ_CONNECTIONS {
+            let reader = Connection::open_with_flags(path, flags)?;
+            configure(&reader)?;
+            reader.pragma_update(None, "query_only", true)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(Self {
+            path: Some(path.to_owned()),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// A store that lives in memory and disappears when dropped (tests). All calls use a single
+    /// connection.
+    pub fn open_in_memory() -> Result<Self> {
+        let mut writer = Connection::open_in_memory()?;
+        configure(&writer)?;
+        schema::migrate(&mut writer)?;
+        Ok(Self {
+            path: None,
+            writer: Mutex::new(writer),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// The database file, `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The settings of every connection: the writer first, then the readers.
+    pub fn connection_settings(&self) -> Result<Vec<ConnectionSettings>> {
+        let mut out = vec![settings(&lock(&self.writer), "writer")?];
+        for reader in &self.readers {
+            out.push(settings(&lock(reader), "reader")?);
+        }
+        Ok(out)
+    }
+
+    /// Run `f` in a write transaction (`BEGIN IMMEDIATE`) and commit if it succeeds.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer_connection()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Run `f` in a read transaction, so that all its queries see one committed state.
+    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.reader_connection()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn writer_connection(&self) -> Result<MutexGuard<'_, Connection>> {
+        clean(lock(&self.writer))
+    }
+
+    /// A free read connection if there is one, else wait for one (round robin).
+    fn reader_connection(&self) -> Result<MutexGuard<'_, Connection>> {
+        let count = self.readers.len();
+        if count == 0 {
+            return self.writer_connection();
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % count;
+        for i in 0..count {
+            let Some(reader) = self.readers.get((start + i) % count) else {
+                continue;
+            };
+            match reader.try_lock() {
+                Ok(guard) => return clean(guard),
+                Err(TryLockError::Poisoned(poisoned)) => return clean(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        match self.readers.get(start) {
+            Some(reader) => clean(lock(reader)),
+            None => self.writer_connection(),
+        }
+    }
+}
+
+/// Lock a connection. A panic while it was held (e.g. in an `update_secret` closure) poisons
+/// the mutex, but the connection itself is fine: the dropped transaction rolled back.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Make sure no transaction is left open on a connection (a rollback that failed during
+/// unwinding would leave one), so the next caller starts from committed state.
+fn clean(conn: MutexGuard<'_, Connection>) -> Result<MutexGuard<'_, Connection>> {
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(conn)
+}
+
+/// Per-connection settings (these are not stored in the file).
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+fn settings(conn: &Connection, role: &'static str) -> Result<ConnectionSettings> {
+    let int =
+        |name: &str| -> Result<i64> { Ok(conn.pragma_query_value(None, name, |row| row.get(0))?) };
+    Ok(ConnectionSettings {
+        role,
+        journal_mode: conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
+        synchronous: int("synchronous")?,
+        foreign_keys: int("foreign_keys")? == 1,
+        busy_timeout_ms: int("busy_timeout")?,
+        schema_version: int("user_version")?,
+    })
+}
+
+/// Create the database file with owner-only permissions before SQLite opens it (SQLite gives
+/// its `-wal` and `-shm` files the permissions of the database file). An existing file is left
+/// as it is.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).map_err(|e| {
+        StoreError::Backend(format!("cannot open or create the database file: {e}"))
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = file.metadata() {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    "the database file is readable by other users than its owner"
+                );
+            }
+        }
+    }
+    drop(file);
+    Ok(())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        // Uniqueness is checked explicitly before every insert; a violation that still reaches
+        // SQLite (e.g. a duplicate within one call) is a conflict, not a backend failure.
+        if let rusqlite::Error::SqliteFailure(code, _) = &e {
+            if code.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    code.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                )
+            {
+                return StoreError::Conflict;
+            }
+        }
+        // rusqlite's messages name the condition (and a column), never a bound value.
+        StoreError::Backend(format!("sqlite: {e}"))
+    }
+}
+
+// ---- conversions between records and columns ----
+
+fn millis(t: Timestamp) -> i64 {
+    t.0
+}
+
+fn parse_account(s: &str) -> Result<AccountId> {
+    AccountId::parse(s)
+        .map_err(|_| StoreError::Backend("a stored account id is malformed".to_owned()))
+}
+
+fn parse_region(s: &str) -> Result<Region> {
+    Region::parse(s).map_err(|_| StoreError::Backend("a stored region is malformed".to_owned()))
+}
+
+fn parse_scope(account: &str, region: &str) -> Result<Scope> {
+    Ok(Scope {
+        account: parse_account(account)?,
+        region: parse_region(region)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|tx| keys::get_meta(tx, key))
+    }
+
+    fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()> {
+        self.write(|tx| keys::init_meta(tx, entries))
+    }
+
+    fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
+        self.write(|tx| keys::put_access_key(tx, key))
+    }
+
+    fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>> {
+        self.read(|tx| keys::get_access_key(tx, access_key_id))
+    }
+
+    fn put_kms_key(&self, key: &KmsKeyRecord) -> Result<()> {
+        self.write(|tx| keys::put_kms_key(tx, key))
+    }
+
+    fn get_kms_key(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyRecord>> {
+        self.read(|tx| keys::get_kms_key(tx, scope, keys::KmsLookup::Id(key_id)))
+    }
+
+    fn get_kms_key_by_alias(&self, scope: &Scope, alias: &str) -> Result<Option<KmsKeyRecord>> {
+        self.read(|tx| keys::get_kms_key(tx, scope, keys::KmsLookup::Alias(alias)))
+    }
+
+    fn create_secret(&self, record: &SecretRecord, first: Option<&SealedVersion>) -> Result<()> {
+        self.write(|tx| secrets::create(tx, record, first))
+    }
+
+    fn find_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>> {
+        self.read(|tx| Ok(secrets::load_by_arn(tx, arn)?.map(|(_, record)| record)))
+    }
+
+    fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>> {
+        self.read(|tx| secrets::load_by_name(tx, scope, name))
+    }
+
+    fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|tx| secrets::read_envelope(tx, arn, version_id))
+    }
+
+    fn update_secret<T, E, F>(&self, arn: &str, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut SecretTxn) -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        // One writer and `BEGIN IMMEDIATE`: nothing can change the secret between the read and
+        // the write, so `f` runs exactly once.
+        let mut conn = self.writer_connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let (id, before) = secrets::load_by_arn(&tx, arn)?.ok_or(StoreError::NotFound)?;
+        let mut txn = SecretTxn::new(before.clone());
+        // On `Err` the transaction is dropped, which rolls it back.
+        let out = f(&mut txn)?;
+        secrets::write_changes(&tx, id, &before, &txn)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()> {
+        // Most reads happen on a day already recorded: answer those without taking the writer.
+        if self.read(|tx| secrets::is_touched(tx, arn, version_id, day))? {
+            return Ok(());
+        }
+        self.write(|tx| secrets::touch(tx, arn, version_id, day))
+    }
+
+    fn purge_secret(&self, arn: &str) -> Result<()> {
+        self.write(|tx| secrets::purge(tx, arn))
+    }
+
+    fn list_secrets(
+        &self,
+        scope: &Scope,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<SecretRecord>> {
+        self.read(|tx| secrets::list(tx, scope, after, limit))
+    }
+
+    fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
+        self.read(|tx| secrets::expired_deletions(tx, now))
+    }
+}

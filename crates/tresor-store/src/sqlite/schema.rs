@@ -1,0 +1,141 @@
+//! Versioned schema migrations.
+//!
+//! The schema version is SQLite's `user_version` header field: the number of migrations
+//! applied. At open, the pending migrations run in order inside one `BEGIN IMMEDIATE`
+//! transaction together with the version bump, so a crash leaves the file either fully at the
+//! old version or fully at the new one, and two processes opening the file at once cannot both
+//! migrate it. A migration, once released, is never edited: a change is a new migration.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{Result, StoreError};
+
+/// Marks the file as a Tresor database (`PRAGMA application_id`), so that a path pointing at
+/// some other SQLite database is refused instead of migrated. ASCII "TRSR".
+const APPLICATION_ID: i64 = 0x5452_5352;
+
+/// The migrations, in order; migration `n` (1-based) moves the schema from version `n - 1`
+/// to `n`.
+const MIGRATIONS: &[&str] = &[MIGRATION_1];
+
+/// The schema version this build writes.
+pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Initial schema. Timestamps are milliseconds since the Unix epoch. JSON columns hold small
+/// lists the store never queries into (tags, staging labels).
+const MIGRATION_1: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY NOT NULL,
+    account       TEXT NOT NULL,
+    principal_arn TEXT NOT NULL,
+    user_name     TEXT,
+    sealed_secret BLOB NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    created       INTEGER NOT NULL
+) STRICT;
+
+-- A NULL alias is distinct from every other NULL, so any number of keys may have no alias.
+CREATE TABLE kms_keys (
+    key_id      TEXT PRIMARY KEY NOT NULL,
+    account     TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    arn         TEXT NOT NULL UNIQUE,
+    alias       TEXT,
+    description TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    UNIQUE (account, region, alias)
+) STRICT;
+
+CREATE TABLE kms_key_versions (
+    key_id  TEXT NOT NULL REFERENCES kms_keys (key_id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL,
+    PRIMARY KEY (key_id, version)
+) STRICT;
+
+CREATE TABLE secrets (
+    id              INTEGER PRIMARY KEY,
+    account         TEXT NOT NULL,
+    region          TEXT NOT NULL,
+    arn             TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    description     TEXT,
+    kms_key_id      TEXT,
+    tags_json       TEXT NOT NULL,
+    resource_policy TEXT,
+    rotation        TEXT,
+    created         INTEGER NOT NULL,
+    last_changed    INTEGER NOT NULL,
+    last_accessed   INTEGER,
+    deleted_date    INTEGER,
+    purge_after     INTEGER,
+    UNIQUE (account, region, name),
+    CHECK ((deleted_date IS NULL) = (purge_after IS NULL))
+) STRICT;
+
+CREATE INDEX secrets_by_purge_after ON secrets (purge_after) WHERE purge_after IS NOT NULL;
+
+-- `seq` keeps the versions in the order they were added. `envelope` is the last column so that
+-- reading a version's metadata never reads the (possibly overflowing) sealed value.
+CREATE TABLE secret_versions (
+    secret_id     INTEGER NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+    version_id    TEXT NOT NULL,
+    seq           INTEGER NOT NULL,
+    stages_json   TEXT NOT NULL,
+    created       INTEGER NOT NULL,
+    last_accessed INTEGER,
+    value_digest  BLOB NOT NULL,
+    kms_key_id    TEXT NOT NULL,
+    envelope      BLOB NOT NULL,
+    PRIMARY KEY (secret_id, version_id),
+    UNIQUE (secret_id, seq)
+) STRICT;
+";
+
+/// Bring the schema up to [`LATEST`]; a no-op when it is already there.
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let app_id: i64 = tx.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if app_id != APPLICATION_ID && (app_id != 0 || current != 0) {
+        return Err(StoreError::Backend(
+            "the file is an SQLite database of another application".to_owned(),
+        ));
+    }
+    if current > LATEST {
+        return Err(StoreError::Backend(format!(
+            "the database schema is version {current}, newer than this build's version {LATEST}"
+        )));
+    }
+    if current < 0 {
+        return Err(StoreError::Backend(format!(
+            "the database schema version {current} is invalid"
+        )));
+    }
+    if current == LATEST {
+        return Ok(());
+    }
+    if current == 0 {
+        let objects: i64 =
+            tx.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
+        if objects != 0 {
+            return Err(StoreError::Backend(
+                "the file is an SQLite database of another application".to_owned(),
+            ));
+        }
+    }
+    let pending = usize::try_from(current).unwrap_or(0);
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(pending) {
+        tx.execute_batch(sql)?;
+        tracing::info!(version = index + 1, "applied store schema migration");
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", LATEST)?;
+    tx.commit()?;
+    Ok(())
+}

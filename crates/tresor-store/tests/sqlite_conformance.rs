@@ -1,0 +1,317 @@
+//! The store conformance suite on SQLite, plus what is specific to SQLite: durability settings,
+//! persistence across reopen, migrations and the database file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use tresor_store::{
+    AccessKeyRecord, AccessKeyStatus, Backend, KmsKeyRecord, Scope, SealedVersion, SecretRecord,
+    SqliteStore, Store, StoreError, VersionMeta,
+};
+use tresor_types::{AccountId, Region, Timestamp};
+
+/// The suite on a database file, with its pool of read connections.
+mod file {
+    use tresor_store::SqliteStore;
+
+    fn with_store(case: fn(&SqliteStore)) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("tresor.db")).unwrap();
+        case(&store);
+    }
+
+    tresor_store::conformance_tests!(SqliteStore, with_store);
+}
+
+/// The suite in memory (one connection for everything), through the start-up `Backend`.
+mod in_memory {
+    use tresor_store::{Backend, SqliteStore};
+
+    fn with_store(case: fn(&Backend)) {
+        case(&Backend::Sqlite(SqliteStore::open_in_memory().unwrap()));
+    }
+
+    tresor_store::conformance_tests!(Backend, with_store);
+}
+
+#[test]
+fn run_all_runs_every_case() {
+    tresor_store::conformance::run_all(|| Backend::Sqlite(SqliteStore::open_in_memory().unwrap()));
+}
+
+// ---- fixtures ----
+
+fn scope() -> Scope {
+    Scope {
+        account: AccountId::parse("111111111111").unwrap(),
+        region: Region::parse("us-east-1").unwrap(),
+    }
+}
+
+fn secret(name: &str) -> (SecretRecord, SealedVersion) {
+    let record = SecretRecord {
+        scope: scope(),
+        arn: format!("arn:aws:secretsmanager:us-east-1:111111111111:secret:{name}-AbCdEf"),
+        name: name.to_owned(),
+        description: Some("persisted".to_owned()),
+        kms_key_id: None,
+        tags: Vec::new(),
+        resource_policy: None,
+        rotation: None,
+        created: Timestamp(1_700_000_000_000),
+        last_changed: Timestamp(1_700_000_000_000),
+        last_accessed: None,
+        deletion: None,
+        versions: vec![VersionMeta {
+            version_id: "v1".to_owned(),
+            stages: vec!["AWSCURRENT".to_owned()],
+            created: Timestamp(1_700_000_000_000),
+            last_accessed: None,
+            value_digest: b"digest".to_vec(),
+            kms_key_id: "key-1".to_owned(),
+        }],
+    };
+    let sealed = SealedVersion {
+        version_id: "v1".to_owned(),
+        envelope: b"sealed".to_vec(),
+    };
+    (record, sealed)
+}
+
+fn raw(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+// ---- SQLite specifics ----
+
+#[test]
+fn data_persists_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let (record, sealed) = secret("kept");
+    let access_key = AccessKeyRecord {
+        access_key_id: "AKIAKEPT000000000001".to_owned(),
+        account: AccountId::parse("111111111111").unwrap(),
+        principal_arn: "arn:aws:iam::111111111111:root".to_owned(),
+        user_name: None,
+        sealed_secret: b"sealed secret".to_vec(),
+        status: AccessKeyStatus::Active,
+        created: Timestamp(1),
+    };
+    let kms_key = KmsKeyRecord {
+        scope: scope(),
+        key_id: "key-1".to_owned(),
+        arn: "arn:aws:kms:us-east-1:111111111111:key/key-1".to_owned(),
+        alias: Some("alias/aws/secretsmanager".to_owned()),
+        description: "default".to_owned(),
+        created: Timestamp(2),
+        versions: vec![(1, b"wrapped".to_vec())],
+    };
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .init_meta(&[("root", b"sealed root".to_vec())])
+            .unwrap();
+        store.put_access_key(&access_key).unwrap();
+        store.put_kms_key(&kms_key).unwrap();
+        store.create_secret(&record, Some(&sealed)).unwrap();
+        store
+            .touch_secret(&record.arn, "v1", Timestamp(86_400_000))
+            .unwrap();
+    }
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.get_meta("root").unwrap(),
+        Some(b"sealed root".to_vec())
+    );
+    assert_eq!(
+        store.get_access_key(&access_key.access_key_id).unwrap(),
+        Some(access_key)
+    );
+    assert_eq!(store.get_kms_key(&scope(), "key-1").unwrap(), Some(kms_key));
+    let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
+    assert_eq!(found.description.as_deref(), Some("persisted"));
+    assert_eq!(found.last_accessed, Some(Timestamp(86_400_000)));
+    assert_eq!(
+        store.read_envelope(&record.arn, "v1").unwrap(),
+        Some(sealed.envelope)
+    );
+}
+
+#[test]
+fn every_connection_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("tresor.db")).unwrap();
+    let settings = store.connection_settings().unwrap();
+    assert_eq!(settings.iter().filter(|s| s.role == "writer").count(), 1);
+    assert!(settings.iter().any(|s| s.role == "reader"));
+    for s in settings {
+        assert_eq!(s.journal_mode, "wal", "{s:?}");
+        assert_eq!(s.synchronous, 2, "synchronous=FULL: {s:?}");
+        assert!(s.foreign_keys, "{s:?}");
+        assert_eq!(s.busy_timeout_ms, 5000, "{s:?}");
+        assert_eq!(s.schema_version, 1, "{s:?}");
+    }
+
+    let memory = SqliteStore::open_in_memory().unwrap();
+    let settings = memory.connection_settings().unwrap();
+    assert_eq!(settings.len(), 1);
+    assert_eq!(settings[0].synchronous, 2);
+    assert!(settings[0].foreign_keys);
+}
+
+#[test]
+fn migrations_are_idempotent_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let schema = |path: &Path| -> Vec<(String, String)> {
+        let conn = raw(path);
+        let mut stmt = conn
+            .prepare("SELECT type, name FROM sqlite_schema ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let version = |path: &Path| -> i64 {
+        raw(path)
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    };
+
+    drop(SqliteStore::open(&path).unwrap());
+    let first = schema(&path);
+    assert!(first.contains(&("table".to_owned(), "secret_versions".to_owned())));
+    assert_eq!(version(&path), 1);
+    let (record, sealed) = secret("survivor");
+    SqliteStore::open(&path)
+        .unwrap()
+        .create_secret(&record, Some(&sealed))
+        .unwrap();
+
+    for _ in 0..3 {
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.find_secret_by_arn(&record.arn).unwrap().is_some());
+    }
+    assert_eq!(schema(&path), first);
+    assert_eq!(version(&path), 1);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    drop(SqliteStore::open(&path).unwrap());
+    raw(&path).pragma_update(None, "user_version", 99).unwrap();
+    let r = SqliteStore::open(&path);
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+}
+
+#[test]
+fn another_applications_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    raw(&path)
+        .execute_batch("CREATE TABLE notes (body TEXT)")
+        .unwrap();
+    let r = SqliteStore::open(&path);
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    // Untouched: no Tresor table was added.
+    let tables: i64 = raw(&path)
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(tables, 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.init_meta(&[("k", vec![1])]).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("tresor.db-wal")), 0o600);
+}
+
+#[test]
+fn an_unopenable_path_is_a_backend_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = SqliteStore::open(&dir.path().join("missing-dir").join("tresor.db"));
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+}
+
+#[test]
+fn versions_without_sealed_values_are_refused() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let (record, sealed) = secret("strict");
+
+    // Metadata for a version whose sealed value is not given.
+    let r = store.create_secret(&record, None);
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    let other = SealedVersion {
+        version_id: "v2".to_owned(),
+        ..sealed.clone()
+    };
+    let r = store.create_secret(&record, Some(&other));
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    assert_eq!(store.find_secret_by_arn(&record.arn).unwrap(), None);
+
+    store.create_secret(&record, Some(&sealed)).unwrap();
+    let r = store.update_secret::<(), StoreError, _>(&record.arn, |txn| {
+        let mut pushed = txn.record.versions[0].clone();
+        pushed.version_id = "v2".to_owned();
+        txn.record.versions.push(pushed);
+        txn.record.description = Some("not written".to_owned());
+        Ok(())
+    });
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    let duplicated = store.update_secret::<(), StoreError, _>(&record.arn, |txn| {
+        let again = txn.record.versions[0].clone();
+        txn.add_version(again, b"other".to_vec());
+        Ok(())
+    });
+    assert!(
+        matches!(duplicated, Err(StoreError::Conflict)),
+        "{duplicated:?}"
+    );
+    assert_eq!(
+        store.find_secret_by_arn(&record.arn).unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store.read_envelope(&record.arn, "v1").unwrap(),
+        Some(sealed.envelope)
+    );
+}
+
+#[test]
+fn a_panicking_closure_leaves_the_store_usable() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let (record, sealed) = secret("survives");
+    store.create_secret(&record, Some(&sealed)).unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.update_secret::<(), StoreError, _>(&record.arn, |txn| {
+            txn.record.description = Some("half done".to_owned());
+            panic!("closure bug");
+        });
+    }));
+    assert!(outcome.is_err());
+    assert_eq!(
+        store.find_secret_by_arn(&record.arn).unwrap(),
+        Some(record.clone())
+    );
+    store
+        .update_secret::<(), StoreError, _>(&record.arn, |txn| {
+            txn.record.description = Some("after".to_owned());
+            Ok(())
+        })
+        .unwrap();
+    let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
+    assert_eq!(found.description.as_deref(), Some("after"));
+}
