@@ -38,12 +38,10 @@ impl Core {
         now: Timestamp,
     ) -> Result<Authenticated, CoreError> {
         let parsed = tresor_sigv4::parse(request, now).map_err(|e| auth_error(&e))?;
-        if parsed.service != service {
-            return Err(CoreError::Authentication {
-                code: "InvalidSignatureException",
-                message: format!("Credential should be scoped to correct service: '{service}'. "),
-            });
-        }
+        // Any well-formed region is served: secrets live per (account, region).
+        parsed
+            .check_scope(&parsed.region, service)
+            .map_err(|e| auth_error(&e))?;
         let region = Region::parse(&parsed.region).map_err(|_| CoreError::Authentication {
             code: "InvalidSignatureException",
             message: "Credential should be scoped to a valid region. ".to_owned(),

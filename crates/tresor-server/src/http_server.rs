@@ -187,7 +187,7 @@ async fn handle(
             )
         }
     };
-    let ctx_headers: Vec<(String, String)> = parts
+    let mut ctx_headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .filter_map(|(k, v)| {
@@ -196,6 +196,13 @@ async fn handle(
                 .map(|v| (k.as_str().to_owned(), v.to_owned()))
         })
         .collect();
+    // HTTP/2 carries the host as the `:authority` pseudo-header, which hyper puts in the URI;
+    // SigV4 signs it as `host`.
+    if !parts.headers.contains_key(http::header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            ctx_headers.push(("host".to_owned(), authority.as_str().to_owned()));
+        }
+    }
     let user_agent = parts
         .headers
         .get(http::header::USER_AGENT)
