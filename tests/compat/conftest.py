@@ -116,3 +116,147 @@ def server():
 @pytest.fixture(scope="session")
 def sm(server):
     return server.client()
+
+
+# ---------------------------------------------------------------- helpers for the suites
+
+import base64  # noqa: E402
+import http.client  # noqa: E402
+import uuid  # noqa: E402
+from unittest import mock  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+import botocore.auth  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+JSON_CT = "application/x-amz-json-1.1"
+
+
+def uniq(prefix="t"):
+    """A fresh secret name (the suites share one server)."""
+    return f"{prefix}/{uuid.uuid4().hex[:12]}"
+
+
+def token():
+    return str(uuid.uuid4())
+
+
+def error_of(excinfo):
+    """(code, message) of a botocore ClientError caught by pytest.raises."""
+    err = excinfo.value
+    assert isinstance(err, ClientError), repr(err)
+    return err.response["Error"]["Code"], err.response["Error"].get("Message")
+
+
+def expect_error(fn, code, message=None, **kwargs):
+    """Call fn(**kwargs), assert it fails with `code` (and exactly `message` if given) and
+    HTTP 400; return the message."""
+    try:
+        fn(**kwargs)
+    except ClientError as e:
+        got = e.response["Error"]["Code"]
+        msg = e.response["Error"].get("Message")
+        assert got == code, f"expected {code}, got {got}: {msg}"
+        if message is not None:
+            assert msg == message, f"{code} message: {msg!r} != {message!r}"
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        return msg
+    raise AssertionError(f"expected {code}, but the call succeeded")
+
+
+def all_secrets(client, include_deleted=True):
+    """Every secret visible to `client` (all pages), as {name: entry}."""
+    out = {}
+    kw = {"IncludePlannedDeletion": include_deleted, "MaxResults": 100}
+    while True:
+        page = client.list_secrets(**kw)
+        for s in page["SecretList"]:
+            out[s["Name"]] = s
+        if not page.get("NextToken"):
+            return out
+        kw["NextToken"] = page["NextToken"]
+
+
+class RawResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    @property
+    def error_type(self):
+        return (self.json or {}).get("__type")
+
+    def assert_error(self, code, status=400, message=None):
+        assert self.status == status, f"HTTP {self.status}: {self.raw!r}"
+        assert isinstance(self.json, dict), f"not a JSON body: {self.raw!r}"
+        assert self.json.get("__type") == code, self.json
+        assert isinstance(self.json.get("Message"), str) and self.json["Message"], self.json
+        assert self.headers.get("x-amzn-errortype") == code, self.headers
+        if message is not None:
+            assert self.json["Message"] == message, self.json["Message"]
+
+
+def send_raw(endpoint, body, headers, method="POST", path="/"):
+    """Send bytes as-is (no SDK): returns a RawResponse."""
+    u = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        try:
+            conn.request(method, path, body=body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer (413) before reading a huge body
+        resp = conn.getresponse()
+        return RawResponse(resp.status, resp.getheaders(), resp.read())
+    finally:
+        conn.close()
+
+
+def signed_headers(endpoint, body, headers, *, region=REGION, service="secretsmanager",
+                   key_id=ROOT_KEY_ID, secret=ROOT_SECRET, now=None):
+    """Headers for `body` signed by botocore's own SigV4 signer (the independent oracle).
+    `now` (a naive UTC datetime) makes the signer believe it is another time."""
+    req = AWSRequest(method="POST", url=endpoint.rstrip("/") + "/", data=body, headers=dict(headers))
+    signer = botocore.auth.SigV4Auth(Credentials(key_id, secret), service, region)
+    if now is None:
+        signer.add_auth(req)
+    else:
+        with mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: now):
+            signer.add_auth(req)
+    return dict(req.headers.items())
+
+
+def raw_call(server, operation, payload, *, target=None, content_type=JSON_CT, sign=True,
+             extra_after_signing=None, **sign_kw):
+    """POST an awsJson1.1 request built by hand. `payload` is a dict (JSON-encoded) or bytes.
+    `target` overrides X-Amz-Target (None: secretsmanager.<operation>; False: omit it)."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    if target is None:
+        target = f"secretsmanager.{operation}"
+    if target is not False:
+        headers["X-Amz-Target"] = target
+    if sign:
+        headers = signed_headers(server.endpoint, body, headers, **sign_kw)
+    headers.update(extra_after_signing or {})
+    return send_raw(server.endpoint, body, headers)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.fixture(scope="session")
+def raw(server):
+    """A boto3 client that skips botocore's own parameter validation, so that the server's
+    validation is what answers (botocore checks only minimums, and would refuse some inputs
+    before sending them)."""
+    return server.client(parameter_validation=False)

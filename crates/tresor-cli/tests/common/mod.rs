@@ -38,8 +38,11 @@ impl Creds {
     /// Fresh random credentials for a dev server.
     pub fn random() -> Self {
         Self {
-            access_key_id: format!("AKIATEST{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-                .to_uppercase(),
+            access_key_id: format!(
+                "AKIATEST{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            )
+            .to_uppercase(),
             secret_access_key: format!(
                 "{}{}",
                 uuid::Uuid::new_v4().simple(),
@@ -440,5 +443,8 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// A name unique to this test run, so tests sharing a server never collide.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
 }

@@ -21,16 +21,18 @@ impl Core {
         v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
         v.finish()?;
         let force = req.force_delete_without_recovery.unwrap_or(false);
-        if force && req.recovery_window_in_days.is_some() {
-            return Err(CoreError::InvalidParameter(
-                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."
-                    .to_owned(),
-            ));
-        }
+        // AWS checks the window's range first: a window of 0 with the force flag is refused
+        // for its range, not for the combination.
         let days = req.recovery_window_in_days.unwrap_or(30);
         if !(7..=30).contains(&days) {
             return Err(CoreError::InvalidParameter(
                 "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."
+                    .to_owned(),
+            ));
+        }
+        if force && req.recovery_window_in_days.is_some() {
+            return Err(CoreError::InvalidParameter(
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."
                     .to_owned(),
             ));
         }

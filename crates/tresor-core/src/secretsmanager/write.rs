@@ -74,11 +74,10 @@ pub(crate) struct PreparedVersion {
 
 /// What adding a version did.
 pub(crate) enum Added {
-    Created,
+    /// A new version with these labels.
+    Created { stages: Vec<String> },
     /// The token named an existing version with the same value: nothing changed.
-    AlreadyThere {
-        stages: Vec<String>,
-    },
+    AlreadyThere { stages: Vec<String> },
 }
 
 /// Add `prepared` to the secret with `stages`, inside a transaction. Same token and same value
@@ -97,11 +96,16 @@ pub(crate) fn add_version(
         }
         return Err(version_exists_with_other_value());
     }
+    // The first version of a secret always becomes AWSCURRENT, whatever labels were asked for.
+    let mut stages = stages.to_vec();
+    if txn.record.versions.is_empty() && !stages.iter().any(|s| s == AWSCURRENT) {
+        stages.push(AWSCURRENT.to_owned());
+    }
     txn.add_version(prepared.meta.clone(), prepared.envelope.clone());
-    move_stages(&mut txn.record, &prepared.meta.version_id, stages);
+    move_stages(&mut txn.record, &prepared.meta.version_id, &stages);
     prune(txn, now);
     txn.record.last_changed = now;
-    Ok(Added::Created)
+    Ok(Added::Created { stages })
 }
 
 /// Attach each label to `target`, taking it from whichever version held it. When `AWSCURRENT`
@@ -368,8 +372,7 @@ impl Core {
             add_version(txn, &prepared, &stages, ctx.now)
         })?;
         let version_stages = match added {
-            Added::Created => stages,
-            Added::AlreadyThere { stages } => stages,
+            Added::Created { stages } | Added::AlreadyThere { stages } => stages,
         };
         Ok(PutSecretValueResponse {
             arn: record.arn,
