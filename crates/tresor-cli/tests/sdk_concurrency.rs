@@ -76,7 +76,10 @@ async fn concurrent_put_secret_value_keeps_one_current_and_every_version() {
         }
         assert!(pages < 20, "pagination does not end");
     }
-    assert!(pages >= 4, "33 versions in pages of 10 need 4 pages, got {pages}");
+    assert!(
+        pages >= 4,
+        "33 versions in pages of 10 need 4 pages, got {pages}"
+    );
     assert_eq!(stages.len(), WRITERS + 1);
     let listed: HashSet<&String> = stages.keys().collect();
     let expected: HashSet<&String> = written.keys().collect();

@@ -303,9 +303,32 @@ async fn describe_secret_reports_metadata() {
     assert!((created_at - now_secs()).abs() < 120);
     assert!(d.last_changed_date().is_some());
     assert!(d.deleted_date().is_none());
+    assert!(d.last_accessed_date().is_none(), "never read yet");
     assert_ne!(d.rotation_enabled(), Some(true));
     let stages = d.version_ids_to_stages().expect("versions");
     assert_eq!(stages.len(), 1);
+
+    // Reading sets LastAccessedDate, at day resolution (midnight UTC of today).
+    client
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("get");
+    let d = client
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("describe after read");
+    let accessed = d.last_accessed_date().expect("last accessed").secs();
+    assert_eq!(accessed % 86_400, 0, "day resolution: {accessed}");
+    let today = now_secs() / 86_400 * 86_400;
+    // (yesterday's midnight too, should the test straddle midnight UTC)
+    assert!(
+        accessed == today || accessed == today - 86_400,
+        "{accessed} vs {today}"
+    );
     assert_eq!(
         stages.get(created.version_id().expect("version")),
         Some(&vec!["AWSCURRENT".to_owned()])
@@ -337,6 +360,41 @@ async fn list_secrets_finds_created_secrets() {
 
     let all = client.list_secrets().send().await.expect("list all");
     assert_eq!(all.secret_list().len(), 4);
+    assert!(all.next_token().is_none());
+
+    // Pages of two, following NextToken.
+    let mut paged = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..10 {
+        let page = client
+            .list_secrets()
+            .max_results(2)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .expect("list page");
+        assert!(page.secret_list().len() <= 2);
+        paged.extend(
+            page.secret_list()
+                .iter()
+                .filter_map(|e| e.name())
+                .map(str::to_owned),
+        );
+        match page.next_token() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert!(token.is_none(), "pagination does not end");
+    paged.sort();
+    let mut expected: Vec<String> = all
+        .secret_list()
+        .iter()
+        .filter_map(|e| e.name())
+        .map(str::to_owned)
+        .collect();
+    expected.sort();
+    assert_eq!(paged, expected);
 
     let filtered = client
         .list_secrets()
@@ -482,6 +540,14 @@ async fn delete_with_recovery_window_then_restore() {
         .send()
         .await
         .expect("create");
+    let err = client
+        .delete_secret()
+        .secret_id(&name)
+        .recovery_window_in_days(6)
+        .send()
+        .await
+        .expect_err("window below 7 days");
+    assert_eq!(err.code(), Some("InvalidParameterException"), "{err:?}");
     let deleted = client
         .delete_secret()
         .secret_id(&name)
@@ -562,6 +628,79 @@ async fn delete_with_recovery_window_then_restore() {
         .await
         .expect("describe restored");
     assert!(d.deleted_date().is_none());
+
+    // Without a window, the default is 30 days.
+    let deleted = client
+        .delete_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("delete with the default window");
+    let when = deleted.deletion_date().expect("deletion date").secs();
+    let expected = now_secs() + 30 * 86_400;
+    assert!(
+        (when - expected).abs() < 300,
+        "deletion date {when}, expected about {expected}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_created_without_a_value_has_no_version_until_put() {
+    let server = ServerOptions::dev().start();
+    let client = server.client();
+    let name = unique("empty");
+    let created = client
+        .create_secret()
+        .name(&name)
+        .description("value to come")
+        .send()
+        .await
+        .expect("create without value");
+    assert!(created.version_id().is_none(), "{created:?}");
+    let err = client
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect_err("no value yet");
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    assert_eq!(
+        err.message(),
+        Some("Secrets Manager can't find the specified secret value for staging label: AWSCURRENT")
+    );
+    let d = client
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("describe");
+    assert!(
+        d.version_ids_to_stages().is_none_or(|m| m.is_empty()),
+        "{d:?}"
+    );
+
+    let put = client
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string("first value")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.version_stages(), ["AWSCURRENT".to_owned()]);
+    let got = client
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.secret_string(), Some("first value"));
+    assert_eq!(got.version_id(), put.version_id());
+    let stages = stages_by_version(&client, &name).await;
+    assert_eq!(
+        stages.len(),
+        1,
+        "no AWSPREVIOUS without a previous value: {stages:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

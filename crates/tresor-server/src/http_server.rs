@@ -73,6 +73,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
     let purger = tokio::spawn(purge_loop(core.clone()));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -89,6 +90,7 @@ pub async fn serve(
         let core = core.clone();
         let acceptor = acceptor.clone();
         let secure = acceptor.is_some();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let core = core.clone();
@@ -97,15 +99,27 @@ pub async fn serve(
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let result = match acceptor {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => builder.serve_connection(TokioIo::new(tls), service).await,
+                    Ok(tls) => {
+                        watcher
+                            .watch(
+                                builder
+                                    .serve_connection(TokioIo::new(tls), service)
+                                    .into_owned(),
+                            )
+                            .await
+                    }
                     Err(e) => {
                         tracing::debug!(error = %e, "TLS handshake failed");
                         return;
                     }
                 },
                 None => {
-                    builder
-                        .serve_connection(TokioIo::new(stream), service)
+                    watcher
+                        .watch(
+                            builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .into_owned(),
+                        )
                         .await
                 }
             };
@@ -113,6 +127,14 @@ pub async fn serve(
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
+    }
+    // Let requests in flight finish (bounded), so no client sees a reset for an acknowledged
+    // change.
+    if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 10 s; stopping anyway");
     }
     purger.abort();
     Ok(())
@@ -238,7 +260,7 @@ async fn handle(
                 // Authenticate first so an unsigned probe learns nothing, then refuse.
                 let scope_service = "secretsmanager";
                 core.authenticate(&sig_request, scope_service, now)?;
-                return Err(CoreError::Serialization(match target {
+                return Err(CoreError::UnknownOperation(match target {
                     None => "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
                     Some(_) => "Unknown X-Amz-Target: this endpoint serves secretsmanager.<Operation>.".to_owned(),
                 }));
@@ -246,7 +268,7 @@ async fn handle(
         };
         let authenticated = core.authenticate(&sig_request, service, now)?;
         let op = Operation::from_name(op_name).ok_or_else(|| {
-            CoreError::Serialization(format!("Unknown operation secretsmanager.{op_name}."))
+            CoreError::UnknownOperation(format!("Unknown operation secretsmanager.{op_name}."))
         })?;
         match content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").trim()) {
             Some("application/x-amz-json-1.1") | Some("application/x-amz-json-1.0") => {}
