@@ -1,10 +1,10 @@
 //! Authentication: SigV4 header auth against the access keys in the store.
 
 use tresor_sigv4::{AuthError, Request};
-use tresor_store::{AccessKeyStatus, Store};
+use tresor_store::{AccessKeyRecord, AccessKeyStatus, IdentityStore, SessionRecord, Store};
 use tresor_types::{AccountId, Region, Timestamp};
 
-use crate::{Core, CoreError, Principal};
+use crate::{Core, CoreError, Principal, PrincipalKind};
 
 /// What authentication establishes: the caller and the region its signature was scoped to.
 #[derive(Debug, Clone)]
@@ -46,30 +46,86 @@ impl Core {
             code: "InvalidSignatureException",
             message: "Credential should be scoped to a valid region. ".to_owned(),
         })?;
-        // Temporary credentials come with STS (a later issue); until then a session token
-        // cannot be valid.
-        if parsed.session_token.is_some() {
-            return Err(unrecognized());
-        }
-        let key = self
-            .store
-            .get_access_key(&parsed.access_key_id)?
-            .ok_or_else(unrecognized)?;
+        let key = self.store.get_access_key(&parsed.access_key_id)?.ok_or_else(unrecognized)?;
         if key.status != AccessKeyStatus::Active {
             return Err(unrecognized());
+        }
+        let session = self.store.get_session(&key.access_key_id)?;
+        // A session key needs its token, and a long-term key must not come with one.
+        match (&session, parsed.session_token.as_deref()) {
+            (Some(s), Some(token)) => {
+                let digest = self.keyring.session_token_digest(token);
+                if !tresor_crypto::ct_eq(&digest, &s.token_digest) {
+                    return Err(unrecognized());
+                }
+            }
+            (None, None) => {}
+            _ => return Err(unrecognized()),
         }
         let secret = self.keyring.open_access_secret(&key)?;
         tresor_sigv4::verify(request, &parsed, &secret, &self.signing_keys)
             .map_err(|e| auth_error(&e))?;
-        Ok(Authenticated {
-            principal: Principal {
-                account: key.account.clone(),
-                arn: key.principal_arn.clone(),
-                user_name: key.user_name.clone(),
+        if let Some(s) = &session {
+            // Checked after the signature so an expired-token answer is only given to the
+            // holder of the key.
+            if s.expires <= now {
+                return Err(CoreError::Authentication {
+                    code: "ExpiredTokenException",
+                    message: "The security token included in the request is expired".to_owned(),
+                });
+            }
+        }
+        let principal = self.principal_for(key, session)?;
+        Ok(Authenticated { principal, region })
+    }
+
+    /// Name the principal behind an authenticated key: the root, a user that still exists, or
+    /// a session of a role that still exists.
+    fn principal_for(
+        &self,
+        key: AccessKeyRecord,
+        session: Option<SessionRecord>,
+    ) -> Result<Principal, CoreError> {
+        let account = key.account.clone();
+        if let Some(s) = session {
+            let role = self.store.get_role(&account, &s.role_name)?.ok_or_else(unrecognized)?;
+            if role.role_id != s.role_id {
+                // The role was deleted and re-created: old sessions die with the old role.
+                return Err(unrecognized());
+            }
+            return Ok(Principal {
+                arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", s.role_name, s.session_name),
+                account,
+                kind: PrincipalKind::AssumedRole {
+                    role_name: s.role_name,
+                    role_id: s.role_id,
+                    role_arn: s.role_arn,
+                    session_name: s.session_name,
+                    session_policy: s.session_policy,
+                },
                 access_key_id: key.access_key_id,
-            },
-            region,
-        })
+                tags: role.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+            });
+        }
+        match &key.user_name {
+            None => Ok(Principal {
+                arn: root_arn(&account),
+                account,
+                kind: PrincipalKind::Root,
+                access_key_id: key.access_key_id,
+                tags: Vec::new(),
+            }),
+            Some(name) => {
+                let user = self.store.get_user(&account, name)?.ok_or_else(unrecognized)?;
+                Ok(Principal {
+                    arn: user.arn,
+                    account,
+                    kind: PrincipalKind::User { name: user.user_name, id: user.user_id },
+                    access_key_id: key.access_key_id,
+                    tags: user.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+                })
+            }
+        }
     }
 }
 

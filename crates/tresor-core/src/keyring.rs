@@ -15,6 +15,7 @@ pub const DEFAULT_SECRETS_KEY_ALIAS: &str = "alias/aws/secretsmanager";
 
 const LABEL_ACCESS_KEY_SEAL: &str = "tresor/access-key-seal/v1";
 const LABEL_VALUE_DIGEST: &str = "tresor/value-digest/v1";
+const LABEL_SESSION_TOKEN: &str = "tresor/session-token/v1";
 
 /// What a stored secret value is: the first byte of every sealed plaintext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,7 @@ pub struct Keyring {
     root: RootKey,
     access_key_seal: SecretBytes,
     value_digest: SecretBytes,
+    session_token: SecretBytes,
     materials: RwLock<HashMap<(String, u32), Arc<KeyMaterial>>>,
 }
 
@@ -44,10 +46,12 @@ impl Keyring {
     pub fn new(root: RootKey) -> Self {
         let access_key_seal = root.subkey(LABEL_ACCESS_KEY_SEAL);
         let value_digest = root.subkey(LABEL_VALUE_DIGEST);
+        let session_token = root.subkey(LABEL_SESSION_TOKEN);
         Self {
             root,
             access_key_seal,
             value_digest,
+            session_token,
             materials: RwLock::new(HashMap::new()),
         }
     }
@@ -211,6 +215,11 @@ impl Keyring {
         data.push(kind as u8);
         data.extend_from_slice(value.expose());
         tresor_crypto::hmac_sha256(self.value_digest.expose(), &data).to_vec()
+    }
+
+    /// Keyed digest of a session token: the store keeps this, never the token.
+    pub fn session_token_digest(&self, token: &str) -> Vec<u8> {
+        tresor_crypto::hmac_sha256(self.session_token.expose(), token.as_bytes()).to_vec()
     }
 
     pub fn seal_access_secret(

@@ -14,7 +14,7 @@ mod error;
 pub mod keyring;
 pub mod secretsmanager;
 
-pub use context::{Principal, RequestContext};
+pub use context::{Principal, PrincipalKind, RequestContext};
 pub use error::CoreError;
 pub use keyring::Keyring;
 pub use tresor_store::Backend as StoreBackend;

@@ -1,6 +1,8 @@
 //! The backend chosen at start-up. Callers hold a `Backend` and never name a concrete store,
 //! so adding PostgreSQL is one more variant here and nothing changes above.
 
+use tresor_types::AccountId;
+
 use crate::*;
 
 pub enum Backend {
@@ -72,5 +74,148 @@ impl Store for Backend {
     }
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
         each!(self, s => s.expired_deletions(now))
+    }
+}
+
+impl IdentityStore for Backend {
+    fn create_user(&self, user: &UserRecord) -> Result<()> {
+        each!(self, s => s.create_user(user))
+    }
+    fn get_user(&self, account: &AccountId, user_name: &str) -> Result<Option<UserRecord>> {
+        each!(self, s => s.get_user(account, user_name))
+    }
+    fn list_users(&self, account: &AccountId) -> Result<Vec<UserRecord>> {
+        each!(self, s => s.list_users(account))
+    }
+    fn set_user_tags(&self, account: &AccountId, user_name: &str, tags: &[Tag]) -> Result<()> {
+        each!(self, s => s.set_user_tags(account, user_name, tags))
+    }
+    fn delete_user(&self, account: &AccountId, user_name: &str) -> Result<()> {
+        each!(self, s => s.delete_user(account, user_name))
+    }
+    fn list_user_access_keys(
+        &self,
+        account: &AccountId,
+        user_name: &str,
+    ) -> Result<Vec<AccessKeyRecord>> {
+        each!(self, s => s.list_user_access_keys(account, user_name))
+    }
+    fn set_access_key_status(&self, access_key_id: &str, status: AccessKeyStatus) -> Result<()> {
+        each!(self, s => s.set_access_key_status(access_key_id, status))
+    }
+    fn delete_access_key(&self, access_key_id: &str) -> Result<()> {
+        each!(self, s => s.delete_access_key(access_key_id))
+    }
+    fn put_session_key(&self, key: &AccessKeyRecord, session: &SessionRecord) -> Result<()> {
+        each!(self, s => s.put_session_key(key, session))
+    }
+    fn get_session(&self, access_key_id: &str) -> Result<Option<SessionRecord>> {
+        each!(self, s => s.get_session(access_key_id))
+    }
+    fn purge_expired_sessions(&self, now: Timestamp) -> Result<usize> {
+        each!(self, s => s.purge_expired_sessions(now))
+    }
+    fn create_role(&self, role: &RoleRecord) -> Result<()> {
+        each!(self, s => s.create_role(role))
+    }
+    fn get_role(&self, account: &AccountId, role_name: &str) -> Result<Option<RoleRecord>> {
+        each!(self, s => s.get_role(account, role_name))
+    }
+    fn list_roles(&self, account: &AccountId) -> Result<Vec<RoleRecord>> {
+        each!(self, s => s.list_roles(account))
+    }
+    fn update_role_trust_policy(
+        &self,
+        account: &AccountId,
+        role_name: &str,
+        document: &str,
+    ) -> Result<()> {
+        each!(self, s => s.update_role_trust_policy(account, role_name, document))
+    }
+    fn delete_role(&self, account: &AccountId, role_name: &str) -> Result<()> {
+        each!(self, s => s.delete_role(account, role_name))
+    }
+    fn put_inline_policy(
+        &self,
+        owner: &PrincipalName,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<()> {
+        each!(self, s => s.put_inline_policy(owner, policy_name, document))
+    }
+    fn get_inline_policy(
+        &self,
+        owner: &PrincipalName,
+        policy_name: &str,
+    ) -> Result<Option<String>> {
+        each!(self, s => s.get_inline_policy(owner, policy_name))
+    }
+    fn list_inline_policies(&self, owner: &PrincipalName) -> Result<Vec<String>> {
+        each!(self, s => s.list_inline_policies(owner))
+    }
+    fn delete_inline_policy(&self, owner: &PrincipalName, policy_name: &str) -> Result<()> {
+        each!(self, s => s.delete_inline_policy(owner, policy_name))
+    }
+    fn create_managed_policy(&self, policy: &ManagedPolicyRecord) -> Result<()> {
+        each!(self, s => s.create_managed_policy(policy))
+    }
+    fn get_managed_policy(&self, arn: &str) -> Result<Option<ManagedPolicyRecord>> {
+        each!(self, s => s.get_managed_policy(arn))
+    }
+    fn list_managed_policies(&self, account: &AccountId) -> Result<Vec<ManagedPolicyRecord>> {
+        each!(self, s => s.list_managed_policies(account))
+    }
+    fn add_policy_version(
+        &self,
+        arn: &str,
+        version: &PolicyVersionRecord,
+        set_as_default: bool,
+    ) -> Result<()> {
+        each!(self, s => s.add_policy_version(arn, version, set_as_default))
+    }
+    fn set_default_policy_version(&self, arn: &str, version_id: &str) -> Result<()> {
+        each!(self, s => s.set_default_policy_version(arn, version_id))
+    }
+    fn delete_policy_version(&self, arn: &str, version_id: &str) -> Result<()> {
+        each!(self, s => s.delete_policy_version(arn, version_id))
+    }
+    fn managed_policy_attachment_count(&self, arn: &str) -> Result<usize> {
+        each!(self, s => s.managed_policy_attachment_count(arn))
+    }
+    fn delete_managed_policy(&self, arn: &str) -> Result<()> {
+        each!(self, s => s.delete_managed_policy(arn))
+    }
+    fn attach_policy(&self, owner: &PrincipalName, policy_arn: &str) -> Result<()> {
+        each!(self, s => s.attach_policy(owner, policy_arn))
+    }
+    fn detach_policy(&self, owner: &PrincipalName, policy_arn: &str) -> Result<()> {
+        each!(self, s => s.detach_policy(owner, policy_arn))
+    }
+    fn list_attached_policies(&self, owner: &PrincipalName) -> Result<Vec<String>> {
+        each!(self, s => s.list_attached_policies(owner))
+    }
+    fn principal_policies(&self, owner: &PrincipalName) -> Result<PrincipalPolicies> {
+        each!(self, s => s.principal_policies(owner))
+    }
+}
+
+impl AuditStore for Backend {
+    fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        each!(self, s => s.audit_head())
+    }
+    fn append_audit(&self, rows: &[AuditRow]) -> Result<()> {
+        each!(self, s => s.append_audit(rows))
+    }
+    fn read_audit(&self, from_seq: u64, limit: usize) -> Result<Vec<AuditRow>> {
+        each!(self, s => s.read_audit(from_seq, limit))
+    }
+    fn lookup_audit(&self, account: &AccountId, query: &AuditQuery) -> Result<Vec<AuditRow>> {
+        each!(self, s => s.lookup_audit(account, query))
+    }
+    fn put_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<()> {
+        each!(self, s => s.put_checkpoint(checkpoint))
+    }
+    fn list_checkpoints(&self) -> Result<Vec<CheckpointRow>> {
+        each!(self, s => s.list_checkpoints())
     }
 }

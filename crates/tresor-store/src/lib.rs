@@ -6,13 +6,17 @@
 //! metadata. Backends: SQLite (embedded default, WAL, `synchronous=FULL`) and, later,
 //! PostgreSQL; [`conformance`] is the suite every backend must pass.
 
+mod audit;
 pub mod conformance;
 mod backend;
+mod identity;
 mod error;
 mod model;
 mod sqlite;
 
+pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow};
 pub use backend::Backend;
+pub use identity::*;
 pub use error::StoreError;
 pub use model::*;
 pub use sqlite::{ConnectionSettings, SqliteStore};

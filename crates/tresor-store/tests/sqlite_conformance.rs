@@ -6,10 +6,14 @@
 use std::path::Path;
 
 use tresor_store::{
-    AccessKeyRecord, AccessKeyStatus, Backend, KmsKeyRecord, Scope, SealedVersion, SecretRecord,
-    SqliteStore, Store, StoreError, VersionMeta,
+    AccessKeyRecord, AccessKeyStatus, AuditQuery, AuditRow, AuditStore, Backend, CheckpointRow,
+    IdentityStore, KmsKeyRecord, PrincipalKind, PrincipalName, Scope, SealedVersion, SecretRecord,
+    SqliteStore, Store, StoreError, UserRecord, VersionMeta,
 };
 use tresor_types::{AccountId, Region, Timestamp};
+
+/// The schema version this build writes (migration 2 added identities and the audit trail).
+const LATEST_SCHEMA: i64 = 2;
 
 /// The suite on a database file, with its pool of read connections.
 mod file {
@@ -152,7 +156,7 @@ fn every_connection_is_durable() {
         assert_eq!(s.synchronous, 2, "synchronous=FULL: {s:?}");
         assert!(s.foreign_keys, "{s:?}");
         assert_eq!(s.busy_timeout_ms, 5000, "{s:?}");
-        assert_eq!(s.schema_version, 1, "{s:?}");
+        assert_eq!(s.schema_version, LATEST_SCHEMA, "{s:?}");
     }
 
     let memory = SqliteStore::open_in_memory().unwrap();
@@ -185,7 +189,8 @@ fn migrations_are_idempotent_on_reopen() {
     drop(SqliteStore::open(&path).unwrap());
     let first = schema(&path);
     assert!(first.contains(&("table".to_owned(), "secret_versions".to_owned())));
-    assert_eq!(version(&path), 1);
+    assert!(first.contains(&("table".to_owned(), "audit_records".to_owned())));
+    assert_eq!(version(&path), LATEST_SCHEMA);
     let (record, sealed) = secret("survivor");
     SqliteStore::open(&path)
         .unwrap()
@@ -197,7 +202,7 @@ fn migrations_are_idempotent_on_reopen() {
         assert!(store.find_secret_by_arn(&record.arn).unwrap().is_some());
     }
     assert_eq!(schema(&path), first);
-    assert_eq!(version(&path), 1);
+    assert_eq!(version(&path), LATEST_SCHEMA);
 }
 
 #[test]
@@ -314,4 +319,213 @@ fn a_panicking_closure_leaves_the_store_usable() {
         .unwrap();
     let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
     assert_eq!(found.description.as_deref(), Some("after"));
+}
+
+fn schema_objects(path: &Path) -> Vec<(String, String, Option<String>)> {
+    let conn = raw(path);
+    let mut stmt = conn
+        .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY type, name")
+        .unwrap();
+    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn alice() -> UserRecord {
+    UserRecord {
+        account: AccountId::parse("111111111111").unwrap(),
+        user_name: "alice".to_owned(),
+        user_id: "AIDAALICE".to_owned(),
+        arn: "arn:aws:iam::111111111111:user/alice".to_owned(),
+        path: "/".to_owned(),
+        tags: Vec::new(),
+        created: Timestamp(3),
+    }
+}
+
+fn audit_record(seq: u64, prev_hash: Vec<u8>) -> AuditRow {
+    AuditRow {
+        seq,
+        prev_hash,
+        hash: format!("hash {seq}").into_bytes(),
+        mac: format!("mac {seq}").into_bytes(),
+        event_json: format!(r#"{{"eventID":"e{seq}"}}"#),
+        event_time: Timestamp(1_700_000_000_000 + i64::try_from(seq).unwrap()),
+        event_id: format!("e{seq}"),
+        event_name: "CreateUser".to_owned(),
+        event_source: "iam.amazonaws.com".to_owned(),
+        account: Some(AccountId::parse("111111111111").unwrap()),
+        read_only: false,
+        username: None,
+        access_key_id: None,
+        resources: vec![("AWS::IAM::User".to_owned(), "alice".to_owned())],
+    }
+}
+
+/// A file at schema version 1 (before identities and the audit trail) is upgraded in place at
+/// open: its data stays, and the result is the schema a new file gets.
+#[test]
+fn a_version_1_file_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    drop(SqliteStore::open(&fresh).unwrap());
+
+    let path = dir.path().join("tresor.db");
+    let (record, sealed) = secret("from-v1");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.create_secret(&record, Some(&sealed)).unwrap();
+    }
+    // Take the file back to version 1: drop what migration 2 added.
+    raw(&path)
+        .execute_batch(
+            "DROP TABLE audit_checkpoints;
+             DROP TABLE audit_resources;
+             DROP TABLE audit_records;
+             DROP TABLE sessions;
+             DROP INDEX access_keys_by_user;
+             DROP TABLE policy_attachments;
+             DROP TABLE inline_policies;
+             DROP TABLE managed_policy_versions;
+             DROP TABLE managed_policies;
+             DROP TABLE roles;
+             DROP TABLE users;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    let v1 = schema_objects(&path);
+    assert!(!v1.iter().any(|(_, name, _)| name == "users"));
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(schema_objects(&path), schema_objects(&fresh));
+    assert!(store
+        .connection_settings()
+        .unwrap()
+        .iter()
+        .all(|s| s.schema_version == LATEST_SCHEMA));
+    assert_eq!(
+        store.find_secret_by_arn(&record.arn).unwrap(),
+        Some(record.clone())
+    );
+    store.create_user(&alice()).unwrap();
+    store.append_audit(&[audit_record(1, vec![0; 32])]).unwrap();
+}
+
+/// Identities, sessions, policies, audit records and checkpoints survive a reopen.
+#[test]
+fn identities_and_audit_persist_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let account = AccountId::parse("111111111111").unwrap();
+    let me = PrincipalName {
+        account: account.clone(),
+        kind: PrincipalKind::User,
+        name: "alice".to_owned(),
+    };
+    let records = [
+        audit_record(1, vec![0; 32]),
+        audit_record(2, b"hash 1".to_vec()),
+    ];
+    let checkpoint = CheckpointRow {
+        seq: 2,
+        hash: b"hash 2".to_vec(),
+        time: Timestamp(5),
+        signature: b"signature".to_vec(),
+    };
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.create_user(&alice()).unwrap();
+        store.put_inline_policy(&me, "inline", "{}").unwrap();
+        store.append_audit(&records[..1]).unwrap();
+        store.append_audit(&records[1..]).unwrap();
+        store.put_checkpoint(&checkpoint).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.get_user(&account, "alice").unwrap(), Some(alice()));
+    assert_eq!(
+        store.get_inline_policy(&me, "inline").unwrap().as_deref(),
+        Some("{}")
+    );
+    assert_eq!(store.audit_head().unwrap(), Some((2, b"hash 2".to_vec())));
+    assert_eq!(store.read_audit(1, 10).unwrap(), records.to_vec());
+    let found = store
+        .lookup_audit(
+            &account,
+            &AuditQuery {
+                attribute: Some(("ResourceName".to_owned(), "alice".to_owned())),
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(store.list_checkpoints().unwrap(), vec![checkpoint]);
+    store
+        .append_audit(&[audit_record(3, b"hash 2".to_vec())])
+        .unwrap();
+}
+
+/// The audit lookups and the user-key listing are served by indexes, not table scans.
+#[test]
+fn lookups_use_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = raw(&path);
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.join("; ")
+    };
+    for (sql, index) in [
+        (
+            "SELECT * FROM audit_records WHERE account = '1' AND event_name = 'x' \
+             ORDER BY seq DESC LIMIT 5",
+            "audit_by_event_name",
+        ),
+        (
+            "SELECT * FROM audit_records WHERE account = '1' AND username = 'x' AND seq < 9 \
+             ORDER BY seq DESC LIMIT 5",
+            "audit_by_username",
+        ),
+        (
+            "SELECT * FROM audit_records WHERE account = '1' AND access_key_id = 'x' \
+             ORDER BY seq DESC LIMIT 5",
+            "audit_by_access_key",
+        ),
+        (
+            "SELECT * FROM audit_records WHERE account = '1' ORDER BY seq DESC LIMIT 5",
+            "audit_by_account",
+        ),
+        (
+            "SELECT * FROM audit_records WHERE account = '1' AND event_id = 'x' \
+             ORDER BY seq DESC LIMIT 5",
+            "audit_by_event_id",
+        ),
+        (
+            "SELECT seq FROM audit_resources WHERE name = 'x'",
+            "audit_resources_by_name",
+        ),
+        (
+            "SELECT seq FROM audit_resources WHERE type = 'x'",
+            "audit_resources_by_type",
+        ),
+        (
+            "SELECT access_key_id FROM access_keys \
+             WHERE account = '1' AND user_name = 'x' COLLATE NOCASE",
+            "access_keys_by_user",
+        ),
+        (
+            "SELECT 1 FROM sessions WHERE expires <= 5",
+            "sessions_by_expiry",
+        ),
+    ] {
+        let plan = plan(sql);
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+    }
 }

@@ -3,8 +3,9 @@
 use tresor_types::{AccountId, Region, Timestamp};
 
 use crate::{
-    AccessKeyRecord, AccessKeyStatus, KmsKeyRecord, Scope, SealedVersion, SecretRecord, SecretTxn,
-    Store, StoreError, VersionMeta,
+    AccessKeyRecord, AccessKeyStatus, AuditRow, KmsKeyRecord, ManagedPolicyRecord,
+    PolicyVersionRecord, PrincipalKind, PrincipalName, RoleRecord, Scope, SealedVersion,
+    SecretRecord, SecretTxn, SessionRecord, Store, StoreError, Tag, UserRecord, VersionMeta,
 };
 
 /// A scope from literal ids (panics on malformed ones: test data only).
@@ -169,4 +170,182 @@ pub(super) fn kms_key(scope: &Scope, key_id: &str, alias: Option<&str>) -> KmsKe
         created: T0,
         versions: vec![(1, format!("wrapped {key_id} v1").into_bytes())],
     }
+}
+
+// ---- identities ----
+
+pub(super) fn account(id: &str) -> AccountId {
+    AccountId::parse(id).unwrap()
+}
+
+/// The home account of the identity and audit cases.
+pub(super) fn acct() -> AccountId {
+    home().account
+}
+
+pub(super) fn tag(key: &str, value: &str) -> Tag {
+    Tag {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+pub(super) fn user(account: &AccountId, name: &str) -> UserRecord {
+    UserRecord {
+        account: account.clone(),
+        user_name: name.to_owned(),
+        user_id: format!("AIDA{}{}", account, name.to_ascii_uppercase()),
+        arn: format!("arn:aws:iam::{account}:user/{name}"),
+        path: "/".to_owned(),
+        tags: Vec::new(),
+        created: T0,
+    }
+}
+
+pub(super) fn role(account: &AccountId, name: &str) -> RoleRecord {
+    RoleRecord {
+        account: account.clone(),
+        role_name: name.to_owned(),
+        role_id: format!("AROA{}{}", account, name.to_ascii_uppercase()),
+        arn: format!("arn:aws:iam::{account}:role/{name}"),
+        path: "/".to_owned(),
+        description: None,
+        assume_role_policy: trust_policy(&format!("arn:aws:iam::{account}:root")),
+        max_session_duration: 3600,
+        tags: Vec::new(),
+        created: T0,
+    }
+}
+
+pub(super) fn trust_policy(principal: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+    )
+}
+
+/// A policy document that names `what`, so that documents are told apart.
+pub(super) fn document(what: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{what}","Resource":"*"}}]}}"#
+    )
+}
+
+pub(super) fn policy_arn(account: &AccountId, name: &str) -> String {
+    format!("arn:aws:iam::{account}:policy/{name}")
+}
+
+/// A managed policy with one version `v1` (the default) whose document names `name`.
+pub(super) fn managed_policy(account: &AccountId, name: &str) -> ManagedPolicyRecord {
+    ManagedPolicyRecord {
+        account: account.clone(),
+        policy_name: name.to_owned(),
+        policy_id: format!("ANPA{}{}", account, name.to_ascii_uppercase()),
+        arn: policy_arn(account, name),
+        path: "/".to_owned(),
+        description: None,
+        default_version_id: "v1".to_owned(),
+        versions: vec![policy_version("v1", &format!("{name}:v1"), T0)],
+        created: T0,
+        updated: T0,
+    }
+}
+
+pub(super) fn policy_version(
+    version_id: &str,
+    what: &str,
+    created: Timestamp,
+) -> PolicyVersionRecord {
+    PolicyVersionRecord {
+        version_id: version_id.to_owned(),
+        document: document(what),
+        created,
+    }
+}
+
+pub(super) fn principal(account: &AccountId, kind: PrincipalKind, name: &str) -> PrincipalName {
+    PrincipalName {
+        account: account.clone(),
+        kind,
+        name: name.to_owned(),
+    }
+}
+
+pub(super) fn session(role: &RoleRecord, name: &str, expires: Timestamp) -> SessionRecord {
+    SessionRecord {
+        token_digest: format!("digest of the token of {name}").into_bytes(),
+        expires,
+        role_name: role.role_name.clone(),
+        role_id: role.role_id.clone(),
+        role_arn: role.arn.clone(),
+        session_name: name.to_owned(),
+        session_policy: None,
+    }
+}
+
+/// A session's temporary key (`ASIA…`), acting as `role`.
+pub(super) fn session_key(id: &str, role: &RoleRecord, session_name: &str) -> AccessKeyRecord {
+    AccessKeyRecord {
+        access_key_id: id.to_owned(),
+        account: role.account.clone(),
+        principal_arn: format!(
+            "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+            role.account, role.role_name
+        ),
+        user_name: None,
+        sealed_secret: format!("sealed secret of {id}").into_bytes(),
+        status: AccessKeyStatus::Active,
+        created: T0,
+    }
+}
+
+// ---- audit ----
+
+/// The hash the audit cases give record `seq` of chain `chain`.
+pub(super) fn audit_hash(chain: &str, seq: u64) -> Vec<u8> {
+    format!("hash {chain}/{seq}").into_bytes()
+}
+
+/// A record at `seq` following `prev_hash`, with lookup columns derived from `seq` (event time
+/// `T0 + seq` seconds, `GetSecretValue`, read-only, in the home account).
+pub(super) fn audit_row(seq: u64, prev_hash: Vec<u8>, hash: Vec<u8>) -> AuditRow {
+    let seconds = i64::try_from(seq).unwrap();
+    AuditRow {
+        seq,
+        prev_hash,
+        mac: [b"mac of ".as_slice(), &hash].concat(),
+        hash,
+        event_json: format!(r#"{{"eventID":"event-{seq}","eventName":"GetSecretValue"}}"#),
+        event_time: T0.plus_seconds(seconds),
+        event_id: format!("event-{seq}"),
+        event_name: "GetSecretValue".to_owned(),
+        event_source: "secretsmanager.amazonaws.com".to_owned(),
+        account: Some(acct()),
+        read_only: true,
+        username: Some("alice".to_owned()),
+        access_key_id: Some("AKIAALICE00000000001".to_owned()),
+        resources: vec![(
+            "AWS::SecretsManager::Secret".to_owned(),
+            arn_for(&home(), "app"),
+        )],
+    }
+}
+
+/// `count` contiguous records of chain `chain` after head `(seq, hash)` (`None`: the genesis,
+/// with an all-zero `prev_hash`), each shaped by `shape` after `audit_row`.
+pub(super) fn audit_batch(
+    chain: &str,
+    head: Option<(u64, Vec<u8>)>,
+    count: u64,
+    mut shape: impl FnMut(&mut AuditRow),
+) -> Vec<AuditRow> {
+    let (mut seq, mut prev) = head.unwrap_or((0, vec![0; 32]));
+    let mut rows = Vec::new();
+    for _ in 0..count {
+        seq += 1;
+        let mut row = audit_row(seq, prev, audit_hash(chain, seq));
+        shape(&mut row);
+        prev = row.hash.clone();
+        rows.push(row);
+    }
+    rows
 }

@@ -1,4 +1,5 @@
-//! The contract of [`Store`], as executable checks that every backend must pass.
+//! The contract of [`Store`], [`IdentityStore`] and [`AuditStore`], as executable checks that
+//! every backend must pass.
 //!
 //! Each case takes a fresh, empty store. A backend's tests run them all, either one `#[test]`
 //! per case with [`conformance_tests!`](crate::conformance_tests) or in one go with
@@ -26,28 +27,37 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod concurrency;
 mod create;
 mod fixtures;
+mod identity;
 mod keys;
 mod lifecycle;
 mod update;
 
+pub use audit::*;
 pub use concurrency::*;
 pub use create::*;
 pub use fixtures::scope;
+pub use identity::*;
 pub use keys::*;
 pub use lifecycle::*;
 pub use update::*;
 
-use crate::Store;
+use crate::{AuditStore, IdentityStore, Store};
+
+/// What a backend implements, and the suite checks: all three store traits.
+pub trait FullStore: Store + IdentityStore + AuditStore {}
+
+impl<S: Store + IdentityStore + AuditStore> FullStore for S {}
 
 /// One conformance case: it gets a fresh, empty store.
 pub type Case<S> = fn(&S);
 
 /// Every case, by name. Keep in step with [`conformance_tests!`](crate::conformance_tests)
 /// (its generated `case_list_is_complete` test checks that).
-pub fn cases<S: Store>() -> Vec<(&'static str, Case<S>)> {
+pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
     vec![
         (
             "meta_init_is_all_or_nothing",
@@ -100,11 +110,68 @@ pub fn cases<S: Store>() -> Vec<(&'static str, Case<S>)> {
             "concurrent_updates_serialize",
             concurrent_updates_serialize::<S>,
         ),
+        ("users_round_trip", users_round_trip::<S>),
+        (
+            "user_names_are_unique_case_insensitively",
+            user_names_are_unique_case_insensitively::<S>,
+        ),
+        (
+            "user_access_keys_list_status_delete",
+            user_access_keys_list_status_delete::<S>,
+        ),
+        (
+            "delete_user_conflicts_while_in_use",
+            delete_user_conflicts_while_in_use::<S>,
+        ),
+        (
+            "sessions_round_trip_purge_and_cascade",
+            sessions_round_trip_purge_and_cascade::<S>,
+        ),
+        (
+            "session_keys_are_not_user_keys",
+            session_keys_are_not_user_keys::<S>,
+        ),
+        ("roles_round_trip", roles_round_trip::<S>),
+        (
+            "inline_policies_of_users_and_roles",
+            inline_policies_of_users_and_roles::<S>,
+        ),
+        (
+            "managed_policies_and_versions",
+            managed_policies_and_versions::<S>,
+        ),
+        ("policy_attachments", policy_attachments::<S>),
+        (
+            "principal_policies_gather_inline_and_attached",
+            principal_policies_gather_inline_and_attached::<S>,
+        ),
+        (
+            "audit_appends_contiguous_batches",
+            audit_appends_contiguous_batches::<S>,
+        ),
+        (
+            "audit_rejects_broken_chains",
+            audit_rejects_broken_chains::<S>,
+        ),
+        ("audit_read_ranges", audit_read_ranges::<S>),
+        ("audit_lookup_by_attribute", audit_lookup_by_attribute::<S>),
+        (
+            "audit_lookup_time_range_and_paging",
+            audit_lookup_time_range_and_paging::<S>,
+        ),
+        (
+            "audit_checkpoints_round_trip",
+            audit_checkpoints_round_trip::<S>,
+        ),
+        (
+            "concurrent_audit_appends_stay_chained",
+            concurrent_audit_appends_stay_chained::<S>,
+        ),
     ]
 }
 
 /// Run every case, each on a store from `make`. Panics naming the first case that fails.
-pub fn run_all<S: Store>(make: impl Fn() -> S) {
+pub fn run_all<S: FullStore>(make: impl Fn() -> S) {
     for (name, case) in cases::<S>() {
         eprintln!("store conformance: {name}");
         let store = make();
@@ -142,6 +209,24 @@ macro_rules! conformance_tests {
             list_is_scoped_and_complete,
             expired_deletions_by_purge_time,
             concurrent_updates_serialize,
+            users_round_trip,
+            user_names_are_unique_case_insensitively,
+            user_access_keys_list_status_delete,
+            delete_user_conflicts_while_in_use,
+            sessions_round_trip_purge_and_cascade,
+            session_keys_are_not_user_keys,
+            roles_round_trip,
+            inline_policies_of_users_and_roles,
+            managed_policies_and_versions,
+            policy_attachments,
+            principal_policies_gather_inline_and_attached,
+            audit_appends_contiguous_batches,
+            audit_rejects_broken_chains,
+            audit_read_ranges,
+            audit_lookup_by_attribute,
+            audit_lookup_time_range_and_paging,
+            audit_checkpoints_round_trip,
+            concurrent_audit_appends_stay_chained,
         );
     };
 }

@@ -8,8 +8,11 @@
 //! crash or `kill -9`.
 //!
 //! Layout: [`schema`] (migrations, applied at open), [`secrets`] (secrets and their versions),
-//! [`keys`] (store metadata, access keys, KMS keys).
+//! [`keys`] (store metadata, access keys, KMS keys), [`identity`] (IAM users, roles, policies
+//! and STS sessions), [`audit`] (the audit chain and its checkpoints).
 
+mod audit;
+mod identity;
 mod keys;
 mod schema;
 mod secrets;

@@ -16,7 +16,7 @@ const APPLICATION_ID: i64 = 0x5452_5352;
 
 /// The migrations, in order; migration `n` (1-based) moves the schema from version `n - 1`
 /// to `n`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 /// The schema version this build writes.
 pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -94,6 +94,153 @@ CREATE TABLE secret_versions (
     envelope      BLOB NOT NULL,
     PRIMARY KEY (secret_id, version_id),
     UNIQUE (secret_id, seq)
+) STRICT;
+";
+
+/// Identities (IAM users, roles, policies), STS sessions and the audit trail.
+///
+/// User, role and managed-policy names are unique per account case-insensitively, as in IAM:
+/// each table keeps the name as given and its ASCII-lowercased form (`*_lower`), which carries
+/// the uniqueness constraint and serves lookups. Inline policies and attachments name their
+/// principal by that lowercased form. IAM names are ASCII, so ASCII folding is IAM's folding;
+/// it is also what SQLite's `NOCASE` collation does (used for `access_keys.user_name`).
+const MIGRATION_2: &str = "
+CREATE TABLE users (
+    account         TEXT NOT NULL,
+    user_name       TEXT NOT NULL,
+    user_name_lower TEXT NOT NULL,
+    user_id         TEXT NOT NULL UNIQUE,
+    arn             TEXT NOT NULL UNIQUE,
+    path            TEXT NOT NULL,
+    tags_json       TEXT NOT NULL,
+    created         INTEGER NOT NULL,
+    PRIMARY KEY (account, user_name_lower)
+) STRICT;
+
+CREATE TABLE roles (
+    account              TEXT NOT NULL,
+    role_name            TEXT NOT NULL,
+    role_name_lower      TEXT NOT NULL,
+    role_id              TEXT NOT NULL UNIQUE,
+    arn                  TEXT NOT NULL UNIQUE,
+    path                 TEXT NOT NULL,
+    description          TEXT,
+    assume_role_policy   TEXT NOT NULL,
+    max_session_duration INTEGER NOT NULL,
+    tags_json            TEXT NOT NULL,
+    created              INTEGER NOT NULL,
+    PRIMARY KEY (account, role_name_lower)
+) STRICT;
+
+CREATE TABLE managed_policies (
+    id                 INTEGER PRIMARY KEY,
+    account            TEXT NOT NULL,
+    policy_name        TEXT NOT NULL,
+    policy_name_lower  TEXT NOT NULL,
+    policy_id          TEXT NOT NULL UNIQUE,
+    arn                TEXT NOT NULL UNIQUE,
+    path               TEXT NOT NULL,
+    description        TEXT,
+    default_version_id TEXT NOT NULL,
+    created            INTEGER NOT NULL,
+    updated            INTEGER NOT NULL,
+    UNIQUE (account, policy_name_lower)
+) STRICT;
+
+-- `seq` keeps the versions in the order they were added.
+CREATE TABLE managed_policy_versions (
+    policy_id  INTEGER NOT NULL REFERENCES managed_policies (id) ON DELETE CASCADE,
+    version_id TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    document   TEXT NOT NULL,
+    created    INTEGER NOT NULL,
+    PRIMARY KEY (policy_id, version_id),
+    UNIQUE (policy_id, seq)
+) STRICT;
+
+CREATE TABLE inline_policies (
+    account         TEXT NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('user', 'role', 'group')),
+    principal_lower TEXT NOT NULL,
+    policy_name     TEXT NOT NULL,
+    document        TEXT NOT NULL,
+    PRIMARY KEY (account, kind, principal_lower, policy_name)
+) STRICT;
+
+CREATE TABLE policy_attachments (
+    account         TEXT NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('user', 'role', 'group')),
+    principal_lower TEXT NOT NULL,
+    policy_arn      TEXT NOT NULL REFERENCES managed_policies (arn),
+    PRIMARY KEY (account, kind, principal_lower, policy_arn)
+) STRICT;
+
+CREATE INDEX policy_attachments_by_policy ON policy_attachments (policy_arn);
+
+-- The access keys of a user, found by name as IAM compares names.
+CREATE INDEX access_keys_by_user
+    ON access_keys (account, user_name COLLATE NOCASE)
+    WHERE user_name IS NOT NULL;
+
+-- What makes an access key temporary; it goes when its key goes.
+CREATE TABLE sessions (
+    access_key_id  TEXT PRIMARY KEY NOT NULL
+                   REFERENCES access_keys (access_key_id) ON DELETE CASCADE,
+    token_digest   BLOB NOT NULL,
+    expires        INTEGER NOT NULL,
+    role_name      TEXT NOT NULL,
+    role_id        TEXT NOT NULL,
+    role_arn       TEXT NOT NULL,
+    session_name   TEXT NOT NULL,
+    session_policy TEXT
+) STRICT;
+
+CREATE INDEX sessions_by_expiry ON sessions (expires);
+
+-- The audit chain. `seq` is the rowid: appends go to the end of the table's b-tree. The lookup
+-- indexes lead with the account (every lookup names one) and end with `seq`, so a filtered,
+-- newest-first page is one backwards index range scan.
+CREATE TABLE audit_records (
+    seq            INTEGER PRIMARY KEY CHECK (seq > 0),
+    prev_hash      BLOB NOT NULL,
+    hash           BLOB NOT NULL,
+    mac            BLOB NOT NULL,
+    event_json     TEXT NOT NULL,
+    event_time     INTEGER NOT NULL,
+    event_id       TEXT NOT NULL,
+    event_name     TEXT NOT NULL,
+    event_source   TEXT NOT NULL,
+    account        TEXT,
+    read_only      INTEGER NOT NULL CHECK (read_only IN (0, 1)),
+    username       TEXT,
+    access_key_id  TEXT,
+    resources_json TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX audit_by_account ON audit_records (account, seq);
+CREATE INDEX audit_by_event_name ON audit_records (account, event_name, seq);
+CREATE INDEX audit_by_event_id ON audit_records (event_id);
+CREATE INDEX audit_by_username ON audit_records (account, username, seq);
+CREATE INDEX audit_by_access_key ON audit_records (account, access_key_id, seq);
+CREATE INDEX audit_by_event_time ON audit_records (account, event_time);
+
+-- The resources of each record, one row per distinct (type, name), for lookups by resource.
+-- (The record keeps its own list, in order, in `resources_json`.)
+CREATE TABLE audit_resources (
+    seq  INTEGER NOT NULL REFERENCES audit_records (seq) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (seq, type, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX audit_resources_by_type ON audit_resources (type);
+CREATE INDEX audit_resources_by_name ON audit_resources (name);
+
+CREATE TABLE audit_checkpoints (
+    seq       INTEGER PRIMARY KEY CHECK (seq >= 0),
+    hash      BLOB NOT NULL,
+    time      INTEGER NOT NULL,
+    signature BLOB NOT NULL
 ) STRICT;
 ";
 

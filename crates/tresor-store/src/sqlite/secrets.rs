@@ -150,7 +150,7 @@ struct StoredTag {
     value: String,
 }
 
-fn tags_to_json(tags: &[Tag]) -> Result<String> {
+pub(super) fn tags_to_json(tags: &[Tag]) -> Result<String> {
     let stored: Vec<StoredTag> = tags
         .iter()
         .map(|t| StoredTag {
@@ -159,12 +159,12 @@ fn tags_to_json(tags: &[Tag]) -> Result<String> {
         })
         .collect();
     serde_json::to_string(&stored)
-        .map_err(|_| StoreError::Backend("cannot encode the tags of a secret".to_owned()))
+        .map_err(|_| StoreError::Backend("cannot encode a list of tags".to_owned()))
 }
 
-fn tags_from_json(json: &str) -> Result<Vec<Tag>> {
+pub(super) fn tags_from_json(json: &str) -> Result<Vec<Tag>> {
     let stored: Vec<StoredTag> = serde_json::from_str(json)
-        .map_err(|_| StoreError::Backend("the stored tags of a secret are malformed".to_owned()))?;
+        .map_err(|_| StoreError::Backend("a stored list of tags is malformed".to_owned()))?;
     Ok(stored
         .into_iter()
         .map(|t| Tag {

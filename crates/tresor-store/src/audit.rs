@@ -1,0 +1,81 @@
+//! The audit trail as stored: chained records and signed checkpoints. The chain itself (hashes,
+//! MACs, signatures) is computed by `tresor-audit`; the store keeps rows durably and in order.
+
+use tresor_types::{AccountId, Timestamp};
+
+use crate::Result;
+
+/// One audit record: a CloudTrail event (already redacted) with its chain fields, plus the
+/// columns `LookupEvents` filters on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// 1, 2, 3, … with no gaps.
+    pub seq: u64,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+    pub mac: Vec<u8>,
+    /// The canonical event JSON the hash covers, byte for byte.
+    pub event_json: String,
+    // Lookup columns (derived from the event; not covered separately by the chain).
+    pub event_time: Timestamp,
+    pub event_id: String,
+    pub event_name: String,
+    pub event_source: String,
+    /// The account whose trail holds the record (`recipientAccountId`).
+    pub account: Option<AccountId>,
+    pub read_only: bool,
+    pub username: Option<String>,
+    pub access_key_id: Option<String>,
+    /// (resource type, resource name/ARN) pairs.
+    pub resources: Vec<(String, String)>,
+}
+
+/// A signed checkpoint of the chain head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRow {
+    pub seq: u64,
+    pub hash: Vec<u8>,
+    pub time: Timestamp,
+    pub signature: Vec<u8>,
+}
+
+/// A `LookupEvents` query: at most one attribute, a time range, newest first, paged by `before_seq`.
+/// A `limit` of 0 answers nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// (attribute, value) with attribute one of EventId, EventName, ReadOnly, Username,
+    /// ResourceType, ResourceName, EventSource, AccessKeyId. Values compare exactly, except
+    /// ReadOnly's `"true"`/`"false"` (any case; another value matches nothing). The caller
+    /// validates the attribute name: an unknown one is a `StoreError::Backend` (a caller bug).
+    pub attribute: Option<(String, String)>,
+    /// Only records with `event_time >= start` (inclusive, as in CloudTrail).
+    pub start: Option<Timestamp>,
+    /// Only records with `event_time <= end` (inclusive).
+    pub end: Option<Timestamp>,
+    /// Only records with `seq < before_seq` (for paging).
+    pub before_seq: Option<u64>,
+    pub limit: usize,
+}
+
+/// The audit trail. `append_audit` is the fail-closed point: a request's response leaves only
+/// after the batch holding its record is durable.
+pub trait AuditStore {
+    /// The last record's (seq, hash), if any.
+    fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>>;
+    /// Append a batch in one transaction (one fsync). The first record's `seq` must be one more
+    /// than the head's and its `prev_hash` the head's hash, and the batch must be contiguous
+    /// (each `seq` one more than the previous, each `prev_hash` the previous `hash`); otherwise
+    /// `StoreError::Conflict` and nothing is written. On an empty trail the first `seq` must be
+    /// 1; its `prev_hash` (the chain's genesis value) is the chain's choice and not checked.
+    /// An empty batch is a no-op.
+    fn append_audit(&self, rows: &[AuditRow]) -> Result<()>;
+    /// Records with `seq >= from_seq`, ascending, at most `limit`.
+    fn read_audit(&self, from_seq: u64, limit: usize) -> Result<Vec<AuditRow>>;
+    /// Records of `account` matching the query, newest (highest seq) first.
+    fn lookup_audit(&self, account: &AccountId, query: &AuditQuery) -> Result<Vec<AuditRow>>;
+    /// Store a checkpoint. `Conflict` if one exists at that `seq`. (The store does not check
+    /// it against the chain: verification is `tresor-audit`'s.)
+    fn put_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<()>;
+    /// All checkpoints, ascending by seq.
+    fn list_checkpoints(&self) -> Result<Vec<CheckpointRow>>;
+}
