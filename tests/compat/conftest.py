@@ -209,7 +209,9 @@ def send_raw(endpoint, body, headers, method="POST", path="/"):
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     try:
         try:
-            conn.request(method, path, body=body, headers=headers)
+            chunked = any(k.lower() == "transfer-encoding" and "chunked" in v.lower()
+                          for k, v in headers.items())
+            conn.request(method, path, body=body, headers=headers, encode_chunked=chunked)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer (413) before reading a huge body
         resp = conn.getresponse()

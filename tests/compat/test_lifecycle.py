@@ -4,6 +4,7 @@ labels, describe, delete/restore, tags, resource policies, random passwords, bat
 import datetime
 import json
 import string
+import time
 
 import pytest
 
@@ -86,8 +87,17 @@ def test_create_with_default_kms_alias(sm):
     name = uniq("life")
     sm.create_secret(Name=name, SecretString="v", KmsKeyId="alias/aws/secretsmanager")
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
+    # "If the secret is encrypted with the AWS managed key aws/secretsmanager, this field is
+    # omitted."
+    assert "KmsKeyId" not in sm.describe_secret(SecretId=name)
+    listed = sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+    assert [("KmsKeyId" in s) for s in listed] == [False]
     sm.put_secret_value(SecretId=name, SecretString="v2")
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v2"
+    # An empty KmsKeyId on update means the managed key again.
+    sm.update_secret(SecretId=name, KmsKeyId="", SecretString="v3")
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "v3"
+    assert "KmsKeyId" not in sm.describe_secret(SecretId=name)
 
 
 def test_create_with_unknown_kms_key_stores_nothing(sm):
@@ -287,6 +297,9 @@ def test_describe_dates(sm):
     sm.create_secret(Name=name, SecretString="one")
     d0 = sm.describe_secret(SecretId=name)
     assert "LastAccessedDate" not in d0
+    # Never configured for rotation: RotationEnabled is null (omitted), not false.
+    assert "RotationEnabled" not in d0 and "RotationRules" not in d0
+    assert "KmsKeyId" not in d0
     assert "DeletedDate" not in d0
     assert d0["LastChangedDate"] >= d0["CreatedDate"]
 
@@ -299,6 +312,7 @@ def test_describe_dates(sm):
     # Reading does not change the secret.
     assert d1["LastChangedDate"] == d0["LastChangedDate"]
 
+    time.sleep(0.01)  # timestamps have millisecond resolution
     sm.put_secret_value(SecretId=name, SecretString="two")
     d2 = sm.describe_secret(SecretId=name)
     assert d2["LastChangedDate"] > d0["LastChangedDate"]
@@ -372,6 +386,8 @@ def test_force_delete_of_a_scheduled_secret(sm):
     sm.delete_secret(SecretId=name, RecoveryWindowInDays=10)
     sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
     assert name not in all_secrets(sm)
+    # Forcing the delete of an already deleted secret is not an error.
+    assert sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)["Name"] == name
     sm.create_secret(Name=name, SecretString="v2")
 
 
@@ -394,6 +410,25 @@ def test_tag_and_untag(sm):
     assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "b", "Value": "2"}]
     expect_error(sm.tag_resource, "ResourceNotFoundException", NOT_FOUND,
                  SecretId=uniq("missing"), Tags=[{"Key": "a", "Value": "b"}])
+
+
+def test_repeated_tag_keys_make_one_tag(sm):
+    name = uniq("life")
+    sm.create_secret(Name=name, SecretString="v",
+                     Tags=[{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}, {"Key": "b", "Value": "3"}])
+    keys = [t["Key"] for t in sm.describe_secret(SecretId=name)["Tags"]]
+    assert sorted(keys) == ["a", "b"]
+    sm.tag_resource(SecretId=name, Tags=[{"Key": "c", "Value": "1"}, {"Key": "c", "Value": "2"}])
+    keys = [t["Key"] for t in sm.describe_secret(SecretId=name)["Tags"]]
+    assert sorted(keys) == ["a", "b", "c"]
+
+
+def test_repeated_stages_are_one_label(sm):
+    name = uniq("life")
+    sm.create_secret(Name=name, SecretString="v")
+    put = sm.put_secret_value(SecretId=name, SecretString="w", VersionStages=["blue", "blue", "green"])
+    assert put["VersionStages"] == ["blue", "green"]
+    assert stages(sm, name)[put["VersionId"]] == ["blue", "green"]
 
 
 def test_tag_rules(sm):
@@ -525,9 +560,9 @@ def test_random_password_options(sm):
     p = sm.get_random_password(PasswordLength=50, ExcludePunctuation=True, ExcludeNumbers=True,
                                ExcludeUppercase=True)["RandomPassword"]
     assert set(p) <= set(string.ascii_lowercase) and len(p) == 50
-    p = sm.get_random_password(PasswordLength=40, IncludeSpace=True, RequireEachIncludedType=True,
-                               ExcludePunctuation=True, ExcludeNumbers=True, ExcludeLowercase=True)["RandomPassword"]
-    assert " " in p
+    p = sm.get_random_password(PasswordLength=300, IncludeSpace=True, ExcludePunctuation=True,
+                               ExcludeNumbers=True, ExcludeLowercase=True)["RandomPassword"]
+    assert " " in p  # 300 draws from 27 characters: missing the space has odds below 1e-4
     assert set(p) <= set(string.ascii_uppercase + " ")
     # Each included type at least once, even in a short password.
     for _ in range(20):

@@ -29,6 +29,9 @@ pub enum CoreError {
     EncryptionFailure(String),
     #[error("{0}")]
     Serialization(String),
+    /// No operation of this service matches the request's `X-Amz-Target`.
+    #[error("{0}")]
+    UnknownOperation(String),
     #[error("{message}")]
     Authentication { code: &'static str, message: String },
     #[error("{0}")]
@@ -53,6 +56,7 @@ impl CoreError {
             Self::DecryptionFailure(_) => "DecryptionFailure",
             Self::EncryptionFailure(_) => "EncryptionFailure",
             Self::Serialization(_) => "SerializationException",
+            Self::UnknownOperation(_) => "UnknownOperationException",
             Self::Authentication { code, .. } => code,
             Self::AccessDenied(_) => "AccessDeniedException",
             Self::Internal(_) => "InternalServiceError",

@@ -1,7 +1,7 @@
 //! `DeleteSecret` (recovery window or immediate), `RestoreSecret`, and the purge of secrets
 //! whose recovery window has ended.
 
-use tresor_store::Store;
+use tresor_store::{Store, StoreError};
 use tresor_types::Timestamp;
 
 use super::dto::*;
@@ -9,6 +9,29 @@ use super::resolve::marked_for_deletion;
 use super::validate::Validator;
 use super::write::deletion_after;
 use crate::{Core, CoreError, RequestContext};
+
+/// The answer to a forced delete of a secret that doesn't exist: the ARN and name the
+/// `SecretId` spells (a name gets an ARN without the random suffix, which it never had).
+fn nothing_to_delete(ctx: &RequestContext, secret_id: &str) -> DeleteSecretResponse {
+    let (arn, name) = match secret_id.split_once(":secret:") {
+        Some((_, name)) if secret_id.starts_with("arn:") => (secret_id.to_owned(), name.to_owned()),
+        _ => {
+            let scope = ctx.scope();
+            (
+                format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:{secret_id}",
+                    scope.region, scope.account
+                ),
+                secret_id.to_owned(),
+            )
+        }
+    };
+    DeleteSecretResponse {
+        arn,
+        name,
+        deletion_date: ctx.now,
+    }
+}
 
 impl Core {
     pub fn delete_secret(
@@ -36,9 +59,22 @@ impl Core {
                     .to_owned(),
             ));
         }
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let secret_id = req.secret_id.as_deref().unwrap_or_default();
+        let record = match self.resolve_secret(ctx, secret_id) {
+            Ok(record) => record,
+            // "If you forcibly delete an already deleted or nonexistent secret, the operation
+            // does not return ResourceNotFoundException."
+            Err(CoreError::ResourceNotFound(_)) if force => {
+                return Ok(nothing_to_delete(ctx, secret_id));
+            }
+            Err(e) => return Err(e),
+        };
         if force {
-            self.store.purge_secret(&record.arn)?;
+            match self.store.purge_secret(&record.arn) {
+                // Purged by a concurrent request: the outcome the caller asked for.
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
             return Ok(DeleteSecretResponse {
                 arn: record.arn,
                 name: record.name,

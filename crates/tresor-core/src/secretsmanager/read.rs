@@ -8,7 +8,7 @@ use super::listing::{page_token, parse_page_token};
 use super::resolve::ensure_not_deleted;
 use super::validate::{self, Validator};
 use super::AWSCURRENT;
-use crate::keyring::ValueKind;
+use crate::keyring::{ValueKind, DEFAULT_SECRETS_KEY_ALIAS};
 use crate::{Core, CoreError, RequestContext};
 
 /// Which version a read asks for.
@@ -59,6 +59,18 @@ pub(crate) fn stages_map(record: &SecretRecord) -> BTreeMap<String, Vec<String>>
         .collect()
 }
 
+/// The `KmsKeyId` shown for a secret: AWS omits it for the managed `aws/secretsmanager` key,
+/// however the caller named that key.
+fn shown_kms_key_id(record: &SecretRecord) -> Option<String> {
+    let id = record.kms_key_id.as_deref()?;
+    let arn_prefix = format!(
+        "arn:aws:kms:{}:{}:",
+        record.scope.region, record.scope.account
+    );
+    let bare = id.strip_prefix(&arn_prefix).unwrap_or(id);
+    (bare != DEFAULT_SECRETS_KEY_ALIAS).then(|| id.to_owned())
+}
+
 pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
     let rotation: Option<RotationRulesType> = record
         .rotation
@@ -68,8 +80,9 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
         arn: record.arn.clone(),
         name: record.name.clone(),
         description: record.description.clone(),
-        kms_key_id: record.kms_key_id.clone(),
-        rotation_enabled: Some(rotation.is_some()),
+        kms_key_id: shown_kms_key_id(record),
+        // "If the secret has never been configured for rotation, Secrets Manager returns null."
+        rotation_enabled: rotation.as_ref().map(|_| true),
         rotation_rules: rotation,
         last_changed_date: Some(record.last_changed),
         last_accessed_date: record.last_accessed,

@@ -54,8 +54,10 @@ pub(crate) fn take_value(
     })
 }
 
+/// AWS answers a write without a token (only raw requests can omit it) with
+/// `InvalidRequestException`.
 fn missing_token() -> CoreError {
-    CoreError::InvalidParameter(
+    CoreError::InvalidRequest(
         "You must provide a ClientRequestToken value. We recommend a UUID-type value.".to_owned(),
     )
 }
@@ -96,8 +98,14 @@ pub(crate) fn add_version(
         }
         return Err(version_exists_with_other_value());
     }
+    // Each label once, in the order asked for.
+    let mut stages = stages.iter().fold(Vec::<String>::new(), |mut acc, s| {
+        if !acc.contains(s) {
+            acc.push(s.clone());
+        }
+        acc
+    });
     // The first version of a secret always becomes AWSCURRENT, whatever labels were asked for.
-    let mut stages = stages.to_vec();
     if txn.record.versions.is_empty() && !stages.iter().any(|s| s == AWSCURRENT) {
         stages.push(AWSCURRENT.to_owned());
     }
@@ -224,15 +232,15 @@ impl Core {
         v.finish()?;
         let name = req.name.unwrap_or_default();
         validate::secret_name(&name)?;
-        let tags: Vec<Tag> = req
-            .tags
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| Tag {
-                key: t.key.unwrap_or_default(),
-                value: t.value.unwrap_or_default(),
-            })
-            .collect();
+        // A key names one tag: a repeated key keeps its last value, as TagResource does.
+        let mut tags: Vec<Tag> = Vec::new();
+        for t in req.tags.unwrap_or_default() {
+            let (key, value) = (t.key.unwrap_or_default(), t.value.unwrap_or_default());
+            match tags.iter_mut().find(|existing| existing.key == key) {
+                Some(existing) => existing.value = value,
+                None => tags.push(Tag { key, value }),
+            }
+        }
         validate::tag_rules(tags.iter().map(|t| t.key.clone()), tags.len())?;
         if req.add_replica_regions.is_some() {
             return Err(super::unsupported::replication_unavailable());
@@ -403,15 +411,17 @@ impl Core {
 
         let mut record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
         ensure_not_deleted(&record)?;
-        let new_kms_key = req
-            .kms_key_id
-            .map(|k| k.trim().to_owned())
-            .filter(|k| !k.is_empty());
+        // `Some(None)`: back to the default key ("If you set this to an empty string, Secrets
+        // Manager uses the Amazon Web Services managed key aws/secretsmanager").
+        let new_kms_key: Option<Option<String>> = req.kms_key_id.map(|k| {
+            let k = k.trim();
+            (!k.is_empty()).then(|| k.to_owned())
+        });
         if let Some(k) = &new_kms_key {
             // A bad key fails the whole update before anything is written.
             self.keyring
-                .resolve_key(&self.store, &ctx.scope(), Some(k))?;
-            record.kms_key_id = Some(k.clone());
+                .resolve_key(&self.store, &ctx.scope(), k.as_deref())?;
+            record.kms_key_id = k.clone();
         }
         let prepared = match &value {
             Some(value) => {
@@ -427,7 +437,7 @@ impl Core {
                 txn.record.description = Some(d.clone());
             }
             if let Some(k) = &new_kms_key {
-                txn.record.kms_key_id = Some(k.clone());
+                txn.record.kms_key_id = k.clone();
             }
             if let Some(p) = &prepared {
                 add_version(txn, p, &[AWSCURRENT.to_owned()], ctx.now)?;
@@ -528,6 +538,48 @@ mod tests {
         move_stages(&mut r, "b", &["blue".to_owned()]);
         assert_eq!(stages_of(&r, "a"), vec!["AWSCURRENT"]);
         assert_eq!(stages_of(&r, "b"), vec!["blue"]);
+    }
+
+    fn prepared(id: &str, digest: u8) -> PreparedVersion {
+        let mut m = meta(id, &[], 1);
+        m.value_digest = vec![digest];
+        PreparedVersion {
+            meta: m,
+            envelope: vec![0],
+        }
+    }
+
+    #[test]
+    fn the_first_version_always_becomes_current() {
+        let mut txn = SecretTxn::new(record(vec![]));
+        let blue = ["blue".to_owned()];
+        match add_version(&mut txn, &prepared("v1", 1), &blue, Timestamp(1)) {
+            Ok(Added::Created { stages }) => assert_eq!(stages, vec!["blue", AWSCURRENT]),
+            _ => panic!("first version not created"),
+        }
+        assert_eq!(stages_of(&txn.record, "v1"), vec!["blue", AWSCURRENT]);
+        // A later version with custom labels leaves AWSCURRENT where it is.
+        match add_version(&mut txn, &prepared("v2", 2), &blue, Timestamp(2)) {
+            Ok(Added::Created { stages }) => assert_eq!(stages, vec!["blue"]),
+            _ => panic!("second version not created"),
+        }
+        assert_eq!(stages_of(&txn.record, "v1"), vec![AWSCURRENT]);
+        assert_eq!(stages_of(&txn.record, "v2"), vec!["blue"]);
+        // Same token, same value: nothing changes; another value: refused.
+        assert!(matches!(
+            add_version(
+                &mut txn,
+                &prepared("v2", 2),
+                &[AWSCURRENT.to_owned()],
+                Timestamp(3)
+            ),
+            Ok(Added::AlreadyThere { .. })
+        ));
+        assert_eq!(stages_of(&txn.record, "v1"), vec![AWSCURRENT]);
+        assert!(matches!(
+            add_version(&mut txn, &prepared("v2", 9), &blue, Timestamp(3)),
+            Err(CoreError::ResourceExists(_))
+        ));
     }
 
     #[test]
