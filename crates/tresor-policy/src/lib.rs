@@ -1,4 +1,4 @@
-//! The IAM policy language: model, grammar validation and (later) evaluation.
+//! The IAM policy language: model, grammar validation and evaluation.
 //!
 //! Data path: a policy document arrives as a JSON string (`PutResourcePolicy`, `CreateRole`'s
 //! trust policy, `PutRolePolicy`, a KMS key policy). The caller checks its size, then calls
@@ -11,14 +11,16 @@
 //!
 //! The caller stores the original document text (AWS returns it verbatim), and keeps the parsed
 //! [`Policy`] for decisions. [`grants_public_access`] answers Secrets Manager's
-//! `BlockPublicPolicy` question. The evaluator (identity + resource policies, deny wins, an
-//! erroring statement never grants) builds on this model and arrives in a later change.
+//! `BlockPublicPolicy` question. [`evaluate`] decides a request against the caller's identity
+//! policies, the resource's policy and a session policy: deny wins, an erroring statement never
+//! grants, and the [`Decision`] names the statements that decided it (see the `eval` module).
 //!
 //! The crate is pure: no I/O, no clock, no global state. Policy variables (`${aws:username}`)
 //! are kept verbatim here and substituted by the evaluator.
 
 mod condition;
 mod error;
+mod eval;
 mod json;
 mod model;
 mod parse;
@@ -27,6 +29,10 @@ mod syntax;
 
 pub use condition::{BaseOperator, ConditionOperator, SetQualifier};
 pub use error::PolicyError;
+pub use eval::{
+    evaluate, AuthzRequest, Caller, ConditionContext, Decision, DecisionKind, NamedPolicy,
+    PolicySet, PolicySource, PrincipalKind, StatementError, StatementRef,
+};
 pub use model::{
     ActionSpec, ConditionClause, Effect, Policy, PolicyKind, PolicyVersion, PrincipalMap,
     PrincipalSpec, Principals, ResourceSpec, Statement,
