@@ -88,7 +88,9 @@ def test_values_never_reach_disk_or_log(leak_server):
     v = val("malformed")
     raw_call(s, "CreateSecret", ('{"Name": "leak/m", "SecretString": "%s", ' % v).encode())
     v = val("wrongtype")
-    raw_call(s, "CreateSecret", ('{"Name": ["%s"], "SecretString": 1}' % v).encode())
+    # A value of the wrong JSON type (the audit trail keeps names, so the value goes where a
+    # secret belongs).
+    raw_call(s, "CreateSecret", ('{"Name": "leak/wt", "SecretString": ["%s"]}' % v).encode())
     raw_call(s, "CreateSecret", {"Name": "leak/notoken", "SecretString": val("notoken")})
     raw_call(s, "CreateSecret", {"Name": "leak/unsigned", "SecretString": val("unsigned"),
                                  "ClientRequestToken": token()}, sign=False)

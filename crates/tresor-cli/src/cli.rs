@@ -19,6 +19,10 @@ pub enum Command {
     /// Create a new store: generate and seal the root key, create the account and its root
     /// credentials (printed once).
     Init(InitArgs),
+    /// The audit trail: print the verification key, verify the chain or an export, export it
+    /// as CloudTrail log and digest files.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,4 +88,71 @@ pub struct InitArgs {
     /// How to print the root credentials.
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Print the audit verification key (`ed25519:<base64>`) that checks checkpoints and
+    /// export digests. Needs the passphrase or key file.
+    PublicKey(AuditPublicKeyArgs),
+    /// Verify the live audit chain of a store (`--data-dir`) or an export (`--export-dir` with
+    /// `--public-key`). Exits 0 if intact; 1 with the first broken record otherwise.
+    Verify(AuditVerifyArgs),
+    /// Export the audit chain as CloudTrail log files with signed digest files; a second run
+    /// into the same directory continues the export.
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditPublicKeyArgs {
+    /// Data directory of the store.
+    #[arg(long, env = "TRESOR_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Unseal with this key file instead of a passphrase.
+    #[arg(long, env = "TRESOR_UNSEAL_KEY_FILE")]
+    pub unseal_key_file: Option<PathBuf>,
+    /// Also write the key (one line) to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .args(["data_dir", "export_dir"]),
+))]
+pub struct AuditVerifyArgs {
+    /// Verify the live chain in this store's data directory. Unseals the store (passphrase or
+    /// key file) to check every record's MAC, unless `--public-key` is given.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Verify an export written by `tresor audit export` (needs `--public-key`; no passphrase).
+    #[arg(long, requires = "public_key")]
+    pub export_dir: Option<PathBuf>,
+    /// File holding the verification key (as printed by `tresor audit public-key`). With
+    /// `--data-dir`, verifies without unsealing: signatures only, no record MACs.
+    #[arg(long)]
+    pub public_key: Option<PathBuf>,
+    /// Unseal with this key file instead of a passphrase (`--data-dir` without
+    /// `--public-key` only; ignored otherwise).
+    #[arg(long, env = "TRESOR_UNSEAL_KEY_FILE")]
+    pub unseal_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditExportArgs {
+    /// Data directory of the store.
+    #[arg(long, env = "TRESOR_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Directory to write the export to (created if missing; an earlier export there is
+    /// continued).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Unseal with this key file instead of a passphrase.
+    #[arg(long, env = "TRESOR_UNSEAL_KEY_FILE")]
+    pub unseal_key_file: Option<PathBuf>,
+    /// Most records per log file.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub records_per_file: u32,
 }

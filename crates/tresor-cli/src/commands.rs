@@ -18,6 +18,7 @@ pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
     match cli.command {
         Command::Server(args) => server(args),
         Command::Init(args) => init(args),
+        Command::Audit(command) => crate::audit_cmd::run(command),
     }
 }
 
@@ -163,7 +164,10 @@ fn server(args: ServerArgs) -> Result<(), String> {
             dir: dir.display().to_string(),
             throwaway: args.data_dir.is_none(),
         };
-        (Core::new(store, keyring), Some(banner))
+        (
+            Core::new(store, keyring).map_err(|e| e.to_string())?,
+            Some(banner),
+        )
     } else {
         if tls.is_none() && !args.listen.ip().is_loopback() && !args.insecure_http {
             return Err(format!(
@@ -189,7 +193,7 @@ fn server(args: ServerArgs) -> Result<(), String> {
             None => unseal::passphrase(false)?,
         };
         let keyring = bootstrap::unseal(&store, &unsealer).map_err(|e| e.to_string())?;
-        (Core::new(store, keyring), None)
+        (Core::new(store, keyring).map_err(|e| e.to_string())?, None)
     };
 
     let rt = runtime()?;
@@ -204,9 +208,13 @@ fn server(args: ServerArgs) -> Result<(), String> {
         }
         tracing::info!(%addr, dev = banner.is_some(), "ready");
         let config = ServerConfig { listen: addr, tls };
-        tresor_server::serve(Arc::new(core), listener, config, shutdown_signal())
+        let core = Arc::new(core);
+        let served = tresor_server::serve(core.clone(), listener, config, shutdown_signal())
             .await
-            .map_err(|e| format!("server failed: {e}"))
+            .map_err(|e| format!("server failed: {e}"));
+        // The audit writer drains what is queued and signs a final checkpoint.
+        core.shutdown();
+        served
     })?;
     tracing::info!("stopped");
     Ok(())

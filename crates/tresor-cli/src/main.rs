@@ -4,6 +4,7 @@
 //! the store, unseals the keyring through `tresor-core`'s bootstrap, and hands both to
 //! `tresor-server`. It prints credentials only where the user asked for them (`init`, dev mode).
 
+mod audit_cmd;
 mod cli;
 mod commands;
 mod unseal;

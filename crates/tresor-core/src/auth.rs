@@ -11,6 +11,8 @@ use crate::{Core, CoreError, Principal, PrincipalKind};
 pub struct Authenticated {
     pub principal: Principal,
     pub region: Region,
+    /// The service the signature was scoped to (one of those the caller accepted).
+    pub service: String,
 }
 
 fn auth_error(e: &AuthError) -> CoreError {
@@ -28,17 +30,23 @@ fn unrecognized() -> CoreError {
 }
 
 impl Core {
-    /// Verify a request's SigV4 signature for `service` and name its caller. Unknown, inactive
+    /// Verify a request's SigV4 signature, scoped to one of `services`, and name its caller. Unknown, inactive
     /// or deleted access keys are refused on every request: nothing about a key is cached but
     /// the derived signing key, which is bound to the key's secret.
     pub fn authenticate(
         &self,
         request: &Request<'_>,
-        service: &str,
+        services: &[&str],
         now: Timestamp,
     ) -> Result<Authenticated, CoreError> {
         let parsed = tresor_sigv4::parse(request, now).map_err(|e| auth_error(&e))?;
         // Any well-formed region is served: secrets live per (account, region).
+        let service = services
+            .iter()
+            .find(|s| **s == parsed.service)
+            .or(services.first())
+            .copied()
+            .unwrap_or_default();
         parsed
             .check_scope(&parsed.region, service)
             .map_err(|e| auth_error(&e))?;
@@ -46,7 +54,10 @@ impl Core {
             code: "InvalidSignatureException",
             message: "Credential should be scoped to a valid region. ".to_owned(),
         })?;
-        let key = self.store.get_access_key(&parsed.access_key_id)?.ok_or_else(unrecognized)?;
+        let key = self
+            .store
+            .get_access_key(&parsed.access_key_id)?
+            .ok_or_else(unrecognized)?;
         if key.status != AccessKeyStatus::Active {
             return Err(unrecognized());
         }
@@ -76,7 +87,11 @@ impl Core {
             }
         }
         let principal = self.principal_for(key, session)?;
-        Ok(Authenticated { principal, region })
+        Ok(Authenticated {
+            principal,
+            region,
+            service: service.to_owned(),
+        })
     }
 
     /// Name the principal behind an authenticated key: the root, a user that still exists, or
@@ -88,13 +103,19 @@ impl Core {
     ) -> Result<Principal, CoreError> {
         let account = key.account.clone();
         if let Some(s) = session {
-            let role = self.store.get_role(&account, &s.role_name)?.ok_or_else(unrecognized)?;
+            let role = self
+                .store
+                .get_role(&account, &s.role_name)?
+                .ok_or_else(unrecognized)?;
             if role.role_id != s.role_id {
                 // The role was deleted and re-created: old sessions die with the old role.
                 return Err(unrecognized());
             }
             return Ok(Principal {
-                arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", s.role_name, s.session_name),
+                arn: format!(
+                    "arn:aws:sts::{account}:assumed-role/{}/{}",
+                    s.role_name, s.session_name
+                ),
                 account,
                 kind: PrincipalKind::AssumedRole {
                     role_name: s.role_name,
@@ -116,11 +137,17 @@ impl Core {
                 tags: Vec::new(),
             }),
             Some(name) => {
-                let user = self.store.get_user(&account, name)?.ok_or_else(unrecognized)?;
+                let user = self
+                    .store
+                    .get_user(&account, name)?
+                    .ok_or_else(unrecognized)?;
                 Ok(Principal {
                     arn: user.arn,
                     account,
-                    kind: PrincipalKind::User { name: user.user_name, id: user.user_id },
+                    kind: PrincipalKind::User {
+                        name: user.user_name,
+                        id: user.user_id,
+                    },
                     access_key_id: key.access_key_id,
                     tags: user.tags.into_iter().map(|t| (t.key, t.value)).collect(),
                 })

@@ -51,7 +51,11 @@ impl Principal {
         match &self.kind {
             PrincipalKind::Root => self.account.as_str().to_owned(),
             PrincipalKind::User { id, .. } => id.clone(),
-            PrincipalKind::AssumedRole { role_id, session_name, .. } => format!("{role_id}:{session_name}"),
+            PrincipalKind::AssumedRole {
+                role_id,
+                session_name,
+                ..
+            } => format!("{role_id}:{session_name}"),
         }
     }
 }
@@ -65,6 +69,8 @@ pub struct RequestContext {
     pub request_id: String,
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
     pub now: Timestamp,
 }
 

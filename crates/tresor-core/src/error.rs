@@ -36,6 +36,31 @@ pub enum CoreError {
     Authentication { code: &'static str, message: String },
     #[error("{0}")]
     AccessDenied(String),
+    /// IAM: the named user, role, policy or key does not exist (HTTP 404).
+    #[error("{0}")]
+    NoSuchEntity(String),
+    /// IAM: the name is taken (HTTP 409).
+    #[error("{0}")]
+    EntityAlreadyExists(String),
+    /// IAM: the entity still has dependents (HTTP 409).
+    #[error("{0}")]
+    DeleteConflict(String),
+    /// CloudTrail: bad lookup attributes, time range or page size.
+    #[error("{0}")]
+    InvalidLookupAttributes(String),
+    #[error("{0}")]
+    InvalidTimeRange(String),
+    #[error("{0}")]
+    InvalidMaxResults(String),
+    /// Query protocol: a parameter is malformed.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// Query protocol: no such `Action`.
+    #[error("{0}")]
+    InvalidAction(String),
+    /// STS: the session policy passed to `AssumeRole` is too large (HTTP 400).
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
     /// Detail for the log only; the client gets a fixed message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -59,6 +84,15 @@ impl CoreError {
             Self::UnknownOperation(_) => "UnknownOperationException",
             Self::Authentication { code, .. } => code,
             Self::AccessDenied(_) => "AccessDeniedException",
+            Self::NoSuchEntity(_) => "NoSuchEntity",
+            Self::EntityAlreadyExists(_) => "EntityAlreadyExists",
+            Self::DeleteConflict(_) => "DeleteConflict",
+            Self::InvalidInput(_) => "InvalidInput",
+            Self::InvalidLookupAttributes(_) => "InvalidLookupAttributesException",
+            Self::InvalidTimeRange(_) => "InvalidTimeRangeException",
+            Self::InvalidMaxResults(_) => "InvalidMaxResultsException",
+            Self::InvalidAction(_) => "InvalidAction",
+            Self::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
             Self::Internal(_) => "InternalServiceError",
         }
     }

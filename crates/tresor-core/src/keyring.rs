@@ -217,6 +217,21 @@ impl Keyring {
         tresor_crypto::hmac_sha256(self.value_digest.expose(), &data).to_vec()
     }
 
+    /// The key that MACs every audit record.
+    pub fn audit_mac_key(&self) -> SecretBytes {
+        tresor_audit::mac_key(&self.root)
+    }
+
+    /// The key that signs audit checkpoints and export digests.
+    pub fn audit_signing_key(&self) -> Result<tresor_crypto::Ed25519SigningKey, CoreError> {
+        Ok(tresor_audit::signing_key(&self.root)?)
+    }
+
+    /// The public half of the audit signing key, for auditors.
+    pub fn audit_public_key(&self) -> Result<tresor_audit::PublicKey, CoreError> {
+        Ok(tresor_audit::public_key(&self.root)?)
+    }
+
     /// Keyed digest of a session token: the store keeps this, never the token.
     pub fn session_token_digest(&self, token: &str) -> Vec<u8> {
         tresor_crypto::hmac_sha256(self.session_token.expose(), token.as_bytes()).to_vec()

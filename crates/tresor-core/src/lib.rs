@@ -7,34 +7,54 @@
 //! only place plaintext exists). No HTTP types live here; errors are [`CoreError`]s that the
 //! server maps to the wire. Policy enforcement and audit join this pipeline in later issues.
 
+mod audit;
+mod audit_event;
 mod auth;
+pub mod authz;
 pub mod bootstrap;
+pub mod cloudtrail;
 mod context;
 mod error;
+pub mod iam;
 pub mod keyring;
 pub mod secretsmanager;
+pub mod sts;
 
+pub use audit_event::AuditedCall;
+pub use auth::Authenticated;
 pub use context::{Principal, PrincipalKind, RequestContext};
 pub use error::CoreError;
 pub use keyring::Keyring;
 pub use tresor_store::Backend as StoreBackend;
 
+use std::sync::Arc;
+
 use tresor_sigv4::SigningKeyCache;
 
-/// The running core: the store, the unsealed keyring and caches shared by all requests.
+/// The running core: the store, the unsealed keyring, the audit log and caches shared by all
+/// requests.
 pub struct Core {
-    store: StoreBackend,
+    store: Arc<StoreBackend>,
     keyring: Keyring,
     signing_keys: SigningKeyCache,
+    audit_log: audit::AuditLog,
 }
 
 impl Core {
-    pub fn new(store: StoreBackend, keyring: Keyring) -> Self {
-        Self {
+    /// Start the core: this also starts the audit writer, which needs the store to be writable.
+    pub fn new(store: StoreBackend, keyring: Keyring) -> Result<Self, CoreError> {
+        let store = Arc::new(store);
+        let audit_log = audit::AuditLog::start(
+            store.clone(),
+            keyring.audit_mac_key(),
+            keyring.audit_signing_key()?,
+        )?;
+        Ok(Self {
             store,
             keyring,
             signing_keys: SigningKeyCache::new(),
-        }
+            audit_log,
+        })
     }
 
     pub fn store(&self) -> &StoreBackend {

@@ -77,6 +77,11 @@ pub fn secretsmanager(
     }
 }
 
+/// CloudTrail `LookupEvents`.
+pub fn lookup_events(core: &Core, ctx: &RequestContext, body: &[u8]) -> Result<Vec<u8>, CoreError> {
+    encode(core.lookup_events(ctx, decode(body)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

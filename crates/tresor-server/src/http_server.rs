@@ -4,18 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tresor_core::secretsmanager::Operation;
-use tresor_core::{Core, CoreError, RequestContext};
+use tresor_core::Core;
 use tresor_types::Timestamp;
 
-use crate::wire::{self, Body};
-use crate::{dispatch, MAX_BODY_BYTES};
+use crate::handler::handle;
 
 /// PEM files for HTTPS.
 #[derive(Debug, Clone)]
@@ -153,161 +147,6 @@ async fn purge_loop(core: Arc<Core>) {
             Ok(Ok(n)) => tracing::info!(purged = n, "removed secrets whose recovery window ended"),
             Ok(Err(e)) => tracing::error!(error = %e, "purging expired secrets failed"),
             Err(e) => tracing::error!(error = %e, "purge task failed"),
-        }
-    }
-}
-
-fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-async fn handle(
-    core: Arc<Core>,
-    req: Request<Incoming>,
-    peer: SocketAddr,
-    _secure: bool,
-) -> Response<Body> {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    if req.uri().path() == "/health" && req.method() == Method::GET {
-        return wire::ok(br#"{"status":"ok","sealed":false}"#.to_vec(), &request_id);
-    }
-    if req.method() != Method::POST || req.uri().path() != "/" {
-        return wire::error(
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
-            "Tresor answers POST / (AWS JSON protocol) and GET /health.",
-            &request_id,
-        );
-    }
-    let too_large = || {
-        wire::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLargeException",
-            "Request body must be 1 MiB or smaller.",
-            &request_id,
-        )
-    };
-    let declared = header(&req, "content-length").and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return too_large();
-    }
-    let (parts, body) = req.into_parts();
-    let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return too_large()
-        }
-        Err(_) => {
-            return wire::error(
-                StatusCode::BAD_REQUEST,
-                "SerializationException",
-                "The request body could not be read.",
-                &request_id,
-            )
-        }
-    };
-    let mut ctx_headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_owned(), v.to_owned()))
-        })
-        .collect();
-    // HTTP/2 carries the host as the `:authority` pseudo-header, which hyper puts in the URI;
-    // SigV4 signs it as `host`.
-    if !parts.headers.contains_key(http::header::HOST) {
-        if let Some(authority) = parts.uri.authority() {
-            ctx_headers.push(("host".to_owned(), authority.as_str().to_owned()));
-        }
-    }
-    let user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let content_type = parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().unwrap_or("").to_owned();
-    let method = parts.method.as_str().to_owned();
-
-    let rid = request_id.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, CoreError> {
-        let now = Timestamp::now();
-        let sig_request = tresor_sigv4::Request {
-            method: &method,
-            path: &path,
-            query: &query,
-            headers: &ctx_headers,
-            body: &body,
-        };
-        let (service, op_name) = match target.as_deref().and_then(|t| t.split_once('.')) {
-            Some(("secretsmanager", op)) => ("secretsmanager", op),
-            _ => {
-                // Authenticate first so an unsigned probe learns nothing, then refuse.
-                let scope_service = "secretsmanager";
-                core.authenticate(&sig_request, scope_service, now)?;
-                return Err(CoreError::UnknownOperation(match target {
-                    None => "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
-                    Some(_) => "Unknown X-Amz-Target: this endpoint serves secretsmanager.<Operation>.".to_owned(),
-                }));
-            }
-        };
-        let authenticated = core.authenticate(&sig_request, service, now)?;
-        let op = Operation::from_name(op_name).ok_or_else(|| {
-            CoreError::UnknownOperation(format!("Unknown operation secretsmanager.{op_name}."))
-        })?;
-        match content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").trim()) {
-            Some("application/x-amz-json-1.1") | Some("application/x-amz-json-1.0") => {}
-            _ => {
-                return Err(CoreError::Serialization(
-                    "Content-Type must be application/x-amz-json-1.1.".to_owned(),
-                ))
-            }
-        }
-        let ctx = RequestContext {
-            principal: authenticated.principal,
-            region: authenticated.region,
-            request_id: rid,
-            source_ip: Some(peer.ip().to_string()),
-            user_agent,
-            now,
-        };
-        let result = dispatch::secretsmanager(&core, &ctx, op, &body);
-        match &result {
-            Ok(_) => tracing::info!(request_id = %ctx.request_id, operation = op.name(), "ok"),
-            Err(e) => tracing::info!(request_id = %ctx.request_id, operation = op.name(), error = e.aws_code(), "failed"),
-        }
-        result
-    })
-    .await;
-    match outcome {
-        Ok(Ok(body)) => wire::ok(body, &request_id),
-        Ok(Err(e)) => wire::core_error(&e, &request_id),
-        Err(join) => {
-            // A panic in an operation: log the fact, never its payload (it might hold data).
-            tracing::error!(
-                request_id,
-                panicked = join.is_panic(),
-                "operation task failed"
-            );
-            wire::core_error(
-                &CoreError::Internal("operation task failed".to_owned()),
-                &request_id,
-            )
         }
     }
 }

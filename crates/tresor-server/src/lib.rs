@@ -8,7 +8,9 @@
 //! (`wire.rs`); it never touches SQL or key material.
 
 mod dispatch;
+mod handler;
 mod http_server;
+mod query;
 mod wire;
 
 pub use http_server::{serve, ServerConfig, TlsFiles};

@@ -46,3 +46,57 @@ pub fn core_error(e: &CoreError, request_id: &str) -> Response<Body> {
     };
     error(status, e.aws_code(), &e.message(), request_id)
 }
+
+pub const XML_CONTENT_TYPE: &str = "text/xml";
+
+pub fn ok_xml(body: String, request_id: &str) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(XML_CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// The Query protocol's name for an error, and its HTTP status. IAM and STS use their own
+/// codes for the conditions the JSON services name differently.
+fn query_code(e: &CoreError) -> (&'static str, StatusCode) {
+    match e {
+        CoreError::Validation(_) => ("ValidationError", StatusCode::BAD_REQUEST),
+        CoreError::MalformedPolicyDocument(_) => {
+            ("MalformedPolicyDocument", StatusCode::BAD_REQUEST)
+        }
+        CoreError::LimitExceeded(_) => ("LimitExceeded", StatusCode::CONFLICT),
+        CoreError::AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
+        CoreError::NoSuchEntity(_) => ("NoSuchEntity", StatusCode::NOT_FOUND),
+        CoreError::EntityAlreadyExists(_) => ("EntityAlreadyExists", StatusCode::CONFLICT),
+        CoreError::DeleteConflict(_) => ("DeleteConflict", StatusCode::CONFLICT),
+        CoreError::Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
+        CoreError::Authentication { code, .. } => match *code {
+            "UnrecognizedClientException" => ("InvalidClientTokenId", StatusCode::FORBIDDEN),
+            "InvalidSignatureException" => ("SignatureDoesNotMatch", StatusCode::FORBIDDEN),
+            "IncompleteSignatureException" => ("IncompleteSignature", StatusCode::BAD_REQUEST),
+            "MissingAuthenticationTokenException" => {
+                ("MissingAuthenticationToken", StatusCode::FORBIDDEN)
+            }
+            "ExpiredTokenException" => ("ExpiredToken", StatusCode::FORBIDDEN),
+            other => (other, StatusCode::BAD_REQUEST),
+        },
+        other => (other.aws_code(), StatusCode::BAD_REQUEST),
+    }
+}
+
+/// An awsQuery error response (`<ErrorResponse>`).
+pub fn query_error(e: &CoreError, xmlns: &str, request_id: &str) -> Response<Body> {
+    let (code, status) = query_code(e);
+    if e.is_server_error() {
+        tracing::error!(request_id, error = %e, "internal error");
+    }
+    let body = crate::query::error_xml(xmlns, !e.is_server_error(), code, &e.message(), request_id);
+    let mut resp = ok_xml(body, request_id);
+    *resp.status_mut() = status;
+    resp
+}

@@ -7,17 +7,17 @@
 //! PostgreSQL; [`conformance`] is the suite every backend must pass.
 
 mod audit;
-pub mod conformance;
 mod backend;
-mod identity;
+pub mod conformance;
 mod error;
+mod identity;
 mod model;
 mod sqlite;
 
 pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow};
 pub use backend::Backend;
-pub use identity::*;
 pub use error::StoreError;
+pub use identity::*;
 pub use model::*;
 pub use sqlite::{ConnectionSettings, SqliteStore};
 

@@ -79,7 +79,12 @@ pub struct SealedVersion {
 
 impl std::fmt::Debug for SealedVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SealedVersion({}, {} bytes)", self.version_id, self.envelope.len())
+        write!(
+            f,
+            "SealedVersion({}, {} bytes)",
+            self.version_id,
+            self.envelope.len()
+        )
     }
 }
 
@@ -94,11 +99,17 @@ pub struct SecretTxn {
 
 impl SecretTxn {
     pub fn new(record: SecretRecord) -> Self {
-        Self { record, new_envelopes: Vec::new() }
+        Self {
+            record,
+            new_envelopes: Vec::new(),
+        }
     }
     /// Add a version: its metadata goes to the end of `record.versions`, its envelope is stored.
     pub fn add_version(&mut self, meta: VersionMeta, envelope: Vec<u8>) {
-        self.new_envelopes.push(SealedVersion { version_id: meta.version_id.clone(), envelope });
+        self.new_envelopes.push(SealedVersion {
+            version_id: meta.version_id.clone(),
+            envelope,
+        });
         self.record.versions.push(meta);
     }
     /// Versions removed from `record.versions` are deleted with their envelopes.

@@ -6,8 +6,10 @@ use tresor_types::Timestamp;
 
 use super::dto::*;
 use super::resolve::marked_for_deletion;
+use super::resolve::Access;
 use super::validate::Validator;
 use super::write::deletion_after;
+use super::Operation;
 use crate::{Core, CoreError, RequestContext};
 
 /// The answer to a forced delete of a secret that doesn't exist: the ARN and name the
@@ -60,7 +62,8 @@ impl Core {
             ));
         }
         let secret_id = req.secret_id.as_deref().unwrap_or_default();
-        let record = match self.resolve_secret(ctx, secret_id) {
+        let record = match self.resolve_secret(ctx, secret_id, Access::to(Operation::DeleteSecret))
+        {
             Ok(record) => record,
             // "If you forcibly delete an already deleted or nonexistent secret, the operation
             // does not return ResourceNotFoundException."
@@ -102,7 +105,8 @@ impl Core {
         ctx: &RequestContext,
         req: SecretIdRequest,
     ) -> Result<ArnName, CoreError> {
-        let record = self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        let record =
+            self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::RestoreSecret)?;
         self.store.update_secret(&record.arn, |txn| {
             if txn.record.deletion.take().is_some() {
                 txn.record.last_changed = ctx.now;

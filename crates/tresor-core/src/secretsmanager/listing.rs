@@ -6,7 +6,10 @@ use tresor_store::{SecretRecord, Store};
 
 use super::dto::*;
 use super::read::{describe, stages_map, VersionSelector};
+use super::resolve::Access;
 use super::validate::Validator;
+use super::Operation;
+use crate::authz::Resource;
 use crate::{Core, CoreError, RequestContext};
 
 const FILTER_KEYS: [&str; 7] = [
@@ -178,6 +181,7 @@ impl Core {
         validate_filters(&mut v, req.filters.as_deref());
         v.finish()?;
         let specs = filter_specs(req.filters.as_deref().unwrap_or_default())?;
+        self.authorize(ctx, &Operation::ListSecrets.iam_action(), Resource::any())?;
         let include_deleted = req.include_planned_deletion.unwrap_or(false);
         let mut all = self.scan(ctx, &specs, include_deleted)?;
 
@@ -242,6 +246,11 @@ impl Core {
         v.range(req.max_results, "maxResults", 1, 20);
         v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
         v.finish()?;
+        self.authorize(
+            ctx,
+            &Operation::BatchGetSecretValue.iam_action(),
+            Resource::any(),
+        )?;
 
         let current = VersionSelector {
             version_id: None,
@@ -270,7 +279,10 @@ impl Core {
                     ));
                 }
                 for id in &ids {
-                    reveal_one(id, self.resolve_secret(ctx, id))?;
+                    reveal_one(
+                        id,
+                        self.resolve_secret(ctx, id, Access::to(Operation::GetSecretValue)),
+                    )?;
                 }
                 Ok(BatchGetSecretValueResponse {
                     secret_values,
@@ -291,7 +303,10 @@ impl Core {
                 let size = usize::try_from(req.max_results.unwrap_or(20)).unwrap_or(20);
                 let end = (start + size).min(all.len());
                 for r in all.get(start..end).unwrap_or_default() {
-                    reveal_one(&r.arn, Ok(r.clone()))?;
+                    let allowed = self
+                        .authorize_secret(ctx, r, &Access::to(Operation::GetSecretValue))
+                        .map(|()| r.clone());
+                    reveal_one(&r.arn, allowed)?;
                 }
                 let next_token = (end < all.len()).then(|| page_token(end, &fingerprint));
                 Ok(BatchGetSecretValueResponse {

@@ -4,6 +4,8 @@ use tresor_types::SecretBytes;
 
 use super::dto::*;
 use super::validate::Validator;
+use super::Operation;
+use crate::authz::Resource;
 use crate::{Core, CoreError, RequestContext};
 
 const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
@@ -24,7 +26,7 @@ fn uniform(n: usize) -> Result<usize, CoreError> {
 impl Core {
     pub fn get_random_password(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: GetRandomPasswordRequest,
     ) -> Result<GetRandomPasswordResponse, CoreError> {
         let mut v = Validator::new();
@@ -36,6 +38,11 @@ impl Core {
             4096,
         );
         v.finish()?;
+        self.authorize(
+            ctx,
+            &Operation::GetRandomPassword.iam_action(),
+            Resource::any(),
+        )?;
         let length = usize::try_from(req.password_length.unwrap_or(32)).unwrap_or(32);
         let excluded: Vec<char> = req.exclude_characters.unwrap_or_default().chars().collect();
         let keep =

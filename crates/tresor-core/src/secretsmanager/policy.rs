@@ -6,7 +6,10 @@ use tresor_store::Store;
 
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
+use super::resolve::Access;
 use super::validate::Validator;
+use super::Operation;
+use crate::authz::Resource;
 use crate::{Core, CoreError, RequestContext};
 
 const POLICY_MAX: usize = 20_480;
@@ -49,7 +52,11 @@ impl Core {
                     .to_owned(),
             ));
         }
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let record = self.resolve_secret(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            Access::to(Operation::PutResourcePolicy),
+        )?;
         ensure_not_deleted(&record)?;
         self.store.update_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
@@ -68,7 +75,11 @@ impl Core {
         ctx: &RequestContext,
         req: SecretIdRequest,
     ) -> Result<GetResourcePolicyResponse, CoreError> {
-        let record = self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        let record = self.resolve_secret_request(
+            ctx,
+            req.secret_id.as_deref(),
+            Operation::GetResourcePolicy,
+        )?;
         Ok(GetResourcePolicyResponse {
             arn: record.arn,
             name: record.name,
@@ -81,7 +92,11 @@ impl Core {
         ctx: &RequestContext,
         req: SecretIdRequest,
     ) -> Result<ArnName, CoreError> {
-        let record = self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        let record = self.resolve_secret_request(
+            ctx,
+            req.secret_id.as_deref(),
+            Operation::DeleteResourcePolicy,
+        )?;
         ensure_not_deleted(&record)?;
         self.store.update_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
@@ -111,7 +126,11 @@ impl Core {
                 "The NextToken value is invalid.".to_owned(),
             ));
         }
-        let record = self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        let record = self.resolve_secret_request(
+            ctx,
+            req.secret_id.as_deref(),
+            Operation::ListResourcePolicies,
+        )?;
         let resource_policies = record
             .resource_policy
             .iter()
@@ -142,8 +161,15 @@ impl Core {
             POLICY_MAX,
         );
         v.finish()?;
-        if let Some(id) = req.secret_id.as_deref() {
-            self.resolve_secret(ctx, id)?;
+        match req.secret_id.as_deref() {
+            Some(id) => {
+                self.resolve_secret(ctx, id, Access::to(Operation::ValidateResourcePolicy))?;
+            }
+            None => self.authorize(
+                ctx,
+                &Operation::ValidateResourcePolicy.iam_action(),
+                Resource::any(),
+            )?,
         }
         let policy = parse_policy(req.resource_policy.as_deref().unwrap_or_default())?;
         let mut validation_errors = Vec::new();

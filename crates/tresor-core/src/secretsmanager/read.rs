@@ -6,7 +6,9 @@ use tresor_store::{SecretRecord, Store};
 use super::dto::*;
 use super::listing::{page_token, parse_page_token};
 use super::resolve::ensure_not_deleted;
+use super::resolve::Access;
 use super::validate::{self, Validator};
+use super::Operation;
 use super::AWSCURRENT;
 use crate::keyring::{ValueKind, DEFAULT_SECRETS_KEY_ALIAS};
 use crate::{Core, CoreError, RequestContext};
@@ -156,7 +158,13 @@ impl Core {
         validate::version_token(&mut v, req.version_id.as_deref(), "versionId");
         v.length(req.version_stage.as_deref(), "versionStage", 1, 256);
         v.finish()?;
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let access = Access {
+            version_id: req.version_id.as_deref(),
+            version_stage: req.version_stage.as_deref(),
+            ..Access::to(Operation::GetSecretValue)
+        };
+        let record =
+            self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         let sel = VersionSelector {
             version_id: req.version_id.as_deref(),
             version_stage: req.version_stage.as_deref(),
@@ -178,7 +186,8 @@ impl Core {
         ctx: &RequestContext,
         req: SecretIdRequest,
     ) -> Result<SecretDescription, CoreError> {
-        let record = self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        let record =
+            self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::DescribeSecret)?;
         let mut d = describe(&record);
         d.version_ids_to_stages = Some(stages_map(&record));
         Ok(d)
@@ -195,7 +204,11 @@ impl Core {
         v.range(req.max_results, "maxResults", 1, 100);
         v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
         v.finish()?;
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let record = self.resolve_secret(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            Access::to(Operation::ListSecretVersionIds),
+        )?;
         let include_deprecated = req.include_deprecated.unwrap_or(false);
         let mut all: Vec<_> = record
             .versions
@@ -236,16 +249,17 @@ impl Core {
         })
     }
 
-    /// Validate a lone `SecretId` member and resolve it.
+    /// Validate a lone `SecretId` member, resolve it and authorize `op` on it.
     pub(crate) fn resolve_secret_request(
         &self,
         ctx: &RequestContext,
         secret_id: Option<&str>,
+        op: Operation,
     ) -> Result<SecretRecord, CoreError> {
         let mut v = Validator::new();
         v.required(&secret_id, "secretId");
         v.length(secret_id, "secretId", 1, 2048);
         v.finish()?;
-        self.resolve_secret(ctx, secret_id.unwrap_or_default())
+        self.resolve_secret(ctx, secret_id.unwrap_or_default(), Access::to(op))
     }
 }

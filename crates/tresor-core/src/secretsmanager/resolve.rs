@@ -3,15 +3,153 @@
 
 use tresor_store::{SecretRecord, Store};
 
+use super::Operation;
+use crate::authz::Resource;
 use crate::{Core, CoreError, RequestContext};
 
+/// What an operation on one secret asks permission for, with the request's condition keys.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Access<'a> {
+    pub action: String,
+    pub version_id: Option<&'a str>,
+    pub version_stage: Option<&'a str>,
+    pub kms_key_id: Option<&'a str>,
+    /// Tags the request sets (`aws:RequestTag/*`), and the keys it names (`aws:TagKeys`).
+    pub request_tags: Vec<(String, String)>,
+    pub tag_keys: Vec<String>,
+}
+
+impl Access<'_> {
+    pub fn to(op: Operation) -> Self {
+        Self {
+            action: op.iam_action(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The condition keys that describe a secret (by ARN and name, with its tags) and the request.
+fn secret_keys(
+    arn: &str,
+    name: &str,
+    tags: &[tresor_store::Tag],
+    access: &Access<'_>,
+) -> Vec<(String, Vec<String>)> {
+    let mut keys = vec![
+        ("secretsmanager:SecretId".to_owned(), vec![arn.to_owned()]),
+        ("secretsmanager:Name".to_owned(), vec![name.to_owned()]),
+    ];
+    for t in tags {
+        keys.push((format!("aws:ResourceTag/{}", t.key), vec![t.value.clone()]));
+        keys.push((
+            format!("secretsmanager:ResourceTag/{}", t.key),
+            vec![t.value.clone()],
+        ));
+    }
+    let optional = [
+        ("secretsmanager:VersionId", access.version_id),
+        ("secretsmanager:VersionStage", access.version_stage),
+        ("secretsmanager:KmsKeyId", access.kms_key_id),
+    ];
+    for (key, value) in optional {
+        if let Some(v) = value {
+            keys.push((key.to_owned(), vec![v.to_owned()]));
+        }
+    }
+    for (k, v) in &access.request_tags {
+        keys.push((format!("aws:RequestTag/{k}"), vec![v.clone()]));
+    }
+    if !access.tag_keys.is_empty() {
+        keys.push(("aws:TagKeys".to_owned(), access.tag_keys.clone()));
+    }
+    keys
+}
+
 impl Core {
-    /// Find the secret `secret_id` names, or `ResourceNotFoundException`.
+    /// May the caller do `access` on this secret (its resource policy included)?
+    pub(crate) fn authorize_secret(
+        &self,
+        ctx: &RequestContext,
+        record: &SecretRecord,
+        access: &Access<'_>,
+    ) -> Result<(), CoreError> {
+        let resource = Resource {
+            arn: &record.arn,
+            account: Some(&record.scope.account),
+            policy: record.resource_policy.as_deref(),
+            keys: secret_keys(&record.arn, &record.name, &record.tags, access),
+        };
+        self.authorize(ctx, &access.action, resource)
+    }
+
+    /// May the caller create a secret with this ARN and name?
+    pub(crate) fn authorize_new_secret(
+        &self,
+        ctx: &RequestContext,
+        arn: &str,
+        name: &str,
+        access: &Access<'_>,
+    ) -> Result<(), CoreError> {
+        let resource = Resource {
+            arn,
+            account: Some(&ctx.principal.account),
+            policy: None,
+            keys: secret_keys(arn, name, &[], access),
+        };
+        self.authorize(ctx, &access.action, resource)
+    }
+
+    /// Find the secret `secret_id` names and authorize `access` on it. A secret that does not
+    /// exist is reported as missing only to callers allowed to act on that name; others get
+    /// `AccessDeniedException`, so denial does not reveal what exists.
     pub(crate) fn resolve_secret(
         &self,
         ctx: &RequestContext,
         secret_id: &str,
+        access: Access<'_>,
     ) -> Result<SecretRecord, CoreError> {
+        match self.find_secret(ctx, secret_id)? {
+            Some(record) => {
+                self.authorize_secret(ctx, &record, &access)?;
+                Ok(record)
+            }
+            None => {
+                let scope = ctx.scope();
+                let (arn, name) = match secret_id.strip_prefix("arn:") {
+                    Some(_) => (
+                        secret_id.to_owned(),
+                        secret_id
+                            .rsplit_once(":secret:")
+                            .map(|(_, n)| n.to_owned())
+                            .unwrap_or_default(),
+                    ),
+                    None => (
+                        format!(
+                            "arn:aws:secretsmanager:{}:{}:secret:{secret_id}",
+                            scope.region, scope.account
+                        ),
+                        secret_id.to_owned(),
+                    ),
+                };
+                let resource = Resource {
+                    arn: &arn,
+                    account: Some(&scope.account),
+                    policy: None,
+                    keys: secret_keys(&arn, &name, &[], &access),
+                };
+                self.authorize(ctx, &access.action, resource)?;
+                Err(CoreError::secret_not_found())
+            }
+        }
+    }
+
+    /// Find the secret `secret_id` names, within the caller's (account, region): by exact ARN,
+    /// by partial ARN (without the random suffix) or by name.
+    fn find_secret(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+    ) -> Result<Option<SecretRecord>, CoreError> {
         let scope = ctx.scope();
         if let Some(rest) = secret_id.strip_prefix("arn:") {
             // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>[-<suffix>]
@@ -32,26 +170,21 @@ impl Core {
                 parts.next(),
             )
             else {
-                return Err(CoreError::secret_not_found());
+                return Ok(None);
             };
             if service != "secretsmanager"
                 || region != scope.region.as_str()
                 || account != scope.account.as_str()
             {
-                return Err(CoreError::secret_not_found());
+                return Ok(None);
             }
             if let Some(found) = self.store.find_secret_by_arn(secret_id)? {
-                return Ok(found);
+                return Ok(Some(found));
             }
             // A partial ARN ends with the bare name.
-            return self
-                .store
-                .find_secret_by_name(&scope, name)?
-                .ok_or_else(CoreError::secret_not_found);
+            return Ok(self.store.find_secret_by_name(&scope, name)?);
         }
-        self.store
-            .find_secret_by_name(&scope, secret_id)?
-            .ok_or_else(CoreError::secret_not_found)
+        Ok(self.store.find_secret_by_name(&scope, secret_id)?)
     }
 }
 

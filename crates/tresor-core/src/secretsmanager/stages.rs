@@ -4,8 +4,10 @@ use tresor_store::Store;
 
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
+use super::resolve::Access;
 use super::validate::{self, Validator};
 use super::write::move_stages;
+use super::Operation;
 use super::AWSCURRENT;
 use crate::{Core, CoreError, RequestContext};
 
@@ -31,7 +33,12 @@ impl Core {
         v.finish()?;
         let label = req.version_stage.unwrap_or_default();
         let (remove_from, move_to) = (req.remove_from_version_id, req.move_to_version_id);
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let access = Access {
+            version_stage: Some(&label),
+            ..Access::to(Operation::UpdateSecretVersionStage)
+        };
+        let record =
+            self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         ensure_not_deleted(&record)?;
         self.store.update_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;

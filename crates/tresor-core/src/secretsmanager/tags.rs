@@ -4,7 +4,9 @@ use tresor_store::{Store, Tag};
 
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
+use super::resolve::Access;
 use super::validate::{self, Validator};
+use super::Operation;
 use crate::{Core, CoreError, RequestContext};
 
 impl Core {
@@ -28,7 +30,16 @@ impl Core {
                 value: t.value.unwrap_or_default(),
             })
             .collect();
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let access = Access {
+            request_tags: new
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+            tag_keys: new.iter().map(|t| t.key.clone()).collect(),
+            ..Access::to(Operation::TagResource)
+        };
+        let record =
+            self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         ensure_not_deleted(&record)?;
         self.store.update_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
@@ -65,7 +76,12 @@ impl Core {
         }
         v.finish()?;
         let keys = req.tag_keys.unwrap_or_default();
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let access = Access {
+            tag_keys: keys.clone(),
+            ..Access::to(Operation::UntagResource)
+        };
+        let record =
+            self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         ensure_not_deleted(&record)?;
         self.store.update_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;

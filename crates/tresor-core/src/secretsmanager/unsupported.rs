@@ -4,7 +4,9 @@
 //! a fake success.
 
 use super::dto::*;
+use super::resolve::Access;
 use super::validate::{self, Validator};
+use super::Operation;
 use crate::{Core, CoreError, RequestContext};
 
 pub(crate) fn rotation_unavailable() -> CoreError {
@@ -73,7 +75,11 @@ impl Core {
             );
         }
         v.finish()?;
-        self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        self.resolve_secret(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            Access::to(Operation::RotateSecret),
+        )?;
         Err(rotation_unavailable())
     }
 
@@ -82,7 +88,7 @@ impl Core {
         ctx: &RequestContext,
         req: SecretIdRequest,
     ) -> Result<ArnNameVersion, CoreError> {
-        self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::CancelRotateSecret)?;
         Err(rotation_unavailable())
     }
 
@@ -110,7 +116,11 @@ impl Core {
             "addReplicaRegions",
         );
         v.finish()?;
-        self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        self.resolve_secret(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            Access::to(Operation::ReplicateSecretToRegions),
+        )?;
         Err(replication_unavailable())
     }
 
@@ -138,7 +148,11 @@ impl Core {
             "removeReplicaRegions",
         );
         v.finish()?;
-        self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        self.resolve_secret(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            Access::to(Operation::RemoveRegionsFromReplication),
+        )?;
         Err(replication_unavailable())
     }
 
@@ -147,7 +161,11 @@ impl Core {
         ctx: &RequestContext,
         req: SecretIdRequest,
     ) -> Result<Empty, CoreError> {
-        self.resolve_secret_request(ctx, req.secret_id.as_deref())?;
+        self.resolve_secret_request(
+            ctx,
+            req.secret_id.as_deref(),
+            Operation::StopReplicationToReplica,
+        )?;
         Err(replication_unavailable())
     }
 
@@ -181,7 +199,16 @@ impl Core {
             );
         }
         v.finish()?;
-        self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let op = if associate {
+            Operation::AssociateCrossAccountReplica
+        } else {
+            Operation::DisassociateCrossAccountReplica
+        };
+        self.resolve_secret(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            Access::to(op),
+        )?;
         Err(replication_unavailable())
     }
 }

@@ -6,7 +6,9 @@ use tresor_types::{SecretBytes, Timestamp};
 
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
+use super::resolve::Access;
 use super::validate::{self, Validator, SECRET_VALUE_MAX};
+use super::Operation;
 use super::{AWSCURRENT, AWSPREVIOUS};
 use crate::keyring::ValueKind;
 use crate::{Core, CoreError, RequestContext};
@@ -250,17 +252,28 @@ impl Core {
             (_, t) => t,
         };
         let scope = ctx.scope();
-
-        if let Some(existing) = self.store.find_secret_by_name(&scope, &name)? {
-            return self.create_again(existing, token.as_deref(), value.as_ref());
-        }
-
         let arn = format!(
             "arn:aws:secretsmanager:{}:{}:secret:{name}-{}",
             scope.region,
             scope.account,
             random_suffix()?
         );
+        // Authorize before looking at what exists, so a denied caller learns nothing.
+        let access = Access {
+            kms_key_id: req.kms_key_id.as_deref(),
+            request_tags: tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect(),
+            tag_keys: tags.iter().map(|t| t.key.clone()).collect(),
+            ..Access::to(Operation::CreateSecret)
+        };
+        self.authorize_new_secret(ctx, &arn, &name, &access)?;
+
+        if let Some(existing) = self.store.find_secret_by_name(&scope, &name)? {
+            return self.create_again(existing, token.as_deref(), value.as_ref());
+        }
+
         let mut record = SecretRecord {
             scope,
             arn: arn.clone(),
@@ -372,7 +385,11 @@ impl Core {
             .version_stages
             .unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
 
-        let record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let record = self.resolve_secret(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            Access::to(Operation::PutSecretValue),
+        )?;
         ensure_not_deleted(&record)?;
         let prepared = self.prepare_version(ctx, &record, &token, &value)?;
         let added = self.store.update_secret(&record.arn, |txn| {
@@ -409,7 +426,12 @@ impl Core {
         let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
         v.finish()?;
 
-        let mut record = self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default())?;
+        let access = Access {
+            kms_key_id: req.kms_key_id.as_deref(),
+            ..Access::to(Operation::UpdateSecret)
+        };
+        let mut record =
+            self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         ensure_not_deleted(&record)?;
         // `Some(None)`: back to the default key ("If you set this to an empty string, Secrets
         // Manager uses the Amazon Web Services managed key aws/secretsmanager").

@@ -1,0 +1,272 @@
+//! The audit log: every request leaves one CloudTrail-shaped record, durable before the
+//! response leaves (fail-closed).
+//!
+//! Requests hand their event to [`AuditLog::record`] and wait. One writer thread takes all
+//! waiting events at once (group commit), links them into the hash chain (`tresor-audit`),
+//! appends them in one store transaction (one fsync), and wakes every waiter with the result.
+//! The same thread signs a checkpoint of the chain head at least every minute and at
+//! shutdown.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tresor_audit::{AuditEvent, ChainHead};
+use tresor_crypto::Ed25519SigningKey;
+use tresor_store::{AuditRow, AuditStore, CheckpointRow, StoreError};
+use tresor_types::{AccountId, SecretBytes, Timestamp};
+
+use crate::{CoreError, StoreBackend};
+
+/// Most records one transaction takes.
+const MAX_BATCH: usize = 512;
+/// How often the chain head is signed while records arrive.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+enum Job {
+    Append {
+        row: Box<PendingRow>,
+        done: SyncSender<Result<(), String>>,
+    },
+    Shutdown,
+}
+
+/// An event serialized and indexed, waiting for its place in the chain.
+struct PendingRow {
+    event_json: String,
+    event: AuditEvent,
+}
+
+pub struct AuditLog {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditLog")
+    }
+}
+
+fn head_of(store: &StoreBackend) -> Result<Option<ChainHead>, StoreError> {
+    Ok(store.audit_head()?.and_then(|(seq, hash)| {
+        let hash: [u8; 32] = hash.try_into().ok()?;
+        Some(ChainHead { seq, hash })
+    }))
+}
+
+fn row_of(record: tresor_audit::AuditRecord, event: &AuditEvent) -> AuditRow {
+    let identity = &event.user_identity;
+    let username = identity
+        .user_name
+        .clone()
+        .or_else(|| match identity.identity_type {
+            tresor_audit::IdentityType::Root => Some("root".to_owned()),
+            _ => None,
+        });
+    AuditRow {
+        seq: record.seq,
+        prev_hash: record.prev_hash.to_vec(),
+        hash: record.hash.to_vec(),
+        mac: record.mac.to_vec(),
+        event_json: record.event_json,
+        event_time: event.event_time,
+        event_id: event.event_id.to_string(),
+        event_name: event.event_name.clone(),
+        event_source: event.event_source.clone(),
+        account: AccountId::parse(&event.recipient_account_id).ok(),
+        read_only: event.read_only,
+        username,
+        access_key_id: identity.access_key_id.clone(),
+        resources: event
+            .resources
+            .iter()
+            .map(|r| (r.resource_type.clone(), r.arn.clone()))
+            .collect(),
+    }
+}
+
+struct Writer {
+    store: Arc<StoreBackend>,
+    mac_key: SecretBytes,
+    signing_key: Ed25519SigningKey,
+    head: Option<ChainHead>,
+    checkpointed: Option<u64>,
+    last_checkpoint: Instant,
+}
+
+impl Writer {
+    fn append(&mut self, batch: &[PendingRow]) -> Result<(), String> {
+        // Another writer (a second process on the same store) can move the head; re-read and
+        // relink then. Within one process this thread is the only appender.
+        for _ in 0..3 {
+            let mut head = self.head;
+            let rows: Vec<AuditRow> = batch
+                .iter()
+                .map(|p| {
+                    let record =
+                        tresor_audit::link(head.as_ref(), p.event_json.clone(), &self.mac_key);
+                    head = Some(record.head());
+                    row_of(record, &p.event)
+                })
+                .collect();
+            match self.store.append_audit(&rows) {
+                Ok(()) => {
+                    self.head = head;
+                    return Ok(());
+                }
+                Err(StoreError::Conflict) => {
+                    self.head = head_of(&self.store).map_err(|e| e.to_string())?;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("the audit chain kept moving under this writer".to_owned())
+    }
+
+    fn checkpoint(&mut self) {
+        let Some(head) = self.head else { return };
+        if self.checkpointed == Some(head.seq) {
+            return;
+        }
+        let cp = tresor_audit::sign_checkpoint(&head, Timestamp::now(), &self.signing_key);
+        let row = CheckpointRow {
+            seq: cp.seq,
+            hash: cp.hash.to_vec(),
+            time: cp.time,
+            signature: cp.signature.to_vec(),
+        };
+        match self.store.put_checkpoint(&row) {
+            Ok(()) | Err(StoreError::Conflict) => {
+                self.checkpointed = Some(head.seq);
+                self.last_checkpoint = Instant::now();
+            }
+            Err(e) => tracing::error!(error = %e, "writing an audit checkpoint failed"),
+        }
+    }
+
+    fn run(mut self, jobs: Receiver<Job>) {
+        loop {
+            let wait = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
+            let first = match jobs.recv_timeout(wait) {
+                Ok(Job::Append { row, done }) => (*row, done),
+                Ok(Job::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.checkpoint();
+                    self.last_checkpoint = Instant::now();
+                    continue;
+                }
+            };
+            let mut rows = vec![first.0];
+            let mut waiters = vec![first.1];
+            let mut shutdown = false;
+            while rows.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(Job::Append { row, done }) => {
+                        rows.push(*row);
+                        waiters.push(done);
+                    }
+                    Ok(Job::Shutdown) => {
+                        shutdown = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let result = self.append(&rows);
+            if let Err(e) = &result {
+                tracing::error!(error = %e, records = rows.len(), "audit append failed; failing the requests");
+            }
+            for w in waiters {
+                let _ = w.send(result.clone());
+            }
+            if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                self.checkpoint();
+            }
+            if shutdown {
+                break;
+            }
+        }
+        self.checkpoint();
+    }
+}
+
+impl AuditLog {
+    /// Start the writer thread.
+    pub fn start(
+        store: Arc<StoreBackend>,
+        mac_key: SecretBytes,
+        signing_key: Ed25519SigningKey,
+    ) -> Result<Self, CoreError> {
+        let head = head_of(&store)?;
+        let checkpointed = store.list_checkpoints()?.last().map(|c| c.seq);
+        let writer = Writer {
+            store,
+            mac_key,
+            signing_key,
+            head,
+            checkpointed,
+            last_checkpoint: Instant::now(),
+        };
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("tresor-audit".to_owned())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| CoreError::Internal(format!("cannot start the audit writer: {e}")))?;
+        Ok(Self {
+            sender: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Append one event and wait until it is durable. An error means the record was not
+    /// written and the request must fail.
+    pub fn record(&self, event: AuditEvent) -> Result<(), CoreError> {
+        let event_json = event
+            .canonical_json()
+            .map_err(|e| CoreError::Internal(format!("serializing an audit event: {e}")))?;
+        let (done, wait) = mpsc::sync_channel(1);
+        let job = Job::Append {
+            row: Box::new(PendingRow { event_json, event }),
+            done,
+        };
+        {
+            let sender = self.sender.lock().map_err(|_| audit_down())?;
+            sender
+                .as_ref()
+                .ok_or_else(audit_down)?
+                .send(job)
+                .map_err(|_| audit_down())?;
+        }
+        match wait.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CoreError::Internal(format!("audit append failed: {e}"))),
+            Err(_) => Err(audit_down()),
+        }
+    }
+
+    /// Stop the writer after the records already queued, writing a final checkpoint.
+    pub fn shutdown(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            if let Some(tx) = sender.take() {
+                let _ = tx.send(Job::Shutdown);
+            }
+        }
+        if let Ok(mut writer) = self.writer.lock() {
+            if let Some(handle) = writer.take() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn audit_down() -> CoreError {
+    CoreError::Internal("the audit writer is not running".to_owned())
+}

@@ -1,0 +1,144 @@
+//! Turning a finished request into its audit event.
+
+use serde_json::Value;
+use tresor_audit::{
+    AuditEvent, IdentityType, SessionAttributes, SessionContext, SessionIssuer, UserIdentity,
+};
+use tresor_types::Timestamp;
+
+use crate::{Core, CoreError, Principal, PrincipalKind};
+
+/// One finished request, as the audit trail records it. Failed authentication has no
+/// principal; the access key id it claimed (if readable) is kept.
+#[derive(Debug)]
+pub struct AuditedCall<'a> {
+    /// `secretsmanager`, `iam`, `sts`, …
+    pub service: &'a str,
+    pub operation: &'a str,
+    pub principal: Option<&'a Principal>,
+    pub claimed_access_key_id: Option<&'a str>,
+    pub region: &'a str,
+    pub request_id: &'a str,
+    pub source_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub time: Timestamp,
+    /// The request's parameters (redacted before they are written).
+    pub request: Value,
+    /// The response, for calls that change something (redacted before they are written).
+    pub response: Option<Value>,
+    pub error: Option<&'a CoreError>,
+}
+
+fn identity(principal: Option<&Principal>, claimed_key: Option<&str>) -> UserIdentity {
+    let Some(p) = principal else {
+        return UserIdentity {
+            access_key_id: claimed_key.map(str::to_owned),
+            ..UserIdentity::unknown()
+        };
+    };
+    let base = UserIdentity {
+        identity_type: IdentityType::Unknown,
+        principal_id: Some(p.user_id()),
+        arn: Some(p.arn.clone()),
+        account_id: Some(p.account.as_str().to_owned()),
+        access_key_id: Some(p.access_key_id.clone()),
+        user_name: None,
+        session_context: None,
+    };
+    match &p.kind {
+        PrincipalKind::Root => UserIdentity {
+            identity_type: IdentityType::Root,
+            ..base
+        },
+        PrincipalKind::User { name, .. } => UserIdentity {
+            identity_type: IdentityType::IamUser,
+            user_name: Some(name.clone()),
+            ..base
+        },
+        PrincipalKind::AssumedRole {
+            role_name,
+            role_id,
+            role_arn,
+            ..
+        } => UserIdentity {
+            identity_type: IdentityType::AssumedRole,
+            session_context: Some(SessionContext {
+                session_issuer: Some(SessionIssuer {
+                    issuer_type: "Role".to_owned(),
+                    principal_id: role_id.clone(),
+                    arn: role_arn.clone(),
+                    account_id: p.account.as_str().to_owned(),
+                    user_name: role_name.clone(),
+                }),
+                attributes: SessionAttributes {
+                    creation_date: String::new(),
+                    mfa_authenticated: "false".to_owned(),
+                },
+            }),
+            ..base
+        },
+    }
+}
+
+/// The secret a Secrets Manager call was about, when it names one by ARN.
+fn resources(call: &AuditedCall<'_>, account: &str) -> Vec<tresor_audit::Resource> {
+    if call.service != "secretsmanager" {
+        return Vec::new();
+    }
+    let arn = call
+        .response
+        .as_ref()
+        .and_then(|r| r.get("ARN"))
+        .and_then(Value::as_str)
+        .or_else(|| {
+            call.request
+                .get("SecretId")
+                .and_then(Value::as_str)
+                .filter(|s| s.starts_with("arn:"))
+        });
+    arn.map(|arn| tresor_audit::Resource {
+        arn: arn.to_owned(),
+        account_id: account.to_owned(),
+        resource_type: "AWS::SecretsManager::Secret".to_owned(),
+    })
+    .into_iter()
+    .collect()
+}
+
+impl Core {
+    /// Record a finished request. `Err` means the record is not durable and the response
+    /// must not be sent (fail-closed).
+    pub fn audit(&self, call: AuditedCall<'_>) -> Result<(), CoreError> {
+        let account = call
+            .principal
+            .map(|p| p.account.as_str().to_owned())
+            .unwrap_or_default();
+        let mut event = AuditEvent::new(
+            format!("{}.amazonaws.com", call.service),
+            call.operation,
+            call.region,
+            account.clone(),
+            call.time,
+        );
+        event.user_identity = identity(call.principal, call.claimed_access_key_id);
+        event.source_ip_address = call.source_ip.unwrap_or_default().to_owned();
+        event.user_agent = call.user_agent.unwrap_or_default().to_owned();
+        event.request_id = call.request_id.to_owned();
+        event.resources = resources(&call, &account);
+        event.request_parameters = call.request;
+        if let Some(r) = call.response {
+            event.response_elements = r;
+        }
+        if let Some(e) = call.error {
+            event.error_code = Some(e.aws_code().to_owned());
+            event.error_message = Some(e.message());
+        }
+        event.redact();
+        self.audit_log.record(event)
+    }
+
+    /// Stop the audit writer after what is queued, with a final signed checkpoint.
+    pub fn shutdown(&self) {
+        self.audit_log.shutdown();
+    }
+}

@@ -1,0 +1,190 @@
+//! CloudTrail `LookupEvents`: reading the audit trail back, so `aws cloudtrail lookup-events`
+//! works. Reading needs `cloudtrail:LookupEvents`; a caller sees its own account's events.
+
+use serde::{Deserialize, Serialize};
+use tresor_store::{AuditQuery, AuditStore};
+use tresor_types::Timestamp;
+
+use crate::authz::Resource;
+use crate::secretsmanager::dto::epoch;
+use crate::secretsmanager::validate::Validator;
+use crate::{Core, CoreError, RequestContext};
+
+/// The attributes `LookupEvents` can filter on.
+pub const LOOKUP_ATTRIBUTES: [&str; 8] = [
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+];
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LookupAttribute {
+    pub attribute_key: Option<String>,
+    pub attribute_value: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LookupEventsRequest {
+    pub lookup_attributes: Option<Vec<LookupAttribute>>,
+    /// Epoch seconds.
+    pub start_time: Option<f64>,
+    pub end_time: Option<f64>,
+    pub event_category: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventResource {
+    pub resource_type: String,
+    pub resource_name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Event {
+    pub event_id: String,
+    pub event_name: String,
+    pub read_only: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(serialize_with = "epoch")]
+    pub event_time: Timestamp,
+    pub event_source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub resources: Vec<EventResource>,
+    /// The full event as JSON text; already redacted when it was recorded.
+    pub cloud_trail_event: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LookupEventsResponse {
+    pub events: Vec<Event>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+fn seconds(t: f64) -> Timestamp {
+    Timestamp::from_millis((t * 1000.0) as i64)
+}
+
+impl Core {
+    pub fn lookup_events(
+        &self,
+        ctx: &RequestContext,
+        req: LookupEventsRequest,
+    ) -> Result<LookupEventsResponse, CoreError> {
+        let mut v = Validator::new();
+        v.one_of(req.event_category.as_deref(), "eventCategory", &["insight"]);
+        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
+        v.finish()?;
+        self.authorize(ctx, "cloudtrail:LookupEvents", Resource::any())?;
+        if req.event_category.is_some() {
+            // Insights events are not produced; the answer is an empty list, as on a trail
+            // without Insights.
+            return Ok(LookupEventsResponse {
+                events: Vec::new(),
+                next_token: None,
+            });
+        }
+        let attributes = req.lookup_attributes.unwrap_or_default();
+        if attributes.len() > 1 {
+            return Err(CoreError::InvalidLookupAttributes(
+                "You cannot specify more than one lookup attribute.".to_owned(),
+            ));
+        }
+        let attribute = match attributes.into_iter().next() {
+            None => None,
+            Some(a) => {
+                let key = a.attribute_key.unwrap_or_default();
+                if !LOOKUP_ATTRIBUTES.contains(&key.as_str()) {
+                    return Err(CoreError::InvalidLookupAttributes(format!(
+                        "The lookup attribute key {key:?} is not valid; it must be one of {}.",
+                        LOOKUP_ATTRIBUTES.join(", ")
+                    )));
+                }
+                let value = a.attribute_value.unwrap_or_default();
+                if value.is_empty() || value.len() > 2000 {
+                    return Err(CoreError::InvalidLookupAttributes(
+                        "The lookup attribute value must be 1 to 2000 characters long.".to_owned(),
+                    ));
+                }
+                Some((key, value))
+            }
+        };
+        let (start, end) = (req.start_time.map(seconds), req.end_time.map(seconds));
+        if let (Some(s), Some(e)) = (start, end) {
+            if s > e {
+                return Err(CoreError::InvalidTimeRange(
+                    "The start time must be before the end time.".to_owned(),
+                ));
+            }
+        }
+        let limit = match req.max_results {
+            None => 50,
+            Some(n) if (1..=50).contains(&n) => n as usize,
+            Some(_) => {
+                return Err(CoreError::InvalidMaxResults(
+                    "MaxResults must be between 1 and 50.".to_owned(),
+                ))
+            }
+        };
+        let before_seq = match req.next_token.as_deref() {
+            None => None,
+            Some(t) => Some(
+                t.strip_prefix("seq-")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .filter(|n| *n > 1)
+                    .ok_or_else(|| {
+                        CoreError::InvalidNextToken("The NextToken value is invalid.".to_owned())
+                    })?,
+            ),
+        };
+        let query = AuditQuery {
+            attribute,
+            start,
+            end,
+            before_seq,
+            limit: limit + 1,
+        };
+        let mut rows = self.store.lookup_audit(&ctx.principal.account, &query)?;
+        let next_token = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| format!("seq-{}", r.seq))
+        } else {
+            None
+        };
+        let events = rows
+            .into_iter()
+            .map(|r| Event {
+                event_id: r.event_id,
+                event_name: r.event_name,
+                read_only: r.read_only.to_string(),
+                access_key_id: r.access_key_id,
+                event_time: r.event_time,
+                event_source: r.event_source,
+                username: r.username,
+                resources: r
+                    .resources
+                    .into_iter()
+                    .map(|(resource_type, resource_name)| EventResource {
+                        resource_type,
+                        resource_name,
+                    })
+                    .collect(),
+                cloud_trail_event: r.event_json,
+            })
+            .collect();
+        Ok(LookupEventsResponse { events, next_token })
+    }
+}

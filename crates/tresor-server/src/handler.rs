@@ -1,0 +1,391 @@
+//! The per-request shell, written once for every service: limits, protocol choice,
+//! authentication, dispatch, and the response. A request is JSON (awsJson1.1, chosen by
+//! `X-Amz-Target`) or Query (awsQuery, form-encoded, chosen by `Action`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::Value;
+use tresor_core::{AuditedCall, Core, CoreError, RequestContext};
+use tresor_types::Timestamp;
+
+use crate::wire::{self, Body};
+use crate::{dispatch, query, MAX_BODY_BYTES};
+
+/// What the client sent, detached from hyper so it can move to a blocking thread.
+struct Exchange {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Bytes,
+    peer: SocketAddr,
+    secure: bool,
+    request_id: String,
+}
+
+impl Exchange {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn signed(&self) -> tresor_sigv4::Request<'_> {
+        tresor_sigv4::Request {
+            method: &self.method,
+            path: &self.path,
+            query: &self.query,
+            headers: &self.headers,
+            body: &self.body,
+        }
+    }
+
+    fn context(&self, auth: tresor_core::Authenticated, now: Timestamp) -> RequestContext {
+        RequestContext {
+            principal: auth.principal,
+            region: auth.region,
+            request_id: self.request_id.clone(),
+            source_ip: Some(self.peer.ip().to_string()),
+            user_agent: self.header("user-agent").map(str::to_owned),
+            secure_transport: self.secure,
+            now,
+        }
+    }
+}
+
+pub async fn handle(
+    core: Arc<Core>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    secure: bool,
+) -> Response<Body> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if req.uri().path() == "/health" && req.method() == Method::GET {
+        return wire::ok(br#"{"status":"ok","sealed":false}"#.to_vec(), &request_id);
+    }
+    if req.method() != Method::POST || req.uri().path() != "/" {
+        return wire::error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            "Tresor answers POST / (AWS JSON and Query protocols) and GET /health.",
+            &request_id,
+        );
+    }
+    let too_large = || {
+        wire::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            "Request body must be 1 MiB or smaller.",
+            &request_id,
+        )
+    };
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return too_large()
+        }
+        Err(_) => {
+            return wire::error(
+                StatusCode::BAD_REQUEST,
+                "SerializationException",
+                "The request body could not be read.",
+                &request_id,
+            )
+        }
+    };
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    // HTTP/2 carries the host as the `:authority` pseudo-header, which hyper puts in the URI;
+    // SigV4 signs it as `host`.
+    if !parts.headers.contains_key(http::header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            headers.push(("host".to_owned(), authority.as_str().to_owned()));
+        }
+    }
+    let exchange = Exchange {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body,
+        peer,
+        secure,
+        request_id: request_id.clone(),
+    };
+    match tokio::task::spawn_blocking(move || respond(&core, &exchange)).await {
+        Ok(response) => response,
+        Err(join) => {
+            // A panic in an operation: log the fact, never its payload (it might hold data).
+            tracing::error!(
+                request_id,
+                panicked = join.is_panic(),
+                "operation task failed"
+            );
+            wire::core_error(
+                &CoreError::Internal("operation task failed".to_owned()),
+                &request_id,
+            )
+        }
+    }
+}
+
+fn is_form(exchange: &Exchange) -> bool {
+    exchange
+        .header("content-type")
+        .map(|c| c.split(';').next().unwrap_or("").trim())
+        == Some("application/x-www-form-urlencoded")
+}
+
+/// A call that ran (or failed to), before it is audited and answered.
+struct Finished {
+    service: &'static str,
+    operation: String,
+    /// `None` when authentication failed.
+    ctx: Option<RequestContext>,
+    request: Value,
+    result: Result<Payload, CoreError>,
+}
+
+enum Payload {
+    Json(Vec<u8>),
+    /// The `<Action>Result` content of a Query call.
+    Query(Value),
+}
+
+/// The access key id and region a request claims in its credential scope, read without
+/// trusting it (for the audit record of a request that failed authentication).
+fn claimed_scope(exchange: &Exchange) -> (Option<String>, Option<String>) {
+    let credential = exchange
+        .header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split([',', ' ']).next())
+        .unwrap_or("");
+    let mut parts = credential.split('/');
+    let key = parts
+        .next()
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .map(str::to_owned);
+    let region = parts
+        .nth(1)
+        .filter(|r| tresor_types::Region::parse(r).is_ok())
+        .map(str::to_owned);
+    (key, region)
+}
+
+/// Choose the protocol, run the request, record it, answer.
+fn respond(core: &Core, exchange: &Exchange) -> Response<Body> {
+    let now = Timestamp::now();
+    let is_query = exchange.header("x-amz-target").is_none() && is_form(exchange);
+    let finished = if is_query {
+        query_call(core, exchange, now)
+    } else {
+        json_call(core, exchange, now)
+    };
+    if let Some(ctx) = &finished.ctx {
+        log_outcome(ctx, &finished.operation, finished.result.as_ref().err());
+    }
+
+    let (claimed_key, claimed_region) = claimed_scope(exchange);
+    let response = match (
+        &finished.result,
+        tresor_audit::is_read_only_operation(&finished.operation),
+    ) {
+        (Ok(Payload::Json(body)), false) => serde_json::from_slice(body).ok(),
+        (Ok(Payload::Query(value)), false) => Some(value.clone()),
+        _ => None,
+    };
+    let region = finished
+        .ctx
+        .as_ref()
+        .map(|c| c.region.as_str().to_owned())
+        .or(claimed_region)
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let audited = core.audit(AuditedCall {
+        service: finished.service,
+        operation: &finished.operation,
+        principal: finished.ctx.as_ref().map(|c| &c.principal),
+        claimed_access_key_id: claimed_key.as_deref(),
+        region: &region,
+        request_id: &exchange.request_id,
+        source_ip: Some(&exchange.peer.ip().to_string()),
+        user_agent: exchange.header("user-agent"),
+        time: now,
+        request: finished.request,
+        response,
+        error: finished.result.as_ref().err(),
+    });
+    // Fail-closed: without a durable record, nothing is served.
+    let result = match audited {
+        Ok(()) => finished.result,
+        Err(e) => Err(e),
+    };
+    let rid = &exchange.request_id;
+    match (result, finished.service) {
+        (Ok(Payload::Json(body)), _) => wire::ok(body, rid),
+        (Ok(Payload::Query(value)), service) => wire::ok_xml(
+            query::to_xml(&finished.operation, xmlns(service), &value, rid),
+            rid,
+        ),
+        (Err(e), "iam" | "sts") => wire::query_error(&e, xmlns(finished.service), rid),
+        (Err(e), _) => wire::core_error(&e, rid),
+    }
+}
+
+const IAM_XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+const STS_XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+fn xmlns(service: &str) -> &'static str {
+    if service == "sts" {
+        STS_XMLNS
+    } else {
+        IAM_XMLNS
+    }
+}
+
+const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
+
+/// The JSON services, chosen by `X-Amz-Target: <prefix>.<Operation>`.
+fn json_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
+    let target = exchange.header("x-amz-target").unwrap_or("");
+    let (prefix, operation) = target.rsplit_once('.').unwrap_or(("", target));
+    let service = if prefix == CLOUDTRAIL_TARGET {
+        "cloudtrail"
+    } else {
+        "secretsmanager"
+    };
+    let request = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
+    let (ctx, result) = match core.authenticate(&exchange.signed(), &[service], now) {
+        Err(e) => (None, Err(e)),
+        Ok(auth) => {
+            let ctx = exchange.context(auth, now);
+            let result = json_dispatch(core, exchange, &ctx, prefix, operation).map(Payload::Json);
+            (Some(ctx), result)
+        }
+    };
+    Finished {
+        service,
+        operation: operation.to_owned(),
+        ctx,
+        request,
+        result,
+    }
+}
+
+fn json_dispatch(
+    core: &Core,
+    exchange: &Exchange,
+    ctx: &RequestContext,
+    prefix: &str,
+    operation: &str,
+) -> Result<Vec<u8>, CoreError> {
+    match exchange
+        .header("content-type")
+        .map(|c| c.split(';').next().unwrap_or("").trim())
+    {
+        Some("application/x-amz-json-1.1") | Some("application/x-amz-json-1.0") => {}
+        _ if prefix.is_empty() => {}
+        _ => {
+            return Err(CoreError::Serialization(
+                "Content-Type must be application/x-amz-json-1.1.".to_owned(),
+            ))
+        }
+    }
+    match prefix {
+        "secretsmanager" => {
+            let op =
+                tresor_core::secretsmanager::Operation::from_name(operation).ok_or_else(|| {
+                    CoreError::UnknownOperation(format!(
+                        "Unknown operation secretsmanager.{operation}."
+                    ))
+                })?;
+            dispatch::secretsmanager(core, ctx, op, &exchange.body)
+        }
+        CLOUDTRAIL_TARGET if operation == "LookupEvents" => {
+            dispatch::lookup_events(core, ctx, &exchange.body)
+        }
+        "" => Err(CoreError::UnknownOperation(
+            "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
+        )),
+        _ => Err(CoreError::UnknownOperation(format!(
+            "Unknown operation {prefix}.{operation}."
+        ))),
+    }
+}
+
+/// The Query services (IAM, STS), chosen by the signature's scope and `Action`.
+fn query_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
+    let decoded = query::decode_form(&exchange.body);
+    let (action, params) = match &decoded {
+        Ok((action, params)) => (action.clone().unwrap_or_default(), params.clone()),
+        Err(_) => (String::new(), Value::Null),
+    };
+    let (ctx, service, result) = match core.authenticate(&exchange.signed(), &["iam", "sts"], now) {
+        Err(e) => (None, "iam", Err(e)),
+        Ok(auth) => {
+            let service = if auth.service == "sts" { "sts" } else { "iam" };
+            let ctx = exchange.context(auth, now);
+            let result = match decoded {
+                Err(message) => Err(CoreError::InvalidInput(message)),
+                Ok((None, _)) => Err(CoreError::InvalidInput(
+                    "Missing Action parameter.".to_owned(),
+                )),
+                Ok((Some(_), _)) if service == "sts" => {
+                    match tresor_core::sts::Operation::from_name(&action) {
+                        Some(op) => tresor_core::sts::dispatch(core, &ctx, op, params.clone()),
+                        None => Err(CoreError::InvalidAction(format!(
+                            "Could not find operation {action} for version 2011-06-15"
+                        ))),
+                    }
+                }
+                Ok((Some(_), _)) => match tresor_core::iam::Operation::from_name(&action) {
+                    Some(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
+                    None => Err(CoreError::InvalidAction(format!(
+                        "Could not find operation {action} for version 2010-05-08"
+                    ))),
+                },
+            };
+            (Some(ctx), service, result.map(Payload::Query))
+        }
+    };
+    Finished {
+        service,
+        operation: action,
+        ctx,
+        request: params,
+        result,
+    }
+}
+
+fn log_outcome(ctx: &RequestContext, operation: &str, error: Option<&CoreError>) {
+    match error {
+        None => tracing::info!(request_id = %ctx.request_id, operation, "ok"),
+        Some(e) => {
+            tracing::info!(request_id = %ctx.request_id, operation, error = e.aws_code(), "failed")
+        }
+    }
+}
