@@ -70,13 +70,13 @@ class DevServer:
             config=Config(retries={"max_attempts": 1}, **kw),
         )
 
-    def aws(self, *args, check=True, region=REGION):
+    def aws(self, *args, check=True, region=REGION, creds=None):
         """Run the aws CLI against this server; returns parsed JSON output (or None)."""
         env = {
             **os.environ,
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": ROOT_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": ROOT_SECRET,
+            "AWS_ACCESS_KEY_ID": (creds or (ROOT_KEY_ID, ROOT_SECRET))[0],
+            "AWS_SECRET_ACCESS_KEY": (creds or (ROOT_KEY_ID, ROOT_SECRET))[1],
             "AWS_DEFAULT_REGION": region,
             "AWS_REGION": region,
             "AWS_CONFIG_FILE": "/dev/null",

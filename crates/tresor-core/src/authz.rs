@@ -38,11 +38,15 @@ impl<'a> Resource<'a> {
 }
 
 /// A parsed policy with the name decisions use for it.
-type Named = (String, Policy);
+pub(crate) type Named = (String, Policy);
 
 /// A stored policy parsed for evaluation. Documents were validated when stored; one that no
 /// longer parses grants nothing (and is logged), as an erroring statement never grants.
-fn parse_stored(name: &str, document: &str, kind: PolicyKind) -> Option<(String, Policy)> {
+pub(crate) fn parse_stored(
+    name: &str,
+    document: &str,
+    kind: PolicyKind,
+) -> Option<(String, Policy)> {
     match tresor_policy::parse(document, kind) {
         Ok(p) => Some((name.to_owned(), p)),
         Err(e) => {
@@ -84,7 +88,7 @@ impl Core {
     }
 
     /// The caller's identity policies and session policy, parsed.
-    fn caller_policies(
+    pub(crate) fn caller_policies(
         &self,
         ctx: &RequestContext,
     ) -> Result<(Vec<Named>, Option<Named>), CoreError> {

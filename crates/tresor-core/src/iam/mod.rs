@@ -11,6 +11,7 @@
 
 mod access_keys;
 mod attachments;
+mod authorize;
 pub mod dto;
 mod errors;
 pub(crate) mod format;
@@ -187,6 +188,7 @@ pub fn dispatch(
     params: Value,
 ) -> Result<Value, CoreError> {
     use Operation as O;
+    core.authorize_iam(ctx, op, &params)?;
     let p = params;
     match op {
         O::CreateUser => encode(core.create_user(ctx, decode(p)?)),

@@ -134,8 +134,14 @@ fn user_lifecycle() {
     assert_eq!(me["User"]["Arn"], format!("arn:aws:iam::{ACCOUNT}:root"));
     assert_eq!(me["User"]["UserId"], ACCOUNT);
     assert!(me["User"].get("UserName").is_none());
-    // A user without a name is itself.
+    // A user without a name is itself, but still needs permission for it.
     let alice = w.as_user("alice");
+    let (code, _) = err(dispatch(&w.core, &alice, Op::GetUser, json!({})));
+    assert_eq!(code, "AccessDeniedException");
+    w.ok(
+        Op::PutUserPolicy,
+        json!({"UserName": "alice", "PolicyName": "self", "PolicyDocument": ALLOW_ALL}),
+    );
     let me = dispatch(&w.core, &alice, Op::GetUser, json!({})).unwrap();
     assert_eq!(me["User"]["UserName"], "alice");
 
@@ -227,8 +233,14 @@ fn access_keys() {
     let opened = w.core.keyring().open_access_secret(&stored).unwrap();
     assert_eq!(opened.expose(), secret.as_bytes());
 
-    // A user calling without a name acts on itself.
+    // A user calling without a name acts on itself (given permission to).
     let alice = w.as_user("alice");
+    let (code, _) = err(dispatch(&w.core, &alice, Op::CreateAccessKey, json!({})));
+    assert_eq!(code, "AccessDeniedException");
+    w.ok(
+        Op::PutUserPolicy,
+        json!({"UserName": "alice", "PolicyName": "self", "PolicyDocument": ALLOW_ALL}),
+    );
     dispatch(&w.core, &alice, Op::CreateAccessKey, json!({})).unwrap();
     let (code, msg) = err(w.iam(Op::CreateAccessKey, json!({"UserName": "alice"})));
     assert_eq!(
@@ -296,6 +308,10 @@ fn access_keys() {
         );
     }
     assert!(w.core.store().get_access_key(&id).unwrap().is_none());
+    w.ok(
+        Op::DeleteUserPolicy,
+        json!({"UserName": "alice", "PolicyName": "self"}),
+    );
     w.ok(Op::DeleteUser, json!({"UserName": "alice"}));
 }
 

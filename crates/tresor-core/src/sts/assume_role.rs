@@ -14,16 +14,14 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use tresor_policy::{
-    AuthzRequest, ConditionContext, Decision, DecisionKind, NamedPolicy, Policy, PolicyKind,
-    PolicySet,
+    AuthzRequest, ConditionContext, Decision, DecisionKind, NamedPolicy, PolicyKind, PolicySet,
 };
-use tresor_store::{
-    AccessKeyRecord, AccessKeyStatus, IdentityStore, PrincipalName, RoleRecord, SessionRecord,
-};
+use tresor_store::{AccessKeyRecord, AccessKeyStatus, IdentityStore, RoleRecord, SessionRecord};
 use tresor_types::SecretBytes;
 use zeroize::Zeroizing;
 
 use super::dto::*;
+use crate::authz::{parse_stored, Named};
 use crate::iam::dto::RevealedSecret;
 use crate::iam::format::{iso8601, parse_iam_arn, policy_size};
 use crate::iam::validate::{self, Validator, NAME_PATTERN};
@@ -63,90 +61,11 @@ fn new_session_token() -> Result<SecretBytes, CoreError> {
     Ok(SecretBytes::new(text.into_bytes()))
 }
 
-/// A parsed policy with the name decisions use for it.
-type Named = (String, Policy);
-
-/// Parse a stored document; one that no longer parses grants nothing (and is logged).
-fn parse_stored(name: &str, document: &str, kind: PolicyKind) -> Option<Named> {
-    match tresor_policy::parse(document, kind) {
-        Ok(p) => Some((name.to_owned(), p)),
-        Err(e) => {
-            tracing::error!(policy = name, error = %e.message, "stored policy no longer parses; it grants nothing");
-            None
-        }
-    }
-}
-
 fn named((name, policy): &Named) -> NamedPolicy<'_> {
     NamedPolicy { name, policy }
 }
 
-fn deny_all() -> Result<Policy, CoreError> {
-    tresor_policy::parse(
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
-        PolicyKind::Identity,
-    )
-    .map_err(|e| CoreError::Internal(format!("deny-all policy: {}", e.message)))
-}
-
 impl Core {
-    /// The caller's identity policies (a user's, or the role's for a session) and the
-    /// session policy of a calling session, parsed.
-    fn caller_identity_policies(
-        &self,
-        ctx: &RequestContext,
-    ) -> Result<(Vec<Named>, Option<Named>), CoreError> {
-        let account = ctx.principal.account.clone();
-        let (owner, session_policy) = match &ctx.principal.kind {
-            PrincipalKind::Root => return Ok((Vec::new(), None)),
-            PrincipalKind::User { name, .. } => (
-                PrincipalName {
-                    account,
-                    kind: tresor_store::PrincipalKind::User,
-                    name: name.clone(),
-                },
-                None,
-            ),
-            PrincipalKind::AssumedRole {
-                role_name,
-                session_policy,
-                ..
-            } => (
-                PrincipalName {
-                    account,
-                    kind: tresor_store::PrincipalKind::Role,
-                    name: role_name.clone(),
-                },
-                session_policy.as_deref(),
-            ),
-        };
-        let stored = self
-            .store
-            .principal_policies(&owner)
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let label = format!("{}/{}", owner.kind.as_str(), owner.name);
-        let mut identity = Vec::new();
-        for (name, doc) in &stored.inline {
-            identity.extend(parse_stored(
-                &format!("inline:{label}/{name}"),
-                doc,
-                PolicyKind::Identity,
-            ));
-        }
-        for (arn, doc) in &stored.managed {
-            identity.extend(parse_stored(arn, doc, PolicyKind::Identity));
-        }
-        let session = match session_policy {
-            // An unreadable session policy must not widen anything: it denies all.
-            Some(doc) => Some(match parse_stored("session", doc, PolicyKind::Identity) {
-                Some(p) => p,
-                None => ("session".to_owned(), deny_all()?),
-            }),
-            None => None,
-        };
-        Ok((identity, session))
-    }
-
     /// May the caller assume `role`? See the module documentation for the rules.
     fn trust_allows(
         &self,
@@ -175,7 +94,7 @@ impl Core {
         if let Some(id) = external_id {
             keys.insert("sts:ExternalId", id);
         }
-        let (identity, session) = self.caller_identity_policies(ctx)?;
+        let (identity, session) = self.caller_policies(ctx)?;
         let trust = NamedPolicy {
             name: &trust_name,
             policy: &trust,

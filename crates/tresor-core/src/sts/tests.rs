@@ -392,6 +392,10 @@ fn caller_identity_of_root_and_users() {
         Iam::CreateRole,
         json!({"RoleName": "app", "AssumeRolePolicyDocument": trust(&user_arn("alice"))}),
     );
+    w.ok(
+        Iam::PutRolePolicy,
+        json!({"RoleName": "app", "PolicyName": "p", "PolicyDocument": crate::iam::tests::ALLOW_ALL}),
+    );
     let answer = assume(&w, &alice, "app", json!({})).unwrap();
     let (code, _) = err(crate::iam::dispatch(
         &w.core,
@@ -400,6 +404,10 @@ fn caller_identity_of_root_and_users() {
         json!({}),
     ));
     assert_eq!(code, "ValidationException");
+    w.ok(
+        Iam::DeleteRolePolicy,
+        json!({"RoleName": "app", "PolicyName": "p"}),
+    );
     // Deleting the role leaves its sessions' records for authentication to refuse (it checks
     // the role still exists with the same id).
     w.ok(Iam::DeleteRole, json!({"RoleName": "app"}));
