@@ -134,18 +134,35 @@ pub async fn serve(
     Ok(())
 }
 
-/// Secrets whose recovery window ended are removed for good, checked every minute.
+/// Once a minute: remove secrets whose recovery window ended, and expired STS sessions.
 async fn purge_loop(core: Arc<Core>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
         let core = core.clone();
-        match tokio::task::spawn_blocking(move || core.purge_expired_secrets(Timestamp::now()))
-            .await
-        {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(purged = n, "removed secrets whose recovery window ended"),
-            Ok(Err(e)) => tracing::error!(error = %e, "purging expired secrets failed"),
+        let swept = tokio::task::spawn_blocking(move || {
+            let now = Timestamp::now();
+            (
+                core.purge_expired_secrets(now),
+                core.purge_expired_sessions(now),
+            )
+        })
+        .await;
+        match swept {
+            Ok((secrets, sessions)) => {
+                match secrets {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(purged = n, "removed secrets whose recovery window ended")
+                    }
+                    Err(e) => tracing::error!(error = %e, "purging expired secrets failed"),
+                }
+                match sessions {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "removed expired STS sessions"),
+                    Err(e) => tracing::error!(error = %e, "purging expired sessions failed"),
+                }
+            }
             Err(e) => tracing::error!(error = %e, "purge task failed"),
         }
     }

@@ -80,3 +80,11 @@ mod operation_tests {
         assert!(!Operation::AssumeRole.is_read_only());
     }
 }
+
+impl Core {
+    /// Remove session keys whose expiry has passed (authentication already refuses them).
+    pub fn purge_expired_sessions(&self, now: tresor_types::Timestamp) -> Result<usize, CoreError> {
+        use tresor_store::IdentityStore;
+        Ok(self.store.purge_expired_sessions(now)?)
+    }
+}

@@ -1,0 +1,58 @@
+"""Fail-closed audit: when the audit trail cannot be written, requests fail with
+InternalServiceError and no secret value is served; when it can again, service resumes and
+the chain continues."""
+
+import os
+import sqlite3
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import DevServer, uniq
+
+
+@pytest.fixture
+def own_server():
+    s = DevServer()
+    yield s
+    s.stop()
+
+
+def block_audit(server, on):
+    db = sqlite3.connect(os.path.join(server.data_dir, "data", "tresor.db"), timeout=10)
+    with db:
+        if on:
+            db.execute(
+                "CREATE TRIGGER block_audit BEFORE INSERT ON audit_records "
+                "BEGIN SELECT RAISE(ABORT, 'audit storage unavailable (test)'); END"
+            )
+        else:
+            db.execute("DROP TRIGGER block_audit")
+    db.close()
+
+
+def test_no_value_is_served_without_a_durable_record(own_server):
+    sm = own_server.client()
+    value = "sk-failclosed-" + uniq("v").replace("/", "")
+    arn = sm.create_secret(Name=uniq("fc"), SecretString=value)["ARN"]
+
+    block_audit(own_server, True)
+    for call in (
+        lambda: sm.get_secret_value(SecretId=arn),
+        lambda: sm.describe_secret(SecretId=arn),
+        lambda: sm.list_secrets(),
+    ):
+        with pytest.raises(ClientError) as err:
+            call()
+        assert err.value.response["Error"]["Code"] == "InternalServiceError"
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert value not in str(err.value.response)
+    assert value not in own_server.server_log()
+
+    block_audit(own_server, False)
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == value
+    ct = own_server.client("cloudtrail")
+    names = [e["EventName"] for e in ct.lookup_events(MaxResults=50)["Events"]]
+    # The refused calls left no record; the chain went on from where it was.
+    assert names.count("GetSecretValue") == 1
+    assert "ListSecrets" not in names
