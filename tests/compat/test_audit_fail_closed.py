@@ -1,6 +1,6 @@
 """Fail-closed audit: when the audit trail cannot be written, requests fail with
-InternalServiceError and no secret value is served; when it can again, service resumes and
-the chain continues."""
+InternalServiceError, no secret value is served and nothing changes; when it can again, service
+resumes and the chain continues."""
 
 import os
 import sqlite3
@@ -56,3 +56,40 @@ def test_no_value_is_served_without_a_durable_record(own_server):
     # The refused calls left no record; the chain went on from where it was.
     assert names.count("GetSecretValue") == 1
     assert "ListSecrets" not in names
+
+
+def test_nothing_changes_without_a_durable_record(own_server):
+    sm = own_server.client()
+    iam = own_server.client("iam")
+    arn = sm.create_secret(Name=uniq("fc"), SecretString="before")["ARN"]
+    def versions():
+        listed = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
+        return sorted((v["VersionId"], tuple(v["VersionStages"])) for v in listed)
+
+    versions_before = versions()
+    new_name = uniq("fc-new")
+    user = uniq("fc-user").replace("/", "-")
+
+    block_audit(own_server, True)
+    for call in (
+        lambda: sm.create_secret(Name=new_name, SecretString="never"),
+        lambda: sm.put_secret_value(SecretId=arn, SecretString="never"),
+        lambda: sm.tag_resource(SecretId=arn, Tags=[{"Key": "k", "Value": "v"}]),
+        lambda: sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True),
+        lambda: iam.create_user(UserName=user),
+    ):
+        with pytest.raises(ClientError) as err:
+            call()
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert err.value.response["Error"]["Code"] in ("InternalServiceError", "InternalFailure")
+    block_audit(own_server, False)
+
+    with pytest.raises(ClientError) as err:
+        sm.describe_secret(SecretId=new_name)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "before"
+    assert versions() == versions_before
+    assert sm.describe_secret(SecretId=arn).get("Tags", []) == []
+    with pytest.raises(ClientError) as err:
+        iam.get_user(UserName=user)
+    assert err.value.response["Error"]["Code"] == "NoSuchEntity"

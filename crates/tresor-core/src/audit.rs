@@ -1,11 +1,13 @@
 //! The audit log: every request leaves one CloudTrail-shaped record, durable before the
 //! response leaves (fail-closed).
 //!
-//! Requests hand their event to [`AuditLog::record`] and wait. One writer thread takes all
-//! waiting events at once (group commit), links them into the hash chain (`tresor-audit`),
-//! appends them in one store transaction (one fsync), and wakes every waiter with the result.
-//! The same thread signs a checkpoint of the chain head at least every minute and at
-//! shutdown.
+//! Requests that change nothing hand their event to [`AuditLog::record`] and wait. One writer
+//! thread takes all waiting events at once (group commit), links them into the hash chain
+//! (`tresor-audit`) after the head it reads inside the store transaction, appends them in that
+//! one transaction (one fsync), and wakes every waiter with the result. Requests that change
+//! state append their record with [`record_in_transaction`] inside the transaction that makes
+//! the change, so a change is never committed without its record. The writer thread also signs
+//! a checkpoint of the chain head at least every minute and at shutdown.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -96,36 +98,57 @@ struct Writer {
     last_checkpoint: Instant,
 }
 
+/// Link `batch` after `head` (as the store reports it inside its write transaction).
+fn link_rows(
+    head: Option<(u64, Vec<u8>)>,
+    batch: &[PendingRow],
+    mac_key: &SecretBytes,
+) -> (Vec<AuditRow>, Option<ChainHead>) {
+    let mut head = head.and_then(|(seq, hash)| {
+        Some(ChainHead {
+            seq,
+            hash: hash.try_into().ok()?,
+        })
+    });
+    let rows = batch
+        .iter()
+        .map(|p| {
+            let record = tresor_audit::link(head.as_ref(), p.event_json.clone(), mac_key);
+            head = Some(record.head());
+            row_of(record, &p.event)
+        })
+        .collect();
+    (rows, head)
+}
+
+/// Append `batch` to the chain now, on the calling thread. Inside `Store::atomically` this
+/// commits (or rolls back) with the caller's other writes.
+fn append_now(
+    store: &StoreBackend,
+    batch: &[PendingRow],
+    mac_key: &SecretBytes,
+) -> Result<Option<ChainHead>, StoreError> {
+    let mut new_head = None;
+    store.append_audit_with(&mut |head| {
+        let (rows, head) = link_rows(head, batch, mac_key);
+        new_head = head;
+        rows
+    })?;
+    Ok(new_head)
+}
+
 impl Writer {
     fn append(&mut self, batch: &[PendingRow]) -> Result<(), String> {
-        // Another writer (a second process on the same store) can move the head; re-read and
-        // relink then. Within one process this thread is the only appender.
-        for _ in 0..3 {
-            let mut head = self.head;
-            let rows: Vec<AuditRow> = batch
-                .iter()
-                .map(|p| {
-                    let record =
-                        tresor_audit::link(head.as_ref(), p.event_json.clone(), &self.mac_key);
-                    head = Some(record.head());
-                    row_of(record, &p.event)
-                })
-                .collect();
-            match self.store.append_audit(&rows) {
-                Ok(()) => {
-                    self.head = head;
-                    return Ok(());
-                }
-                Err(StoreError::Conflict) => {
-                    self.head = head_of(&self.store).map_err(|e| e.to_string())?;
-                }
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        Err("the audit chain kept moving under this writer".to_owned())
+        let head = append_now(&self.store, batch, &self.mac_key).map_err(|e| e.to_string())?;
+        self.head = head.or(self.head);
+        Ok(())
     }
 
     fn checkpoint(&mut self) {
+        // Requests that change state append their own records; the store knows the head.
+        if let Ok(h) = head_of(&self.store) {
+            self.head = h;
+        }
         let Some(head) = self.head else { return };
         if self.checkpointed == Some(head.seq) {
             return;
@@ -220,12 +243,10 @@ impl AuditLog {
         })
     }
 
-    /// Append one event and wait until it is durable. An error means the record was not
-    /// written and the request must fail.
+    /// Append one event and wait until it is durable (group commit). An error means the
+    /// record was not written and the request must fail.
     pub fn record(&self, event: AuditEvent) -> Result<(), CoreError> {
-        let event_json = event
-            .canonical_json()
-            .map_err(|e| CoreError::Internal(format!("serializing an audit event: {e}")))?;
+        let event_json = canonical(&event)?;
         let (done, wait) = mpsc::sync_channel(1);
         let job = Job::Append {
             row: Box::new(PendingRow { event_json, event }),
@@ -265,6 +286,28 @@ impl Drop for AuditLog {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+fn canonical(event: &AuditEvent) -> Result<String, CoreError> {
+    event
+        .canonical_json()
+        .map_err(|e| CoreError::Internal(format!("serializing an audit event: {e}")))
+}
+
+/// Append one event on the calling thread, inside the caller's `Store::atomically` block, so
+/// that the record and the change it describes commit together.
+pub(crate) fn record_in_transaction(
+    store: &StoreBackend,
+    mac_key: &SecretBytes,
+    event: AuditEvent,
+) -> Result<(), CoreError> {
+    let row = PendingRow {
+        event_json: canonical(&event)?,
+        event,
+    };
+    append_now(store, std::slice::from_ref(&row), mac_key)
+        .map(|_| ())
+        .map_err(|e| CoreError::Internal(format!("audit append failed: {e}")))
 }
 
 fn audit_down() -> CoreError {

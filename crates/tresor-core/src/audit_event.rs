@@ -16,10 +16,10 @@ pub struct AuditedCall<'a> {
     pub service: &'a str,
     pub operation: &'a str,
     pub principal: Option<&'a Principal>,
-    pub claimed_access_key_id: Option<&'a str>,
-    pub region: &'a str,
+    pub claimed_access_key_id: Option<String>,
+    pub region: String,
     pub request_id: &'a str,
-    pub source_ip: Option<&'a str>,
+    pub source_ip: Option<String>,
     pub user_agent: Option<&'a str>,
     pub time: Timestamp,
     /// The request's parameters (redacted before they are written).
@@ -106,9 +106,7 @@ fn resources(call: &AuditedCall<'_>, account: &str) -> Vec<tresor_audit::Resourc
 }
 
 impl Core {
-    /// Record a finished request. `Err` means the record is not durable and the response
-    /// must not be sent (fail-closed).
-    pub fn audit(&self, call: AuditedCall<'_>) -> Result<(), CoreError> {
+    fn event_of(call: AuditedCall<'_>) -> AuditEvent {
         let account = call
             .principal
             .map(|p| p.account.as_str().to_owned())
@@ -116,25 +114,43 @@ impl Core {
         let mut event = AuditEvent::new(
             format!("{}.amazonaws.com", call.service),
             call.operation,
-            call.region,
+            call.region.as_str(),
             account.clone(),
             call.time,
         );
-        event.user_identity = identity(call.principal, call.claimed_access_key_id);
-        event.source_ip_address = call.source_ip.unwrap_or_default().to_owned();
+        event.user_identity = identity(call.principal, call.claimed_access_key_id.as_deref());
+        event.source_ip_address = call.source_ip.clone().unwrap_or_default();
         event.user_agent = call.user_agent.unwrap_or_default().to_owned();
         event.request_id = call.request_id.to_owned();
         event.resources = resources(&call, &account);
-        event.request_parameters = call.request;
-        if let Some(r) = call.response {
-            event.response_elements = r;
-        }
         if let Some(e) = call.error {
             event.error_code = Some(e.aws_code().to_owned());
             event.error_message = Some(e.message());
         }
+        event.request_parameters = call.request;
+        if let Some(r) = call.response {
+            event.response_elements = r;
+        }
         event.redact();
-        self.audit_log.record(event)
+        event
+    }
+
+    /// Record a finished request (group commit). `Err` means the record is not durable and
+    /// the response must not be sent (fail-closed).
+    pub fn audit(&self, call: AuditedCall<'_>) -> Result<(), CoreError> {
+        self.audit_log.record(Self::event_of(call))
+    }
+
+    /// Record a request that changed state inside the [`Core::atomically`] block that made the
+    /// change, so that both commit together or neither does.
+    pub fn audit_in_transaction(&self, call: AuditedCall<'_>) -> Result<(), CoreError> {
+        crate::audit::record_in_transaction(&self.store, &self.audit_mac, Self::event_of(call))
+    }
+
+    /// Run `f` so that every store write it makes commits with its `Ok`, or none does.
+    pub fn atomically<T>(&self, f: impl FnOnce() -> Result<T, CoreError>) -> Result<T, CoreError> {
+        use tresor_store::Store;
+        self.store.atomically(f)
     }
 
     /// Stop the audit writer after what is queued, with a final signed checkpoint.

@@ -2,10 +2,14 @@
 //!
 //! Data path: the server authenticates a request ([`Core::authenticate`], SigV4 against the
 //! access keys in the store), decodes its body into a typed request, and calls the operation
-//! here. An operation validates its input, resolves the secret, changes state in exactly one
-//! store transaction (ciphertext only), and encrypts or decrypts through the [`Keyring`] (the
-//! only place plaintext exists). No HTTP types live here; errors are [`CoreError`]s that the
-//! server maps to the wire. Policy enforcement and audit join this pipeline in later issues.
+//! here. An operation validates its input, resolves the secret, asks [`Core::authorize`] (the
+//! policy engine, with the caller's and the resource's policies), changes state in one store
+//! transaction (ciphertext only), and encrypts or decrypts through the [`Keyring`] (the only
+//! place plaintext exists). Every request is then recorded in the audit trail before its
+//! response leaves: a call that changed state writes its record inside the same transaction
+//! ([`Core::atomically`] + [`Core::audit_in_transaction`]), every other call through the
+//! group-commit writer ([`Core::audit`]). No HTTP types live here; errors are [`CoreError`]s
+//! that the server maps to the wire.
 
 mod audit;
 mod audit_event;
@@ -38,15 +42,17 @@ pub struct Core {
     keyring: Keyring,
     signing_keys: SigningKeyCache,
     audit_log: audit::AuditLog,
+    audit_mac: tresor_types::SecretBytes,
 }
 
 impl Core {
     /// Start the core: this also starts the audit writer, which needs the store to be writable.
     pub fn new(store: StoreBackend, keyring: Keyring) -> Result<Self, CoreError> {
         let store = Arc::new(store);
+        let audit_mac = keyring.audit_mac_key();
         let audit_log = audit::AuditLog::start(
             store.clone(),
-            keyring.audit_mac_key(),
+            audit_mac.clone(),
             keyring.audit_signing_key()?,
         )?;
         Ok(Self {
@@ -54,6 +60,7 @@ impl Core {
             keyring,
             signing_keys: SigningKeyCache::new(),
             audit_log,
+            audit_mac,
         })
     }
 

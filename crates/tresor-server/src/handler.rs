@@ -169,6 +169,8 @@ struct Finished {
     ctx: Option<RequestContext>,
     request: Value,
     result: Result<Payload, CoreError>,
+    /// Whether the record is already written (with the change it describes).
+    audited: bool,
 }
 
 enum Payload {
@@ -197,6 +199,90 @@ fn claimed_scope(exchange: &Exchange) -> (Option<String>, Option<String>) {
     (key, region)
 }
 
+/// What the audit record keeps of a response: the elements of a call that changes state (reads
+/// record none, so a value read is never written down, even redacted).
+fn response_elements(operation: &str) -> impl Fn(&Payload) -> Option<Value> + '_ {
+    move |payload| {
+        if tresor_audit::is_read_only_operation(operation) {
+            return None;
+        }
+        match payload {
+            Payload::Json(body) => serde_json::from_slice(body).ok(),
+            Payload::Query(value) => Some(value.clone()),
+        }
+    }
+}
+
+/// The audit view of a call.
+#[allow(clippy::too_many_arguments)]
+fn audited_call<'a>(
+    exchange: &'a Exchange,
+    service: &'a str,
+    operation: &'a str,
+    ctx: Option<&'a RequestContext>,
+    request: Value,
+    response: Option<Value>,
+    error: Option<&'a CoreError>,
+    now: Timestamp,
+) -> AuditedCall<'a> {
+    let (claimed_key, claimed_region) = claimed_scope(exchange);
+    AuditedCall {
+        service,
+        operation,
+        principal: ctx.map(|c| &c.principal),
+        claimed_access_key_id: claimed_key,
+        region: ctx
+            .map(|c| c.region.as_str().to_owned())
+            .or(claimed_region)
+            .unwrap_or_else(|| "us-east-1".to_owned()),
+        request_id: &exchange.request_id,
+        source_ip: Some(exchange.peer.ip().to_string()),
+        user_agent: exchange.header("user-agent"),
+        time: now,
+        request,
+        response,
+        error,
+    }
+}
+
+/// Run an authenticated call. One that changes state runs in a single store transaction with
+/// its audit record: the change and the record commit together, or neither does.
+#[allow(clippy::too_many_arguments)]
+fn run_recorded(
+    core: &Core,
+    exchange: &Exchange,
+    ctx: &RequestContext,
+    service: &'static str,
+    operation: &str,
+    request: &Value,
+    now: Timestamp,
+    run: impl FnOnce() -> Result<Payload, CoreError>,
+) -> (Result<Payload, CoreError>, bool) {
+    if tresor_audit::is_read_only_operation(operation) {
+        return (run(), false);
+    }
+    let outcome = core.atomically(|| {
+        let payload = run()?;
+        let response = response_elements(operation)(&payload);
+        core.audit_in_transaction(audited_call(
+            exchange,
+            service,
+            operation,
+            Some(ctx),
+            request.clone(),
+            response,
+            None,
+            now,
+        ))?;
+        Ok(payload)
+    });
+    match outcome {
+        Ok(payload) => (Ok(payload), true),
+        // Rolled back: nothing changed. The failure is recorded like any other.
+        Err(e) => (Err(e), false),
+    }
+}
+
 /// Choose the protocol, run the request, record it, answer.
 fn respond(core: &Core, exchange: &Exchange) -> Response<Body> {
     let now = Timestamp::now();
@@ -210,35 +296,27 @@ fn respond(core: &Core, exchange: &Exchange) -> Response<Body> {
         log_outcome(ctx, &finished.operation, finished.result.as_ref().err());
     }
 
-    let (claimed_key, claimed_region) = claimed_scope(exchange);
-    let response = match (
-        &finished.result,
-        tresor_audit::is_read_only_operation(&finished.operation),
-    ) {
-        (Ok(Payload::Json(body)), false) => serde_json::from_slice(body).ok(),
-        (Ok(Payload::Query(value)), false) => Some(value.clone()),
-        _ => None,
+    // Calls that changed state wrote their record in the same transaction; every other call
+    // is recorded now (group commit), before anything is answered.
+    let audited = if finished.audited {
+        Ok(())
+    } else {
+        let response = finished
+            .result
+            .as_ref()
+            .ok()
+            .and_then(response_elements(&finished.operation));
+        core.audit(audited_call(
+            exchange,
+            finished.service,
+            &finished.operation,
+            finished.ctx.as_ref(),
+            finished.request,
+            response,
+            finished.result.as_ref().err(),
+            now,
+        ))
     };
-    let region = finished
-        .ctx
-        .as_ref()
-        .map(|c| c.region.as_str().to_owned())
-        .or(claimed_region)
-        .unwrap_or_else(|| "us-east-1".to_owned());
-    let audited = core.audit(AuditedCall {
-        service: finished.service,
-        operation: &finished.operation,
-        principal: finished.ctx.as_ref().map(|c| &c.principal),
-        claimed_access_key_id: claimed_key.as_deref(),
-        region: &region,
-        request_id: &exchange.request_id,
-        source_ip: Some(&exchange.peer.ip().to_string()),
-        user_agent: exchange.header("user-agent"),
-        time: now,
-        request: finished.request,
-        response,
-        error: finished.result.as_ref().err(),
-    });
     // Fail-closed: without a durable record, nothing is served.
     let result = match audited {
         Ok(()) => finished.result,
@@ -279,12 +357,21 @@ fn json_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
         "secretsmanager"
     };
     let request = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
-    let (ctx, result) = match core.authenticate(&exchange.signed(), &[service], now) {
-        Err(e) => (None, Err(e)),
+    let (ctx, result, audited) = match core.authenticate(&exchange.signed(), &[service], now) {
+        Err(e) => (None, Err(e), false),
         Ok(auth) => {
             let ctx = exchange.context(auth, now);
-            let result = json_dispatch(core, exchange, &ctx, prefix, operation).map(Payload::Json);
-            (Some(ctx), result)
+            let (result, audited) = run_recorded(
+                core,
+                exchange,
+                &ctx,
+                service,
+                operation,
+                &request,
+                now,
+                || json_dispatch(core, exchange, &ctx, prefix, operation).map(Payload::Json),
+            );
+            (Some(ctx), result, audited)
         }
     };
     Finished {
@@ -293,6 +380,7 @@ fn json_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
         ctx,
         request,
         result,
+        audited,
     }
 }
 
@@ -344,40 +432,49 @@ fn query_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
         Ok((action, params)) => (action.clone().unwrap_or_default(), params.clone()),
         Err(_) => (String::new(), Value::Null),
     };
-    let (ctx, service, result) = match core.authenticate(&exchange.signed(), &["iam", "sts"], now) {
-        Err(e) => (None, "iam", Err(e)),
-        Ok(auth) => {
-            let service = if auth.service == "sts" { "sts" } else { "iam" };
-            let ctx = exchange.context(auth, now);
-            let result = match decoded {
-                Err(message) => Err(CoreError::InvalidInput(message)),
-                Ok((None, _)) => Err(CoreError::InvalidInput(
-                    "Missing Action parameter.".to_owned(),
-                )),
-                Ok((Some(_), _)) if service == "sts" => {
-                    match tresor_core::sts::Operation::from_name(&action) {
-                        Some(op) => tresor_core::sts::dispatch(core, &ctx, op, params.clone()),
-                        None => Err(CoreError::InvalidAction(format!(
-                            "Could not find operation {action} for version 2011-06-15"
-                        ))),
+    let (ctx, service, result, audited) =
+        match core.authenticate(&exchange.signed(), &["iam", "sts"], now) {
+            Err(e) => (None, "iam", Err(e), false),
+            Ok(auth) => {
+                let service = if auth.service == "sts" { "sts" } else { "iam" };
+                let ctx = exchange.context(auth, now);
+                let run = || {
+                    match decoded {
+                        Err(message) => Err(CoreError::InvalidInput(message)),
+                        Ok((None, _)) => Err(CoreError::InvalidInput(
+                            "Missing Action parameter.".to_owned(),
+                        )),
+                        Ok((Some(_), _)) if service == "sts" => {
+                            match tresor_core::sts::Operation::from_name(&action) {
+                                Some(op) => {
+                                    tresor_core::sts::dispatch(core, &ctx, op, params.clone())
+                                }
+                                None => Err(CoreError::InvalidAction(format!(
+                                    "Could not find operation {action} for version 2011-06-15"
+                                ))),
+                            }
+                        }
+                        Ok((Some(_), _)) => match tresor_core::iam::Operation::from_name(&action) {
+                            Some(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
+                            None => Err(CoreError::InvalidAction(format!(
+                                "Could not find operation {action} for version 2010-05-08"
+                            ))),
+                        },
                     }
-                }
-                Ok((Some(_), _)) => match tresor_core::iam::Operation::from_name(&action) {
-                    Some(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
-                    None => Err(CoreError::InvalidAction(format!(
-                        "Could not find operation {action} for version 2010-05-08"
-                    ))),
-                },
-            };
-            (Some(ctx), service, result.map(Payload::Query))
-        }
-    };
+                    .map(Payload::Query)
+                };
+                let (result, audited) =
+                    run_recorded(core, exchange, &ctx, service, &action, &params, now, run);
+                (Some(ctx), service, result, audited)
+            }
+        };
     Finished {
         service,
         operation: action,
         ctx,
         request: params,
         result,
+        audited,
     }
 }
 

@@ -69,6 +69,13 @@ pub trait AuditStore {
     /// 1; its `prev_hash` (the chain's genesis value) is the chain's choice and not checked.
     /// An empty batch is a no-op.
     fn append_audit(&self, rows: &[AuditRow]) -> Result<()>;
+    /// Append records linked to the head as it is inside the write transaction: `link` gets
+    /// the head's (seq, hash) (`None` on an empty trail) and returns the rows to append, which
+    /// must continue it. No other append can interleave, so this never conflicts.
+    fn append_audit_with(
+        &self,
+        link: &mut dyn FnMut(Option<(u64, Vec<u8>)>) -> Vec<AuditRow>,
+    ) -> Result<()>;
     /// Records with `seq >= from_seq`, ascending, at most `limit`.
     fn read_audit(&self, from_seq: u64, limit: usize) -> Result<Vec<AuditRow>>;
     /// Records of `account` matching the query, newest (highest seq) first.

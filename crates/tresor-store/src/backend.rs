@@ -75,6 +75,13 @@ impl Store for Backend {
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
         each!(self, s => s.expired_deletions(now))
     }
+    fn atomically<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        each!(self, s => s.atomically(f))
+    }
 }
 
 impl IdentityStore for Backend {
@@ -205,6 +212,12 @@ impl AuditStore for Backend {
     }
     fn append_audit(&self, rows: &[AuditRow]) -> Result<()> {
         each!(self, s => s.append_audit(rows))
+    }
+    fn append_audit_with(
+        &self,
+        link: &mut dyn FnMut(Option<(u64, Vec<u8>)>) -> Vec<AuditRow>,
+    ) -> Result<()> {
+        each!(self, s => s.append_audit_with(link))
     }
     fn read_audit(&self, from_seq: u64, limit: usize) -> Result<Vec<AuditRow>> {
         each!(self, s => s.read_audit(from_seq, limit))

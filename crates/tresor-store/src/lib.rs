@@ -83,4 +83,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<SecretRecord>>;
     /// ARNs of secrets whose recovery window ended at or before `now`.
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>>;
+
+    /// Run `f` so that every write it makes through this store (from this thread) commits
+    /// together with its `Ok`, or not at all on `Err` (or a panic). Writes of other threads
+    /// wait until it ends. Nested calls join the outermost one. Reads inside `f` may not see
+    /// its own uncommitted writes (they can go to other connections).
+    fn atomically<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Result<T, E>,
+        E: From<StoreError>;
 }

@@ -65,6 +65,14 @@ pub fn dispatch(
     }
 }
 
+impl Core {
+    /// Remove session keys whose expiry has passed (authentication already refuses them).
+    pub fn purge_expired_sessions(&self, now: tresor_types::Timestamp) -> Result<usize, CoreError> {
+        use tresor_store::IdentityStore;
+        Ok(self.store.purge_expired_sessions(now)?)
+    }
+}
+
 #[cfg(test)]
 mod operation_tests {
     use super::*;
@@ -78,13 +86,5 @@ mod operation_tests {
         assert_eq!(Operation::AssumeRole.iam_action(), "sts:AssumeRole");
         assert!(Operation::GetCallerIdentity.is_read_only());
         assert!(!Operation::AssumeRole.is_read_only());
-    }
-}
-
-impl Core {
-    /// Remove session keys whose expiry has passed (authentication already refuses them).
-    pub fn purge_expired_sessions(&self, now: tresor_types::Timestamp) -> Result<usize, CoreError> {
-        use tresor_store::IdentityStore;
-        Ok(self.store.purge_expired_sessions(now)?)
     }
 }

@@ -27,6 +27,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod atomic;
 mod audit;
 mod concurrency;
 mod create;
@@ -36,6 +37,7 @@ mod keys;
 mod lifecycle;
 mod update;
 
+pub use atomic::*;
 pub use audit::*;
 pub use concurrency::*;
 pub use create::*;
@@ -167,6 +169,22 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "concurrent_audit_appends_stay_chained",
             concurrent_audit_appends_stay_chained::<S>,
         ),
+        (
+            "atomically_commits_everything",
+            atomically_commits_everything::<S>,
+        ),
+        (
+            "atomically_rolls_back_on_error",
+            atomically_rolls_back_on_error::<S>,
+        ),
+        (
+            "atomically_survives_a_failed_inner_write",
+            atomically_survives_a_failed_inner_write::<S>,
+        ),
+        (
+            "audit_append_with_links_to_the_current_head",
+            audit_append_with_links_to_the_current_head::<S>,
+        ),
     ]
 }
 
@@ -227,6 +245,10 @@ macro_rules! conformance_tests {
             audit_lookup_time_range_and_paging,
             audit_checkpoints_round_trip,
             concurrent_audit_appends_stay_chained,
+            atomically_commits_everything,
+            atomically_rolls_back_on_error,
+            atomically_survives_a_failed_inner_write,
+            audit_append_with_links_to_the_current_head,
         );
     };
 }

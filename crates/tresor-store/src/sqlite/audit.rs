@@ -303,7 +303,7 @@ fn list_checkpoints(conn: &Connection) -> Result<Vec<CheckpointRow>> {
 
 impl AuditStore for SqliteStore {
     fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>> {
-        self.read(|tx| head(tx))
+        self.read(head)
     }
 
     fn append_audit(&self, rows: &[AuditRow]) -> Result<()> {
@@ -313,6 +313,19 @@ impl AuditStore for SqliteStore {
         // One `BEGIN IMMEDIATE` transaction on the writer: the head cannot move between the
         // check and the inserts, and the batch commits (one fsync) or rolls back as a whole.
         self.write(|tx| append(tx, rows))
+    }
+
+    fn append_audit_with(
+        &self,
+        link: &mut dyn FnMut(Option<(u64, Vec<u8>)>) -> Vec<AuditRow>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let rows = link(head(tx)?);
+            if rows.is_empty() {
+                return Ok(());
+            }
+            append(tx, &rows)
+        })
     }
 
     fn read_audit(&self, from_seq: u64, limit: usize) -> Result<Vec<AuditRow>> {
@@ -328,6 +341,6 @@ impl AuditStore for SqliteStore {
     }
 
     fn list_checkpoints(&self) -> Result<Vec<CheckpointRow>> {
-        self.read(|tx| list_checkpoints(tx))
+        self.read(list_checkpoints)
     }
 }

@@ -17,12 +17,14 @@ mod keys;
 mod schema;
 mod secrets;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use parking_lot::ReentrantMutex;
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tresor_types::{AccountId, Region, Timestamp};
 
 use crate::{
@@ -41,12 +43,31 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 pub struct SqliteStore {
     /// `None` for an in-memory store.
     path: Option<PathBuf>,
-    // INVARIANT: every write transaction runs on this connection, so there is one writer.
-    writer: Mutex<Connection>,
+    // INVARIANT: every write transaction runs on this connection, so there is one writer. The
+    // lock is re-entrant so that writes made inside `atomically` on the same thread join its
+    // transaction (as savepoints) instead of waiting for themselves.
+    writer: ReentrantMutex<RefCell<Writer>>,
     /// Empty for an in-memory store (a private in-memory database is visible only to the
     /// connection that created it), in which case reads use the writer.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+}
+
+/// The writer connection, and whether an `atomically` block holds its transaction open.
+struct Writer {
+    conn: Connection,
+    atomic: bool,
+}
+
+fn writer(conn: Connection) -> ReentrantMutex<RefCell<Writer>> {
+    ReentrantMutex::new(RefCell::new(Writer {
+        conn,
+        atomic: false,
+    }))
+}
+
+fn reentered() -> StoreError {
+    StoreError::Backend("the store was re-entered while a write was in progress".to_owned())
 }
 
 /// The settings in force on one connection, as SQLite reports them (diagnostics and tests).
@@ -81,17 +102,17 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut writer = Connection::open_with_flags(path, flags)?;
-        configure(&writer)?;
+        let mut writer_conn = Connection::open_with_flags(path, flags)?;
+        configure(&writer_conn)?;
         // The journal mode is a property of the file; it must be set outside a transaction.
         let mode: String =
-            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+            writer_conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Backend(format!(
                 "the database refused WAL journal mode (it is in {mode} mode)"
             )));
         }
-        schema::migrate(&mut writer)?;
+        schema::migrate(&mut writer_conn)?;
 
         let mut readers = Vec::with_capacity(READ_CONNECTIONS);
         for _ in 0..READ_CONNECTIONS {
@@ -102,7 +123,7 @@ impl SqliteStore {
         }
         Ok(Self {
             path: Some(path.to_owned()),
-            writer: Mutex::new(writer),
+            writer: writer(writer_conn),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -111,12 +132,12 @@ impl SqliteStore {
     /// A store that lives in memory and disappears when dropped (tests). All calls use a single
     /// connection.
     pub fn open_in_memory() -> Result<Self> {
-        let mut writer = Connection::open_in_memory()?;
-        configure(&writer)?;
-        schema::migrate(&mut writer)?;
+        let mut writer_conn = Connection::open_in_memory()?;
+        configure(&writer_conn)?;
+        schema::migrate(&mut writer_conn)?;
         Ok(Self {
             path: None,
-            writer: Mutex::new(writer),
+            writer: writer(writer_conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
         })
@@ -129,24 +150,58 @@ impl SqliteStore {
 
     /// The settings of every connection: the writer first, then the readers.
     pub fn connection_settings(&self) -> Result<Vec<ConnectionSettings>> {
-        let mut out = vec![settings(&lock(&self.writer), "writer")?];
+        let guard = self.writer.lock();
+        let w = guard.try_borrow().map_err(|_| reentered())?;
+        let mut out = vec![settings(&w.conn, "writer")?];
         for reader in &self.readers {
             out.push(settings(&lock(reader), "reader")?);
         }
         Ok(out)
     }
 
-    /// Run `f` in a write transaction (`BEGIN IMMEDIATE`) and commit if it succeeds.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer_connection()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    /// Run `f` in a write transaction (`BEGIN IMMEDIATE`) and commit if it succeeds. Inside
+    /// [`Store::atomically`] on this thread, `f` runs in a savepoint of that transaction.
+    fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let guard = self.writer.lock();
+        let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
+        if w.atomic {
+            let sp = w.conn.savepoint().map_err(StoreError::from)?;
+            // On `Err` the savepoint is dropped, which rolls it back.
+            let out = f(&sp)?;
+            sp.commit().map_err(StoreError::from)?;
+            return Ok(out);
+        }
+        clean_conn(&w.conn)?;
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        // On `Err` the transaction is dropped, which rolls it back.
         let out = f(&tx)?;
-        tx.commit()?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
     /// Run `f` in a read transaction, so that all its queries see one committed state.
-    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.readers.is_empty() {
+            // In memory there is only the writer; inside `atomically` it sees its own writes.
+            let guard = self.writer.lock();
+            let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
+            if w.atomic {
+                return f(&w.conn);
+            }
+            clean_conn(&w.conn)?;
+            let tx = w
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            return Ok(out);
+        }
         let mut conn = self.reader_connection()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx)?;
@@ -154,16 +209,61 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn writer_connection(&self) -> Result<MutexGuard<'_, Connection>> {
-        clean(lock(&self.writer))
+    /// Everything `f` writes through this store on this thread commits or rolls back as one
+    /// transaction, with `f`'s result.
+    fn run_atomically<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let guard = self.writer.lock();
+        {
+            let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
+            if w.atomic {
+                // Nested: the outer block decides.
+                drop(w);
+                return f();
+            }
+            clean_conn(&w.conn)?;
+            w.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(StoreError::from)?;
+            w.atomic = true;
+        }
+        /// Rolls back if `f` unwinds.
+        struct Abandon<'a>(&'a RefCell<Writer>, bool);
+        impl Drop for Abandon<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    if let Ok(mut w) = self.0.try_borrow_mut() {
+                        let _ = w.conn.execute_batch("ROLLBACK");
+                        w.atomic = false;
+                    }
+                }
+            }
+        }
+        let mut abandon = Abandon(&guard, false);
+        let out = f();
+        abandon.1 = true;
+        let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
+        w.atomic = false;
+        match out {
+            Ok(v) => match w.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = w.conn.execute_batch("ROLLBACK");
+                    Err(StoreError::from(e).into())
+                }
+            },
+            Err(e) => {
+                w.conn.execute_batch("ROLLBACK").map_err(StoreError::from)?;
+                Err(e)
+            }
+        }
     }
 
     /// A free read connection if there is one, else wait for one (round robin).
     fn reader_connection(&self) -> Result<MutexGuard<'_, Connection>> {
         let count = self.readers.len();
-        if count == 0 {
-            return self.writer_connection();
-        }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % count;
         for i in 0..count {
             let Some(reader) = self.readers.get((start + i) % count) else {
@@ -177,7 +277,7 @@ impl SqliteStore {
         }
         match self.readers.get(start) {
             Some(reader) => clean(lock(reader)),
-            None => self.writer_connection(),
+            None => Err(StoreError::Backend("no read connection".to_owned())),
         }
     }
 }
@@ -186,6 +286,15 @@ impl SqliteStore {
 /// the mutex, but the connection itself is fine: the dropped transaction rolled back.
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Roll back a transaction left open on the writer (by a rollback that failed while unwinding)
+/// before starting a new one.
+fn clean_conn(conn: &Connection) -> Result<()> {
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(())
 }
 
 /// Make sure no transaction is left open on a connection (a rollback that failed during
@@ -339,17 +448,13 @@ impl Store for SqliteStore {
     {
         // One writer and `BEGIN IMMEDIATE`: nothing can change the secret between the read and
         // the write, so `f` runs exactly once.
-        let mut conn = self.writer_connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let (id, before) = secrets::load_by_arn(&tx, arn)?.ok_or(StoreError::NotFound)?;
-        let mut txn = SecretTxn::new(before.clone());
-        // On `Err` the transaction is dropped, which rolls it back.
-        let out = f(&mut txn)?;
-        secrets::write_changes(&tx, id, &before, &txn)?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(out)
+        self.write(|conn| {
+            let (id, before) = secrets::load_by_arn(conn, arn)?.ok_or(StoreError::NotFound)?;
+            let mut txn = SecretTxn::new(before.clone());
+            let out = f(&mut txn)?;
+            secrets::write_changes(conn, id, &before, &txn)?;
+            Ok(out)
+        })
     }
 
     fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()> {
@@ -375,5 +480,13 @@ impl Store for SqliteStore {
 
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
         self.read(|tx| secrets::expired_deletions(tx, now))
+    }
+
+    fn atomically<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce() -> std::result::Result<T, E>,
+        E: From<StoreError>,
+    {
+        self.run_atomically(f)
     }
 }
