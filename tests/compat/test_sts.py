@@ -213,3 +213,31 @@ def test_sessions_end_with_their_role(server, iam):
     iam.create_role(RoleName=role["RoleName"], AssumeRolePolicyDocument=trust(alice.arn))
     assert error_code(sts.get_caller_identity)[0] == "InvalidClientTokenId"
     iam.delete_role(RoleName=role["RoleName"])
+
+
+def test_expired_sessions_are_refused(server, iam):
+    """Expiry is enforced on every request: age the session in the store and the very next
+    call is refused with ExpiredTokenException (ExpiredToken on the Query protocol)."""
+    import sqlite3
+    import time
+
+    alice = User(server, iam)
+    role = make_role(iam, trust(alice.arn))
+    creds = alice.sts.assume_role(RoleArn=role["Arn"], RoleSessionName="short", DurationSeconds=900)["Credentials"]
+    sm = client(server, "secretsmanager", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    sts = client(server, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    sm.list_secrets()
+
+    db = sqlite3.connect(os.path.join(server.data_dir, "data", "tresor.db"), timeout=10)
+    with db:
+        changed = db.execute(
+            "UPDATE sessions SET expires = ? WHERE access_key_id = ?",
+            (int(time.time() * 1000) - 1000, creds["AccessKeyId"]),
+        ).rowcount
+    db.close()
+    assert changed == 1
+
+    code, response = error_code(sm.list_secrets)
+    assert code == "ExpiredTokenException"
+    assert response["Error"]["Message"] == "The security token included in the request is expired"
+    assert error_code(sts.get_caller_identity)[0] == "ExpiredToken"
