@@ -1,5 +1,5 @@
-//! The backend chosen at start-up. Callers hold a `Backend` and never name a concrete store,
-//! so adding PostgreSQL is one more variant here and nothing changes above.
+//! The backend chosen at start-up. Callers hold a `Backend` and never name a concrete store:
+//! SQLite (one file) or PostgreSQL (any number of nodes on one database).
 
 use tresor_types::AccountId;
 
@@ -7,12 +7,14 @@ use crate::*;
 
 pub enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
 }
 
 macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             Backend::Sqlite($s) => $e,
+            Backend::Postgres($s) => $e,
         }
     };
 }

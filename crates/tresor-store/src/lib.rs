@@ -3,8 +3,8 @@
 //! Data path: the core resolves, authorizes and encrypts; then it calls exactly one `Store`
 //! method per state change (create a secret with its first version; read-modify-write a secret
 //! inside one transaction; add an access key; …). The store only ever sees ciphertext and
-//! metadata. Backends: SQLite (embedded default, WAL, `synchronous=FULL`) and, later,
-//! PostgreSQL; [`conformance`] is the suite every backend must pass.
+//! metadata. Backends: SQLite (embedded default, WAL, `synchronous=FULL`) and PostgreSQL
+//! (any number of nodes on one database); [`conformance`] is the suite every backend must pass.
 
 mod audit;
 mod backend;
@@ -12,6 +12,7 @@ pub mod conformance;
 mod error;
 mod identity;
 mod model;
+mod postgres;
 mod sqlite;
 
 pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow};
@@ -19,6 +20,7 @@ pub use backend::Backend;
 pub use error::StoreError;
 pub use identity::*;
 pub use model::*;
+pub use postgres::PostgresStore;
 pub use sqlite::{ConnectionSettings, SqliteStore};
 
 use tresor_types::Timestamp;

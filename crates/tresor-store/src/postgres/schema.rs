@@ -1,0 +1,322 @@
+//! Versioned schema migrations.
+//!
+//! `tresor_schema_migrations` holds one row per migration applied. At open, one transaction
+//! takes a transaction-scoped advisory lock (so nodes starting together migrate one after the
+//! other: the second finds the work done), applies the pending migrations in order with their
+//! rows, and commits; PostgreSQL's DDL is transactional, so a crash leaves the database fully
+//! at the old version or fully at the new one. A migration, once released, is never edited.
+//!
+//! The schema is the SQLite one in PostgreSQL's types: BYTEA for blobs, BIGINT milliseconds
+//! since the Unix epoch, TEXT (JSON as text). Text columns use the "C" collation, so that
+//! comparisons and `ORDER BY` are bytewise, as in SQLite (and Rust's `str` order), whatever the
+//! database's default collation; under "C", `lower()` folds ASCII only, like SQLite's `NOCASE`.
+
+use super::conn::Conn;
+use crate::{Result, StoreError};
+
+/// The advisory lock key migrations hold ("TRSRMIGR"). Advisory locks are per database.
+const MIGRATION_LOCK: i64 = 0x5452_5352_4d49_4752;
+
+/// The migrations, in order; migration `n` (1-based) moves the schema from version `n - 1`
+/// to `n`.
+const MIGRATIONS: &[&str] = &[MIGRATION_1];
+
+/// The schema version this build writes.
+pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// The whole schema of SQLite's migrations 1 and 2.
+const MIGRATION_1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT COLLATE "C" PRIMARY KEY,
+    value BYTEA NOT NULL
+);
+
+CREATE TABLE access_keys (
+    access_key_id TEXT COLLATE "C" PRIMARY KEY,
+    account       TEXT COLLATE "C" NOT NULL,
+    principal_arn TEXT COLLATE "C" NOT NULL,
+    user_name     TEXT COLLATE "C",
+    sealed_secret BYTEA NOT NULL,
+    status        TEXT COLLATE "C" NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    created       BIGINT NOT NULL
+);
+
+-- A NULL alias is distinct from every other NULL, so any number of keys may have no alias.
+CREATE TABLE kms_keys (
+    key_id      TEXT COLLATE "C" PRIMARY KEY,
+    account     TEXT COLLATE "C" NOT NULL,
+    region      TEXT COLLATE "C" NOT NULL,
+    arn         TEXT COLLATE "C" NOT NULL UNIQUE,
+    alias       TEXT COLLATE "C",
+    description TEXT NOT NULL,
+    created     BIGINT NOT NULL,
+    UNIQUE (account, region, alias)
+);
+
+CREATE TABLE kms_key_versions (
+    key_id  TEXT COLLATE "C" NOT NULL REFERENCES kms_keys (key_id) ON DELETE CASCADE,
+    version BIGINT NOT NULL,
+    wrapped BYTEA NOT NULL,
+    PRIMARY KEY (key_id, version)
+);
+
+CREATE TABLE secrets (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account         TEXT COLLATE "C" NOT NULL,
+    region          TEXT COLLATE "C" NOT NULL,
+    arn             TEXT COLLATE "C" NOT NULL UNIQUE,
+    name            TEXT COLLATE "C" NOT NULL,
+    description     TEXT,
+    kms_key_id      TEXT,
+    tags_json       TEXT NOT NULL,
+    resource_policy TEXT,
+    rotation        TEXT,
+    created         BIGINT NOT NULL,
+    last_changed    BIGINT NOT NULL,
+    last_accessed   BIGINT,
+    deleted_date    BIGINT,
+    purge_after     BIGINT,
+    UNIQUE (account, region, name),
+    CHECK ((deleted_date IS NULL) = (purge_after IS NULL))
+);
+
+CREATE INDEX secrets_by_page ON secrets (account, region, name, arn);
+CREATE INDEX secrets_by_purge_after ON secrets (purge_after) WHERE purge_after IS NOT NULL;
+
+-- `seq` keeps the versions in the order they were added.
+CREATE TABLE secret_versions (
+    secret_id     BIGINT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+    version_id    TEXT COLLATE "C" NOT NULL,
+    seq           BIGINT NOT NULL,
+    stages_json   TEXT NOT NULL,
+    created       BIGINT NOT NULL,
+    last_accessed BIGINT,
+    value_digest  BYTEA NOT NULL,
+    kms_key_id    TEXT NOT NULL,
+    envelope      BYTEA NOT NULL,
+    PRIMARY KEY (secret_id, version_id),
+    UNIQUE (secret_id, seq)
+);
+
+-- User, role and managed-policy names are unique per account case-insensitively, as in IAM:
+-- each table keeps the name as given and its ASCII-lowercased form (`*_lower`), which carries
+-- the uniqueness constraint and serves lookups. Inline policies and attachments name their
+-- principal by that lowercased form.
+CREATE TABLE users (
+    account         TEXT COLLATE "C" NOT NULL,
+    user_name       TEXT COLLATE "C" NOT NULL,
+    user_name_lower TEXT COLLATE "C" NOT NULL,
+    user_id         TEXT COLLATE "C" NOT NULL UNIQUE,
+    arn             TEXT COLLATE "C" NOT NULL UNIQUE,
+    path            TEXT NOT NULL,
+    tags_json       TEXT NOT NULL,
+    created         BIGINT NOT NULL,
+    PRIMARY KEY (account, user_name_lower)
+);
+
+CREATE TABLE roles (
+    account              TEXT COLLATE "C" NOT NULL,
+    role_name            TEXT COLLATE "C" NOT NULL,
+    role_name_lower      TEXT COLLATE "C" NOT NULL,
+    role_id              TEXT COLLATE "C" NOT NULL UNIQUE,
+    arn                  TEXT COLLATE "C" NOT NULL UNIQUE,
+    path                 TEXT NOT NULL,
+    description          TEXT,
+    assume_role_policy   TEXT NOT NULL,
+    max_session_duration BIGINT NOT NULL,
+    tags_json            TEXT NOT NULL,
+    created              BIGINT NOT NULL,
+    PRIMARY KEY (account, role_name_lower)
+);
+
+CREATE TABLE managed_policies (
+    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account            TEXT COLLATE "C" NOT NULL,
+    policy_name        TEXT COLLATE "C" NOT NULL,
+    policy_name_lower  TEXT COLLATE "C" NOT NULL,
+    policy_id          TEXT COLLATE "C" NOT NULL UNIQUE,
+    arn                TEXT COLLATE "C" NOT NULL UNIQUE,
+    path               TEXT NOT NULL,
+    description        TEXT,
+    default_version_id TEXT COLLATE "C" NOT NULL,
+    created            BIGINT NOT NULL,
+    updated            BIGINT NOT NULL,
+    UNIQUE (account, policy_name_lower)
+);
+
+-- `seq` keeps the versions in the order they were added.
+CREATE TABLE managed_policy_versions (
+    policy_id  BIGINT NOT NULL REFERENCES managed_policies (id) ON DELETE CASCADE,
+    version_id TEXT COLLATE "C" NOT NULL,
+    seq        BIGINT NOT NULL,
+    document   TEXT NOT NULL,
+    created    BIGINT NOT NULL,
+    PRIMARY KEY (policy_id, version_id),
+    UNIQUE (policy_id, seq)
+);
+
+CREATE TABLE inline_policies (
+    account         TEXT COLLATE "C" NOT NULL,
+    kind            TEXT COLLATE "C" NOT NULL CHECK (kind IN ('user', 'role', 'group')),
+    principal_lower TEXT COLLATE "C" NOT NULL,
+    policy_name     TEXT COLLATE "C" NOT NULL,
+    document        TEXT NOT NULL,
+    PRIMARY KEY (account, kind, principal_lower, policy_name)
+);
+
+CREATE TABLE policy_attachments (
+    account         TEXT COLLATE "C" NOT NULL,
+    kind            TEXT COLLATE "C" NOT NULL CHECK (kind IN ('user', 'role', 'group')),
+    principal_lower TEXT COLLATE "C" NOT NULL,
+    policy_arn      TEXT COLLATE "C" NOT NULL REFERENCES managed_policies (arn),
+    PRIMARY KEY (account, kind, principal_lower, policy_arn)
+);
+
+CREATE INDEX policy_attachments_by_policy ON policy_attachments (policy_arn);
+
+-- The access keys of a user, found by name as IAM compares names (ASCII case folding: the
+-- column's collation is "C").
+CREATE INDEX access_keys_by_user
+    ON access_keys (account, lower(user_name))
+    WHERE user_name IS NOT NULL;
+
+-- What makes an access key temporary; it goes when its key goes.
+CREATE TABLE sessions (
+    access_key_id  TEXT COLLATE "C" PRIMARY KEY
+                   REFERENCES access_keys (access_key_id) ON DELETE CASCADE,
+    token_digest   BYTEA NOT NULL,
+    expires        BIGINT NOT NULL,
+    role_name      TEXT NOT NULL,
+    role_id        TEXT NOT NULL,
+    role_arn       TEXT NOT NULL,
+    session_name   TEXT NOT NULL,
+    session_policy TEXT
+);
+
+CREATE INDEX sessions_by_expiry ON sessions (expires);
+
+-- The audit chain. The lookup indexes lead with the account (every lookup names one) and end
+-- with `seq`, so a filtered, newest-first page is one backwards index range scan.
+CREATE TABLE audit_records (
+    seq            BIGINT PRIMARY KEY CHECK (seq > 0),
+    prev_hash      BYTEA NOT NULL,
+    hash           BYTEA NOT NULL,
+    mac            BYTEA NOT NULL,
+    event_json     TEXT NOT NULL,
+    event_time     BIGINT NOT NULL,
+    event_id       TEXT COLLATE "C" NOT NULL,
+    event_name     TEXT COLLATE "C" NOT NULL,
+    event_source   TEXT COLLATE "C" NOT NULL,
+    account        TEXT COLLATE "C",
+    read_only      BOOLEAN NOT NULL,
+    username       TEXT COLLATE "C",
+    access_key_id  TEXT COLLATE "C",
+    resources_json TEXT NOT NULL
+);
+
+CREATE INDEX audit_by_account ON audit_records (account, seq);
+CREATE INDEX audit_by_event_name ON audit_records (account, event_name, seq);
+CREATE INDEX audit_by_event_id ON audit_records (event_id);
+CREATE INDEX audit_by_username ON audit_records (account, username, seq);
+CREATE INDEX audit_by_access_key ON audit_records (account, access_key_id, seq);
+CREATE INDEX audit_by_event_time ON audit_records (account, event_time);
+
+-- The resources of each record, one row per distinct (type, name), for lookups by resource.
+CREATE TABLE audit_resources (
+    seq  BIGINT NOT NULL REFERENCES audit_records (seq) ON DELETE CASCADE,
+    type TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (seq, type, name)
+);
+
+CREATE INDEX audit_resources_by_type ON audit_resources (type);
+CREATE INDEX audit_resources_by_name ON audit_resources (name);
+
+CREATE TABLE audit_checkpoints (
+    seq       BIGINT PRIMARY KEY CHECK (seq >= 0),
+    hash      BYTEA NOT NULL,
+    time      BIGINT NOT NULL,
+    signature BYTEA NOT NULL
+);
+"#;
+
+/// The schema version of the database: the number of migrations applied (0 for none).
+pub(super) fn current_version(conn: &mut Conn) -> Result<i64> {
+    let exists: bool = conn
+        .query_one(
+            "SELECT to_regclass('tresor_schema_migrations') IS NOT NULL",
+            &[],
+        )?
+        .try_get(0)?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM tresor_schema_migrations",
+            &[],
+        )?
+        .try_get(0)?)
+}
+
+/// Bring the schema up to [`LATEST`]; a no-op when it is already there.
+pub(super) fn migrate(conn: &mut Conn) -> Result<()> {
+    conn.begin("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+    let out = migrate_locked(conn);
+    match out {
+        Ok(()) => conn.commit(),
+        Err(e) => {
+            let _ = conn.rollback();
+            Err(e)
+        }
+    }
+}
+
+fn migrate_locked(conn: &mut Conn) -> Result<()> {
+    conn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let current = current_version(conn)?;
+    if current > LATEST {
+        return Err(StoreError::Backend(format!(
+            "the database schema is version {current}, newer than this build's version {LATEST}"
+        )));
+    }
+    if current == LATEST {
+        return Ok(());
+    }
+    if current == 0 {
+        let tables: i64 = conn
+            .query_one(
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema()",
+                &[],
+            )?
+            .try_get(0)?;
+        let marked: bool = conn
+            .query_one(
+                "SELECT to_regclass('tresor_schema_migrations') IS NOT NULL",
+                &[],
+            )?
+            .try_get(0)?;
+        if tables != 0 && !marked {
+            return Err(StoreError::Backend(
+                "the database schema holds tables of another application".to_owned(),
+            ));
+        }
+        conn.batch(
+            "CREATE TABLE IF NOT EXISTS tresor_schema_migrations (
+                 version BIGINT PRIMARY KEY,
+                 applied TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )?;
+    }
+    let pending = usize::try_from(current).unwrap_or(0);
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(pending) {
+        conn.batch(sql)?;
+        let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
+        conn.execute(
+            "INSERT INTO tresor_schema_migrations (version) VALUES ($1)",
+            &[&version],
+        )?;
+        tracing::info!(version, "applied store schema migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,793 @@
+//! The store conformance suite on PostgreSQL, plus what is specific to PostgreSQL: migrations
+//! under a lock when nodes start together, persistence across reopen, and concurrency through
+//! several store instances (as several nodes on one database).
+//!
+//! The server is `TRESOR_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`),
+//! used only as a maintenance connection: every case gets a fresh database
+//! `tresor_test_<pid>_<n>_<nanos>` that is dropped afterwards. When no server answers, the
+//! tests print a SKIPPED line and pass, unless `CI=true` or `TRESOR_REQUIRE_POSTGRES=1`, in which
+//! case they fail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, OnceLock};
+use std::time::Duration;
+
+use tresor_store::{
+    AccessKeyRecord, AccessKeyStatus, AuditRow, AuditStore, Backend, Deletion, IdentityStore,
+    KmsKeyRecord, PostgresStore, PrincipalKind, PrincipalName, Scope, SealedVersion, SecretRecord,
+    Store, StoreError, UserRecord, VersionMeta,
+};
+use tresor_types::{AccountId, Region, Timestamp};
+
+/// The schema version this build writes.
+const LATEST_SCHEMA: i64 = 1;
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+// ---- the test server and its databases ----
+
+fn admin_url() -> String {
+    std::env::var("TRESOR_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
+
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("TRESOR_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+fn admin() -> Result<postgres::Client, postgres::Error> {
+    let mut config: postgres::Config = admin_url().parse()?;
+    config.connect_timeout(Duration::from_secs(5));
+    config.connect(postgres::NoTls)
+}
+
+/// Whether the server answers (checked once per run). Panics when it does not and PostgreSQL
+/// is required; otherwise says loudly, on the real stderr (not the captured one), that the
+/// PostgreSQL tests are skipped.
+fn available() -> bool {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    let outcome = AVAILABLE.get_or_init(|| admin().map(drop).map_err(|e| e.to_string()));
+    match outcome {
+        Ok(()) => true,
+        Err(e) if required() => panic!(
+            "PostgreSQL is required (CI=true or TRESOR_REQUIRE_POSTGRES=1) but not reachable \
+             at {} (set TRESOR_TEST_POSTGRES): {e}",
+            admin_url()
+        ),
+        Err(e) => {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nSKIPPED: PostgreSQL not reachable at {} ({e}); the PostgreSQL store \
+                     tests did not run (set TRESOR_TEST_POSTGRES; CI=true makes this a failure)",
+                    admin_url()
+                );
+            });
+            false
+        }
+    }
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_dbname(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{db}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// A fresh database, dropped (with any connection still open to it) when this goes.
+struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    /// `None` when PostgreSQL is not reachable and not required.
+    fn create() -> Option<Self> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        if !available() {
+            return None;
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "tresor_test_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        admin()
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+        let url = with_dbname(&admin_url(), &name);
+        Some(Self { name, url })
+    }
+
+    fn open(&self) -> PostgresStore {
+        PostgresStore::open(&self.url).unwrap()
+    }
+
+    fn raw(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match admin() {
+            Ok(mut client) => {
+                let dropped = client.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                ));
+                if let Err(e) = dropped {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "could not drop test database {}: {e}",
+                        self.name
+                    );
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "could not drop test database {}: {e}",
+                    self.name
+                );
+            }
+        }
+    }
+}
+
+/// Run `case` on a store over a fresh database.
+fn with_db(case: impl FnOnce(&TestDb)) {
+    if let Some(db) = TestDb::create() {
+        case(&db);
+    }
+}
+
+/// The suite, one `#[test]` per case, each on a fresh database.
+mod conformance {
+    use tresor_store::PostgresStore;
+
+    fn with_store(case: fn(&PostgresStore)) {
+        super::with_db(|db| {
+            let store = db.open();
+            case(&store);
+        });
+    }
+
+    tresor_store::conformance_tests!(PostgresStore, with_store);
+}
+
+/// Every case once more, through the start-up `Backend`, on one database emptied between
+/// cases (which also reopens an already migrated database each time).
+#[test]
+fn run_all_through_the_backend() {
+    with_db(|db| {
+        drop(db.open());
+        let mut raw = db.raw();
+        let tables: Vec<String> = raw
+            .query(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() \
+                 AND tablename <> 'tresor_schema_migrations'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| format!("\"{}\"", row.get::<_, String>(0)))
+            .collect();
+        let truncate = format!("TRUNCATE {} RESTART IDENTITY CASCADE", tables.join(", "));
+        let raw = std::sync::Mutex::new(raw);
+        tresor_store::conformance::run_all(|| {
+            raw.lock().unwrap().batch_execute(&truncate).unwrap();
+            Backend::Postgres(db.open())
+        });
+    });
+}
+
+// ---- fixtures ----
+
+fn scope() -> Scope {
+    Scope {
+        account: AccountId::parse("111111111111").unwrap(),
+        region: Region::parse("us-east-1").unwrap(),
+    }
+}
+
+fn version(id: &str, stages: &[&str]) -> VersionMeta {
+    VersionMeta {
+        version_id: id.to_owned(),
+        stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+        created: Timestamp(1_700_000_000_000),
+        last_accessed: None,
+        value_digest: format!("digest {id}").into_bytes(),
+        kms_key_id: "key-1".to_owned(),
+    }
+}
+
+/// A secret with one version `v1` (AWSCURRENT); `suffix` makes the ARN, as AWS's random
+/// suffix does.
+fn secret(name: &str, suffix: &str) -> (SecretRecord, SealedVersion) {
+    let record = SecretRecord {
+        scope: scope(),
+        arn: format!("arn:aws:secretsmanager:us-east-1:111111111111:secret:{name}-{suffix}"),
+        name: name.to_owned(),
+        description: Some("persisted".to_owned()),
+        kms_key_id: None,
+        tags: Vec::new(),
+        resource_policy: None,
+        rotation: None,
+        created: Timestamp(1_700_000_000_000),
+        last_changed: Timestamp(1_700_000_000_000),
+        last_accessed: None,
+        deletion: None,
+        versions: vec![version("v1", &["AWSCURRENT"])],
+    };
+    let sealed = SealedVersion {
+        version_id: "v1".to_owned(),
+        envelope: b"sealed".to_vec(),
+    };
+    (record, sealed)
+}
+
+fn alice() -> UserRecord {
+    UserRecord {
+        account: AccountId::parse("111111111111").unwrap(),
+        user_name: "alice".to_owned(),
+        user_id: "AIDAALICE".to_owned(),
+        arn: "arn:aws:iam::111111111111:user/alice".to_owned(),
+        path: "/".to_owned(),
+        tags: Vec::new(),
+        created: Timestamp(3),
+    }
+}
+
+fn audit_record(seq: u64, prev_hash: Vec<u8>, hash: Vec<u8>) -> AuditRow {
+    AuditRow {
+        seq,
+        prev_hash,
+        hash,
+        mac: format!("mac {seq}").into_bytes(),
+        event_json: format!(r#"{{"eventID":"e{seq}"}}"#),
+        event_time: Timestamp(1_700_000_000_000 + i64::try_from(seq).unwrap()),
+        event_id: format!("e{seq}"),
+        event_name: "CreateUser".to_owned(),
+        event_source: "iam.amazonaws.com".to_owned(),
+        account: Some(AccountId::parse("111111111111").unwrap()),
+        read_only: false,
+        username: None,
+        access_key_id: None,
+        resources: vec![("AWS::IAM::User".to_owned(), "alice".to_owned())],
+    }
+}
+
+fn migrations(db: &TestDb) -> Vec<i64> {
+    db.raw()
+        .query(
+            "SELECT version FROM tresor_schema_migrations ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+// ---- PostgreSQL specifics ----
+
+/// Several nodes starting together on a new database: the migrations run once (under the
+/// advisory lock) and every node opens.
+#[test]
+fn migrations_run_once_when_nodes_start_together() {
+    with_db(|db| {
+        let start = Barrier::new(4);
+        let stores: Vec<PostgresStore> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        PostgresStore::open(&db.url)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+        let expected: Vec<i64> = (1..=LATEST_SCHEMA).collect();
+        assert_eq!(migrations(db), expected);
+        for store in &stores {
+            assert_eq!(store.schema_version().unwrap(), LATEST_SCHEMA);
+        }
+        // Every node sees what another wrote.
+        let (record, sealed) = secret("shared", "AbCdEf");
+        stores[0].create_secret(&record, Some(&sealed)).unwrap();
+        for store in &stores {
+            assert_eq!(
+                store.find_secret_by_arn(&record.arn).unwrap(),
+                Some(record.clone())
+            );
+        }
+        drop(stores);
+        // Reopening changes nothing.
+        drop(db.open());
+        assert_eq!(migrations(db), expected);
+    });
+}
+
+#[test]
+fn data_persists_across_reopen() {
+    with_db(|db| {
+        let (record, sealed) = secret("kept", "AbCdEf");
+        let access_key = AccessKeyRecord {
+            access_key_id: "AKIAKEPT000000000001".to_owned(),
+            account: AccountId::parse("111111111111").unwrap(),
+            principal_arn: "arn:aws:iam::111111111111:root".to_owned(),
+            user_name: None,
+            sealed_secret: b"sealed secret".to_vec(),
+            status: AccessKeyStatus::Active,
+            created: Timestamp(1),
+        };
+        let kms_key = KmsKeyRecord {
+            scope: scope(),
+            key_id: "key-1".to_owned(),
+            arn: "arn:aws:kms:us-east-1:111111111111:key/key-1".to_owned(),
+            alias: Some("alias/aws/secretsmanager".to_owned()),
+            description: "default".to_owned(),
+            created: Timestamp(2),
+            versions: vec![(1, b"wrapped".to_vec())],
+        };
+        let me = PrincipalName {
+            account: alice().account,
+            kind: PrincipalKind::User,
+            name: "alice".to_owned(),
+        };
+        let records = [
+            audit_record(1, vec![0; 32], b"hash 1".to_vec()),
+            audit_record(2, b"hash 1".to_vec(), b"hash 2".to_vec()),
+        ];
+        {
+            let store = db.open();
+            store
+                .init_meta(&[("root", b"sealed root".to_vec())])
+                .unwrap();
+            store.put_access_key(&access_key).unwrap();
+            store.put_kms_key(&kms_key).unwrap();
+            store.create_secret(&record, Some(&sealed)).unwrap();
+            store
+                .touch_secret(&record.arn, "v1", Timestamp(86_400_000))
+                .unwrap();
+            store.create_user(&alice()).unwrap();
+            store.put_inline_policy(&me, "inline", "{}").unwrap();
+            store.append_audit(&records).unwrap();
+        }
+
+        let store = db.open();
+        assert_eq!(
+            store.get_meta("root").unwrap(),
+            Some(b"sealed root".to_vec())
+        );
+        assert_eq!(
+            store.get_access_key(&access_key.access_key_id).unwrap(),
+            Some(access_key)
+        );
+        assert_eq!(store.get_kms_key(&scope(), "key-1").unwrap(), Some(kms_key));
+        let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
+        assert_eq!(found.description.as_deref(), Some("persisted"));
+        assert_eq!(found.last_accessed, Some(Timestamp(86_400_000)));
+        assert_eq!(
+            store.read_envelope(&record.arn, "v1").unwrap(),
+            Some(sealed.envelope)
+        );
+        assert_eq!(
+            store.get_user(&alice().account, "ALICE").unwrap(),
+            Some(alice())
+        );
+        assert_eq!(
+            store.get_inline_policy(&me, "inline").unwrap().as_deref(),
+            Some("{}")
+        );
+        assert_eq!(store.read_audit(1, 10).unwrap(), records.to_vec());
+        assert_eq!(store.audit_head().unwrap(), Some((2, b"hash 2".to_vec())));
+    });
+}
+
+/// Eight creators of one name, on two nodes, at once: one secret, seven `SecretExists`. Then,
+/// with the holder scheduled for deletion, every creator is told so.
+#[test]
+fn concurrent_creates_of_one_name_make_one_secret() {
+    with_db(|db| {
+        let nodes = [db.open(), db.open()];
+        let attempt = |round: &str| -> Vec<Result<(), StoreError>> {
+            let start = Barrier::new(8);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|i| {
+                        let node = &nodes[i % 2];
+                        let start = &start;
+                        s.spawn(move || {
+                            let (record, sealed) = secret("contended", &format!("{round}{i:02}"));
+                            start.wait();
+                            node.create_secret(&record, Some(&sealed))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            })
+        };
+
+        let outcomes = attempt("a");
+        let created = outcomes.iter().filter(|r| r.is_ok()).count();
+        let refused = outcomes
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    Err(StoreError::SecretExists {
+                        scheduled_for_deletion: false
+                    })
+                )
+            })
+            .count();
+        assert_eq!((created, refused), (1, 7), "{outcomes:?}");
+        let listed = nodes[1].list_secrets(&scope(), None, 10).unwrap();
+        assert_eq!(listed.len(), 1);
+
+        nodes[0]
+            .update_secret::<(), StoreError, _>(&listed[0].arn, |txn| {
+                txn.record.deletion = Some(Deletion {
+                    deleted_date: Timestamp(5),
+                    purge_after: Timestamp(10),
+                });
+                Ok(())
+            })
+            .unwrap();
+        let outcomes = attempt("b");
+        assert!(
+            outcomes.iter().all(|r| matches!(
+                r,
+                Err(StoreError::SecretExists {
+                    scheduled_for_deletion: true
+                })
+            )),
+            "{outcomes:?}"
+        );
+    });
+}
+
+/// Sixteen writers on two nodes (two pools) add versions to one secret, each moving
+/// AWSCURRENT to its new version: no update is lost and the labels stay unique.
+#[test]
+fn concurrent_updates_through_two_nodes_serialize() {
+    const WRITERS: usize = 16;
+    const UPDATES: usize = 10;
+    with_db(|db| {
+        let nodes = [db.open(), db.open()];
+        let (record, sealed) = secret("contended", "AbCdEf");
+        nodes[0].create_secret(&record, Some(&sealed)).unwrap();
+        let arn = record.arn.as_str();
+        std::thread::scope(|s| {
+            for w in 0..WRITERS {
+                let node = &nodes[w % 2];
+                s.spawn(move || {
+                    for i in 0..UPDATES {
+                        let id = format!("w{w:02}-{i:02}");
+                        node.update_secret::<(), StoreError, _>(arn, |txn| {
+                            for v in &mut txn.record.versions {
+                                v.stages.retain(|l| l != "AWSPREVIOUS");
+                                if let Some(at) = v.stages.iter().position(|l| l == "AWSCURRENT") {
+                                    v.stages[at] = "AWSPREVIOUS".to_owned();
+                                }
+                            }
+                            txn.add_version(version(&id, &["AWSCURRENT"]), id.clone().into_bytes());
+                            Ok(())
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let found = nodes[1].find_secret_by_arn(arn).unwrap().unwrap();
+        assert_eq!(found.versions.len(), 1 + WRITERS * UPDATES);
+        let ids: HashSet<&str> = found
+            .versions
+            .iter()
+            .map(|v| v.version_id.as_str())
+            .collect();
+        assert_eq!(ids.len(), found.versions.len());
+        let with = |label: &str| {
+            found
+                .versions
+                .iter()
+                .filter(|v| v.stages.iter().any(|l| l == label))
+                .count()
+        };
+        assert_eq!(with("AWSCURRENT"), 1);
+        assert_eq!(with("AWSPREVIOUS"), 1);
+        let n = found.versions.len();
+        assert_eq!(found.versions[n - 1].stages, ["AWSCURRENT"]);
+        assert_eq!(found.versions[n - 2].stages, ["AWSPREVIOUS"]);
+    });
+}
+
+/// Appenders on two nodes, each linking to the head inside its transaction: one chain, no
+/// conflict, no gap.
+#[test]
+fn audit_appends_from_two_nodes_form_one_chain() {
+    const APPENDERS: usize = 6;
+    const APPENDS: usize = 15;
+    with_db(|db| {
+        let nodes = [db.open(), db.open()];
+        std::thread::scope(|s| {
+            for t in 0..APPENDERS {
+                let node = &nodes[t % 2];
+                s.spawn(move || {
+                    for i in 0..APPENDS {
+                        node.append_audit_with(&mut |head| {
+                            let (seq, prev) = match head {
+                                Some((seq, hash)) => (seq + 1, hash),
+                                None => (1, vec![0; 32]),
+                            };
+                            let mut row = audit_record(seq, prev, format!("t{t}-{i}").into_bytes());
+                            row.event_id = format!("t{t}-{i}");
+                            vec![row]
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let rows = nodes[0].read_audit(1, 1000).unwrap();
+        assert_eq!(rows.len(), APPENDERS * APPENDS);
+        for (i, pair) in rows.windows(2).enumerate() {
+            assert_eq!(pair[0].seq, u64::try_from(i + 1).unwrap());
+            assert_eq!(pair[1].prev_hash, pair[0].hash);
+        }
+    });
+}
+
+/// An `atomically` block on one node holds the audit append lock until it ends: an append
+/// through another node waits for it, then links to the block's record.
+#[test]
+fn an_atomic_block_holds_the_chain_across_nodes() {
+    with_db(|db| {
+        let nodes = [db.open(), db.open()];
+        let inside = Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                nodes[0]
+                    .atomically(|| {
+                        nodes[0].append_audit_with(&mut |head| {
+                            assert_eq!(head, None);
+                            vec![audit_record(1, vec![0; 32], b"h1".to_vec())]
+                        })?;
+                        inside.wait();
+                        std::thread::sleep(Duration::from_millis(300));
+                        Ok::<_, StoreError>(())
+                    })
+                    .unwrap();
+            });
+            s.spawn(|| {
+                inside.wait();
+                nodes[1]
+                    .append_audit_with(&mut |head| {
+                        let (seq, hash) = head.expect("the block's record");
+                        vec![audit_record(seq + 1, hash, b"h2".to_vec())]
+                    })
+                    .unwrap();
+            });
+        });
+        assert_eq!(nodes[1].audit_head().unwrap(), Some((2, b"h2".to_vec())));
+    });
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    with_db(|db| {
+        drop(db.open());
+        db.raw()
+            .batch_execute("INSERT INTO tresor_schema_migrations (version) VALUES (99)")
+            .unwrap();
+        let r = PostgresStore::open(&db.url);
+        assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    });
+}
+
+#[test]
+fn another_applications_database_is_refused() {
+    with_db(|db| {
+        db.raw()
+            .batch_execute("CREATE TABLE notes (body TEXT)")
+            .unwrap();
+        let r = PostgresStore::open(&db.url);
+        assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+        let tables: i64 = db
+            .raw()
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(tables, 1);
+    });
+}
+
+#[test]
+fn an_unreachable_server_is_a_backend_error() {
+    let r = PostgresStore::open("postgres://postgres@127.0.0.1:1/none?connect_timeout=2");
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    let r = PostgresStore::open("postgres://[bad");
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+}
+
+/// The server opens and drops the store on async tasks and calls it from `spawn_blocking`.
+#[test]
+fn works_with_a_tokio_runtime() {
+    with_db(|db| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = std::sync::Arc::new(PostgresStore::open(&db.url).unwrap());
+            let (record, sealed) = secret("async", "AbCdEf");
+            let writer = std::sync::Arc::clone(&store);
+            let created = record.clone();
+            tokio::task::spawn_blocking(move || writer.create_secret(&created, Some(&sealed)))
+                .await
+                .unwrap()
+                .unwrap();
+            let reader = std::sync::Arc::clone(&store);
+            let arn = record.arn.clone();
+            let found = tokio::task::spawn_blocking(move || reader.find_secret_by_arn(&arn))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(found, Some(record));
+            // Dropped on an async task, with idle connections in its pool.
+            drop(store);
+        });
+    });
+}
+
+/// Errors never quote stored or bound values (PostgreSQL's detail does: it is left out).
+#[test]
+fn errors_name_the_condition_not_the_values() {
+    with_db(|db| {
+        let store = db.open();
+        let (record, sealed) = secret("private-name", "AbCdEf");
+        store.create_secret(&record, Some(&sealed)).unwrap();
+        // A version id repeated inside one update is a conflict.
+        let r = store.update_secret::<(), StoreError, _>(&record.arn, |txn| {
+            let mut dup = version("v-secret-id", &[]);
+            dup.value_digest = b"digest".to_vec();
+            txn.add_version(dup.clone(), b"one".to_vec());
+            txn.record.versions.push(dup);
+            Ok(())
+        });
+        assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+        // A constraint violation names the constraint, not the row.
+        db.raw()
+            .batch_execute("ALTER TABLE secrets ADD CONSTRAINT no_x CHECK (name <> 'x')")
+            .unwrap();
+        let (x, sealed) = secret("x", "ZzZzZz");
+        let r = store.create_secret(&x, Some(&sealed));
+        match r {
+            Err(StoreError::Backend(message)) => {
+                assert!(message.contains("no_x"), "{message}");
+                assert!(!message.contains("ZzZzZz"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}
+
+/// A panic inside an `update_secret` closure or an `atomically` block rolls back, and the
+/// store stays usable (the connection goes back to the pool clean).
+#[test]
+fn a_panicking_closure_leaves_the_store_usable() {
+    with_db(|db| {
+        let store = db.open();
+        let (record, sealed) = secret("survives", "AbCdEf");
+        store.create_secret(&record, Some(&sealed)).unwrap();
+        for _ in 0..10 {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = store.update_secret::<(), StoreError, _>(&record.arn, |txn| {
+                    txn.record.description = Some("half done".to_owned());
+                    panic!("closure bug");
+                });
+            }));
+            assert!(outcome.is_err());
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = store.atomically(|| {
+                    store.update_secret::<(), StoreError, _>(&record.arn, |txn| {
+                        txn.record.description = Some("half done".to_owned());
+                        Ok(())
+                    })?;
+                    panic!("block bug");
+                    #[allow(unreachable_code)]
+                    Ok::<_, StoreError>(())
+                });
+            }));
+            assert!(outcome.is_err());
+        }
+        assert_eq!(
+            store.find_secret_by_arn(&record.arn).unwrap(),
+            Some(record.clone())
+        );
+        store
+            .atomically(|| {
+                store.update_secret::<(), StoreError, _>(&record.arn, |txn| {
+                    txn.record.description = Some("after".to_owned());
+                    Ok(())
+                })
+            })
+            .unwrap();
+        let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
+        assert_eq!(found.description.as_deref(), Some("after"));
+    });
+}
+
+/// When the server ends the store's sessions (as a restart does), the next calls get fresh
+/// connections: nothing fails once the dead connections are found at `BEGIN`.
+#[test]
+fn the_store_reconnects_after_its_sessions_are_terminated() {
+    with_db(|db| {
+        let store = db.open();
+        let (record, sealed) = secret("reconnect", "AbCdEf");
+        store.create_secret(&record, Some(&sealed)).unwrap();
+        // Fill the pool with several idle connections.
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        store.find_secret_by_arn(&record.arn).unwrap();
+                    }
+                });
+            }
+        });
+        let terminated: i64 = db
+            .raw()
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                 AND application_name = 'tresor'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(terminated >= 1);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(store.find_secret_by_arn(&record.arn).unwrap().is_some());
+        store
+            .update_secret::<(), StoreError, _>(&record.arn, |txn| {
+                txn.record.description = Some("after restart".to_owned());
+                Ok(())
+            })
+            .unwrap();
+        let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
+        assert_eq!(found.description.as_deref(), Some("after restart"));
+    });
+}
