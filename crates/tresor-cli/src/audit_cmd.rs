@@ -15,14 +15,14 @@ use std::path::{Path, PathBuf};
 use tresor_audit::{AuditRecord, Checkpoint, PublicKey, TamperKind, VerifyError, VerifyReport};
 use tresor_core::bootstrap;
 use tresor_core::{Keyring, StoreBackend};
-use tresor_store::{AuditRow, AuditStore, CheckpointRow, SqliteStore};
+use tresor_store::{AuditRow, AuditStore, CheckpointRow};
 use tresor_types::SecretBytes;
 
 use crate::cli::{AuditCommand, AuditExportArgs, AuditPublicKeyArgs, AuditVerifyArgs};
+use crate::location::{Location, StoreArgs};
 use crate::unseal;
 
 /// The store's file inside the data directory (as `commands` names it).
-const STORE_FILE: &str = "tresor.db";
 /// Records read from the store per query.
 const PAGE: usize = 10_000;
 
@@ -32,18 +32,6 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
         AuditCommand::Verify(args) => verify(args),
         AuditCommand::Export(args) => export(args),
     }
-}
-
-/// Opens an existing store; never creates one (a typo in `--data-dir` must not make an empty
-/// store that then "verifies").
-fn open_existing(dir: &Path) -> Result<StoreBackend, String> {
-    let file = dir.join(STORE_FILE);
-    if !file.is_file() {
-        return Err(format!("{} holds no Tresor store", dir.display()));
-    }
-    SqliteStore::open(&file)
-        .map(StoreBackend::Sqlite)
-        .map_err(|e| format!("cannot open the store in {}: {e}", dir.display()))
 }
 
 fn unseal_store(store: &StoreBackend, key_file: Option<&Path>) -> Result<Keyring, String> {
@@ -66,7 +54,7 @@ fn read_public_key(path: &Path) -> Result<PublicKey, String> {
 }
 
 fn public_key(args: AuditPublicKeyArgs) -> Result<(), String> {
-    let store = open_existing(&args.data_dir)?;
+    let store = args.store.location()?.open_existing()?;
     let keyring = unseal_store(&store, args.unseal_key_file.as_deref())?;
     let key = keyring.audit_public_key().map_err(|e| e.to_string())?;
     let text = key.to_text();
@@ -239,21 +227,28 @@ impl Iterator for Pages<'_> {
 // ---- verify ------------------------------------------------------------------------------------
 
 fn verify(args: AuditVerifyArgs) -> Result<(), String> {
-    match (&args.data_dir, &args.export_dir) {
-        (Some(dir), None) => verify_live(dir, &args),
-        (None, Some(dir)) => {
+    match (&args.data_dir, &args.storage, &args.export_dir) {
+        (Some(_), None, None) | (None, Some(_), None) => {
+            let location = StoreArgs {
+                data_dir: args.data_dir.clone(),
+                storage: args.storage.clone(),
+            }
+            .location()?;
+            verify_live(&location, &args)
+        }
+        (None, None, Some(dir)) => {
             let key_file = args
                 .public_key
                 .as_deref()
                 .ok_or("--export-dir needs --public-key")?;
             verify_export(dir, key_file)
         }
-        _ => Err("give exactly one of --data-dir and --export-dir".to_owned()),
+        _ => Err("give exactly one of --data-dir, --storage and --export-dir".to_owned()),
     }
 }
 
-fn verify_live(dir: &Path, args: &AuditVerifyArgs) -> Result<(), String> {
-    let store = open_existing(dir)?;
+fn verify_live(location: &Location, args: &AuditVerifyArgs) -> Result<(), String> {
+    let store = location.open_existing()?;
     let (public_key, mac_key): (PublicKey, Option<SecretBytes>) = match &args.public_key {
         Some(file) => (read_public_key(file)?, None),
         None => {
@@ -328,7 +323,7 @@ fn summary(what: &str, r: &VerifyReport) -> String {
 // ---- export ------------------------------------------------------------------------------------
 
 fn export(args: AuditExportArgs) -> Result<(), String> {
-    let store = open_existing(&args.data_dir)?;
+    let store = args.store.location()?.open_existing()?;
     let keyring = unseal_store(&store, args.unseal_key_file.as_deref())?;
     let signing_key = keyring.audit_signing_key().map_err(|e| e.to_string())?;
     let mac_key = keyring.audit_mac_key();
@@ -398,7 +393,7 @@ mod tests {
         let root = tresor_crypto::RootKey::generate().unwrap();
         let mac_key = tresor_audit::mac_key(&root);
         let signing_key = tresor_audit::signing_key(&root).unwrap();
-        let store = StoreBackend::Sqlite(SqliteStore::open_in_memory().unwrap());
+        let store = StoreBackend::Sqlite(tresor_store::SqliteStore::open_in_memory().unwrap());
         let mut head = None;
         for i in 1..=n {
             let record = tresor_audit::link(head.as_ref(), format!("{{\"n\":{i}}}"), &mac_key);

@@ -1,6 +1,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::location::StoreArgs;
+
 #[derive(Debug, clap::Parser)]
 #[command(
     name = "tresor",
@@ -34,8 +36,11 @@ pub struct ServerArgs {
     #[arg(long, env = "TRESOR_LISTEN", default_value = "127.0.0.1:8750")]
     pub listen: SocketAddr,
     /// Data directory (SQLite store). In dev mode, a temporary one unless given.
-    #[arg(long, env = "TRESOR_DATA_DIR")]
+    #[arg(long, env = "TRESOR_DATA_DIR", conflicts_with = "storage")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL store (postgres://USER@HOST[:PORT]/DATABASE), shared by any number of nodes.
+    #[arg(long, env = "TRESOR_STORAGE", conflicts_with = "dev")]
+    pub storage: Option<String>,
     /// Account id of the dev account.
     #[arg(long, env = "TRESOR_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,
@@ -76,9 +81,9 @@ pub enum Output {
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// Data directory to create the store in.
-    #[arg(long, env = "TRESOR_DATA_DIR")]
-    pub data_dir: PathBuf,
+    /// Where to create the store.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Account id to create.
     #[arg(long, env = "TRESOR_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,
@@ -105,9 +110,8 @@ pub enum AuditCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct AuditPublicKeyArgs {
-    /// Data directory of the store.
-    #[arg(long, env = "TRESOR_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Unseal with this key file instead of a passphrase.
     #[arg(long, env = "TRESOR_UNSEAL_KEY_FILE")]
     pub unseal_key_file: Option<PathBuf>,
@@ -120,13 +124,16 @@ pub struct AuditPublicKeyArgs {
 #[command(group(
     clap::ArgGroup::new("source")
         .required(true)
-        .args(["data_dir", "export_dir"]),
+        .args(["data_dir", "storage", "export_dir"]),
 ))]
 pub struct AuditVerifyArgs {
     /// Verify the live chain in this store's data directory. Unseals the store (passphrase or
     /// key file) to check every record's MAC, unless `--public-key` is given.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "storage")]
     pub data_dir: Option<PathBuf>,
+    /// Verify the live chain of a PostgreSQL store (postgres://USER@HOST/DB).
+    #[arg(long)]
+    pub storage: Option<String>,
     /// Verify an export written by `tresor audit export` (needs `--public-key`; no passphrase).
     #[arg(long, requires = "public_key")]
     pub export_dir: Option<PathBuf>,
@@ -142,9 +149,8 @@ pub struct AuditVerifyArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AuditExportArgs {
-    /// Data directory of the store.
-    #[arg(long, env = "TRESOR_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Directory to write the export to (created if missing; an earlier export there is
     /// continued).
     #[arg(long)]

@@ -1,18 +1,14 @@
 //! What each subcommand does.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use tresor_core::bootstrap::{self, RootCredentials};
-use tresor_core::{Core, StoreBackend};
+use tresor_core::Core;
 use tresor_server::{ServerConfig, TlsFiles};
-use tresor_store::SqliteStore;
 use tresor_types::{AccountId, SecretBytes};
 
 use crate::cli::{Command, InitArgs, Output, ServerArgs};
 use crate::unseal;
-
-const STORE_FILE: &str = "tresor.db";
 
 pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
     match cli.command {
@@ -27,30 +23,19 @@ fn account(id: &str) -> Result<AccountId, String> {
         .map_err(|_| format!("invalid account id {id:?}: it must be exactly 12 digits"))
 }
 
-fn open_store(dir: &Path) -> Result<StoreBackend, String> {
-    use std::os::unix::fs::DirBuilderExt as _;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
-    SqliteStore::open(&dir.join(STORE_FILE))
-        .map(StoreBackend::Sqlite)
-        .map_err(|e| format!("cannot open the store in {}: {e}", dir.display()))
-}
-
 fn init(args: InitArgs) -> Result<(), String> {
     let account = account(&args.account_id)?;
-    if args.data_dir.join(STORE_FILE).exists() {
-        // Check before creating anything (a key file, say): init never touches a store.
-        let store = open_store(&args.data_dir)?;
+    let location = args.store.location()?;
+    // Check before creating anything (a key file, say): init never touches a store.
+    if location.holds_store()? {
+        let store = location.open()?;
         if bootstrap::account_of(&store)
             .map_err(|e| e.to_string())?
             .is_some()
         {
             return Err(format!(
                 "{} already holds a Tresor store; init refuses and changed nothing",
-                args.data_dir.display()
+                location.describe()
             ));
         }
     }
@@ -59,7 +44,7 @@ fn init(args: InitArgs) -> Result<(), String> {
         Some(path) => unseal::create_key_file(path)?,
         None => unseal::passphrase(true)?,
     };
-    let store = open_store(&args.data_dir)?;
+    let store = location.open()?;
     let (_keyring, creds) =
         bootstrap::initialize(&store, &unsealer, &account).map_err(|e| e.to_string())?;
     print_credentials(&creds, args.output);
@@ -142,7 +127,7 @@ fn server(args: ServerArgs) -> Result<(), String> {
                 p
             }
         };
-        let store = open_store(&dir)?;
+        let store = crate::location::Location::Dir(dir.clone()).open()?;
         let fixed = match (args.root_access_key_id, args.root_secret_access_key) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
                 Some((id, SecretBytes::new(secret.into_bytes())))
@@ -176,18 +161,13 @@ fn server(args: ServerArgs) -> Result<(), String> {
                 args.listen
             ));
         }
-        let dir = args
-            .data_dir
-            .clone()
-            .ok_or("production mode needs --data-dir (or TRESOR_DATA_DIR); use --dev for a throw-away server")?;
-        if !dir.join(STORE_FILE).exists() {
-            return Err(format!(
-                "{} holds no Tresor store; run `tresor init --data-dir {}` first",
-                dir.display(),
-                dir.display()
-            ));
+        let location = crate::location::StoreArgs {
+            data_dir: args.data_dir.clone(),
+            storage: args.storage.clone(),
         }
-        let store = open_store(&dir)?;
+        .location()
+        .map_err(|e| format!("production mode: {e} (or use --dev for a throw-away server)"))?;
+        let store = location.open_existing()?;
         let unsealer = match &args.unseal_key_file {
             Some(path) => unseal::from_key_file(path)?,
             None => unseal::passphrase(false)?,

@@ -7,6 +7,7 @@
 mod audit_cmd;
 mod cli;
 mod commands;
+mod location;
 mod unseal;
 
 use clap::Parser;
