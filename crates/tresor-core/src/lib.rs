@@ -64,6 +64,13 @@ impl Core {
         })
     }
 
+    /// Whether the store answers (for the health endpoint).
+    pub fn health(&self) -> Result<(), CoreError> {
+        use tresor_store::Store;
+        self.store.get_meta("mode")?;
+        Ok(())
+    }
+
     pub fn store(&self) -> &StoreBackend {
         &self.store
     }

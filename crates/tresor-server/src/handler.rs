@@ -67,7 +67,7 @@ pub async fn handle(
 ) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
     if req.uri().path() == "/health" && req.method() == Method::GET {
-        return wire::ok(br#"{"status":"ok","sealed":false}"#.to_vec(), &request_id);
+        return health(core, &request_id).await;
     }
     if req.method() != Method::POST || req.uri().path() != "/" {
         return wire::error(
@@ -150,6 +150,23 @@ pub async fn handle(
                 &CoreError::Internal("operation task failed".to_owned()),
                 &request_id,
             )
+        }
+    }
+}
+
+/// 200 when the store answers (the keyring is always unsealed in a running server), 503
+/// otherwise, so load balancers take a node out while its database is unreachable.
+async fn health(core: Arc<Core>, request_id: &str) -> Response<Body> {
+    let probe = tokio::task::spawn_blocking(move || core.health()).await;
+    match probe {
+        Ok(Ok(())) => wire::ok(br#"{"status":"ok","sealed":false}"#.to_vec(), request_id),
+        _ => {
+            let mut resp = wire::ok(
+                br#"{"status":"unavailable","sealed":false,"reason":"the store does not answer"}"#.to_vec(),
+                request_id,
+            );
+            *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            resp
         }
     }
 }
