@@ -162,7 +162,8 @@ async fn health(core: Arc<Core>, request_id: &str) -> Response<Body> {
         Ok(Ok(())) => wire::ok(br#"{"status":"ok","sealed":false}"#.to_vec(), request_id),
         _ => {
             let mut resp = wire::ok(
-                br#"{"status":"unavailable","sealed":false,"reason":"the store does not answer"}"#.to_vec(),
+                br#"{"status":"unavailable","sealed":false,"reason":"the store does not answer"}"#
+                    .to_vec(),
                 request_id,
             );
             *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;

@@ -24,6 +24,8 @@ use aws_sdk_secretsmanager::config::Region;
 /// The binary under test.
 pub const TRESOR: &str = env!("CARGO_BIN_EXE_tresor");
 
+pub mod pg;
+
 /// How long a server may take to print its listening line (Argon2 in a debug build is ~1 s).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -121,6 +123,8 @@ pub struct ServerOptions {
     pub dev: Option<Creds>,
     /// `--data-dir`; a fresh `<tmp>/data` when `None`.
     pub data_dir: Option<PathBuf>,
+    /// `--storage postgres://…` instead of `--data-dir` when set.
+    pub storage: Option<String>,
     pub listen: String,
     /// Extra arguments after the ones above.
     pub args: Vec<String>,
@@ -134,6 +138,7 @@ impl ServerOptions {
         Self {
             dev: Some(Creds::random()),
             data_dir: None,
+            storage: None,
             listen: "127.0.0.1:0".to_owned(),
             args: Vec::new(),
             env: Vec::new(),
@@ -145,6 +150,20 @@ impl ServerOptions {
         Self {
             dev: None,
             data_dir: Some(data_dir.to_path_buf()),
+            storage: None,
+            listen: "127.0.0.1:0".to_owned(),
+            args: Vec::new(),
+            env: vec![("TRESOR_PASSPHRASE".to_owned(), passphrase.to_owned())],
+        }
+    }
+
+    /// A production server on an initialized PostgreSQL store (`--storage URL`), unsealed
+    /// with `TRESOR_PASSPHRASE`.
+    pub fn postgres(url: &str, passphrase: &str) -> Self {
+        Self {
+            dev: None,
+            data_dir: None,
+            storage: Some(url.to_owned()),
             listen: "127.0.0.1:0".to_owned(),
             args: Vec::new(),
             env: vec![("TRESOR_PASSPHRASE".to_owned(), passphrase.to_owned())],
@@ -204,11 +223,12 @@ impl ServerOptions {
                 .arg("--root-secret-access-key")
                 .arg(&c.secret_access_key);
         }
-        cmd.arg("--listen")
-            .arg(&self.listen)
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .args(&self.args)
+        cmd.arg("--listen").arg(&self.listen);
+        match &self.storage {
+            Some(url) => cmd.arg("--storage").arg(url),
+            None => cmd.arg("--data-dir").arg(&data_dir),
+        };
+        cmd.args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr_file));
