@@ -25,6 +25,10 @@ pub enum Command {
     /// as CloudTrail log and digest files.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Move a whole SQLite store (`--from DIR`) into an empty PostgreSQL database
+    /// (`--to postgres://…`), as stored: nothing is decrypted and no passphrase is needed.
+    /// Stop the server first. Refuses a target that already holds data.
+    MigrateStorage(crate::migrate_cmd::MigrateStorageArgs),
 }
 
 #[derive(Debug, clap::Args)]

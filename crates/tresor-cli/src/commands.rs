@@ -15,6 +15,7 @@ pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
         Command::Server(args) => server(args),
         Command::Init(args) => init(args),
         Command::Audit(command) => crate::audit_cmd::run(command),
+        Command::MigrateStorage(args) => crate::migrate_cmd::run(args),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The `tresor` binary: `server` (production or `--dev`) and `init`.
+//! The `tresor` binary: `server` (production or `--dev`), `init`, `audit …` and
+//! `migrate-storage`.
 //!
 //! Data path: this crate only gathers configuration (flags and `TRESOR_*` variables), opens
 //! the store, unseals the keyring through `tresor-core`'s bootstrap, and hands both to
@@ -8,6 +9,7 @@ mod audit_cmd;
 mod cli;
 mod commands;
 mod location;
+mod migrate_cmd;
 mod unseal;
 
 use clap::Parser;

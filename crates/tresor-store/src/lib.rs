@@ -14,6 +14,7 @@ mod identity;
 mod model;
 mod postgres;
 mod sqlite;
+mod transfer;
 
 pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow};
 pub use backend::Backend;
@@ -22,6 +23,7 @@ pub use identity::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use sqlite::{ConnectionSettings, SqliteStore};
+pub use transfer::{transfer, Transfer, TransferCounts, TransferError, TransferProgress};
 
 use tresor_types::Timestamp;
 

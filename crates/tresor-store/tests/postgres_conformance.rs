@@ -791,3 +791,24 @@ fn the_store_reconnects_after_its_sessions_are_terminated() {
         assert_eq!(found.description.as_deref(), Some("after restart"));
     });
 }
+
+/// A whole SQLite store copied into a fresh PostgreSQL database reads back the same; a
+/// non-empty PostgreSQL target is refused and left as it was.
+#[test]
+fn transfer_sqlite_to_postgres() {
+    with_db(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let from = tresor_store::SqliteStore::open(&dir.path().join("from.db")).unwrap();
+        let to = Backend::Postgres(db.open());
+        tresor_store::conformance::transfer_round_trip(&from, &to);
+    });
+}
+
+#[test]
+fn transfer_refuses_a_non_empty_postgres_target() {
+    with_db(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let from = tresor_store::SqliteStore::open(&dir.path().join("from.db")).unwrap();
+        tresor_store::conformance::transfer_refuses_a_non_empty_target(&from, &db.open());
+    });
+}

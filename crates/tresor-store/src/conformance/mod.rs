@@ -35,6 +35,7 @@ mod fixtures;
 mod identity;
 mod keys;
 mod lifecycle;
+mod transfer;
 mod update;
 
 pub use atomic::*;
@@ -45,6 +46,7 @@ pub use fixtures::scope;
 pub use identity::*;
 pub use keys::*;
 pub use lifecycle::*;
+pub use transfer::*;
 pub use update::*;
 
 use crate::{AuditStore, IdentityStore, Store};

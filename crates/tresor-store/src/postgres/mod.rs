@@ -27,6 +27,7 @@ mod identity;
 mod keys;
 mod schema;
 mod secrets;
+mod transfer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

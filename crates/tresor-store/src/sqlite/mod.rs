@@ -16,6 +16,7 @@ mod identity;
 mod keys;
 mod schema;
 mod secrets;
+mod transfer;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

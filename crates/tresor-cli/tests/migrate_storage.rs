@@ -1,0 +1,432 @@
+//! `tresor migrate-storage --from <data dir> --to postgres://…` moves a whole SQLite store into
+//! an empty PostgreSQL database without decrypting anything: a server started on the new
+//! store with the same passphrase serves the same secrets to the same credentials, the moved
+//! audit trail verifies (with the passphrase, and with only the public key) and goes on
+//! growing, and a second move into the now non-empty database is refused and changes nothing.
+//!
+//! PostgreSQL policy as in `tresor-store`'s conformance suite: without a reachable server the
+//! PostgreSQL test prints a SKIPPED line and passes, unless `CI=true` or
+//! `TRESOR_REQUIRE_POSTGRES=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::primitives::Blob;
+use common::pg::TestDb;
+use common::{run_with_timeout, sdk_client, tresor_command, unique, Creds, ServerOptions};
+
+const PASSPHRASE: &str = "migrate storage passphrase";
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn tresor(args: &[&str], unseal: bool) -> Output {
+    let mut cmd = tresor_command();
+    cmd.args(args);
+    if unseal {
+        cmd.env("TRESOR_PASSPHRASE", PASSPHRASE);
+    }
+    run_with_timeout(cmd, TIMEOUT)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// `tresor audit verify …` must pass; returns its record count.
+fn verify(args: &[&str], unseal: bool) -> u64 {
+    let mut all = vec!["audit", "verify"];
+    all.extend_from_slice(args);
+    let out = tresor(&all, unseal);
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "audit verify {args:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    stdout
+        .split_once("audit chain OK: ")
+        .and_then(|(_, rest)| rest.split_once(" records"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no record count in {stdout:?}"))
+}
+
+/// Row counts of every table of the PostgreSQL store, to show a refused move changed nothing.
+fn table_counts(db: &TestDb) -> Vec<(String, i64)> {
+    let mut client = db.connect();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    tables
+        .into_iter()
+        .map(|t| {
+            let n: i64 = client
+                .query_one(&format!("SELECT count(*) FROM \"{t}\""), &[])
+                .unwrap()
+                .get(0);
+            (t, n)
+        })
+        .collect()
+}
+
+fn iam_client(endpoint: &str, creds: &Creds) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .endpoint_url(endpoint)
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                creds.access_key_id.clone(),
+                creds.secret_access_key.clone(),
+                None,
+                None,
+                "test",
+            ))
+            .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .build(),
+    )
+}
+
+const ALLOW_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+
+struct Written {
+    /// An IAM user's access key, allowed to read secrets by an inline policy.
+    user: Creds,
+    /// (name, string value of AWSCURRENT, string value of AWSPREVIOUS)
+    strings: Vec<(String, String, String)>,
+    binary: (String, Vec<u8>),
+    deleted: String,
+}
+
+async fn make_requests(url: &str, creds: &Creds) -> Written {
+    let client = sdk_client(url, creds);
+    let mut strings = Vec::new();
+    for i in 0..3 {
+        let name = unique(&format!("mig/app{i}"));
+        let first = unique(&format!("first-{i}"));
+        let second = unique(&format!("second-{i}"));
+        client
+            .create_secret()
+            .name(&name)
+            .secret_string(&first)
+            .send()
+            .await
+            .expect("create");
+        client
+            .put_secret_value()
+            .secret_id(&name)
+            .secret_string(&second)
+            .send()
+            .await
+            .expect("put");
+        strings.push((name, second, first));
+    }
+    let binary: Vec<u8> = (0..=255u8).chain(unique("bin").into_bytes()).collect();
+    let bin_name = unique("mig/bin");
+    client
+        .create_secret()
+        .name(&bin_name)
+        .secret_binary(Blob::new(binary.clone()))
+        .send()
+        .await
+        .expect("create binary");
+    let deleted = unique("mig/deleted");
+    client
+        .create_secret()
+        .name(&deleted)
+        .secret_string("soon gone")
+        .send()
+        .await
+        .expect("create doomed");
+    client
+        .delete_secret()
+        .secret_id(&deleted)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("delete");
+    // A failing call is audited too.
+    let err = client
+        .get_secret_value()
+        .secret_id("mig/does-not-exist")
+        .send()
+        .await
+        .expect_err("missing secret");
+    assert_eq!(err.code(), Some("ResourceNotFoundException"), "{err:?}");
+    let iam = iam_client(url, creds);
+    iam.create_user()
+        .user_name("mover")
+        .send()
+        .await
+        .expect("create user");
+    iam.put_user_policy()
+        .user_name("mover")
+        .policy_name("allow-read")
+        .policy_document(ALLOW_READ)
+        .send()
+        .await
+        .expect("user policy");
+    let key = iam
+        .create_access_key()
+        .user_name("mover")
+        .send()
+        .await
+        .expect("create access key");
+    let key = key.access_key().expect("access key");
+    let user = Creds {
+        access_key_id: key.access_key_id().to_owned(),
+        secret_access_key: key.secret_access_key().to_owned(),
+    };
+    Written {
+        user,
+        strings,
+        binary: (bin_name, binary),
+        deleted,
+    }
+}
+
+async fn check_and_add(url: &str, creds: &Creds, written: &Written) -> u64 {
+    let client = sdk_client(url, creds);
+    let mut sent = 0;
+    for (name, current, previous) in &written.strings {
+        let got = client
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .expect("get current");
+        assert_eq!(got.secret_string(), Some(current.as_str()));
+        let got = client
+            .get_secret_value()
+            .secret_id(name)
+            .version_stage("AWSPREVIOUS")
+            .send()
+            .await
+            .expect("get previous");
+        assert_eq!(got.secret_string(), Some(previous.as_str()));
+        sent += 2;
+    }
+    let got = client
+        .get_secret_value()
+        .secret_id(&written.binary.0)
+        .send()
+        .await
+        .expect("get binary");
+    assert_eq!(
+        got.secret_binary().map(|b| b.as_ref().to_vec()),
+        Some(written.binary.1.clone())
+    );
+    let described = client
+        .describe_secret()
+        .secret_id(&written.deleted)
+        .send()
+        .await
+        .expect("describe deleted");
+    assert!(described.deleted_date().is_some(), "{described:?}");
+    sent += 2;
+    // The IAM user's key (its sealed secret moved as it was) and its policy still work.
+    let as_user = sdk_client(url, &written.user);
+    let (name, current, _) = &written.strings[0];
+    let got = as_user
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .expect("get as the IAM user");
+    assert_eq!(got.secret_string(), Some(current.as_str()));
+    let err = as_user
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .expect_err("not allowed");
+    assert_eq!(err.code(), Some("AccessDeniedException"), "{err:?}");
+    sent += 2;
+    // The moved store takes writes.
+    let name = unique("mig/after");
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string("after the move")
+        .send()
+        .await
+        .expect("create after move");
+    let got = client
+        .get_secret_value()
+        .secret_id(&name)
+        .send()
+        .await
+        .expect("get after move");
+    assert_eq!(got.secret_string(), Some("after the move"));
+    sent + 2
+}
+
+#[test]
+fn a_sqlite_store_moves_to_postgres_and_keeps_working() {
+    let Some(db) = TestDb::create("tresor_mig") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    let out = tresor(
+        &["init", "--data-dir", path(&data), "--output", "json"],
+        true,
+    );
+    assert!(out.status.success(), "init: {}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let creds = Creds {
+        access_key_id: json["access_key_id"].as_str().unwrap().to_owned(),
+        secret_access_key: json["secret_access_key"].as_str().unwrap().to_owned(),
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut server = ServerOptions::production(&data, PASSPHRASE).start();
+    let written = rt.block_on(make_requests(&server.url, &creds));
+    let status = server.stop();
+    assert!(status.success(), "SIGTERM exit: {status}");
+    drop(server);
+
+    let before = verify(&["--data-dir", path(&data)], true);
+    let key_file = tmp.path().join("audit.pub");
+    let out = tresor(
+        &[
+            "audit",
+            "public-key",
+            "--data-dir",
+            path(&data),
+            "--out",
+            path(&key_file),
+        ],
+        true,
+    );
+    assert!(out.status.success(), "public-key: {}", text(&out.stderr));
+
+    // The move itself needs no passphrase.
+    let out = tresor(
+        &["migrate-storage", "--from", path(&data), "--to", &db.url],
+        false,
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(
+        out.status.success(),
+        "migrate-storage failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    eprintln!("migrate-storage:\n{stdout}");
+    assert!(stdout.contains("  secrets: 5\n"), "{stdout}");
+    assert!(stdout.contains("  secret versions: 8\n"), "{stdout}");
+    assert!(stdout.contains("  access keys: 2\n"), "{stdout}");
+    assert!(stdout.contains("  users: 1\n"), "{stdout}");
+    assert!(stdout.contains("  inline policies: 1\n"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("  audit records: {before}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("audit records {before}/{before}")),
+        "progress on stderr: {stderr}"
+    );
+
+    // The moved trail verifies, with the passphrase and with only the public key.
+    assert_eq!(verify(&["--storage", &db.url], true), before);
+    assert_eq!(
+        verify(
+            &["--storage", &db.url, "--public-key", path(&key_file)],
+            false
+        ),
+        before
+    );
+
+    // A server on the new store: same passphrase, same credentials, same secrets.
+    let mut server = ServerOptions::postgres(&db.url, PASSPHRASE).start();
+    let sent = rt.block_on(check_and_add(&server.url, &creds, &written));
+    let status = server.stop();
+    assert!(status.success(), "SIGTERM exit: {status}");
+    drop(server);
+    let after = verify(&["--storage", &db.url], true);
+    assert!(
+        after >= before + sent,
+        "{after} records after the move, {before} before and {sent} requests since"
+    );
+    assert_eq!(
+        verify(
+            &["--storage", &db.url, "--public-key", path(&key_file)],
+            false
+        ),
+        after
+    );
+
+    // A second move into the now non-empty database is refused and changes nothing.
+    let counts = table_counts(&db);
+    let out = tresor(
+        &["migrate-storage", "--from", path(&data), "--to", &db.url],
+        false,
+    );
+    assert!(!out.status.success(), "a second move must be refused");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("not empty"), "{stderr}");
+    assert_eq!(table_counts(&db), counts);
+    assert_eq!(verify(&["--storage", &db.url], true), after);
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Not a PostgreSQL URL.
+    let out = tresor(
+        &[
+            "migrate-storage",
+            "--from",
+            path(tmp.path()),
+            "--to",
+            "mysql://x@y/z",
+        ],
+        false,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("PostgreSQL URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    // No store in the source directory: nothing is created there.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = tresor(
+        &[
+            "migrate-storage",
+            "--from",
+            path(&empty),
+            "--to",
+            "postgres://nobody@127.0.0.1:1/none",
+        ],
+        false,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("holds no Tresor store"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+}
