@@ -8,6 +8,7 @@
 
 mod audit;
 mod backend;
+mod codec;
 pub mod conformance;
 mod error;
 mod identity;

@@ -12,8 +12,8 @@ use postgres::Row;
 use tresor_types::{AccountId, Timestamp};
 
 use super::conn::Conn;
-use super::secrets::{tags_from_json, tags_to_json};
 use super::{keys, millis, parse_account, PostgresStore};
+use crate::codec::{tags_from_json, tags_to_json};
 use crate::{
     AccessKeyRecord, AccessKeyStatus, IdentityStore, ManagedPolicyRecord, PolicyVersionRecord,
     PrincipalKind, PrincipalName, PrincipalPolicies, Result, RoleRecord, SessionRecord, StoreError,

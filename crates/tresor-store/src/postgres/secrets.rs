@@ -11,8 +11,9 @@ use tresor_types::Timestamp;
 
 use super::conn::{Conn, Param};
 use super::{limit, millis, parse_scope};
+use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
 use crate::{
-    Deletion, Result, Scope, SealedVersion, SecretRecord, SecretTxn, StoreError, Tag, VersionMeta,
+    Deletion, Result, Scope, SealedVersion, SecretRecord, SecretTxn, StoreError, VersionMeta,
 };
 
 macro_rules! secret_columns {
@@ -80,53 +81,6 @@ fn version_from_row(row: &Row) -> Result<(i64, VersionMeta)> {
             kms_key_id: row.try_get(6)?,
         },
     ))
-}
-
-// ---- JSON columns ----
-
-/// A tag as kept in `tags_json`: the AWS shape, so the column reads naturally.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredTag {
-    #[serde(rename = "Key")]
-    key: String,
-    #[serde(rename = "Value")]
-    value: String,
-}
-
-pub(super) fn tags_to_json(tags: &[Tag]) -> Result<String> {
-    let stored: Vec<StoredTag> = tags
-        .iter()
-        .map(|t| StoredTag {
-            key: t.key.clone(),
-            value: t.value.clone(),
-        })
-        .collect();
-    serde_json::to_string(&stored)
-        .map_err(|_| StoreError::Backend("cannot encode a list of tags".to_owned()))
-}
-
-pub(super) fn tags_from_json(json: &str) -> Result<Vec<Tag>> {
-    let stored: Vec<StoredTag> = serde_json::from_str(json)
-        .map_err(|_| StoreError::Backend("a stored list of tags is malformed".to_owned()))?;
-    Ok(stored
-        .into_iter()
-        .map(|t| Tag {
-            key: t.key,
-            value: t.value,
-        })
-        .collect())
-}
-
-fn stages_to_json(stages: &[String]) -> Result<String> {
-    serde_json::to_string(stages).map_err(|_| {
-        StoreError::Backend("cannot encode the staging labels of a version".to_owned())
-    })
-}
-
-fn stages_from_json(json: &str) -> Result<Vec<String>> {
-    serde_json::from_str(json).map_err(|_| {
-        StoreError::Backend("the stored staging labels of a version are malformed".to_owned())
-    })
 }
 
 // ---- reads ----

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tresor_types::{AccountId, Timestamp};
 
-use super::secrets::{tags_from_json, tags_to_json};
 use super::{keys, millis, parse_account, SqliteStore};
+use crate::codec::{tags_from_json, tags_to_json};
 use crate::{
     AccessKeyRecord, AccessKeyStatus, IdentityStore, ManagedPolicyRecord, PolicyVersionRecord,
     PrincipalKind, PrincipalName, PrincipalPolicies, Result, RoleRecord, SessionRecord, StoreError,
