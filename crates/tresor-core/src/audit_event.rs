@@ -10,7 +10,6 @@ use crate::{Core, CoreError, Principal, PrincipalKind};
 
 /// One finished request, as the audit trail records it. Failed authentication has no
 /// principal; the access key id it claimed (if readable) is kept.
-#[derive(Debug)]
 pub struct AuditedCall<'a> {
     /// `secretsmanager`, `iam`, `sts`, …
     pub service: &'a str,
@@ -27,6 +26,21 @@ pub struct AuditedCall<'a> {
     /// The response, for calls that change something (redacted before they are written).
     pub response: Option<Value>,
     pub error: Option<&'a CoreError>,
+}
+
+// Why by hand: `request` and `response` are not redacted yet (that happens when the event is
+// built) and can hold secret values, so `Debug` names the call but never prints them.
+impl std::fmt::Debug for AuditedCall<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditedCall")
+            .field("service", &self.service)
+            .field("operation", &self.operation)
+            .field("principal", &self.principal.map(|p| &p.arn))
+            .field("region", &self.region)
+            .field("request_id", &self.request_id)
+            .field("error", &self.error.map(CoreError::aws_code))
+            .finish_non_exhaustive()
+    }
 }
 
 fn identity(principal: Option<&Principal>, claimed_key: Option<&str>) -> UserIdentity {
@@ -156,5 +170,31 @@ impl Core {
     /// Stop the audit writer after what is queued, with a final signed checkpoint.
     pub fn shutdown(&self) {
         self.audit_log.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_request_or_response_values() {
+        let call = AuditedCall {
+            service: "secretsmanager",
+            operation: "CreateSecret",
+            principal: None,
+            claimed_access_key_id: None,
+            region: "us-east-1".to_owned(),
+            request_id: "r",
+            source_ip: None,
+            user_agent: None,
+            time: Timestamp::now(),
+            request: serde_json::json!({"Name": "n", "SecretString": "sk-debug-canary"}),
+            response: Some(serde_json::json!({"SecretString": "sk-debug-canary-2"})),
+            error: None,
+        };
+        let shown = format!("{call:?}");
+        assert!(shown.contains("CreateSecret"), "{shown}");
+        assert!(!shown.contains("sk-debug-canary"), "{shown}");
     }
 }
