@@ -13,9 +13,9 @@
 //!   one node refuses the very next request through the other — we assert that, and that it
 //!   happens within one second of the change being acknowledged;
 //! - faults: every backend connection of the test database is terminated while a node serves
-//!   (the stand-in for a PostgreSQL restart, which would disturb other users of the shared
-//!   server); requests fail cleanly with `InternalServiceError` or succeed correctly, the node
-//!   reconnects by itself, and no acknowledged write is lost.
+//!   (a dropped network); requests fail cleanly with `InternalServiceError` or succeed
+//!   correctly, the node reconnects by itself, and no acknowledged write is lost. Stopping and
+//!   starting a real PostgreSQL server is `pg_restart.rs`, on a server of its own.
 //!
 //! PostgreSQL policy as in `tresor-store`'s conformance suite: without a reachable server the
 //! tests print a SKIPPED line and pass, unless `CI=true` or `TRESOR_REQUIRE_POSTGRES=1`.
@@ -24,14 +24,11 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
-use aws_sdk_secretsmanager::config::http::HttpResponse;
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+use common::faults::{self, all_versions, failure, holding, Counter};
 use common::pg::TestDb;
 use common::{http_get, run_with_timeout, sdk_client, tresor_command, unique, Creds, Server};
 use common::{ServerOptions, TRESOR};
@@ -169,68 +166,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// The AWS error code and HTTP status of a failed call.
-fn failure<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> (String, Option<u16>) {
-    (
-        e.code().unwrap_or("<no code>").to_owned(),
-        e.raw_response().map(|r| r.status().as_u16()),
-    )
-}
-
-/// Counts the requests sent (retries are off: one request per call).
-#[derive(Clone, Default)]
-struct Counter(Arc<AtomicU64>);
-
-impl Counter {
-    fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
-    }
-    fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-/// Every version of a secret, deprecated ones included, following NextToken: id → stages.
-async fn all_versions(
-    client: &aws_sdk_secretsmanager::Client,
-    name: &str,
-    sent: &Counter,
-) -> HashMap<String, Vec<String>> {
-    let mut out = HashMap::new();
-    let mut token: Option<String> = None;
-    for _ in 0..50 {
-        sent.add(1);
-        let page = client
-            .list_secret_version_ids()
-            .secret_id(name)
-            .include_deprecated(true)
-            .max_results(10)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .expect("list versions");
-        for v in page.versions() {
-            let id = v.version_id().expect("id").to_owned();
-            let prior = out.insert(id.clone(), v.version_stages().to_vec());
-            assert!(prior.is_none(), "version {id} listed twice");
-        }
-        match page.next_token() {
-            Some(t) => token = Some(t.to_owned()),
-            None => return out,
-        }
-    }
-    panic!("ListSecretVersionIds pagination does not end");
-}
-
-/// The versions holding `stage`.
-fn holding<'a>(versions: &'a HashMap<String, Vec<String>>, stage: &str) -> Vec<&'a str> {
-    versions
-        .iter()
-        .filter(|(_, stages)| stages.iter().any(|s| s == stage))
-        .map(|(id, _)| id.as_str())
-        .collect()
 }
 
 // ---- 1, 2, 3 and 5: concurrent writes through two nodes, then one verifiable trail --------------
@@ -660,18 +595,6 @@ fn a_deactivated_key_or_added_deny_through_one_node_refuses_the_next_request_on_
 
 // ---- 6: faults ----------------------------------------------------------------------------------
 
-/// What one call during the fault window did.
-#[derive(Debug)]
-enum Outcome {
-    /// An acknowledged `PutSecretValue`: (version id, value).
-    Put(String, String),
-    /// A `PutSecretValue` that failed: (version id it would have had, value).
-    PutFailed(String, String),
-    /// A read: (version id, value).
-    Got(String, String),
-    Failed(String, Option<u16>),
-}
-
 #[test]
 fn dropped_database_connections_fail_cleanly_and_the_node_recovers_by_itself() {
     let Some(mut cluster) = Cluster::start(1) else {
@@ -683,202 +606,16 @@ fn dropped_database_connections_fail_cleanly_and_the_node_recovers_by_itself() {
 
     let rt = runtime();
     let client = cluster.sm(0);
-    let name = unique("mn/faults");
-    let acked_token = uuid::Uuid::new_v4().to_string();
-    rt.block_on(async {
-        client
-            .create_secret()
-            .name(&name)
-            .secret_string("initial")
-            .send()
-            .await
-            .expect("create");
-        client
-            .put_secret_value()
-            .secret_id(&name)
-            .client_request_token(&acked_token)
-            .secret_string("acknowledged before the fault")
-            .send()
-            .await
-            .expect("put before the fault");
+    let mut terminated = 0;
+    let report = faults::under_load(&rt, &client, node, || {
+        std::thread::sleep(Duration::from_millis(300));
+        terminated += cluster.db.terminate_backends();
+        std::thread::sleep(Duration::from_millis(150));
+        terminated += cluster.db.terminate_backends();
+        Instant::now()
     });
-
-    // Load on the node (on the runtime's threads) while this thread cuts its connections.
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut load = Vec::new();
-    for w in 0..4 {
-        let client = client.clone();
-        let name = name.clone();
-        let stop = stop.clone();
-        load.push(rt.spawn(async move {
-            let mut outcomes = Vec::new();
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                if w % 2 == 0 {
-                    let token = uuid::Uuid::new_v4().to_string();
-                    let value = format!("load-{w}-{n}");
-                    let r = client
-                        .put_secret_value()
-                        .secret_id(&name)
-                        .client_request_token(&token)
-                        .secret_string(&value)
-                        .send()
-                        .await;
-                    match r {
-                        Ok(out) => {
-                            assert_eq!(out.version_id(), Some(token.as_str()));
-                            outcomes.push((Instant::now(), Outcome::Put(token, value)));
-                        }
-                        Err(e) => {
-                            let (code, status) = failure(&e);
-                            outcomes.push((Instant::now(), Outcome::Failed(code, status)));
-                            outcomes.push((Instant::now(), Outcome::PutFailed(token, value)));
-                        }
-                    }
-                } else {
-                    let r = client.get_secret_value().secret_id(&name).send().await;
-                    let outcome = match r {
-                        Ok(out) => Outcome::Got(
-                            out.version_id().expect("id").to_owned(),
-                            out.secret_string().expect("string").to_owned(),
-                        ),
-                        Err(e) => {
-                            let (code, status) = failure(&e);
-                            Outcome::Failed(code, status)
-                        }
-                    };
-                    outcomes.push((Instant::now(), outcome));
-                }
-            }
-            outcomes
-        }));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let mut terminated = cluster.db.terminate_backends();
-    std::thread::sleep(Duration::from_millis(150));
-    terminated += cluster.db.terminate_backends();
-    let last_cut = Instant::now();
-    std::thread::sleep(Duration::from_millis(700));
-    stop.store(true, Ordering::Relaxed);
-    let timed: Vec<(Instant, Outcome)> = load
-        .into_iter()
-        .flat_map(|h| rt.block_on(h).expect("load task"))
-        .collect();
     assert!(terminated > 0, "the node held no database connection");
-    // The first call answered successfully after the last cut, if the load saw one.
-    let served_under_load = timed
-        .iter()
-        .filter(|(at, o)| {
-            *at > last_cut && !matches!(o, Outcome::Failed(..) | Outcome::PutFailed(..))
-        })
-        .map(|(at, _)| at.duration_since(last_cut))
-        .min();
-    let outcomes: Vec<Outcome> = timed.into_iter().map(|(_, o)| o).collect();
-
-    // Every failure is a clean server error; nothing else.
-    let failures: Vec<_> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Failed(code, status) => Some((code.as_str(), *status)),
-            _ => None,
-        })
-        .collect();
-    for (code, status) in &failures {
-        assert_eq!(
-            (*code, *status),
-            ("InternalServiceError", Some(500)),
-            "a request during the fault failed uncleanly"
-        );
-    }
-
-    // The node serves again by itself.
-    let recovered = rt.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            match client.get_secret_value().secret_id(&name).send().await {
-                Ok(_) => break last_cut.elapsed(),
-                Err(e) => {
-                    let (code, status) = failure(&e);
-                    assert_eq!((code.as_str(), status), ("InternalServiceError", Some(500)));
-                    assert!(Instant::now() < deadline, "the node did not recover");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-    });
-    let (status, body) = http_get(node, "/health");
-    assert_eq!(status, 200, "{body}");
-
-    // No acknowledged write is lost; nothing half-written remains.
-    let sent = Counter::default();
-    let mut values: HashMap<String, String> = HashMap::new();
-    values.insert(
-        acked_token.clone(),
-        "acknowledged before the fault".to_owned(),
-    );
-    let (mut acked, mut failed_puts, mut reads) = (0, 0, 0);
-    rt.block_on(async {
-        for o in &outcomes {
-            match o {
-                Outcome::Put(id, v) | Outcome::PutFailed(id, v) => {
-                    values.insert(id.clone(), v.clone());
-                }
-                _ => {}
-            }
-        }
-        let check = |id: String| {
-            let client = client.clone();
-            let name = name.clone();
-            async move {
-                client
-                    .get_secret_value()
-                    .secret_id(&name)
-                    .version_id(id)
-                    .send()
-                    .await
-            }
-        };
-        for o in &outcomes {
-            match o {
-                Outcome::Put(id, v) => {
-                    acked += 1;
-                    let got = check(id.clone())
-                        .await
-                        .unwrap_or_else(|e| panic!("acknowledged version {id} is lost: {e:?}"));
-                    assert_eq!(got.secret_string(), Some(v.as_str()));
-                }
-                Outcome::PutFailed(id, v) => {
-                    // Committed or not (the answer may have been lost after the commit), but
-                    // never partly: if the version exists it holds its value.
-                    failed_puts += 1;
-                    match check(id.clone()).await {
-                        Ok(got) => assert_eq!(got.secret_string(), Some(v.as_str())),
-                        Err(e) => assert_eq!(failure(&e).0, "ResourceNotFoundException"),
-                    }
-                }
-                Outcome::Got(id, v) => {
-                    reads += 1;
-                    assert_eq!(values.get(id), Some(v), "a read returned a wrong value");
-                }
-                Outcome::Failed(..) => {}
-            }
-        }
-        let got = check(acked_token.clone())
-            .await
-            .expect("the write acknowledged before the fault is lost");
-        assert_eq!(got.secret_string(), Some("acknowledged before the fault"));
-        let versions = all_versions(&client, &name, &sent).await;
-        assert_eq!(holding(&versions, "AWSCURRENT").len(), 1, "{versions:?}");
-        assert_eq!(holding(&versions, "AWSPREVIOUS").len(), 1, "{versions:?}");
-    });
-    eprintln!(
-        "faults: {terminated} backend(s) terminated; during the window {acked} puts acknowledged, \
-         {failed_puts} failed, {reads} reads served, {} InternalServiceError(s); first success \
-         {served_under_load:?} after the last cut (under load); the poll after the load \
-         succeeded {recovered:?} after it",
-        failures.len()
-    );
+    eprintln!("faults: {terminated} backend(s) terminated; {report:?}");
     drop(rt);
 
     // The trail is still one intact chain.

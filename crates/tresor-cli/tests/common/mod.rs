@@ -24,7 +24,9 @@ use aws_sdk_secretsmanager::config::Region;
 /// The binary under test.
 pub const TRESOR: &str = env!("CARGO_BIN_EXE_tresor");
 
+pub mod faults;
 pub mod pg;
+pub mod pg_server;
 
 /// How long a server may take to print its listening line (Argon2 in a debug build is ~1 s).
 const START_TIMEOUT: Duration = Duration::from_secs(60);

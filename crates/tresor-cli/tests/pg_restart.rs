@@ -1,0 +1,99 @@
+//! A real PostgreSQL server stops and starts under a Tresor node: crashed (`pg_ctl stop -m
+//! immediate`, recovery from WAL on the next start) and restarted cleanly (`-m fast`).
+//!
+//! The server is the test's own (`common::pg_server`: `initdb` in a temp dir, `pg_ctl` on a free
+//! port), so stopping it disturbs no other test. While it is down, `/health` answers 503 and
+//! requests answer `InternalServiceError` (500); after it is back the node serves again by
+//! itself, with no restart of its own; every acknowledged write survived the crash, nothing is
+//! half-written, and the audit trail both faults interrupted still verifies as one chain.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use common::faults;
+use common::pg_server::{OwnPostgres, StopMode};
+use common::{http_get, run_with_timeout, sdk_client, tresor_command, Creds, ServerOptions};
+
+const PASSPHRASE: &str = "restart passphrase";
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+#[test]
+fn postgres_crash_and_restart_fail_cleanly_and_the_node_recovers_by_itself() {
+    let Some(pg) = OwnPostgres::start() else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let mut init = tresor_command();
+    init.args(["init", "--storage", &url, "--output", "json"])
+        .env("TRESOR_PASSPHRASE", PASSPHRASE);
+    let out = run_with_timeout(init, TIMEOUT);
+    assert!(
+        out.status.success(),
+        "tresor init --storage: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("init json");
+    let creds = Creds {
+        access_key_id: json["access_key_id"].as_str().expect("id").to_owned(),
+        secret_access_key: json["secret_access_key"].as_str().expect("key").to_owned(),
+    };
+    let mut node = ServerOptions::postgres(&url, PASSPHRASE).start();
+    let addr = node.addr;
+    let client = sdk_client(&node.url, &creds);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let mut down_checks = Vec::new();
+    let report = faults::under_load(&rt, &client, addr, || {
+        std::thread::sleep(Duration::from_millis(300));
+        for mode in [StopMode::Immediate, StopMode::Fast] {
+            pg.stop(mode);
+            // Down: the health check takes the node out of rotation, and a request fails cleanly.
+            let started = Instant::now();
+            let (status, body) = http_get(addr, "/health");
+            assert_eq!(status, 503, "/health while PostgreSQL is down: {body}");
+            let err = rt
+                .block_on(client.list_secrets().send())
+                .expect_err("a request while PostgreSQL is down");
+            assert_eq!(err.code(), Some("InternalServiceError"), "{err:?}");
+            down_checks.push((mode, started.elapsed()));
+            std::thread::sleep(Duration::from_millis(500));
+            pg.start_again();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Instant::now()
+    });
+    eprintln!("restart: down-time checks {down_checks:?}; {report:?}");
+    assert!(
+        report.acked > 0,
+        "no write was acknowledged during the load"
+    );
+    assert!(report.failures > 0, "the load never saw PostgreSQL down");
+    drop(rt);
+
+    // The trail both faults interrupted is still one chain, signed to its end.
+    let status = node.stop();
+    assert!(status.success(), "node exit after SIGTERM: {status}");
+    let mut verify = tresor_command();
+    verify
+        .args(["audit", "verify", "--storage", &url])
+        .env("TRESOR_PASSPHRASE", PASSPHRASE);
+    let out = run_with_timeout(verify, TIMEOUT);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "audit verify after the restarts: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("audit chain OK"), "{stdout}");
+    assert!(
+        !stdout.contains("not yet covered by a signature"),
+        "the final checkpoint does not cover the chain: {stdout}"
+    );
+}
