@@ -3,8 +3,8 @@
 //!
 //! The server is the test's own (`common::pg_server`: `initdb` in a temp dir, `pg_ctl` on a free
 //! port), so stopping it disturbs no other test. While it is down, `/health` answers 503 and
-//! requests answer `InternalServiceError` (500); after it is back the node serves again by
-//! itself, with no restart of its own; every acknowledged write survived the crash, nothing is
+//! requests answer `InternalServiceError` (500), on the loaded node and on an idle second one;
+//! after it is back both serve again by themselves, with no restart of its own; every acknowledged write survived the crash, nothing is
 //! half-written, and the audit trail both faults interrupted still verifies as one chain.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -40,7 +40,9 @@ fn postgres_crash_and_restart_fail_cleanly_and_the_node_recovers_by_itself() {
         access_key_id: json["access_key_id"].as_str().expect("id").to_owned(),
         secret_access_key: json["secret_access_key"].as_str().expect("key").to_owned(),
     };
+    // Two nodes: the load goes through the first, the second only watches.
     let mut node = ServerOptions::postgres(&url, PASSPHRASE).start();
+    let mut other = ServerOptions::postgres(&url, PASSPHRASE).start();
     let addr = node.addr;
     let client = sdk_client(&node.url, &creds);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -58,6 +60,8 @@ fn postgres_crash_and_restart_fail_cleanly_and_the_node_recovers_by_itself() {
             let started = Instant::now();
             let (status, body) = http_get(addr, "/health");
             assert_eq!(status, 503, "/health while PostgreSQL is down: {body}");
+            let (status, body) = http_get(other.addr, "/health");
+            assert_eq!(status, 503, "the other node's /health while down: {body}");
             let err = rt
                 .block_on(client.list_secrets().send())
                 .expect_err("a request while PostgreSQL is down");
@@ -75,11 +79,23 @@ fn postgres_crash_and_restart_fail_cleanly_and_the_node_recovers_by_itself() {
         "no write was acknowledged during the load"
     );
     assert!(report.failures > 0, "the load never saw PostgreSQL down");
+    // The other node is back too, by itself, and sees what the first one wrote.
+    let (status, body) = http_get(other.addr, "/health");
+    assert_eq!(
+        status, 200,
+        "the other node's /health after the restarts: {body}"
+    );
+    let listed = rt
+        .block_on(sdk_client(&other.url, &creds).list_secrets().send())
+        .expect("list through the other node after the restarts");
+    assert_eq!(listed.secret_list().len(), 1);
     drop(rt);
 
     // The trail both faults interrupted is still one chain, signed to its end.
-    let status = node.stop();
-    assert!(status.success(), "node exit after SIGTERM: {status}");
+    for n in [&mut node, &mut other] {
+        let status = n.stop();
+        assert!(status.success(), "node exit after SIGTERM: {status}");
+    }
     let mut verify = tresor_command();
     verify
         .args(["audit", "verify", "--storage", &url])
