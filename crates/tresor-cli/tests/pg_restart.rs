@@ -4,8 +4,9 @@
 //! The server is the test's own (`common::pg_server`: `initdb` in a temp dir, `pg_ctl` on a free
 //! port), so stopping it disturbs no other test. While it is down, `/health` answers 503 and
 //! requests answer `InternalServiceError` (500), on the loaded node and on an idle second one;
-//! after it is back both serve again by themselves, with no restart of its own; every acknowledged write survived the crash, nothing is
-//! half-written, and the audit trail both faults interrupted still verifies as one chain.
+//! after it is back both serve again by themselves, without being restarted; every acknowledged
+//! write survived the crash, nothing is half-written, and the audit trail both faults
+//! interrupted still verifies as one chain.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
