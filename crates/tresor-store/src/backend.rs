@@ -84,6 +84,10 @@ impl Store for Backend {
     {
         each!(self, s => s.atomically(f))
     }
+
+    fn reading<T>(&self, f: impl FnOnce() -> T) -> T {
+        each!(self, s => s.reading(f))
+    }
 }
 
 impl IdentityStore for Backend {

@@ -97,4 +97,11 @@ pub trait Store: Send + Sync + 'static {
     where
         F: FnOnce() -> Result<T, E>,
         E: From<StoreError>;
+
+    /// Run read-only work `f` so that the reads it makes on this thread may share one read
+    /// transaction (one snapshot, one transaction start). A hint: backends without a cheaper
+    /// way just run `f`. Writes inside `f` still commit, but its reads may not see them.
+    fn reading<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
+    }
 }

@@ -1,5 +1,5 @@
 //! `Store::atomically` and `AuditStore::append_audit_with`: a change and its audit record
-//! commit together or not at all.
+//! commit together or not at all. `Store::reading`: read-only work in one snapshot.
 
 use crate::{AuditStore, Store, StoreError};
 
@@ -99,4 +99,41 @@ pub fn audit_append_with_links_to_the_current_head<S: Store + AuditStore>(store:
     let bad = store.append_audit_with(&mut |_| vec![audit_row(9, vec![1; 32], audit_hash("b", 9))]);
     assert!(matches!(bad, Err(StoreError::Conflict)));
     assert_eq!(store.audit_head().unwrap(), Some((3, audit_hash("a", 3))));
+}
+
+/// `reading` runs its closure once and returns its value; reads inside it see what was
+/// committed before it began, nested blocks and other threads work, and a panic inside it
+/// leaves the store usable with later reads seeing later commits.
+pub fn reading_sees_committed_state_and_ends_cleanly<S: Store + AuditStore>(store: &S) {
+    let before = create_with_version(store, &home(), "read/before");
+    let (found, nested) = store.reading(|| {
+        let found = find(store, &before.arn);
+        let nested = store.reading(|| store.find_secret_by_name(&home(), "read/before"));
+        // Another thread reads and writes meanwhile, unhindered.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                store.reading(|| create_with_version(store, &home(), "read/other"));
+                assert!(store
+                    .find_secret_by_name(&home(), "read/other")
+                    .unwrap()
+                    .is_some());
+            });
+        });
+        (found, nested.unwrap())
+    });
+    assert_eq!(found.arn, before.arn);
+    assert_eq!(nested.map(|r| r.arn), Some(before.arn.clone()));
+
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.reading(|| {
+            let _ = find(store, &before.arn);
+            panic!("inside reading");
+        })
+    }));
+    assert!(unwound.is_err());
+    // After the block: a new commit is visible to the next read, inside or outside `reading`.
+    let after = create_with_version(store, &home(), "read/after");
+    assert_eq!(find(store, &after.arn).arn, after.arn);
+    let seen = store.reading(|| store.find_secret_by_name(&home(), "read/after"));
+    assert_eq!(seen.unwrap().map(|r| r.arn), Some(after.arn));
 }

@@ -187,6 +187,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "audit_append_with_links_to_the_current_head",
             audit_append_with_links_to_the_current_head::<S>,
         ),
+        (
+            "reading_sees_committed_state_and_ends_cleanly",
+            reading_sees_committed_state_and_ends_cleanly::<S>,
+        ),
     ]
 }
 
@@ -251,6 +255,7 @@ macro_rules! conformance_tests {
             atomically_rolls_back_on_error,
             atomically_survives_a_failed_inner_write,
             audit_append_with_links_to_the_current_head,
+            reading_sees_committed_state_and_ends_cleanly,
         );
     };
 }

@@ -18,13 +18,12 @@ mod schema;
 mod secrets;
 mod transfer;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
-use parking_lot::ReentrantMutex;
+use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tresor_types::{AccountId, Region, Timestamp};
 
@@ -49,8 +48,9 @@ pub struct SqliteStore {
     // transaction (as savepoints) instead of waiting for themselves.
     writer: ReentrantMutex<RefCell<Writer>>,
     /// Empty for an in-memory store (a private in-memory database is visible only to the
-    /// connection that created it), in which case reads use the writer.
-    readers: Vec<Mutex<Connection>>,
+    /// connection that created it), in which case reads use the writer. Re-entrant so that the
+    /// reads of a [`Store::reading`] block find the connection their thread already holds.
+    readers: Vec<ReentrantMutex<RefCell<Connection>>>,
     next_reader: AtomicUsize,
 }
 
@@ -120,7 +120,7 @@ impl SqliteStore {
             let reader = Connection::open_with_flags(path, flags)?;
             configure(&reader)?;
             reader.pragma_update(None, "query_only", true)?;
-            readers.push(Mutex::new(reader));
+            readers.push(ReentrantMutex::new(RefCell::new(reader)));
         }
         Ok(Self {
             path: Some(path.to_owned()),
@@ -155,7 +155,9 @@ impl SqliteStore {
         let w = guard.try_borrow().map_err(|_| reentered())?;
         let mut out = vec![settings(&w.conn, "writer")?];
         for reader in &self.readers {
-            out.push(settings(&lock(reader), "reader")?);
+            let guard = reader.lock();
+            let conn = guard.try_borrow().map_err(|_| reentered())?;
+            out.push(settings(&conn, "reader")?);
         }
         Ok(out)
     }
@@ -203,11 +205,75 @@ impl SqliteStore {
             tx.commit()?;
             return Ok(out);
         }
-        let mut conn = self.reader_connection()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        if let Some(pinned) = self.pinned_reader() {
+            // Inside `reading` on this thread: its transaction is already open.
+            let guard = pinned.lock();
+            let conn = guard.try_borrow().map_err(|_| reentered())?;
+            return f(&conn);
+        }
+        // BEGIN and COMMIT as cached statements: a read is a few microseconds, and parsing
+        // them anew each time (as `Connection::transaction` does) was a visible part of it.
+        // A transaction left open by a panic in `f` is rolled back by the next checkout.
+        let (guard, _) = self.reader_connection()?;
+        let conn = guard.try_borrow().map_err(|_| reentered())?;
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        let out = f(&conn);
+        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        conn.prepare_cached(end)?.execute([])?;
+        out
+    }
+
+    /// The reader a `reading` block of this thread holds on this store, if any.
+    fn pinned_reader(&self) -> Option<&ReentrantMutex<RefCell<Connection>>> {
+        let (store, index) = PINNED_READER.get()?;
+        if store != self.identity() {
+            return None;
+        }
+        self.readers.get(index)
+    }
+
+    /// Tells this store apart from others in [`PINNED_READER`] (its address; it does not move
+    /// while borrowed).
+    fn identity(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Run `f` with every read it makes through this store, on this thread, in one read
+    /// transaction on one connection: one snapshot, and one transaction start instead of one
+    /// per read. For read-only work: writes inside `f` go to the writer as usual but are not
+    /// seen by its reads.
+    fn run_reading<T>(&self, f: impl FnOnce() -> T) -> T {
+        if self.readers.is_empty() || PINNED_READER.get().is_some() {
+            return f();
+        }
+        let Ok((guard, index)) = self.reader_connection() else {
+            return f();
+        };
+        let began = guard
+            .try_borrow()
+            .ok()
+            .and_then(|conn| conn.prepare_cached("BEGIN").ok()?.execute([]).ok());
+        if began.is_none() {
+            return f();
+        }
+        /// Ends the transaction and unpins, also when `f` unwinds.
+        struct Pinned<'a>(&'a RefCell<Connection>);
+        impl Drop for Pinned<'_> {
+            fn drop(&mut self) {
+                PINNED_READER.set(None);
+                if let Ok(conn) = self.0.try_borrow() {
+                    let ended = conn
+                        .prepare_cached("COMMIT")
+                        .and_then(|mut end| end.execute([]));
+                    if ended.is_err() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                }
+            }
+        }
+        PINNED_READER.set(Some((self.identity(), index)));
+        let _pinned = Pinned(&guard);
+        f()
     }
 
     /// Everything `f` writes through this store on this thread commits or rolls back as one
@@ -262,31 +328,32 @@ impl SqliteStore {
         }
     }
 
-    /// A free read connection if there is one, else wait for one (round robin).
-    fn reader_connection(&self) -> Result<MutexGuard<'_, Connection>> {
+    /// A free read connection if there is one, else wait for one (round robin), with its
+    /// index.
+    fn reader_connection(&self) -> Result<(ReaderGuard<'_>, usize)> {
         let count = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % count;
         for i in 0..count {
-            let Some(reader) = self.readers.get((start + i) % count) else {
+            let index = (start + i) % count;
+            let Some(reader) = self.readers.get(index) else {
                 continue;
             };
-            match reader.try_lock() {
-                Ok(guard) => return clean(guard),
-                Err(TryLockError::Poisoned(poisoned)) => return clean(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) => {}
+            if let Some(guard) = reader.try_lock() {
+                return Ok((clean(guard)?, index));
             }
         }
         match self.readers.get(start) {
-            Some(reader) => clean(lock(reader)),
+            Some(reader) => Ok((clean(reader.lock())?, start)),
             None => Err(StoreError::Backend("no read connection".to_owned())),
         }
     }
 }
 
-/// Lock a connection. A panic while it was held (e.g. in an `update_secret` closure) poisons
-/// the mutex, but the connection itself is fine: the dropped transaction rolled back.
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(PoisonError::into_inner)
+type ReaderGuard<'a> = ReentrantMutexGuard<'a, RefCell<Connection>>;
+
+thread_local! {
+    /// The reader a [`SqliteStore::run_reading`] block holds on this thread: (store, index).
+    static PINNED_READER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
 }
 
 /// Roll back a transaction left open on the writer (by a rollback that failed while unwinding)
@@ -300,11 +367,14 @@ fn clean_conn(conn: &Connection) -> Result<()> {
 
 /// Make sure no transaction is left open on a connection (a rollback that failed during
 /// unwinding would leave one), so the next caller starts from committed state.
-fn clean(conn: MutexGuard<'_, Connection>) -> Result<MutexGuard<'_, Connection>> {
-    if !conn.is_autocommit() {
-        conn.execute_batch("ROLLBACK")?;
+fn clean(guard: ReaderGuard<'_>) -> Result<ReaderGuard<'_>> {
+    {
+        let conn = guard.try_borrow().map_err(|_| reentered())?;
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK")?;
+        }
     }
-    Ok(conn)
+    Ok(guard)
 }
 
 /// Per-connection settings (these are not stored in the file).
@@ -312,8 +382,16 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Read the database file through a memory map instead of a pread per page: a reader's page
+    // cache is dropped whenever another connection commits (every audit group commit), so
+    // without it every request re-reads its pages with system calls. Writes still go through
+    // the WAL and its fsync; the map only grows as far as the file.
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(())
 }
+
+/// The most of the database file a connection maps (address space, not memory).
+const MMAP_BYTES: i64 = 1 << 30;
 
 fn settings(conn: &Connection, role: &'static str) -> Result<ConnectionSettings> {
     let int =
@@ -489,5 +567,9 @@ impl Store for SqliteStore {
         E: From<StoreError>,
     {
         self.run_atomically(f)
+    }
+
+    fn reading<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.run_reading(f)
     }
 }
