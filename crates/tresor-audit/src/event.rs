@@ -99,7 +99,9 @@ impl AuditEvent {
             response_elements: Value::Null,
             additional_event_data: None,
             request_id: String::new(),
-            event_id: Uuid::new_v4(),
+            // Time-ordered (UUIDv7): the store's event-id index then grows at its end instead
+            // of dirtying a random page per record.
+            event_id: Uuid::now_v7(),
             resources: Vec::new(),
             error_code: None,
             error_message: None,

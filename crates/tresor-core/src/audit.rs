@@ -9,14 +9,15 @@
 //! the change, so a change is never committed without its record. The writer thread also signs
 //! a checkpoint of the chain head at least every minute and at shutdown.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use tokio::sync::oneshot;
 use tresor_audit::{AuditEvent, ChainHead};
 use tresor_crypto::Ed25519SigningKey;
-use tresor_store::{AuditRow, AuditStore, CheckpointRow, StoreError};
+use tresor_store::{AuditRow, AuditStore, CheckpointRow, Store, StoreError};
 use tresor_types::{AccountId, SecretBytes, Timestamp};
 
 use crate::{CoreError, StoreBackend};
@@ -29,9 +30,21 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 enum Job {
     Append {
         row: Box<PendingRow>,
-        done: SyncSender<Result<(), String>>,
+        done: oneshot::Sender<Result<(), String>>,
     },
+    /// A secret version was read on a day not yet recorded as its `LastAccessedDate`.
+    Touch(Touch),
     Shutdown,
+}
+
+/// A `LastAccessedDate` to record. It rides in the next group commit instead of costing a
+/// write transaction (and an fsync) of its own: the read that caused it queues it before its
+/// own audit record, so it is durable before that read is answered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Touch {
+    pub arn: String,
+    pub version_id: String,
+    pub day: Timestamp,
 }
 
 /// An event serialized and indexed, waiting for its place in the chain.
@@ -170,48 +183,106 @@ impl Writer {
     }
 
     fn run(mut self, jobs: Receiver<Job>) {
-        loop {
+        let mut shutdown = false;
+        while !shutdown {
             let wait = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
             let first = match jobs.recv_timeout(wait) {
-                Ok(Job::Append { row, done }) => (*row, done),
-                Ok(Job::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(job) => job,
+                Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
                     self.checkpoint();
                     self.last_checkpoint = Instant::now();
                     continue;
                 }
             };
-            let mut rows = vec![first.0];
-            let mut waiters = vec![first.1];
-            let mut shutdown = false;
-            while rows.len() < MAX_BATCH {
+            let mut batch = Batch::default();
+            shutdown = batch.take(first);
+            while !shutdown && batch.rows.len() < MAX_BATCH {
                 match jobs.try_recv() {
-                    Ok(Job::Append { row, done }) => {
-                        rows.push(*row);
-                        waiters.push(done);
-                    }
-                    Ok(Job::Shutdown) => {
-                        shutdown = true;
-                        break;
-                    }
+                    Ok(job) => shutdown = batch.take(job),
                     Err(_) => break,
                 }
             }
-            let result = self.append(&rows);
-            if let Err(e) = &result {
-                tracing::error!(error = %e, records = rows.len(), "audit append failed; failing the requests");
-            }
-            for w in waiters {
-                let _ = w.send(result.clone());
-            }
+            self.commit(batch);
             if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
                 self.checkpoint();
             }
-            if shutdown {
-                break;
-            }
         }
         self.checkpoint();
+    }
+
+    /// Write one batch in one transaction and tell every waiter how it went.
+    fn commit(&mut self, batch: Batch) {
+        let Batch {
+            rows,
+            waiters,
+            touches,
+        } = batch;
+        if !touches.is_empty() {
+            let store = self.store.clone();
+            let touched = store.atomically(|| {
+                let result = if rows.is_empty() {
+                    Ok(())
+                } else {
+                    self.append(&rows)
+                };
+                for t in &touches {
+                    // A secret deleted since it was read has nothing to touch; a failed touch
+                    // costs a date, never the records.
+                    if let Err(e) = store.touch_secret(&t.arn, &t.version_id, t.day) {
+                        tracing::warn!(error = %e, "recording LastAccessedDate failed");
+                    }
+                }
+                result.map_err(StoreError::Backend)
+            });
+            let result = touched.map_err(|e| e.to_string());
+            return self.answer(result, rows.len(), waiters);
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let result = self.append(&rows);
+        self.answer(result, rows.len(), waiters);
+    }
+
+    fn answer(
+        &self,
+        result: Result<(), String>,
+        records: usize,
+        waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    ) {
+        if let Err(e) = &result {
+            tracing::error!(error = %e, records, "audit append failed; failing the requests");
+        }
+        for w in waiters {
+            let _ = w.send(result.clone());
+        }
+    }
+}
+
+/// What one group commit writes.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<PendingRow>,
+    waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    touches: std::collections::HashSet<Touch>,
+}
+
+impl Batch {
+    /// Add a job; `true` when it asks the writer to stop after this batch.
+    fn take(&mut self, job: Job) -> bool {
+        match job {
+            Job::Append { row, done } => {
+                self.rows.push(*row);
+                self.waiters.push(done);
+                false
+            }
+            Job::Touch(t) => {
+                self.touches.insert(t);
+                false
+            }
+            Job::Shutdown => true,
+        }
     }
 }
 
@@ -244,26 +315,36 @@ impl AuditLog {
     }
 
     /// Append one event and wait until it is durable (group commit). An error means the
-    /// record was not written and the request must fail.
+    /// record was not written and the request must fail. Blocks the calling thread: async
+    /// callers use [`AuditLog::submit`] and await the ticket instead.
     pub fn record(&self, event: AuditEvent) -> Result<(), CoreError> {
+        self.submit(event)?.wait()
+    }
+
+    /// Queue one event for the next group commit. The returned ticket says when it is durable;
+    /// nothing may be answered before it does.
+    pub fn submit(&self, event: AuditEvent) -> Result<AuditTicket, CoreError> {
         let event_json = canonical(&event)?;
-        let (done, wait) = mpsc::sync_channel(1);
+        let (done, wait) = oneshot::channel();
         let job = Job::Append {
             row: Box::new(PendingRow { event_json, event }),
             done,
         };
-        {
-            let sender = self.sender.lock().map_err(|_| audit_down())?;
-            sender
-                .as_ref()
-                .ok_or_else(audit_down)?
-                .send(job)
-                .map_err(|_| audit_down())?;
-        }
-        match wait.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(CoreError::Internal(format!("audit append failed: {e}"))),
-            Err(_) => Err(audit_down()),
+        let sender = self.sender.lock().map_err(|_| audit_down())?;
+        sender
+            .as_ref()
+            .ok_or_else(audit_down)?
+            .send(job)
+            .map_err(|_| audit_down())?;
+        Ok(AuditTicket(wait))
+    }
+
+    /// Queue a `LastAccessedDate` for the next group commit, without waiting.
+    pub(crate) fn touch(&self, touch: Touch) {
+        if let Ok(sender) = self.sender.lock() {
+            if let Some(sender) = sender.as_ref() {
+                let _ = sender.send(Job::Touch(touch));
+            }
         }
     }
 
@@ -308,6 +389,38 @@ pub(crate) fn record_in_transaction(
     append_now(store, std::slice::from_ref(&row), mac_key)
         .map(|_| ())
         .map_err(|e| CoreError::Internal(format!("audit append failed: {e}")))
+}
+
+/// A queued audit record: resolves when the record is durable, or with the reason it is not.
+#[must_use = "an audit record must be durable before the request is answered"]
+pub struct AuditTicket(oneshot::Receiver<Result<(), String>>);
+
+impl AuditTicket {
+    /// Block until the record is durable. Not for async contexts (it would stall a worker).
+    pub fn wait(self) -> Result<(), CoreError> {
+        Self::outcome(self.0.blocking_recv())
+    }
+
+    /// Wait, without blocking a thread, until the record is durable.
+    pub async fn durable(self) -> Result<(), CoreError> {
+        Self::outcome(self.0.await)
+    }
+
+    fn outcome(
+        received: Result<Result<(), String>, oneshot::error::RecvError>,
+    ) -> Result<(), CoreError> {
+        match received {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CoreError::Internal(format!("audit append failed: {e}"))),
+            Err(_) => Err(audit_down()),
+        }
+    }
+}
+
+impl std::fmt::Debug for AuditTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditTicket")
+    }
 }
 
 fn audit_down() -> CoreError {

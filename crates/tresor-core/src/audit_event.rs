@@ -155,6 +155,12 @@ impl Core {
         self.audit_log.record(Self::event_of(call))
     }
 
+    /// Queue the record of a call that changed nothing for the next group commit, without
+    /// waiting: the caller must await [`crate::AuditTicket::durable`] before answering.
+    pub fn submit_audit(&self, call: AuditedCall<'_>) -> Result<crate::AuditTicket, CoreError> {
+        self.audit_log.submit(Self::event_of(call))
+    }
+
     /// Record a request that changed state inside the [`Core::atomically`] block that made the
     /// change, so that both commit together or neither does.
     pub fn audit_in_transaction(&self, call: AuditedCall<'_>) -> Result<(), CoreError> {
@@ -165,6 +171,13 @@ impl Core {
     pub fn atomically<T>(&self, f: impl FnOnce() -> Result<T, CoreError>) -> Result<T, CoreError> {
         use tresor_store::Store;
         self.store.atomically(f)
+    }
+
+    /// Run read-only work with its store reads in one snapshot where the store can
+    /// ([`tresor_store::Store::reading`]).
+    pub fn reading<T>(&self, f: impl FnOnce() -> T) -> T {
+        use tresor_store::Store;
+        self.store.reading(f)
     }
 
     /// Stop the audit writer after what is queued, with a final signed checkpoint.

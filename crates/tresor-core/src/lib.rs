@@ -24,6 +24,7 @@ pub mod keyring;
 pub mod secretsmanager;
 pub mod sts;
 
+pub use audit::AuditTicket;
 pub use audit_event::AuditedCall;
 pub use auth::Authenticated;
 pub use context::{Principal, PrincipalKind, RequestContext};

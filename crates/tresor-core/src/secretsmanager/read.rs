@@ -129,8 +129,12 @@ impl Core {
         )?;
         let today = ctx.now.day_floor();
         if record.last_accessed != Some(today) || version.last_accessed != Some(today) {
-            self.store
-                .touch_secret(&record.arn, &version.version_id, today)?;
+            // Written with the next audit group commit, which this read's own record waits for.
+            self.audit_log.touch(crate::audit::Touch {
+                arn: record.arn.clone(),
+                version_id: version.version_id.clone(),
+                day: today,
+            });
         }
         let (secret_string, secret_binary) = match kind {
             ValueKind::String => (Some(RevealedString(value)), None),
