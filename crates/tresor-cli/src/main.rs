@@ -14,6 +14,11 @@ mod unseal;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: a request allocates and frees many small buffers on
+/// several threads, where glibc's arenas showed up as a fifth of the server's CPU time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()

@@ -137,21 +137,45 @@ pub async fn handle(
         secure,
         request_id: request_id.clone(),
     };
-    match tokio::task::spawn_blocking(move || respond(&core, &exchange)).await {
-        Ok(response) => response,
-        Err(join) => {
-            // A panic in an operation: log the fact, never its payload (it might hold data).
-            tracing::error!(
-                request_id,
-                panicked = join.is_panic(),
-                "operation task failed"
-            );
-            wire::core_error(
-                &CoreError::Internal("operation task failed".to_owned()),
-                &request_id,
-            )
+    let answer = if runs_inline(&core, &exchange) {
+        // One read snapshot for the whole call (authentication included).
+        core.reading(|| run_call(&core, &exchange))
+    } else {
+        match tokio::task::spawn_blocking(move || run_call(&core, &exchange)).await {
+            Ok(answer) => answer,
+            Err(join) => {
+                // A panic in an operation: log the fact, never its payload (it might hold data).
+                tracing::error!(
+                    request_id,
+                    panicked = join.is_panic(),
+                    "operation task failed"
+                );
+                return wire::core_error(
+                    &CoreError::Internal("operation task failed".to_owned()),
+                    &request_id,
+                );
+            }
         }
-    }
+    };
+    answer.send().await
+}
+
+/// Reads that take microseconds on the embedded store run on the connection's own task: a hop
+/// to the blocking pool (and back) would cost more than the call. Everything else (writes,
+/// which wait for an fsync; scans that grow with the store; PostgreSQL, where every read is a
+/// network round trip) runs on the blocking pool. Either way the wait for the audit record's
+/// group commit is asynchronous, so no thread is held while it is made durable.
+fn runs_inline(core: &Core, exchange: &Exchange) -> bool {
+    const INLINE: [&str; 4] = [
+        "secretsmanager.GetSecretValue",
+        "secretsmanager.DescribeSecret",
+        "secretsmanager.GetResourcePolicy",
+        "secretsmanager.ListSecretVersionIds",
+    ];
+    matches!(core.store(), tresor_core::StoreBackend::Sqlite(_))
+        && exchange
+            .header("x-amz-target")
+            .is_some_and(|target| INLINE.contains(&target))
 }
 
 /// 200 when the store answers (the keyring is always unsealed in a running server), 503
@@ -301,8 +325,42 @@ fn run_recorded(
     }
 }
 
-/// Choose the protocol, run the request, record it, answer.
-fn respond(core: &Core, exchange: &Exchange) -> Response<Body> {
+/// A call that ran and is recorded, or queued to be, but not yet answered.
+struct Answer {
+    service: &'static str,
+    operation: String,
+    result: Result<Payload, CoreError>,
+    /// The call's record, queued for group commit: nothing is answered before it is durable.
+    pending: Option<tresor_core::AuditTicket>,
+    request_id: String,
+}
+
+impl Answer {
+    /// Wait until the record is durable, then answer. Fail-closed: without a durable record,
+    /// nothing is served.
+    async fn send(self) -> Response<Body> {
+        let result = match self.pending {
+            Some(ticket) => match ticket.durable().await {
+                Ok(()) => self.result,
+                Err(e) => Err(e),
+            },
+            None => self.result,
+        };
+        let rid = &self.request_id;
+        match (result, self.service) {
+            (Ok(Payload::Json(body)), _) => wire::ok(body, rid),
+            (Ok(Payload::Query(value)), service) => wire::ok_xml(
+                query::to_xml(&self.operation, xmlns(service), &value, rid),
+                rid,
+            ),
+            (Err(e), "iam" | "sts") => wire::query_error(&e, xmlns(self.service), rid),
+            (Err(e), _) => wire::core_error(&e, rid),
+        }
+    }
+}
+
+/// Choose the protocol, run the request, and record it.
+fn run_call(core: &Core, exchange: &Exchange) -> Answer {
     let now = Timestamp::now();
     let is_query = exchange.header("x-amz-target").is_none() && is_form(exchange);
     let finished = if is_query {
@@ -315,16 +373,16 @@ fn respond(core: &Core, exchange: &Exchange) -> Response<Body> {
     }
 
     // Calls that changed state wrote their record in the same transaction; every other call
-    // is recorded now (group commit), before anything is answered.
-    let audited = if finished.audited {
-        Ok(())
+    // is queued for the next group commit now, and answered once it is durable.
+    let queued = if finished.audited {
+        Ok(None)
     } else {
         let response = finished
             .result
             .as_ref()
             .ok()
             .and_then(response_elements(&finished.operation));
-        core.audit(audited_call(
+        core.submit_audit(audited_call(
             exchange,
             finished.service,
             &finished.operation,
@@ -334,21 +392,18 @@ fn respond(core: &Core, exchange: &Exchange) -> Response<Body> {
             finished.result.as_ref().err(),
             now,
         ))
+        .map(Some)
     };
-    // Fail-closed: without a durable record, nothing is served.
-    let result = match audited {
-        Ok(()) => finished.result,
-        Err(e) => Err(e),
+    let (result, pending) = match queued {
+        Ok(pending) => (finished.result, pending),
+        Err(e) => (Err(e), None),
     };
-    let rid = &exchange.request_id;
-    match (result, finished.service) {
-        (Ok(Payload::Json(body)), _) => wire::ok(body, rid),
-        (Ok(Payload::Query(value)), service) => wire::ok_xml(
-            query::to_xml(&finished.operation, xmlns(service), &value, rid),
-            rid,
-        ),
-        (Err(e), "iam" | "sts") => wire::query_error(&e, xmlns(finished.service), rid),
-        (Err(e), _) => wire::core_error(&e, rid),
+    Answer {
+        service: finished.service,
+        operation: finished.operation,
+        result,
+        pending,
+        request_id: exchange.request_id.clone(),
     }
 }
 
@@ -496,9 +551,12 @@ fn query_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
     }
 }
 
+/// One line per request: successes at `debug` (the audit trail is the record of who did what;
+/// an info line per request would cost a locked stderr write on the hot path), failures at
+/// `info`.
 fn log_outcome(ctx: &RequestContext, operation: &str, error: Option<&CoreError>) {
     match error {
-        None => tracing::info!(request_id = %ctx.request_id, operation, "ok"),
+        None => tracing::debug!(request_id = %ctx.request_id, operation, "ok"),
         Some(e) => {
             tracing::info!(request_id = %ctx.request_id, operation, error = e.aws_code(), "failed")
         }
