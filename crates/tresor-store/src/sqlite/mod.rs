@@ -382,16 +382,8 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    // Read the database file through a memory map instead of a pread per page: a reader's page
-    // cache is dropped whenever another connection commits (every audit group commit), so
-    // without it every request re-reads its pages with system calls. Writes still go through
-    // the WAL and its fsync; the map only grows as far as the file.
-    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     Ok(())
 }
-
-/// The most of the database file a connection maps (address space, not memory).
-const MMAP_BYTES: i64 = 1 << 30;
 
 fn settings(conn: &Connection, role: &'static str) -> Result<ConnectionSettings> {
     let int =
