@@ -122,3 +122,40 @@ async fn concurrent_put_secret_value_keeps_one_current_and_every_version() {
     assert_eq!(now.version_id(), Some(current[0].as_str()));
     assert_eq!(now.secret_string(), Some(written[current[0]].as_str()));
 }
+
+/// The first secrets of a fresh account, created all at once: the account's default key is
+/// made by whichever request comes first, and every other request (possibly in the same group
+/// commit) must find it, not fail. Writes of several requests may share one transaction; each
+/// is acknowledged only once it is durable, and each name exists exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_creates_on_a_fresh_store_all_succeed() {
+    for round in 0..3 {
+        let server = ServerOptions::dev().start();
+        let client = server.client();
+        let mut tasks = Vec::new();
+        for i in 0..WRITERS {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                client
+                    .create_secret()
+                    .name(format!("fresh/{i:02}"))
+                    .secret_string(format!("value-{i:02}"))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("round {round}, create {i}: {e:?}"))
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        for i in 0..WRITERS {
+            let got = client
+                .get_secret_value()
+                .secret_id(format!("fresh/{i:02}"))
+                .send()
+                .await
+                .expect("read back");
+            assert_eq!(got.secret_string(), Some(format!("value-{i:02}").as_str()));
+        }
+    }
+}

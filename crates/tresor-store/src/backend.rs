@@ -5,6 +5,8 @@ use tresor_types::AccountId;
 
 use crate::*;
 
+// One per process, behind an `Arc`: the size of the SQLite variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),

@@ -90,9 +90,11 @@ pub trait Store: Send + Sync + 'static {
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>>;
 
     /// Run `f` so that every write it makes through this store (from this thread) commits
-    /// together with its `Ok`, or not at all on `Err` (or a panic). Writes of other threads
-    /// wait until it ends. Nested calls join the outermost one. Reads inside `f` may not see
-    /// its own uncommitted writes (they can go to other connections).
+    /// together with its `Ok`, or not at all on `Err` (or a panic); `Ok` is returned only once
+    /// they are durable. Writes of other threads wait until it ends (a backend may commit
+    /// several such blocks in one transaction, each rolled back alone on its `Err`). Nested
+    /// calls join the outermost one. Reads inside `f` see its own writes on SQLite; on other
+    /// backends they may not.
     fn atomically<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce() -> Result<T, E>,

@@ -12,6 +12,7 @@
 //! and STS sessions), [`audit`] (the audit chain and its checkpoints).
 
 mod audit;
+mod group;
 mod identity;
 mod keys;
 mod schema;
@@ -52,18 +53,25 @@ pub struct SqliteStore {
     /// reads of a [`Store::reading`] block find the connection their thread already holds.
     readers: Vec<ReentrantMutex<RefCell<Connection>>>,
     next_reader: AtomicUsize,
+    group: group::GroupCommit,
 }
 
 /// The writer connection, and whether an `atomically` block holds its transaction open.
 struct Writer {
     conn: Connection,
     atomic: bool,
+    /// The group whose transaction is open on this connection (see [`group`]), and how many
+    /// members it has had.
+    group: Option<u64>,
+    members: usize,
 }
 
 fn writer(conn: Connection) -> ReentrantMutex<RefCell<Writer>> {
     ReentrantMutex::new(RefCell::new(Writer {
         conn,
         atomic: false,
+        group: None,
+        members: 0,
     }))
 }
 
@@ -127,6 +135,7 @@ impl SqliteStore {
             writer: writer(writer_conn),
             readers,
             next_reader: AtomicUsize::new(0),
+            group: group::GroupCommit::default(),
         })
     }
 
@@ -141,6 +150,7 @@ impl SqliteStore {
             writer: writer(writer_conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            group: group::GroupCommit::default(),
         })
     }
 
@@ -162,29 +172,32 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Run `f` in a write transaction (`BEGIN IMMEDIATE`) and commit if it succeeds. Inside
-    /// [`Store::atomically`] on this thread, `f` runs in a savepoint of that transaction.
+    /// Run `f` in a write transaction and commit if it succeeds (with the other writes of its
+    /// group, see [`group`]). Inside [`Store::atomically`] on this thread, `f` runs in a
+    /// savepoint of that transaction.
     fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        let inside = {
+            let guard = self.writer.lock();
+            let w = guard.try_borrow().map_err(|_| reentered())?;
+            w.atomic
+        };
+        if !inside {
+            // A member of its own: `run_atomically` gives it a savepoint.
+            return self.run_atomically(|| {
+                let guard = self.writer.lock();
+                let w = guard.try_borrow().map_err(|_| reentered())?;
+                f(&w.conn)
+            });
+        }
         let guard = self.writer.lock();
         let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
-        if w.atomic {
-            let sp = w.conn.savepoint().map_err(StoreError::from)?;
-            // On `Err` the savepoint is dropped, which rolls it back.
-            let out = f(&sp)?;
-            sp.commit().map_err(StoreError::from)?;
-            return Ok(out);
-        }
-        clean_conn(&w.conn)?;
-        let tx = w
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        // On `Err` the transaction is dropped, which rolls it back.
-        let out = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
+        let sp = w.conn.savepoint().map_err(StoreError::from)?;
+        // On `Err` the savepoint is dropped, which rolls it back.
+        let out = f(&sp)?;
+        sp.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
@@ -204,6 +217,16 @@ impl SqliteStore {
             let out = f(&tx)?;
             tx.commit()?;
             return Ok(out);
+        }
+        if let Some(guard) = self.writer.try_lock() {
+            // Inside `atomically` on this thread, read on the writer: its open transaction holds
+            // this block's writes and those of the group's earlier members, which a reader
+            // cannot see yet (a name taken by one of them, say).
+            if let Ok(w) = guard.try_borrow() {
+                if w.atomic {
+                    return f(&w.conn);
+                }
+            }
         }
         if let Some(pinned) = self.pinned_reader() {
             // Inside `reading` on this thread: its transaction is already open.
@@ -277,55 +300,109 @@ impl SqliteStore {
     }
 
     /// Everything `f` writes through this store on this thread commits or rolls back as one
-    /// transaction, with `f`'s result.
+    /// unit, with `f`'s result: in a savepoint of its group's transaction, acknowledged only
+    /// once the group has committed (see [`group`]).
     fn run_atomically<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        self.group.enqueue();
         let guard = self.writer.lock();
-        {
+        self.group.dequeue();
+        let group = {
             let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
             if w.atomic {
                 // Nested: the outer block decides.
                 drop(w);
                 return f();
             }
-            clean_conn(&w.conn)?;
-            w.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(StoreError::from)?;
+            let group = match w.group {
+                Some(group) => group,
+                None => {
+                    clean_conn(&w.conn)?;
+                    exec(&w.conn, "BEGIN IMMEDIATE")?;
+                    let group = self.group.new_group();
+                    w.group = Some(group);
+                    w.members = 0;
+                    group
+                }
+            };
+            if let Err(e) = exec(&w.conn, "SAVEPOINT member") {
+                // Nothing of this member is in the transaction; end it for the others.
+                drop(self.close_member(&mut w, false));
+                return Err(e.into());
+            }
+            w.members += 1;
             w.atomic = true;
-        }
-        /// Rolls back if `f` unwinds.
-        struct Abandon<'a>(&'a RefCell<Writer>, bool);
+            group
+        };
+        /// Rolls this member back, and commits or hands off for the others, if `f` unwinds.
+        struct Abandon<'a>(&'a SqliteStore, &'a RefCell<Writer>, bool);
         impl Drop for Abandon<'_> {
             fn drop(&mut self) {
-                if !self.1 {
-                    if let Ok(mut w) = self.0.try_borrow_mut() {
-                        let _ = w.conn.execute_batch("ROLLBACK");
-                        w.atomic = false;
+                if !self.2 {
+                    if let Ok(mut w) = self.1.try_borrow_mut() {
+                        drop(self.0.close_member(&mut w, false));
                     }
                 }
             }
         }
-        let mut abandon = Abandon(&guard, false);
+        let mut abandon = Abandon(self, &guard, false);
         let out = f();
-        abandon.1 = true;
-        let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
-        w.atomic = false;
-        match out {
-            Ok(v) => match w.conn.execute_batch("COMMIT") {
-                Ok(()) => Ok(v),
-                Err(e) => {
-                    let _ = w.conn.execute_batch("ROLLBACK");
-                    Err(StoreError::from(e).into())
-                }
-            },
-            Err(e) => {
-                w.conn.execute_batch("ROLLBACK").map_err(StoreError::from)?;
-                Err(e)
-            }
+        abandon.2 = true;
+        let completion = {
+            let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
+            self.close_member(&mut w, out.is_ok())
+        };
+        drop(abandon);
+        drop(guard);
+        let durable = match completion {
+            Completion::Committed(result) => result,
+            // Wait even when `f` failed: its error may come from a member before it (a name
+            // that member took), which the caller may go on to read once it is committed.
+            Completion::HandedOff => self.group.wait(group),
+        };
+        match (out, durable) {
+            (Ok(v), Ok(())) => Ok(v),
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(e.into()),
         }
+    }
+
+    /// End the current member's savepoint (kept or rolled back), then commit the group, or
+    /// leave its transaction open for a thread already waiting to join it.
+    fn close_member(&self, w: &mut Writer, keep: bool) -> Completion {
+        w.atomic = false;
+        let Some(group) = w.group else {
+            return Completion::Committed(Err(StoreError::Backend(
+                "no write transaction is open".to_owned(),
+            )));
+        };
+        let ended = if keep {
+            exec(&w.conn, "RELEASE member")
+        } else {
+            exec(&w.conn, "ROLLBACK TO member").and_then(|()| exec(&w.conn, "RELEASE member"))
+        };
+        // In memory, readers use the writer connection and would see an open group's writes:
+        // there every member commits at once.
+        let hand_off = ended.is_ok()
+            && !self.readers.is_empty()
+            && w.members < group::MAX_MEMBERS
+            && self.group.has_waiters();
+        if hand_off {
+            return Completion::HandedOff;
+        }
+        let committed = ended.and_then(|()| exec(&w.conn, "COMMIT"));
+        if committed.is_err() {
+            let _ = w.conn.execute_batch("ROLLBACK");
+        }
+        w.group = None;
+        w.members = 0;
+        self.group.publish(
+            group,
+            committed.as_ref().map(|_| ()).map_err(ToString::to_string),
+        );
+        Completion::Committed(committed)
     }
 
     /// A free read connection if there is one, else wait for one (round robin), with its
@@ -350,6 +427,20 @@ impl SqliteStore {
 }
 
 type ReaderGuard<'a> = ReentrantMutexGuard<'a, RefCell<Connection>>;
+
+/// How a member's turn on the writer ended.
+enum Completion {
+    /// This member committed the group (itself included): the commit's result.
+    Committed(Result<()>),
+    /// Another member, already waiting, will commit the group.
+    HandedOff,
+}
+
+/// Run a transaction-control statement (cached: these run on every write).
+fn exec(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
 
 thread_local! {
     /// The reader a [`SqliteStore::run_reading`] block holds on this thread: (store, index).
