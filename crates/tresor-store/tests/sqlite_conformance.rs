@@ -13,7 +13,7 @@ use tresor_store::{
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (migration 2 added identities and the audit trail).
-const LATEST_SCHEMA: i64 = 2;
+const LATEST_SCHEMA: i64 = 3;
 
 /// The suite on a database file, with its pool of read connections.
 mod file {
@@ -377,10 +377,11 @@ fn a_version_1_file_is_upgraded() {
         let store = SqliteStore::open(&path).unwrap();
         store.create_secret(&record, Some(&sealed)).unwrap();
     }
-    // Take the file back to version 1: drop what migration 2 added.
+    // Take the file back to version 1: drop what migrations 3 and 2 added.
     raw(&path)
         .execute_batch(
-            "DROP TABLE audit_checkpoints;
+            "DROP INDEX secret_versions_meta;
+             DROP TABLE audit_checkpoints;
              DROP TABLE audit_resources;
              DROP TABLE audit_records;
              DROP TABLE sessions;
