@@ -1,0 +1,199 @@
+//! `tresor-bench load`: drives one workload of real SigV4-signed Secrets Manager requests
+//! against one endpoint and reports throughput and latency.
+//!
+//! Data path: [`setup`] creates the secret pool (unless `--existing`); [`workload`] makes each
+//! request (pre-signed for reads, see BENCHMARKS.md) with the `aws-sigv4` signer in [`sign`];
+//! [`driver`] runs one task per keep-alive connection ([`http`]) in a closed loop on a
+//! multi-thread runtime; [`report`] merges the per-connection histograms into the table and
+//! the JSON report. The CLI is a contract: `scale` and other scripts run it with `--json`.
+
+mod driver;
+pub mod http;
+pub mod report;
+mod setup;
+mod sign;
+pub mod workload;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use report::Report;
+pub use workload::Workload;
+
+use driver::{Run, Stop};
+use http::Endpoint;
+use sign::Signer;
+use workload::RequestMaker;
+
+/// Options of `tresor-bench load`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The server, `http://host:port`.
+    #[arg(long)]
+    pub endpoint: String,
+    /// Access key id to sign with.
+    #[arg(long)]
+    pub access_key_id: String,
+    /// Secret access key to sign with (never printed).
+    #[arg(long)]
+    pub secret_access_key: String,
+    /// Signing region.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// What to send.
+    #[arg(long, value_enum)]
+    pub workload: Workload,
+    /// Keep-alive connections, each with one request in flight.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connections: u32,
+    /// Measured seconds (after warm-up).
+    #[arg(long, default_value_t = 10.0, conflicts_with = "requests")]
+    pub duration: f64,
+    /// Instead of a duration: this many measured requests in total.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Warm-up seconds, sent but not counted.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Pool size: secrets `<prefix>0 … <prefix>{N-1}`.
+    #[arg(long, default_value_t = 100)]
+    pub secrets: usize,
+    /// Pool name prefix.
+    #[arg(long, default_value = "bench/pool-")]
+    pub secret_prefix: String,
+    /// The pool exists already: skip creating it.
+    #[arg(long)]
+    pub existing: bool,
+    /// Size in bytes of the values written (pool, put, create).
+    #[arg(long, default_value_t = 64)]
+    pub value_size: usize,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// One load run, as `compare` and `load` describe it.
+#[derive(Clone)]
+pub struct LoadConfig {
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+    pub workload: Workload,
+    pub connections: usize,
+    /// Measured time, unless `requests` is set.
+    pub duration: Duration,
+    pub requests: Option<u64>,
+    pub warmup: Duration,
+    pub secrets: usize,
+    pub prefix: String,
+    pub value_size: usize,
+}
+
+fn seconds(name: &str, value: f64) -> crate::BenchResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| format!("--{name} {value}: not a number of seconds"))
+}
+
+pub fn run(args: Args) -> crate::BenchResult {
+    let config = LoadConfig {
+        endpoint: args.endpoint,
+        access_key_id: args.access_key_id,
+        secret_access_key: args.secret_access_key,
+        region: args.region,
+        workload: args.workload,
+        connections: usize::try_from(args.connections).map_err(|e| e.to_string())?,
+        duration: seconds("duration", args.duration)?,
+        requests: args.requests,
+        warmup: seconds("warmup", args.warmup)?,
+        secrets: args.secrets,
+        prefix: args.secret_prefix,
+        value_size: args.value_size,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let report = runtime.block_on(async {
+        if !args.existing {
+            setup_pool(&config).await?;
+        }
+        execute(&config).await
+    })?;
+    print!("{}", report.table());
+    if let Some(path) = args.json {
+        write_json(&path, &report)?;
+    }
+    Ok(())
+}
+
+/// Writes any serializable result as pretty JSON.
+pub fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> crate::BenchResult {
+    let text = serde_json::to_string_pretty(value).map_err(|e| format!("JSON: {e}"))?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+fn signer(config: &LoadConfig, endpoint: &Endpoint) -> Signer {
+    Signer::new(
+        &config.access_key_id,
+        &config.secret_access_key,
+        &config.region,
+        &endpoint.authority,
+    )
+}
+
+/// Creates the pool the read and put workloads use (existing secrets are kept).
+pub async fn setup_pool(config: &LoadConfig) -> crate::BenchResult {
+    let endpoint = Endpoint::resolve(&config.endpoint).await?;
+    let done = setup::create_pool(
+        &endpoint,
+        &signer(config, &endpoint),
+        &config.prefix,
+        config.secrets,
+        config.value_size,
+        config.connections,
+    )
+    .await?;
+    eprintln!(
+        "pool {}0..{}: {} created, {} already there",
+        config.prefix,
+        config.secrets.saturating_sub(1),
+        done.created,
+        done.existed
+    );
+    Ok(())
+}
+
+/// Runs the warm-up and the measured phase; the pool must exist.
+pub async fn execute(config: &LoadConfig) -> crate::BenchResult<Report> {
+    let endpoint = Endpoint::resolve(&config.endpoint).await?;
+    let maker = RequestMaker::new(
+        config.workload,
+        signer(config, &endpoint),
+        &config.prefix,
+        config.secrets,
+        config.value_size,
+    )?;
+    let warm_end = Instant::now() + config.warmup;
+    let stop = match config.requests {
+        Some(n) => Stop::After(n),
+        None => Stop::At(warm_end + config.duration),
+    };
+    let run = Arc::new(Run {
+        maker,
+        addr: endpoint.addr,
+        warm_end,
+        stop,
+        issued: AtomicU64::new(0),
+    });
+    let (recorder, last) = driver::drive_all(run, config.connections).await?;
+    let elapsed = last.saturating_duration_since(warm_end);
+    Ok(recorder.report(
+        config.workload.name(),
+        &endpoint.url,
+        config.connections,
+        elapsed,
+    ))
+}

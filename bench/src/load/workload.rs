@@ -1,0 +1,232 @@
+//! What each workload sends, and the pre-signed request sets that keep the generator cheap.
+//!
+//! GetSecretValue and DescribeSecret bodies depend only on the pool secret, so for pools of up
+//! to [`PRESIGN_LIMIT`] secrets one request per secret is signed up front and re-signed every
+//! [`RESIGN_EVERY`] by a background task; sending the same signed request again is valid SigV4
+//! (the server accepts a signature for 15 minutes; there is no nonce). Larger pools, and every
+//! write (PutSecretValue, CreateSecret carry a fresh value and ClientRequestToken) and
+//! ListSecrets page (its NextToken varies), are signed per request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::sign::{SignedRequest, Signer};
+
+/// Pools up to this size are pre-signed; above it the re-signing burst would cost more than
+/// signing per request.
+pub const PRESIGN_LIMIT: usize = 10_000;
+/// How often pre-signed requests are renewed: far inside SigV4's 15-minute window.
+pub const RESIGN_EVERY: Duration = Duration::from_secs(60);
+/// ListSecrets page size.
+const LIST_PAGE: u32 = 100;
+
+/// The request mixes `load` can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// GetSecretValue on a random pool secret: the hot path.
+    Get,
+    /// DescribeSecret on a random pool secret.
+    Describe,
+    /// PutSecretValue (new value, fresh ClientRequestToken) on a random pool secret.
+    Put,
+    /// CreateSecret with a new unique name each time.
+    Create,
+    /// ListSecrets pages of 100, following NextToken, starting over at the end.
+    List,
+    /// 95 % get, 4 % describe, 1 % put.
+    Mixed,
+}
+
+impl Workload {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Get => "get",
+            Workload::Describe => "describe",
+            Workload::Put => "put",
+            Workload::Create => "create",
+            Workload::List => "list",
+            Workload::Mixed => "mixed",
+        }
+    }
+
+    /// Whether requests read the pool (which then must exist).
+    fn uses_pool(self) -> bool {
+        !matches!(self, Workload::Create | Workload::List)
+    }
+}
+
+/// One pre-signed GetSecretValue and DescribeSecret per pool secret.
+pub struct Presigned {
+    pub get: Vec<SignedRequest>,
+    pub describe: Vec<SignedRequest>,
+}
+
+/// Everything a connection task needs to make its next request.
+pub struct RequestMaker {
+    workload: Workload,
+    signer: Signer,
+    prefix: String,
+    secrets: usize,
+    value_size: usize,
+    presigned: Option<watch::Receiver<Arc<Presigned>>>,
+}
+
+/// The name of pool secret `i`.
+pub fn pool_name(prefix: &str, i: usize) -> String {
+    format!("{prefix}{i}")
+}
+
+/// A random printable value of `size` bytes (never printed by the bench).
+pub fn random_value(rng: &mut fastrand::Rng, size: usize) -> String {
+    (0..size).map(|_| rng.alphanumeric()).collect()
+}
+
+fn body(value: serde_json::Value) -> Bytes {
+    Bytes::from(value.to_string())
+}
+
+fn sign_pool(signer: &Signer, prefix: &str, secrets: usize) -> crate::BenchResult<Presigned> {
+    let mut get = Vec::with_capacity(secrets);
+    let mut describe = Vec::with_capacity(secrets);
+    for i in 0..secrets {
+        let b = body(json!({ "SecretId": pool_name(prefix, i) }));
+        get.push(signer.sign("GetSecretValue", b.clone())?);
+        describe.push(signer.sign("DescribeSecret", b)?);
+    }
+    Ok(Presigned { get, describe })
+}
+
+impl RequestMaker {
+    /// Prepares the workload; for pre-signable pools, signs them now and starts the task that
+    /// renews them (it stops when the last `RequestMaker` clone is gone).
+    pub fn new(
+        workload: Workload,
+        signer: Signer,
+        prefix: &str,
+        secrets: usize,
+        value_size: usize,
+    ) -> crate::BenchResult<Arc<Self>> {
+        if workload.uses_pool() && secrets == 0 {
+            return Err(format!(
+                "--secrets must be at least 1 for {}",
+                workload.name()
+            ));
+        }
+        let presign = workload.uses_pool() && workload != Workload::Put && secrets <= PRESIGN_LIMIT;
+        let presigned = if presign {
+            let (tx, rx) = watch::channel(Arc::new(sign_pool(&signer, prefix, secrets)?));
+            let (signer, prefix) = (signer.clone(), prefix.to_owned());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(RESIGN_EVERY) => {}
+                        () = tx.closed() => return,
+                    }
+                    let (s, p) = (signer.clone(), prefix.clone());
+                    // Signing a pool takes milliseconds: keep it off the connection tasks.
+                    let fresh =
+                        tokio::task::spawn_blocking(move || sign_pool(&s, &p, secrets)).await;
+                    if let Ok(Ok(fresh)) = fresh {
+                        if tx.send(Arc::new(fresh)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+            Some(rx)
+        } else {
+            None
+        };
+        Ok(Arc::new(Self {
+            workload,
+            signer,
+            prefix: prefix.to_owned(),
+            secrets,
+            value_size,
+            presigned,
+        }))
+    }
+
+    /// The next request of a connection. `list_token` is that connection's ListSecrets
+    /// position (None: first page).
+    pub fn next(
+        &self,
+        rng: &mut fastrand::Rng,
+        list_token: Option<&str>,
+    ) -> crate::BenchResult<SignedRequest> {
+        match self.workload {
+            Workload::Get => self.read(rng, true),
+            Workload::Describe => self.read(rng, false),
+            Workload::Put => self.put(rng),
+            Workload::Create => self.create(rng),
+            Workload::List => self.list(list_token),
+            Workload::Mixed => match rng.u32(0..100) {
+                0..95 => self.read(rng, true),
+                95..99 => self.read(rng, false),
+                _ => self.put(rng),
+            },
+        }
+    }
+
+    fn read(&self, rng: &mut fastrand::Rng, get: bool) -> crate::BenchResult<SignedRequest> {
+        let i = rng.usize(0..self.secrets);
+        if let Some(rx) = &self.presigned {
+            let set = rx.borrow();
+            let pool = if get { &set.get } else { &set.describe };
+            if let Some(request) = pool.get(i) {
+                return Ok(request.clone());
+            }
+        }
+        let operation = if get {
+            "GetSecretValue"
+        } else {
+            "DescribeSecret"
+        };
+        self.signer.sign(
+            operation,
+            body(json!({ "SecretId": pool_name(&self.prefix, i) })),
+        )
+    }
+
+    fn put(&self, rng: &mut fastrand::Rng) -> crate::BenchResult<SignedRequest> {
+        let name = pool_name(&self.prefix, rng.usize(0..self.secrets));
+        self.signer.sign(
+            "PutSecretValue",
+            body(json!({
+                "SecretId": name,
+                "SecretString": random_value(rng, self.value_size),
+                "ClientRequestToken": uuid::Uuid::new_v4().to_string(),
+            })),
+        )
+    }
+
+    fn create(&self, rng: &mut fastrand::Rng) -> crate::BenchResult<SignedRequest> {
+        self.signer.sign(
+            "CreateSecret",
+            body(json!({
+                "Name": format!("{}c-{}", self.prefix, uuid::Uuid::new_v4()),
+                "SecretString": random_value(rng, self.value_size),
+                "ClientRequestToken": uuid::Uuid::new_v4().to_string(),
+            })),
+        )
+    }
+
+    fn list(&self, token: Option<&str>) -> crate::BenchResult<SignedRequest> {
+        let request = match token {
+            Some(t) => json!({ "MaxResults": LIST_PAGE, "NextToken": t }),
+            None => json!({ "MaxResults": LIST_PAGE }),
+        };
+        self.signer.sign("ListSecrets", body(request))
+    }
+
+    /// Whether answers carry a NextToken to follow.
+    pub fn follows_pages(&self) -> bool {
+        self.workload == Workload::List
+    }
+}
