@@ -79,7 +79,8 @@ pub trait Store: Send + Sync + 'static {
     /// Remove a secret and all its versions for good.
     fn purge_secret(&self, arn: &str) -> Result<()>;
     /// Secrets of a scope ordered by name then ARN, strictly after `after` (a `(name, arn)`
-    /// cursor), at most `limit`.
+    /// cursor), at most `limit`. Each carries its labelled versions only: a listing never shows
+    /// deprecated ones, and a secret written often has thousands of them.
     fn list_secrets(
         &self,
         scope: &Scope,

@@ -237,7 +237,7 @@ pub(super) fn list(
                 version_columns!(),
                 " FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets \
                  WHERE account = ?1 AND region = ?2 ORDER BY name, arn LIMIT ?3) \
-                 ORDER BY secret_id, seq"
+                 AND stages_json <> '[]' ORDER BY secret_id, seq"
             ),
             vec![&account, &region, &limit],
         ),
@@ -254,7 +254,7 @@ pub(super) fn list(
                 " FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets \
                  WHERE account = ?1 AND region = ?2 AND (name, arn) > (?3, ?4) \
                  ORDER BY name, arn LIMIT ?5) \
-                 ORDER BY secret_id, seq"
+                 AND stages_json <> '[]' ORDER BY secret_id, seq"
             ),
             vec![&account, &region, name, arn, &limit],
         ),
