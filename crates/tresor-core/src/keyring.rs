@@ -29,7 +29,7 @@ pub struct Keyring {
     access_key_seal: SecretBytes,
     value_digest: SecretBytes,
     session_token: SecretBytes,
-    materials: RwLock<HashMap<(String, u32), Arc<KeyMaterial>>>,
+    materials: RwLock<HashMap<MaterialId, Arc<KeyMaterial>>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -123,11 +123,9 @@ impl Keyring {
     }
 
     fn material(&self, key: &KmsKeyRecord, version: u32) -> Result<Arc<KeyMaterial>, CoreError> {
-        let cache_key = (key.key_id.clone(), version);
-        if let Ok(cache) = self.materials.read() {
-            if let Some(m) = cache.get(&cache_key) {
-                return Ok(m.clone());
-            }
+        let cache_key = MaterialId::of(&key.scope, &key.key_id, version);
+        if let Some(m) = self.cached_material(&cache_key) {
+            return Ok(m);
         }
         let wrapped = key
             .versions
@@ -144,6 +142,10 @@ impl Keyring {
             cache.insert(cache_key, material.clone());
         }
         Ok(material)
+    }
+
+    fn cached_material(&self, id: &MaterialId) -> Option<Arc<KeyMaterial>> {
+        self.materials.read().ok()?.get(id).cloned()
     }
 
     /// Seal one secret version's value under the key's latest version, bound to
@@ -190,10 +192,20 @@ impl Keyring {
             )
         };
         let header = tresor_crypto::envelope_header(envelope).map_err(|_| failure())?;
-        let key = store
-            .get_kms_key(scope, &header.key_id)?
-            .ok_or_else(failure)?;
-        let material = self.material(&key, header.key_version)?;
+        // A key's material never changes and keys are never deleted, so material unwrapped
+        // once for this scope answers without reading the key again. (Disabling or deleting
+        // keys, once the KMS API can, must clear this cache on every node.)
+        let cached =
+            self.cached_material(&MaterialId::of(scope, &header.key_id, header.key_version));
+        let material = match cached {
+            Some(material) => material,
+            None => {
+                let key = store
+                    .get_kms_key(scope, &header.key_id)?
+                    .ok_or_else(failure)?;
+                self.material(&key, header.key_version)?
+            }
+        };
         let ctx = EncryptionContext::secret_version(secret_arn, version_id);
         let plain =
             tresor_crypto::open_envelope(&material, &ctx, envelope).map_err(|_| failure())?;
@@ -255,5 +267,26 @@ impl Keyring {
             key.access_key_id.as_bytes(),
             &key.sealed_secret,
         )?)
+    }
+}
+
+/// Unwrapped key material is cached per (scope, key id, key version): the scope is part of the
+/// id so a key of another account or region is never found through the cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MaterialId {
+    account: String,
+    region: String,
+    key_id: String,
+    version: u32,
+}
+
+impl MaterialId {
+    fn of(scope: &Scope, key_id: &str, version: u32) -> Self {
+        Self {
+            account: scope.account.as_str().to_owned(),
+            region: scope.region.as_str().to_owned(),
+            key_id: key_id.to_owned(),
+            version,
+        }
     }
 }
