@@ -34,10 +34,11 @@ pub struct Args {
     #[arg(long)]
     pub endpoint: String,
     /// Access key id to sign with.
-    #[arg(long)]
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
     pub access_key_id: String,
-    /// Secret access key to sign with (never printed).
-    #[arg(long)]
+    /// Secret access key to sign with (never printed). Prefer the environment variable: an
+    /// argument is visible to other users in the process list.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
     pub secret_access_key: String,
     /// Signing region.
     #[arg(long, default_value = "us-east-1")]

@@ -195,8 +195,8 @@ impl Scale {
         }
         println!(
             "Machine: {} CPUs, load average {} at the start, {} at the end (other work may \
-             have run beside the benchmark). RSS includes the resident pages of the memory-mapped \
-             store file; heap is RssAnon.",
+             have run beside the benchmark). RSS includes the resident pages of files the \
+             server maps (the store file, if it is memory-mapped); heap is RssAnon.",
             self.cpus, self.loadavg_start, self.loadavg_end
         );
         self.print_comparison("as seeded", |r| &r.first_read);

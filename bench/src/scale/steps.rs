@@ -86,7 +86,8 @@ impl LoadRun<'_> {
             .arg("load")
             .args(["--endpoint", self.endpoint])
             .args(["--access-key-id", &self.creds.access_key_id])
-            .args(["--secret-access-key", &self.creds.secret_access_key])
+            // The secret goes through the environment, not the (world-readable) command line.
+            .env("AWS_SECRET_ACCESS_KEY", &self.creds.secret_access_key)
             .args(["--workload", "get", "--existing"])
             .args(["--connections", &self.connections.to_string()])
             .args(["--duration", &self.duration_s.to_string()])
