@@ -138,26 +138,28 @@ pub async fn handle(
         request_id: request_id.clone(),
     };
     let answer = if runs_inline(&core, &exchange) {
-        // One read snapshot for the whole call (authentication included).
-        core.reading(|| run_call(&core, &exchange))
+        // One read snapshot for the whole call (authentication included). A panic is caught
+        // here as the blocking pool catches it for the other calls.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            core.reading(|| run_call(&core, &exchange))
+        }))
+        .map_err(|_| true)
     } else {
-        match tokio::task::spawn_blocking(move || run_call(&core, &exchange)).await {
-            Ok(answer) => answer,
-            Err(join) => {
-                // A panic in an operation: log the fact, never its payload (it might hold data).
-                tracing::error!(
-                    request_id,
-                    panicked = join.is_panic(),
-                    "operation task failed"
-                );
-                return wire::core_error(
-                    &CoreError::Internal("operation task failed".to_owned()),
-                    &request_id,
-                );
-            }
-        }
+        tokio::task::spawn_blocking(move || run_call(&core, &exchange))
+            .await
+            .map_err(|join| join.is_panic())
     };
-    answer.send().await
+    match answer {
+        Ok(answer) => answer.send().await,
+        Err(panicked) => {
+            // A panic in an operation: log the fact, never its payload (it might hold data).
+            tracing::error!(request_id, panicked, "operation task failed");
+            wire::core_error(
+                &CoreError::Internal("operation task failed".to_owned()),
+                &request_id,
+            )
+        }
+    }
 }
 
 /// Reads that take microseconds on the embedded store run on the connection's own task: a hop
