@@ -179,10 +179,12 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let inside = {
-            let guard = self.writer.lock();
-            let w = guard.try_borrow().map_err(|_| reentered())?;
-            w.atomic
+        // Held by another thread means not inside `atomically` on this one (the lock is
+        // re-entrant); do not wait for it here, uncounted: wait in `run_atomically`, where the
+        // holder sees this thread queued and leaves the transaction open for it.
+        let inside = match self.writer.try_lock() {
+            Some(guard) => guard.try_borrow().map_err(|_| reentered())?.atomic,
+            None => false,
         };
         if !inside {
             // A member of its own: `run_atomically` gives it a savepoint.
