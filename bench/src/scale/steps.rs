@@ -49,22 +49,8 @@ pub fn init(bin: &Path, data_dir: &Path, key_file: &Path) -> crate::BenchResult<
     })
 }
 
-/// What `tresor-bench load --json` reports (the fields `scale` uses).
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct LoadReport {
-    pub connections: u64,
-    pub duration_s: f64,
-    pub requests: u64,
-    pub errors: u64,
-    pub rps: f64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
-    pub max_ms: f64,
-    #[serde(default)]
-    pub error_kinds: serde_json::Value,
-}
+/// What `tresor-bench load --json` reports: the load generator's own report type.
+pub use crate::load::Report as LoadReport;
 
 /// One `GetSecretValue` run over `<prefix>0 .. <prefix>{secrets-1}`.
 pub struct LoadRun<'a> {
