@@ -30,11 +30,10 @@ use aws_credential_types::Credentials;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use common::faults::{self, all_versions, failure, holding, Counter};
 use common::pg::TestDb;
-use common::{http_get, run_with_timeout, sdk_client, tresor_command, unique, Creds, Server};
-use common::{ServerOptions, TRESOR};
+use common::ServerOptions;
+use common::{http_get, sdk_client, unique, Creds, Server};
 
 const PASSPHRASE: &str = "multi node passphrase";
-const TIMEOUT: Duration = Duration::from_secs(120);
 
 // ---- the cluster --------------------------------------------------------------------------------
 
@@ -51,28 +50,7 @@ impl Cluster {
     fn start(nodes: usize) -> Option<Self> {
         let db = TestDb::create("tresor_mn")?;
         let started = Instant::now();
-        let mut cmd = tresor_command();
-        cmd.arg("init")
-            .arg("--storage")
-            .arg(&db.url)
-            .arg("--output")
-            .arg("json")
-            .env("TRESOR_PASSPHRASE", PASSPHRASE);
-        let out = run_with_timeout(cmd, TIMEOUT);
-        assert!(
-            out.status.success(),
-            "tresor init --storage failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("init json");
-        let creds = Creds {
-            access_key_id: json["access_key_id"].as_str().expect("key id").to_owned(),
-            secret_access_key: json["secret_access_key"]
-                .as_str()
-                .expect("secret")
-                .to_owned(),
-        };
+        let creds = common::pg::init_store(&db.url, PASSPHRASE);
         // All nodes start together (their migrations run under a lock).
         let nodes = std::thread::scope(|s| {
             let handles: Vec<_> = (0..nodes)
@@ -110,33 +88,10 @@ impl Cluster {
             let status = node.stop();
             assert!(status.success(), "node exit after SIGTERM: {status}");
         }
-        let mut cmd = tresor_command();
-        cmd.arg("audit")
-            .arg("verify")
-            .arg("--storage")
-            .arg(&self.db.url)
-            .env("TRESOR_PASSPHRASE", PASSPHRASE);
-        let out = run_with_timeout(cmd, TIMEOUT);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{TRESOR} audit verify --storage failed ({}):\nstdout: {stdout}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        eprintln!("audit verify: {}", stdout.trim());
-        let records: u64 = stdout
-            .split_once("audit chain OK: ")
-            .and_then(|(_, rest)| rest.split_once(" records"))
-            .and_then(|(n, _)| n.parse().ok())
-            .unwrap_or_else(|| panic!("no record count in {stdout:?}"));
+        let records = common::pg::verify_trail(&self.db.url, PASSPHRASE);
         assert!(
             records >= min_records,
             "{records} audit records for at least {min_records} requests"
-        );
-        assert!(
-            !stdout.contains("not yet covered by a signature"),
-            "the final checkpoints do not cover the chain: {stdout}"
         );
         records
     }

@@ -16,10 +16,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use common::faults;
 use common::pg_server::{OwnPostgres, StopMode};
-use common::{http_get, run_with_timeout, sdk_client, tresor_command, Creds, ServerOptions};
+use common::{http_get, sdk_client, ServerOptions};
 
 const PASSPHRASE: &str = "restart passphrase";
-const TIMEOUT: Duration = Duration::from_secs(120);
 
 #[test]
 fn postgres_crash_and_restart_fail_cleanly_and_the_node_recovers_by_itself() {
@@ -27,20 +26,7 @@ fn postgres_crash_and_restart_fail_cleanly_and_the_node_recovers_by_itself() {
         return;
     };
     let url = pg.url("postgres");
-    let mut init = tresor_command();
-    init.args(["init", "--storage", &url, "--output", "json"])
-        .env("TRESOR_PASSPHRASE", PASSPHRASE);
-    let out = run_with_timeout(init, TIMEOUT);
-    assert!(
-        out.status.success(),
-        "tresor init --storage: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("init json");
-    let creds = Creds {
-        access_key_id: json["access_key_id"].as_str().expect("id").to_owned(),
-        secret_access_key: json["secret_access_key"].as_str().expect("key").to_owned(),
-    };
+    let creds = common::pg::init_store(&url, PASSPHRASE);
     // Two nodes: the load goes through the first, the second only watches.
     let mut node = ServerOptions::postgres(&url, PASSPHRASE).start();
     let mut other = ServerOptions::postgres(&url, PASSPHRASE).start();
@@ -97,20 +83,5 @@ fn postgres_crash_and_restart_fail_cleanly_and_the_node_recovers_by_itself() {
         let status = n.stop();
         assert!(status.success(), "node exit after SIGTERM: {status}");
     }
-    let mut verify = tresor_command();
-    verify
-        .args(["audit", "verify", "--storage", &url])
-        .env("TRESOR_PASSPHRASE", PASSPHRASE);
-    let out = run_with_timeout(verify, TIMEOUT);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "audit verify after the restarts: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("audit chain OK"), "{stdout}");
-    assert!(
-        !stdout.contains("not yet covered by a signature"),
-        "the final checkpoint does not cover the chain: {stdout}"
-    );
+    common::pg::verify_trail(&url, PASSPHRASE);
 }

@@ -145,3 +145,51 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// `tresor init --storage <url>` with `passphrase`: the root credentials it prints.
+pub fn init_store(url: &str, passphrase: &str) -> super::Creds {
+    let mut cmd = super::tresor_command();
+    cmd.args(["init", "--storage", url, "--output", "json"])
+        .env("TRESOR_PASSPHRASE", passphrase);
+    let out = super::run_with_timeout(cmd, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "tresor init --storage failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("init json");
+    super::Creds {
+        access_key_id: json["access_key_id"].as_str().expect("key id").to_owned(),
+        secret_access_key: json["secret_access_key"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    }
+}
+
+/// `tresor audit verify --storage <url>` must pass with every record covered by a signature;
+/// returns how many records the chain holds.
+pub fn verify_trail(url: &str, passphrase: &str) -> u64 {
+    let mut cmd = super::tresor_command();
+    cmd.args(["audit", "verify", "--storage", url])
+        .env("TRESOR_PASSPHRASE", passphrase);
+    let out = super::run_with_timeout(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tresor audit verify --storage failed ({}):\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("audit verify: {}", stdout.trim());
+    assert!(
+        !stdout.contains("not yet covered by a signature"),
+        "the final checkpoints do not cover the chain: {stdout}"
+    );
+    stdout
+        .split_once("audit chain OK: ")
+        .and_then(|(_, rest)| rest.split_once(" records"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no record count in {stdout:?}"))
+}
