@@ -64,6 +64,10 @@ struct Writer {
     /// members it has had.
     group: Option<u64>,
     members: usize,
+    /// Whether the current member runs in a savepoint. The first member of a group does not:
+    /// the transaction holds nothing else, so a failure rolls the whole transaction back, and
+    /// it saves SQLite copying every page it changes into the statement journal.
+    savepoint: bool,
 }
 
 fn writer(conn: Connection) -> ReentrantMutex<RefCell<Writer>> {
@@ -72,6 +76,7 @@ fn writer(conn: Connection) -> ReentrantMutex<RefCell<Writer>> {
         atomic: false,
         group: None,
         members: 0,
+        savepoint: false,
     }))
 }
 
@@ -90,6 +95,11 @@ pub struct ConnectionSettings {
     pub synchronous: i64,
     pub foreign_keys: bool,
     pub busy_timeout_ms: i64,
+    /// 2: statement journals stay in memory.
+    pub temp_store: i64,
+    /// SQLite's compile-time options, as `PRAGMA compile_options` lists them (`.cargo/config.toml`
+    /// sets some: see there).
+    pub compile_options: Vec<String>,
     /// The schema version (number of migrations applied).
     pub schema_version: i64,
 }
@@ -319,21 +329,26 @@ impl SqliteStore {
                 return f();
             }
             let group = match w.group {
-                Some(group) => group,
+                Some(group) => {
+                    if let Err(e) = exec(&w.conn, "SAVEPOINT member") {
+                        // Nothing of this member is in the transaction; end it for the others.
+                        w.savepoint = false;
+                        drop(self.close_member(&mut w, true));
+                        return Err(e.into());
+                    }
+                    w.savepoint = true;
+                    group
+                }
                 None => {
                     clean_conn(&w.conn)?;
                     exec(&w.conn, "BEGIN IMMEDIATE")?;
                     let group = self.group.new_group();
                     w.group = Some(group);
                     w.members = 0;
+                    w.savepoint = false;
                     group
                 }
             };
-            if let Err(e) = exec(&w.conn, "SAVEPOINT member") {
-                // Nothing of this member is in the transaction; end it for the others.
-                drop(self.close_member(&mut w, false));
-                return Err(e.into());
-            }
             w.members += 1;
             w.atomic = true;
             group
@@ -380,11 +395,28 @@ impl SqliteStore {
                 "no write transaction is open".to_owned(),
             )));
         };
-        let ended = if keep {
-            exec(&w.conn, "RELEASE member")
-        } else {
-            exec(&w.conn, "ROLLBACK TO member").and_then(|()| exec(&w.conn, "RELEASE member"))
+        let ended = match (w.savepoint, keep) {
+            (true, true) => exec(&w.conn, "RELEASE member"),
+            (true, false) => {
+                exec(&w.conn, "ROLLBACK TO member").and_then(|()| exec(&w.conn, "RELEASE member"))
+            }
+            (false, true) => Ok(()),
+            (false, false) => {
+                // The first member failed: the transaction holds its writes only.
+                let rolled_back = exec(&w.conn, "ROLLBACK");
+                if rolled_back.is_err() {
+                    let _ = w.conn.execute_batch("ROLLBACK");
+                }
+                w.group = None;
+                w.members = 0;
+                let outcome = Err("the transaction was rolled back".to_owned());
+                self.group.publish(group, outcome.clone());
+                return Completion::Committed(
+                    rolled_back.and(outcome.map_err(StoreError::Backend)),
+                );
+            }
         };
+        w.savepoint = false;
         // In memory, readers use the writer connection and would see an open group's writes:
         // there every member commits at once.
         let hand_off = ended.is_ok()
@@ -475,6 +507,9 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Statement journals (a group member's savepoint) stay in memory instead of spilling to a
+    // temporary file that is created, written and deleted within one commit.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 
@@ -487,6 +522,11 @@ fn settings(conn: &Connection, role: &'static str) -> Result<ConnectionSettings>
         synchronous: int("synchronous")?,
         foreign_keys: int("foreign_keys")? == 1,
         busy_timeout_ms: int("busy_timeout")?,
+        temp_store: int("temp_store")?,
+        compile_options: conn
+            .prepare("PRAGMA compile_options")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
         schema_version: int("user_version")?,
     })
 }
