@@ -62,6 +62,19 @@ impl Store for Backend {
     {
         each!(self, s => s.update_secret(arn, f))
     }
+    fn add_secret_version<T, E, F>(
+        &self,
+        arn: &str,
+        version_id: &str,
+        prune: VersionPruning,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnMut(&mut SecretTxn) -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        each!(self, s => s.add_secret_version(arn, version_id, prune, f))
+    }
     fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()> {
         each!(self, s => s.touch_secret(arn, version_id, day))
     }

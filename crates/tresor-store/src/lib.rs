@@ -74,6 +74,22 @@ pub trait Store: Send + Sync + 'static {
     where
         F: FnMut(&mut SecretTxn) -> Result<T, E>,
         E: From<StoreError>;
+    /// `update_secret` for a write that adds the version `version_id`, without reading all
+    /// the old versions (a secret written often has hundreds). `txn.record.versions` holds the
+    /// versions that carry a staging label and, if it is already stored, `version_id` (for an
+    /// idempotent retry), in the order they were added; `txn.unloaded_versions()` counts the
+    /// others, which stay as they are. After `f` succeeds, old versions are removed as `prune`
+    /// says, in the same transaction.
+    fn add_secret_version<T, E, F>(
+        &self,
+        arn: &str,
+        version_id: &str,
+        prune: VersionPruning,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnMut(&mut SecretTxn) -> Result<T, E>,
+        E: From<StoreError>;
     /// Record a read: set `last_accessed` of the secret and the version to `day`.
     fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()>;
     /// Remove a secret and all its versions for good.

@@ -18,6 +18,14 @@ pub struct Tag {
 
 /// A secret scheduled for deletion: `deleted_date` is when `DeleteSecret` was called,
 /// `purge_after` when the recovery window ends and the secret may be removed for good.
+/// Which old versions a write that adds a version removes: while the secret has more than
+/// `keep` versions, the oldest one without a staging label created before `created_before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionPruning {
+    pub keep: usize,
+    pub created_before: Timestamp,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deletion {
     pub deleted_date: Timestamp,
@@ -95,6 +103,8 @@ impl std::fmt::Debug for SealedVersion {
 pub struct SecretTxn {
     pub record: SecretRecord,
     pub(crate) new_envelopes: Vec<SealedVersion>,
+    /// Stored versions not in `record.versions` (see `Store::add_secret_version`).
+    pub(crate) unloaded: usize,
 }
 
 impl SecretTxn {
@@ -102,7 +112,20 @@ impl SecretTxn {
         Self {
             record,
             new_envelopes: Vec::new(),
+            unloaded: 0,
         }
+    }
+    /// A transaction that holds some of the secret's versions; `unloaded` more are stored.
+    pub(crate) fn partial(record: SecretRecord, unloaded: usize) -> Self {
+        Self {
+            unloaded,
+            ..Self::new(record)
+        }
+    }
+    /// How many stored versions this transaction did not load (and will not change): 0 for
+    /// `Store::update_secret`.
+    pub fn unloaded_versions(&self) -> usize {
+        self.unloaded
     }
     /// Add a version: its metadata goes to the end of `record.versions`, its envelope is stored.
     pub fn add_version(&mut self, meta: VersionMeta, envelope: Vec<u8>) {

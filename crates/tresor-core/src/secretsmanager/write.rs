@@ -1,7 +1,9 @@
 //! Writing values: `CreateSecret`, `PutSecretValue`, `UpdateSecret`, and the version rules they
 //! share (idempotent `ClientRequestToken`, staging-label moves, pruning of old versions).
 
-use tresor_store::{Deletion, SecretRecord, SecretTxn, Store, StoreError, Tag, VersionMeta};
+use tresor_store::{
+    Deletion, SecretRecord, SecretTxn, Store, StoreError, Tag, VersionMeta, VersionPruning,
+};
 use tresor_types::{SecretBytes, Timestamp};
 
 use super::dto::*;
@@ -108,12 +110,12 @@ pub(crate) fn add_version(
         acc
     });
     // The first version of a secret always becomes AWSCURRENT, whatever labels were asked for.
-    if txn.record.versions.is_empty() && !stages.iter().any(|s| s == AWSCURRENT) {
+    let first = txn.record.versions.is_empty() && txn.unloaded_versions() == 0;
+    if first && !stages.iter().any(|s| s == AWSCURRENT) {
         stages.push(AWSCURRENT.to_owned());
     }
     txn.add_version(prepared.meta.clone(), prepared.envelope.clone());
     move_stages(&mut txn.record, &prepared.meta.version_id, &stages);
-    prune(txn, now);
     txn.record.last_changed = now;
     Ok(Added::Created { stages })
 }
@@ -150,20 +152,12 @@ pub(crate) fn move_stages(record: &mut SecretRecord, target: &str, stages: &[Str
 }
 
 /// Keep the 100 most recent versions plus any created in the last 24 hours; only versions
-/// without a staging label are ever removed.
-fn prune(txn: &mut SecretTxn, now: Timestamp) {
-    while txn.record.versions.len() > MAX_VERSIONS {
-        let victim = txn
-            .record
-            .versions
-            .iter()
-            .filter(|v| v.stages.is_empty() && now.millis() - v.created.millis() > PRUNE_MIN_AGE_MS)
-            .min_by_key(|v| v.created)
-            .map(|v| v.version_id.clone());
-        match victim {
-            Some(id) => txn.remove_version(&id),
-            None => break,
-        }
+/// without a staging label are ever removed, oldest first (the store does it, in the
+/// transaction that adds a version: see `Store::add_secret_version`).
+fn pruning(now: Timestamp) -> VersionPruning {
+    VersionPruning {
+        keep: MAX_VERSIONS,
+        created_before: Timestamp(now.millis() - PRUNE_MIN_AGE_MS),
     }
 }
 
@@ -392,10 +386,12 @@ impl Core {
         )?;
         ensure_not_deleted(&record)?;
         let prepared = self.prepare_version(ctx, &record, &token, &value)?;
-        let added = self.store.update_secret(&record.arn, |txn| {
-            ensure_not_deleted(&txn.record)?;
-            add_version(txn, &prepared, &stages, ctx.now)
-        })?;
+        let added =
+            self.store
+                .add_secret_version(&record.arn, &token, pruning(ctx.now), |txn| {
+                    ensure_not_deleted(&txn.record)?;
+                    add_version(txn, &prepared, &stages, ctx.now)
+                })?;
         let version_stages = match added {
             Added::Created { stages } | Added::AlreadyThere { stages } => stages,
         };
@@ -453,7 +449,7 @@ impl Core {
             None => None,
         };
         let description = req.description;
-        self.store.update_secret(&record.arn, |txn| {
+        let update = |txn: &mut SecretTxn| {
             ensure_not_deleted(&txn.record)?;
             if let Some(d) = &description {
                 txn.record.description = Some(d.clone());
@@ -466,7 +462,16 @@ impl Core {
             }
             txn.record.last_changed = ctx.now;
             Ok::<_, CoreError>(())
-        })?;
+        };
+        match &prepared {
+            Some(p) => self.store.add_secret_version(
+                &record.arn,
+                &p.meta.version_id,
+                pruning(ctx.now),
+                update,
+            )?,
+            None => self.store.update_secret(&record.arn, update)?,
+        }
         Ok(ArnNameVersion {
             arn: record.arn,
             name: record.name,
@@ -605,32 +610,10 @@ mod tests {
     }
 
     #[test]
-    fn pruning_keeps_labelled_and_recent_versions() {
-        let day = PRUNE_MIN_AGE_MS;
-        let now = Timestamp(10 * day);
-        let mut versions: Vec<_> = (0..101)
-            .map(|i| meta(&format!("old{i:03}"), &[], i))
-            .collect();
-        versions[0].stages = vec!["AWSPREVIOUS".into()];
-        versions.push(meta("new", &["AWSCURRENT"], now.millis()));
-        let mut txn = SecretTxn::new(record(versions));
-        prune(&mut txn, now);
-        assert_eq!(txn.record.versions.len(), 100);
-        assert!(
-            txn.record.version("old000").is_some(),
-            "labelled versions stay"
-        );
-        assert!(txn.record.version("old001").is_none() && txn.record.version("old002").is_none());
-
-        let recent: Vec<_> = (0..105)
-            .map(|i| meta(&format!("r{i}"), &[], now.millis() - 1000))
-            .collect();
-        let mut txn = SecretTxn::new(record(recent));
-        prune(&mut txn, now);
-        assert_eq!(
-            txn.record.versions.len(),
-            105,
-            "versions from the last 24 h are kept"
-        );
+    fn pruning_keeps_a_hundred_versions_and_everything_from_the_last_day() {
+        let now = Timestamp(10 * PRUNE_MIN_AGE_MS);
+        let p = pruning(now);
+        assert_eq!(p.keep, 100);
+        assert_eq!(p.created_before, Timestamp(9 * PRUNE_MIN_AGE_MS));
     }
 }

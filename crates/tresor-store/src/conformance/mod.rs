@@ -99,6 +99,14 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             update_missing_secret_is_not_found::<S>,
         ),
         ("update_keeps_identity", update_keeps_identity::<S>),
+        (
+            "add_version_loads_labelled_versions_only",
+            add_version_loads_labelled_versions_only::<S>,
+        ),
+        (
+            "add_version_prunes_old_unlabelled_versions",
+            add_version_prunes_old_unlabelled_versions::<S>,
+        ),
         ("touch_records_access", touch_records_access::<S>),
         ("purge_removes_everything", purge_removes_everything::<S>),
         ("list_orders_and_paginates", list_orders_and_paginates::<S>),
@@ -227,6 +235,8 @@ macro_rules! conformance_tests {
             update_failing_closure_writes_nothing,
             update_missing_secret_is_not_found,
             update_keeps_identity,
+            add_version_loads_labelled_versions_only,
+            add_version_prunes_old_unlabelled_versions,
             touch_records_access,
             purge_removes_everything,
             list_orders_and_paginates,

@@ -1,6 +1,8 @@
 //! Read-modify-write of a secret (`update_secret`).
 
-use crate::{Deletion, SecretRecord, Store, StoreError, Tag};
+use tresor_types::Timestamp;
+
+use crate::{Deletion, SecretRecord, Store, StoreError, Tag, VersionPruning};
 
 use super::fixtures::*;
 
@@ -240,3 +242,149 @@ pub fn update_keeps_identity<S: Store>(store: &S) {
 }
 
 // ---- secrets: access, purge, listing, expiry ----
+
+/// Add version `id` created at `created` through `add_secret_version`, labelled `stages`
+/// (taken from whichever loaded version held them), without pruning anything.
+fn add_at<S: Store>(store: &S, arn: &str, id: &str, stages: &[&str], created: Timestamp) {
+    let keep_all = VersionPruning {
+        keep: usize::MAX,
+        created_before: Timestamp(0),
+    };
+    store
+        .add_secret_version::<(), StoreError, _>(arn, id, keep_all, |txn| {
+            for v in &mut txn.record.versions {
+                v.stages.retain(|s| !stages.contains(&s.as_str()));
+            }
+            let mut meta = version(id, stages);
+            meta.created = created;
+            txn.add_version(meta, envelope(id));
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// `add_secret_version` loads the labelled versions and the one it names (for an idempotent
+/// retry), counts the others, writes what the closure changed and leaves the others alone.
+pub fn add_version_loads_labelled_versions_only<S: Store>(store: &S) {
+    let created = create_with_version(store, &home(), "labelled");
+    for i in 2..=5 {
+        add_at(store, &created.arn, &format!("v{i}"), &["AWSCURRENT"], T0);
+    }
+    // v5 is AWSCURRENT; v1..v4 carry no label.
+    let seen = store
+        .add_secret_version::<_, StoreError, _>(&created.arn, "v2", keep_nothing_old(), |txn| {
+            Ok((
+                version_ids(&txn.record)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+                txn.unloaded_versions(),
+            ))
+        })
+        .unwrap();
+    assert_eq!(seen, (vec!["v2".to_owned(), "v5".to_owned()], 3));
+    let seen = store
+        .add_secret_version::<_, StoreError, _>(&created.arn, "v9", keep_nothing_old(), |txn| {
+            // A new label on an old version, and a new version.
+            set_stages(txn, "v5", &["AWSCURRENT", "blue"]);
+            txn.add_version(version("v9", &["AWSPENDING"]), envelope("v9"));
+            Ok(txn.unloaded_versions())
+        })
+        .unwrap();
+    assert_eq!(seen, 4);
+    let found = find(store, &created.arn);
+    assert_eq!(version_ids(&found), ["v1", "v2", "v3", "v4", "v5", "v9"]);
+    assert_eq!(stages_of(&found, "v5"), ["AWSCURRENT", "blue"]);
+    assert_eq!(stages_of(&found, "v9"), ["AWSPENDING"]);
+    assert_eq!(
+        store.read_envelope(&created.arn, "v9").unwrap(),
+        Some(envelope("v9"))
+    );
+    assert_eq!(
+        store.read_envelope(&created.arn, "v1").unwrap(),
+        Some(envelope("v1"))
+    );
+    // A failing closure writes nothing; a missing secret is `NotFound`.
+    let failed = store.add_secret_version::<(), CallerError, _>(
+        &created.arn,
+        "v10",
+        keep_nothing_old(),
+        |txn| {
+            txn.add_version(version("v10", &["AWSCURRENT"]), envelope("v10"));
+            Err(CallerError::Refused)
+        },
+    );
+    assert!(matches!(failed, Err(CallerError::Refused)));
+    assert_eq!(version_ids(&find(store, &created.arn)).len(), 6);
+    let missing = store.add_secret_version::<(), StoreError, _>(
+        &arn_for(&home(), "missing"),
+        "v1",
+        keep_nothing_old(),
+        |_| Ok(()),
+    );
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}
+
+/// Pruning that never applies: every version was created after `Timestamp(0)`.
+fn keep_nothing_old() -> VersionPruning {
+    VersionPruning {
+        keep: 1,
+        created_before: Timestamp(0),
+    }
+}
+
+/// After adding a version, while more than `keep` versions are stored, the oldest one without
+/// a label created before `created_before` is removed (with its sealed value); labelled and
+/// recent versions stay, however many there are.
+pub fn add_version_prunes_old_unlabelled_versions<S: Store>(store: &S) {
+    let created = create_with_version(store, &home(), "prune");
+    // v1 (T0) keeps AWSPREVIOUS; o2..o6 are old and unlabelled; r7, r8 are recent.
+    let day = 86_400_000;
+    for i in 2..=6 {
+        add_at(
+            store,
+            &created.arn,
+            &format!("o{i}"),
+            &[],
+            Timestamp(T0.millis() + i),
+        );
+    }
+    let recent = Timestamp(T0.millis() + 10 * day);
+    add_at(store, &created.arn, "r7", &[], recent);
+    update(store, &created.arn, |txn| {
+        set_stages(txn, "v1", &["AWSPREVIOUS"])
+    });
+    let prune = VersionPruning {
+        keep: 4,
+        created_before: Timestamp(recent.millis() - day),
+    };
+    store
+        .add_secret_version::<(), StoreError, _>(&created.arn, "r8", prune, |txn| {
+            let mut r8 = version("r8", &["AWSCURRENT"]);
+            r8.created = recent;
+            txn.add_version(r8, envelope("r8"));
+            Ok(())
+        })
+        .unwrap();
+    // 8 stored, keep 4: the four oldest unlabelled old ones go (o2..o5); o6 would be the next,
+    // but 4 remain.
+    let found = find(store, &created.arn);
+    assert_eq!(version_ids(&found), ["v1", "o6", "r7", "r8"]);
+    assert_eq!(store.read_envelope(&created.arn, "o2").unwrap(), None);
+
+    // Of the rest only o6 is old and unlabelled: it goes, and the recent or labelled ones stay
+    // although more than `keep` remain.
+    let prune = VersionPruning {
+        keep: 1,
+        created_before: Timestamp(recent.millis() - day),
+    };
+    store
+        .add_secret_version::<(), StoreError, _>(&created.arn, "r9", prune, |txn| {
+            set_stages(txn, "r8", &[]);
+            txn.add_version(version("r9", &["AWSCURRENT"]), envelope("r9"));
+            Ok(())
+        })
+        .unwrap();
+    let found = find(store, &created.arn);
+    assert_eq!(version_ids(&found), ["v1", "r7", "r8", "r9"]);
+}

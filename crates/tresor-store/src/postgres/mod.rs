@@ -37,7 +37,7 @@ use tresor_types::{AccountId, Region, Timestamp};
 use self::conn::{Atomic, Block, Conn, Pool, PooledConn};
 use crate::{
     AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretRecord, SecretTxn, Store,
-    StoreError,
+    StoreError, VersionPruning,
 };
 
 /// Connections per store (per node).
@@ -373,6 +373,30 @@ impl Store for PostgresStore {
             let mut txn = SecretTxn::new(before.clone());
             let out = f(&mut txn)?;
             secrets::write_changes(c, id, &before, &txn)?;
+            Ok(out)
+        })
+    }
+
+    fn add_secret_version<T, E, F>(
+        &self,
+        arn: &str,
+        version_id: &str,
+        prune: VersionPruning,
+        mut f: F,
+    ) -> std::result::Result<T, E>
+    where
+        F: FnMut(&mut SecretTxn) -> std::result::Result<T, E>,
+        E: From<StoreError>,
+    {
+        // As `update_secret`: the secret's row is locked before its versions are read.
+        self.write(|c| {
+            let (id, before, stored) =
+                secrets::load_for_new_version(c, arn, version_id)?.ok_or(StoreError::NotFound)?;
+            let unloaded = stored.saturating_sub(before.versions.len());
+            let mut txn = SecretTxn::partial(before.clone(), unloaded);
+            let out = f(&mut txn)?;
+            secrets::write_changes(c, id, &before, &txn)?;
+            secrets::prune_versions(c, id, prune)?;
             Ok(out)
         })
     }

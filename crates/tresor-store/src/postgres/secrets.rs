@@ -12,6 +12,7 @@ use tresor_types::Timestamp;
 use super::conn::{Conn, Param};
 use super::{limit, millis, parse_scope};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
+use crate::VersionPruning;
 use crate::{
     Deletion, Result, Scope, SealedVersion, SecretRecord, SecretTxn, StoreError, VersionMeta,
 };
@@ -123,6 +124,73 @@ pub(super) fn load_by_arn(
     };
     let row = c.query_opt(sql, &[&arn])?;
     with_versions(c, row)
+}
+
+/// The secret with this ARN (its row locked), its row id, and of its versions only those with
+/// a staging label and `version_id`; with the number of versions stored in all.
+pub(super) fn load_for_new_version(
+    c: &mut Conn,
+    arn: &str,
+    version_id: &str,
+) -> Result<Option<(i64, SecretRecord, usize)>> {
+    let row = c.query_opt(
+        concat!(
+            "SELECT ",
+            secret_columns!(),
+            " FROM secrets WHERE arn = $1 FOR UPDATE"
+        ),
+        &[&arn],
+    )?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (id, mut record) = secret_from_row(&row)?;
+    record.versions = c
+        .query(
+            concat!(
+                "SELECT ",
+                version_columns!(),
+                " FROM secret_versions WHERE secret_id = $1 \
+                 AND (stages_json <> '[]' OR version_id = $2) ORDER BY seq"
+            ),
+            &[&id, &version_id],
+        )?
+        .iter()
+        .map(|row| Ok(version_from_row(row)?.1))
+        .collect::<Result<_>>()?;
+    let stored = count_versions(c, id)?;
+    Ok(Some((id, record, stored)))
+}
+
+fn count_versions(c: &mut Conn, secret_id: i64) -> Result<usize> {
+    let n: i64 = c
+        .query_one(
+            "SELECT COUNT(*) FROM secret_versions WHERE secret_id = $1",
+            &[&secret_id],
+        )?
+        .try_get(0)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Remove old versions as `prune` says: while more than `keep` are stored, the oldest one
+/// without a label created before `created_before` (ties in the order they were added).
+pub(super) fn prune_versions(c: &mut Conn, secret_id: i64, prune: VersionPruning) -> Result<()> {
+    let excess = count_versions(c, secret_id)?.saturating_sub(prune.keep);
+    if excess == 0 {
+        return Ok(());
+    }
+    c.execute(
+        "DELETE FROM secret_versions WHERE secret_id = $1 AND seq IN (
+             SELECT seq FROM secret_versions
+             WHERE secret_id = $1 AND stages_json = '[]' AND created < $2
+             ORDER BY created, seq LIMIT $3)",
+        &[
+            &secret_id,
+            &millis(prune.created_before),
+            &i64::try_from(excess).unwrap_or(i64::MAX),
+        ],
+    )?;
+    Ok(())
 }
 
 pub(super) fn load_by_name(

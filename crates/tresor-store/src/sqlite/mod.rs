@@ -30,12 +30,15 @@ use tresor_types::{AccountId, Region, Timestamp};
 
 use crate::{
     AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretRecord, SecretTxn, Store,
-    StoreError,
+    StoreError, VersionPruning,
 };
 
 /// How many read connections a file-backed store keeps. Reads are short; a few connections
 /// keep request handlers from queueing behind one another without holding many file handles.
 const READ_CONNECTIONS: usize = 4;
+
+/// How many prepared statements each connection keeps (more than the store has).
+const STATEMENT_CACHE: usize = 256;
 
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -205,11 +208,25 @@ impl SqliteStore {
             });
         }
         let guard = self.writer.lock();
-        let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
-        let sp = w.conn.savepoint().map_err(StoreError::from)?;
-        // On `Err` the savepoint is dropped, which rolls it back.
-        let out = f(&sp)?;
-        sp.commit().map_err(StoreError::from)?;
+        let w = guard.try_borrow_mut().map_err(|_| reentered())?;
+        // Cached statements, not rusqlite's `Savepoint` (which parses `SAVEPOINT` and
+        // `RELEASE` anew each time): a request makes several such writes. SQLite nests
+        // savepoints of one name, acting on the innermost.
+        exec(&w.conn, "SAVEPOINT nested")?;
+        /// Rolls the savepoint back unless it was released, also when `f` unwinds.
+        struct Nested<'a>(&'a Connection, bool);
+        impl Drop for Nested<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    let _ = exec(self.0, "ROLLBACK TO nested");
+                    let _ = exec(self.0, "RELEASE nested");
+                }
+            }
+        }
+        let mut nested = Nested(&w.conn, false);
+        let out = f(&w.conn)?;
+        exec(&w.conn, "RELEASE nested")?;
+        nested.1 = true;
         Ok(out)
     }
 
@@ -504,6 +521,10 @@ fn clean(guard: ReaderGuard<'_>) -> Result<ReaderGuard<'_>> {
 
 /// Per-connection settings (these are not stored in the file).
 fn configure(conn: &Connection) -> Result<()> {
+    // Every statement the store runs stays prepared: the writer alone runs a few dozen
+    // distinct ones, and with rusqlite's default of 16 they evicted each other, so a write
+    // spent more time parsing SQL than running it.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -657,6 +678,29 @@ impl Store for SqliteStore {
             let mut txn = SecretTxn::new(before.clone());
             let out = f(&mut txn)?;
             secrets::write_changes(conn, id, &before, &txn)?;
+            Ok(out)
+        })
+    }
+
+    fn add_secret_version<T, E, F>(
+        &self,
+        arn: &str,
+        version_id: &str,
+        prune: VersionPruning,
+        mut f: F,
+    ) -> std::result::Result<T, E>
+    where
+        F: FnMut(&mut SecretTxn) -> std::result::Result<T, E>,
+        E: From<StoreError>,
+    {
+        self.write(|conn| {
+            let (id, before, stored) = secrets::load_for_new_version(conn, arn, version_id)?
+                .ok_or(StoreError::NotFound)?;
+            let unloaded = stored.saturating_sub(before.versions.len());
+            let mut txn = SecretTxn::partial(before.clone(), unloaded);
+            let out = f(&mut txn)?;
+            secrets::write_changes(conn, id, &before, &txn)?;
+            secrets::prune_versions(conn, id, prune)?;
             Ok(out)
         })
     }

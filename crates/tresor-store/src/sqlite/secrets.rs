@@ -14,6 +14,7 @@ use super::{millis, parse_scope};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
 use crate::{
     Deletion, Result, Scope, SealedVersion, SecretRecord, SecretTxn, StoreError, VersionMeta,
+    VersionPruning,
 };
 
 macro_rules! secret_columns {
@@ -174,6 +175,80 @@ pub(super) fn load_by_arn(conn: &Connection, arn: &str) -> Result<Option<(i64, S
         .query_row([arn], SecretRow::from_row)
         .optional()?;
     with_versions(conn, row)
+}
+
+/// The secret with this ARN, its row id, and of its versions only those with a staging label
+/// and `version_id`; with the number of versions stored in all.
+pub(super) fn load_for_new_version(
+    conn: &Connection,
+    arn: &str,
+    version_id: &str,
+) -> Result<Option<(i64, SecretRecord, usize)>> {
+    let row = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            secret_columns!(),
+            " FROM secrets WHERE arn = ?1"
+        ))?
+        .query_row([arn], SecretRow::from_row)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (id, mut record) = row.into_record()?;
+    record.versions = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM secret_versions WHERE secret_id = ?1 \
+             AND (stages_json <> '[]' OR version_id = ?2) ORDER BY seq"
+        ))?
+        .query_map(params![id, version_id], VersionRow::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .map(VersionRow::into_meta)
+        .collect::<Result<_>>()?;
+    let stored = count_versions(conn, id)?;
+    Ok(Some((id, record, stored)))
+}
+
+fn count_versions(conn: &Connection, secret_id: i64) -> Result<usize> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM secret_versions WHERE secret_id = ?1")?
+        .query_row([secret_id], |row| row.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Remove old versions as `prune` says: while more than `keep` are stored, the oldest one
+/// without a label created before `created_before` (ties in the order they were added).
+///
+/// The candidates are picked here rather than by a `DELETE … created < ? … LIMIT ?`: SQLite
+/// re-prepared that statement on every run (its plan depends on the bound values), which cost
+/// more than the whole delete.
+pub(super) fn prune_versions(
+    conn: &Connection,
+    secret_id: i64,
+    prune: VersionPruning,
+) -> Result<()> {
+    let excess = count_versions(conn, secret_id)?.saturating_sub(prune.keep);
+    if excess == 0 {
+        return Ok(());
+    }
+    let cutoff = millis(prune.created_before);
+    let mut candidates: Vec<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT created, seq FROM secret_versions WHERE secret_id = ?1 AND stages_json = '[]'",
+        )?
+        .query_map([secret_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    candidates.retain(|(created, _)| *created < cutoff);
+    candidates.sort_unstable();
+    let mut delete =
+        conn.prepare_cached("DELETE FROM secret_versions WHERE secret_id = ?1 AND seq = ?2")?;
+    for (_, seq) in candidates.into_iter().take(excess) {
+        delete.execute(params![secret_id, seq])?;
+    }
+    Ok(())
 }
 
 pub(super) fn load_by_name(
