@@ -52,6 +52,13 @@ impl Store for Backend {
     fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>> {
         each!(self, s => s.find_secret_by_name(scope, name))
     }
+    fn find_secret_labelled(
+        &self,
+        key: SecretKey<'_>,
+        version_id: Option<&str>,
+    ) -> Result<Option<SecretRecord>> {
+        each!(self, s => s.find_secret_labelled(key, version_id))
+    }
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {
         each!(self, s => s.read_envelope(arn, version_id))
     }

@@ -64,6 +64,14 @@ pub trait Store: Send + Sync + 'static {
     fn find_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>>;
     /// Find by name within a scope.
     fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>>;
+    /// Find a secret with only the versions that carry a staging label, and `version_id`
+    /// whatever its labels: what reading one version, describing or authorizing needs, without
+    /// loading every deprecated version (a secret written often has hundreds).
+    fn find_secret_labelled(
+        &self,
+        key: SecretKey<'_>,
+        version_id: Option<&str>,
+    ) -> Result<Option<SecretRecord>>;
     /// The sealed value of one version.
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>>;
     /// Read-modify-write one secret in a single transaction. `f` may run more than once (a

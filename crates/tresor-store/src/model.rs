@@ -18,6 +18,13 @@ pub struct Tag {
 
 /// A secret scheduled for deletion: `deleted_date` is when `DeleteSecret` was called,
 /// `purge_after` when the recovery window ends and the secret may be removed for good.
+/// How a secret is looked up: by ARN, or by name within a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKey<'a> {
+    Arn(&'a str),
+    Name(&'a Scope, &'a str),
+}
+
 /// Which old versions a write that adds a version removes: while the secret has more than
 /// `keep` versions, the oldest one without a staging label created before `created_before`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

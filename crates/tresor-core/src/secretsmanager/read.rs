@@ -6,7 +6,7 @@ use tresor_store::{SecretRecord, Store};
 use super::dto::*;
 use super::listing::{page_token, parse_page_token};
 use super::resolve::ensure_not_deleted;
-use super::resolve::Access;
+use super::resolve::{Access, Versions};
 use super::validate::{self, Validator};
 use super::Operation;
 use super::AWSCURRENT;
@@ -165,6 +165,7 @@ impl Core {
         let access = Access {
             version_id: req.version_id.as_deref(),
             version_stage: req.version_stage.as_deref(),
+            load: Versions::Labelled(req.version_id.as_deref()),
             ..Access::to(Operation::GetSecretValue)
         };
         let record =

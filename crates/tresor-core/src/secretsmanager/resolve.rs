@@ -1,7 +1,7 @@
 //! `SecretId` resolution: a name, a full ARN, or a partial ARN (one without the 6-character
 //! random suffix), always within the caller's (account, region).
 
-use tresor_store::{SecretRecord, Store};
+use tresor_store::{SecretKey, SecretRecord, Store};
 
 use super::Operation;
 use crate::authz::Resource;
@@ -17,12 +17,36 @@ pub(crate) struct Access<'a> {
     /// Tags the request sets (`aws:RequestTag/*`), and the keys it names (`aws:TagKeys`).
     pub request_tags: Vec<(String, String)>,
     pub tag_keys: Vec<String>,
+    /// Which of the secret's versions to load with it.
+    pub load: Versions<'a>,
+}
+
+/// Which versions a resolved secret carries in `versions`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) enum Versions<'a> {
+    /// Every stored version: listing them, or moving a label to any of them.
+    #[default]
+    All,
+    /// Those with a staging label, and the one named if it exists: enough to read one
+    /// version, describe the secret or add a version, without loading the deprecated ones (a
+    /// secret written often has hundreds).
+    Labelled(Option<&'a str>),
 }
 
 impl Access<'_> {
     pub fn to(op: Operation) -> Self {
+        let load = match op {
+            Operation::GetSecretValue
+            | Operation::BatchGetSecretValue
+            | Operation::DescribeSecret
+            | Operation::PutSecretValue
+            | Operation::UpdateSecret
+            | Operation::GetResourcePolicy => Versions::Labelled(None),
+            _ => Versions::All,
+        };
         Self {
             action: op.iam_action(),
+            load,
             ..Self::default()
         }
     }
@@ -108,7 +132,7 @@ impl Core {
         secret_id: &str,
         access: Access<'_>,
     ) -> Result<SecretRecord, CoreError> {
-        match self.find_secret(ctx, secret_id)? {
+        match self.find_secret(ctx, secret_id, access.load)? {
             Some(record) => {
                 self.authorize_secret(ctx, &record, &access)?;
                 Ok(record)
@@ -149,8 +173,16 @@ impl Core {
         &self,
         ctx: &RequestContext,
         secret_id: &str,
+        load: Versions<'_>,
     ) -> Result<Option<SecretRecord>, CoreError> {
         let scope = ctx.scope();
+        let find = |key: SecretKey<'_>| match (load, key) {
+            (Versions::All, SecretKey::Arn(arn)) => self.store.find_secret_by_arn(arn),
+            (Versions::All, SecretKey::Name(scope, name)) => {
+                self.store.find_secret_by_name(scope, name)
+            }
+            (Versions::Labelled(also), key) => self.store.find_secret_labelled(key, also),
+        };
         if let Some(rest) = secret_id.strip_prefix("arn:") {
             // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>[-<suffix>]
             let mut parts = rest.splitn(6, ':');
@@ -178,13 +210,13 @@ impl Core {
             {
                 return Ok(None);
             }
-            if let Some(found) = self.store.find_secret_by_arn(secret_id)? {
+            if let Some(found) = find(SecretKey::Arn(secret_id))? {
                 return Ok(Some(found));
             }
             // A partial ARN ends with the bare name.
-            return Ok(self.store.find_secret_by_name(&scope, name)?);
+            return Ok(find(SecretKey::Name(&scope, name))?);
         }
-        Ok(self.store.find_secret_by_name(&scope, secret_id)?)
+        Ok(find(SecretKey::Name(&scope, secret_id))?)
     }
 }
 

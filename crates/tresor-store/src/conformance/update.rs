@@ -2,7 +2,7 @@
 
 use tresor_types::Timestamp;
 
-use crate::{Deletion, SecretRecord, Store, StoreError, Tag, VersionPruning};
+use crate::{Deletion, SecretKey, SecretRecord, Store, StoreError, Tag, VersionPruning};
 
 use super::fixtures::*;
 
@@ -387,4 +387,52 @@ pub fn add_version_prunes_old_unlabelled_versions<S: Store>(store: &S) {
         .unwrap();
     let found = find(store, &created.arn);
     assert_eq!(version_ids(&found), ["v1", "r7", "r8", "r9"]);
+}
+
+/// `find_secret_labelled` returns the secret with its labelled versions and the one named,
+/// by ARN or by name within the scope, and the secret's fields as `find_secret_by_arn` does.
+pub fn find_labelled_versions<S: Store>(store: &S) {
+    let created = create_with_version(store, &home(), "reads");
+    for i in 2..=4 {
+        add_at(store, &created.arn, &format!("v{i}"), &["AWSCURRENT"], T0);
+    }
+    update(store, &created.arn, |txn| {
+        set_stages(txn, "v3", &["AWSPREVIOUS"])
+    });
+    let full = find(store, &created.arn);
+    let by_arn = |also| {
+        store
+            .find_secret_labelled(SecretKey::Arn(&created.arn), also)
+            .unwrap()
+            .expect("found by ARN")
+    };
+    let labelled = by_arn(None);
+    assert_eq!(version_ids(&labelled), ["v3", "v4"]);
+    assert_eq!(
+        SecretRecord {
+            versions: full.versions.clone(),
+            ..labelled.clone()
+        },
+        full
+    );
+    assert_eq!(version_ids(&by_arn(Some("v1"))), ["v1", "v3", "v4"]);
+    assert_eq!(version_ids(&by_arn(Some("v4"))), ["v3", "v4"]);
+    assert_eq!(version_ids(&by_arn(Some("nope"))), ["v3", "v4"]);
+    let by_name = store
+        .find_secret_labelled(SecretKey::Name(&home(), "reads"), Some("v2"))
+        .unwrap()
+        .expect("found by name");
+    assert_eq!(version_ids(&by_name), ["v2", "v3", "v4"]);
+    assert_eq!(
+        store
+            .find_secret_labelled(SecretKey::Name(&other_region(), "reads"), None)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_secret_labelled(SecretKey::Arn(&arn_for(&home(), "missing")), None)
+            .unwrap(),
+        None
+    );
 }

@@ -36,8 +36,8 @@ use tresor_types::{AccountId, Region, Timestamp};
 
 use self::conn::{Atomic, Block, Conn, Pool, PooledConn};
 use crate::{
-    AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretRecord, SecretTxn, Store,
-    StoreError, VersionPruning,
+    AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretKey, SecretRecord,
+    SecretTxn, Store, StoreError, VersionPruning,
 };
 
 /// Connections per store (per node).
@@ -355,6 +355,16 @@ impl Store for PostgresStore {
 
     fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>> {
         self.read(|c| secrets::load_by_name(c, scope, name))
+    }
+
+    fn find_secret_labelled(
+        &self,
+        key: SecretKey<'_>,
+        version_id: Option<&str>,
+    ) -> Result<Option<SecretRecord>> {
+        self.read(|c| {
+            Ok(secrets::load_labelled(c, key, version_id, false)?.map(|(_, record)| record))
+        })
     }
 
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {

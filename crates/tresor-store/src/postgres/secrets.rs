@@ -12,10 +12,10 @@ use tresor_types::Timestamp;
 use super::conn::{Conn, Param};
 use super::{limit, millis, parse_scope};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
-use crate::VersionPruning;
 use crate::{
     Deletion, Result, Scope, SealedVersion, SecretRecord, SecretTxn, StoreError, VersionMeta,
 };
+use crate::{SecretKey, VersionPruning};
 
 macro_rules! secret_columns {
     () => {
@@ -126,21 +126,36 @@ pub(super) fn load_by_arn(
     with_versions(c, row)
 }
 
-/// The secret with this ARN (its row locked), its row id, and of its versions only those with
-/// a staging label and `version_id`; with the number of versions stored in all.
-pub(super) fn load_for_new_version(
+/// The secret `key` names and its row id (locked with `lock`, before the versions are read),
+/// with its labelled versions and `version_id`.
+pub(super) fn load_labelled(
     c: &mut Conn,
-    arn: &str,
-    version_id: &str,
-) -> Result<Option<(i64, SecretRecord, usize)>> {
-    let row = c.query_opt(
-        concat!(
-            "SELECT ",
-            secret_columns!(),
-            " FROM secrets WHERE arn = $1 FOR UPDATE"
-        ),
-        &[&arn],
-    )?;
+    key: SecretKey<'_>,
+    version_id: Option<&str>,
+    lock: bool,
+) -> Result<Option<(i64, SecretRecord)>> {
+    let row = match (key, lock) {
+        (SecretKey::Arn(arn), false) => c.query_opt(
+            concat!("SELECT ", secret_columns!(), " FROM secrets WHERE arn = $1"),
+            &[&arn],
+        )?,
+        (SecretKey::Arn(arn), true) => c.query_opt(
+            concat!(
+                "SELECT ",
+                secret_columns!(),
+                " FROM secrets WHERE arn = $1 FOR UPDATE"
+            ),
+            &[&arn],
+        )?,
+        (SecretKey::Name(scope, name), _) => c.query_opt(
+            concat!(
+                "SELECT ",
+                secret_columns!(),
+                " FROM secrets WHERE account = $1 AND region = $2 AND name = $3"
+            ),
+            &[&scope.account.as_str(), &scope.region.as_str(), &name],
+        )?,
+    };
     let Some(row) = row else {
         return Ok(None);
     };
@@ -158,6 +173,19 @@ pub(super) fn load_for_new_version(
         .iter()
         .map(|row| Ok(version_from_row(row)?.1))
         .collect::<Result<_>>()?;
+    Ok(Some((id, record)))
+}
+
+/// The secret with this ARN (its row locked), its row id, its labelled versions and
+/// `version_id`; with the number of versions stored in all.
+pub(super) fn load_for_new_version(
+    c: &mut Conn,
+    arn: &str,
+    version_id: &str,
+) -> Result<Option<(i64, SecretRecord, usize)>> {
+    let Some((id, record)) = load_labelled(c, SecretKey::Arn(arn), Some(version_id), true)? else {
+        return Ok(None);
+    };
     let stored = count_versions(c, id)?;
     Ok(Some((id, record, stored)))
 }

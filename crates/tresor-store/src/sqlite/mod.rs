@@ -29,8 +29,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tresor_types::{AccountId, Region, Timestamp};
 
 use crate::{
-    AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretRecord, SecretTxn, Store,
-    StoreError, VersionPruning,
+    AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretKey, SecretRecord,
+    SecretTxn, Store, StoreError, VersionPruning,
 };
 
 /// How many read connections a file-backed store keeps. Reads are short; a few connections
@@ -660,6 +660,14 @@ impl Store for SqliteStore {
 
     fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>> {
         self.read(|tx| secrets::load_by_name(tx, scope, name))
+    }
+
+    fn find_secret_labelled(
+        &self,
+        key: SecretKey<'_>,
+        version_id: Option<&str>,
+    ) -> Result<Option<SecretRecord>> {
+        self.read(|tx| Ok(secrets::load_labelled(tx, key, version_id)?.map(|(_, record)| record)))
     }
 
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {

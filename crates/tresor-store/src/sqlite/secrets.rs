@@ -13,8 +13,8 @@ use tresor_types::Timestamp;
 use super::{millis, parse_scope};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
 use crate::{
-    Deletion, Result, Scope, SealedVersion, SecretRecord, SecretTxn, StoreError, VersionMeta,
-    VersionPruning,
+    Deletion, Result, Scope, SealedVersion, SecretKey, SecretRecord, SecretTxn, StoreError,
+    VersionMeta, VersionPruning,
 };
 
 macro_rules! secret_columns {
@@ -177,21 +177,33 @@ pub(super) fn load_by_arn(conn: &Connection, arn: &str) -> Result<Option<(i64, S
     with_versions(conn, row)
 }
 
-/// The secret with this ARN, its row id, and of its versions only those with a staging label
-/// and `version_id`; with the number of versions stored in all.
-pub(super) fn load_for_new_version(
+/// The secret `key` names and its row id, with its labelled versions and `version_id`.
+pub(super) fn load_labelled(
     conn: &Connection,
-    arn: &str,
-    version_id: &str,
-) -> Result<Option<(i64, SecretRecord, usize)>> {
-    let row = conn
-        .prepare_cached(concat!(
-            "SELECT ",
-            secret_columns!(),
-            " FROM secrets WHERE arn = ?1"
-        ))?
-        .query_row([arn], SecretRow::from_row)
-        .optional()?;
+    key: SecretKey<'_>,
+    version_id: Option<&str>,
+) -> Result<Option<(i64, SecretRecord)>> {
+    let row = match key {
+        SecretKey::Arn(arn) => conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                secret_columns!(),
+                " FROM secrets WHERE arn = ?1"
+            ))?
+            .query_row([arn], SecretRow::from_row)
+            .optional()?,
+        SecretKey::Name(scope, name) => conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                secret_columns!(),
+                " FROM secrets WHERE account = ?1 AND region = ?2 AND name = ?3"
+            ))?
+            .query_row(
+                params![scope.account.as_str(), scope.region.as_str(), name],
+                SecretRow::from_row,
+            )
+            .optional()?,
+    };
     let Some(row) = row else {
         return Ok(None);
     };
@@ -208,6 +220,19 @@ pub(super) fn load_for_new_version(
         .into_iter()
         .map(VersionRow::into_meta)
         .collect::<Result<_>>()?;
+    Ok(Some((id, record)))
+}
+
+/// The secret with this ARN, its row id, its labelled versions and `version_id`; with the
+/// number of versions stored in all.
+pub(super) fn load_for_new_version(
+    conn: &Connection,
+    arn: &str,
+    version_id: &str,
+) -> Result<Option<(i64, SecretRecord, usize)>> {
+    let Some((id, record)) = load_labelled(conn, SecretKey::Arn(arn), Some(version_id))? else {
+        return Ok(None);
+    };
     let stored = count_versions(conn, id)?;
     Ok(Some((id, record, stored)))
 }
