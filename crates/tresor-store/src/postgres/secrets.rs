@@ -113,17 +113,34 @@ pub(super) fn load_by_arn(
     arn: &str,
     lock: bool,
 ) -> Result<Option<(i64, SecretRecord)>> {
-    let sql = if lock {
-        concat!(
-            "SELECT ",
-            secret_columns!(),
-            " FROM secrets WHERE arn = $1 FOR UPDATE"
-        )
-    } else {
-        concat!("SELECT ", secret_columns!(), " FROM secrets WHERE arn = $1")
-    };
-    let row = c.query_opt(sql, &[&arn])?;
+    let row = secret_row(c, SecretKey::Arn(arn), lock)?;
     with_versions(c, row)
+}
+
+/// The `secrets` row `key` names, locked (`FOR UPDATE`, by ARN only) with `lock`.
+fn secret_row(c: &mut Conn, key: SecretKey<'_>, lock: bool) -> Result<Option<Row>> {
+    match (key, lock) {
+        (SecretKey::Arn(arn), false) => c.query_opt(
+            concat!("SELECT ", secret_columns!(), " FROM secrets WHERE arn = $1"),
+            &[&arn],
+        ),
+        (SecretKey::Arn(arn), true) => c.query_opt(
+            concat!(
+                "SELECT ",
+                secret_columns!(),
+                " FROM secrets WHERE arn = $1 FOR UPDATE"
+            ),
+            &[&arn],
+        ),
+        (SecretKey::Name(scope, name), _) => c.query_opt(
+            concat!(
+                "SELECT ",
+                secret_columns!(),
+                " FROM secrets WHERE account = $1 AND region = $2 AND name = $3"
+            ),
+            &[&scope.account.as_str(), &scope.region.as_str(), &name],
+        ),
+    }
 }
 
 /// The secret `key` names and its row id (locked with `lock`, before the versions are read),
@@ -134,28 +151,7 @@ pub(super) fn load_labelled(
     version_id: Option<&str>,
     lock: bool,
 ) -> Result<Option<(i64, SecretRecord)>> {
-    let row = match (key, lock) {
-        (SecretKey::Arn(arn), false) => c.query_opt(
-            concat!("SELECT ", secret_columns!(), " FROM secrets WHERE arn = $1"),
-            &[&arn],
-        )?,
-        (SecretKey::Arn(arn), true) => c.query_opt(
-            concat!(
-                "SELECT ",
-                secret_columns!(),
-                " FROM secrets WHERE arn = $1 FOR UPDATE"
-            ),
-            &[&arn],
-        )?,
-        (SecretKey::Name(scope, name), _) => c.query_opt(
-            concat!(
-                "SELECT ",
-                secret_columns!(),
-                " FROM secrets WHERE account = $1 AND region = $2 AND name = $3"
-            ),
-            &[&scope.account.as_str(), &scope.region.as_str(), &name],
-        )?,
-    };
+    let row = secret_row(c, key, lock)?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -226,14 +222,7 @@ pub(super) fn load_by_name(
     scope: &Scope,
     name: &str,
 ) -> Result<Option<SecretRecord>> {
-    let row = c.query_opt(
-        concat!(
-            "SELECT ",
-            secret_columns!(),
-            " FROM secrets WHERE account = $1 AND region = $2 AND name = $3"
-        ),
-        &[&scope.account.as_str(), &scope.region.as_str(), &name],
-    )?;
+    let row = secret_row(c, SecretKey::Name(scope, name), false)?;
     Ok(with_versions(c, row)?.map(|(_, record)| record))
 }
 

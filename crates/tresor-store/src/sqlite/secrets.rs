@@ -166,24 +166,12 @@ fn with_versions(conn: &Connection, row: Option<SecretRow>) -> Result<Option<(i6
 
 /// The secret with this ARN and its row id.
 pub(super) fn load_by_arn(conn: &Connection, arn: &str) -> Result<Option<(i64, SecretRecord)>> {
-    let row = conn
-        .prepare_cached(concat!(
-            "SELECT ",
-            secret_columns!(),
-            " FROM secrets WHERE arn = ?1"
-        ))?
-        .query_row([arn], SecretRow::from_row)
-        .optional()?;
-    with_versions(conn, row)
+    with_versions(conn, secret_row(conn, SecretKey::Arn(arn))?)
 }
 
-/// The secret `key` names and its row id, with its labelled versions and `version_id`.
-pub(super) fn load_labelled(
-    conn: &Connection,
-    key: SecretKey<'_>,
-    version_id: Option<&str>,
-) -> Result<Option<(i64, SecretRecord)>> {
-    let row = match key {
+/// The `secrets` row `key` names.
+fn secret_row(conn: &Connection, key: SecretKey<'_>) -> Result<Option<SecretRow>> {
+    Ok(match key {
         SecretKey::Arn(arn) => conn
             .prepare_cached(concat!(
                 "SELECT ",
@@ -203,7 +191,16 @@ pub(super) fn load_labelled(
                 SecretRow::from_row,
             )
             .optional()?,
-    };
+    })
+}
+
+/// The secret `key` names and its row id, with its labelled versions and `version_id`.
+pub(super) fn load_labelled(
+    conn: &Connection,
+    key: SecretKey<'_>,
+    version_id: Option<&str>,
+) -> Result<Option<(i64, SecretRecord)>> {
+    let row = secret_row(conn, key)?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -281,17 +278,7 @@ pub(super) fn load_by_name(
     scope: &Scope,
     name: &str,
 ) -> Result<Option<SecretRecord>> {
-    let row = conn
-        .prepare_cached(concat!(
-            "SELECT ",
-            secret_columns!(),
-            " FROM secrets WHERE account = ?1 AND region = ?2 AND name = ?3"
-        ))?
-        .query_row(
-            params![scope.account.as_str(), scope.region.as_str(), name],
-            SecretRow::from_row,
-        )
-        .optional()?;
+    let row = secret_row(conn, SecretKey::Name(scope, name))?;
     Ok(with_versions(conn, row)?.map(|(_, record)| record))
 }
 
