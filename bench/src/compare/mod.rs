@@ -149,6 +149,7 @@ async fn compare(args: Args) -> crate::BenchResult {
         secrets: args.secrets,
         prefix: "bench/pool-".to_owned(),
         value_size: 64,
+        sign_each: false,
     };
     for t in targets.iter() {
         load::setup_pool(&base(t, Workload::Get, connections)).await?;

@@ -70,6 +70,10 @@ pub struct Args {
     /// Size in bytes of the values written (pool, put, create).
     #[arg(long, default_value_t = 64)]
     pub value_size: usize,
+    /// Sign every read as it is sent, even for a pool small enough to be signed up front, so
+    /// runs on pools of different sizes cost the generator the same (`scale` does).
+    #[arg(long)]
+    pub sign_each: bool,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -91,6 +95,8 @@ pub struct LoadConfig {
     pub secrets: usize,
     pub prefix: String,
     pub value_size: usize,
+    /// Sign every request as it is sent (see `Args::sign_each`).
+    pub sign_each: bool,
 }
 
 fn seconds(name: &str, value: f64) -> crate::BenchResult<Duration> {
@@ -112,6 +118,7 @@ pub fn run(args: Args) -> crate::BenchResult {
         secrets: args.secrets,
         prefix: args.secret_prefix,
         value_size: args.value_size,
+        sign_each: args.sign_each,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -176,6 +183,7 @@ pub async fn execute(config: &LoadConfig) -> crate::BenchResult<Report> {
         &config.prefix,
         config.secrets,
         config.value_size,
+        config.sign_each,
     )?;
     let warm_end = Instant::now() + config.warmup;
     let stop = match config.requests {

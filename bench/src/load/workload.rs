@@ -111,6 +111,7 @@ impl RequestMaker {
         prefix: &str,
         secrets: usize,
         value_size: usize,
+        sign_each: bool,
     ) -> crate::BenchResult<Arc<Self>> {
         if workload.uses_pool() && secrets == 0 {
             return Err(format!(
@@ -118,7 +119,10 @@ impl RequestMaker {
                 workload.name()
             ));
         }
-        let presign = workload.uses_pool() && workload != Workload::Put && secrets <= PRESIGN_LIMIT;
+        let presign = workload.uses_pool()
+            && workload != Workload::Put
+            && secrets <= PRESIGN_LIMIT
+            && !sign_each;
         let presigned = if presign {
             let (tx, rx) = watch::channel(Arc::new(sign_pool(&signer, prefix, secrets)?));
             let (signer, prefix) = (signer.clone(), prefix.to_owned());

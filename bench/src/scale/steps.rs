@@ -75,6 +75,9 @@ impl LoadRun<'_> {
             // The secret goes through the environment, not the (world-readable) command line.
             .env("AWS_SECRET_ACCESS_KEY", &self.creds.secret_access_key)
             .args(["--workload", "get", "--existing"])
+            // Stores above `PRESIGN_LIMIT` secrets are signed per request; so is every count
+            // here, so that the generator's cost is the same at every count.
+            .arg("--sign-each")
             .args(["--connections", &self.connections.to_string()])
             .args(["--duration", &self.duration_s.to_string()])
             .args(["--warmup", &self.warmup_s.to_string()])

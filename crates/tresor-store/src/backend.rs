@@ -88,13 +88,14 @@ impl Store for Backend {
     fn purge_secret(&self, arn: &str) -> Result<()> {
         each!(self, s => s.purge_secret(arn))
     }
-    fn list_secrets(
+    fn list_secrets_ordered(
         &self,
         scope: &Scope,
-        after: Option<(&str, &str)>,
+        order: ListOrder,
+        after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<Vec<SecretRecord>> {
-        each!(self, s => s.list_secrets(scope, after, limit))
+        each!(self, s => s.list_secrets_ordered(scope, order, after, limit))
     }
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
         each!(self, s => s.expired_deletions(now))

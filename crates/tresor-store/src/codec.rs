@@ -2,7 +2,7 @@
 //! AWS shape (`[{"Key":…,"Value":…}]`) and staging labels as a JSON array of strings. Errors
 //! name the column, never its content.
 
-use crate::{Result, StoreError, Tag};
+use crate::{ListCursor, ListOrder, Result, SecretSort, StoreError, Tag};
 
 /// A tag as kept in `tags_json`: the AWS shape, so the column reads naturally.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -47,4 +47,31 @@ pub(crate) fn stages_from_json(json: &str) -> Result<Vec<String>> {
     serde_json::from_str(json).map_err(|_| {
         StoreError::Backend("the stored staging labels of a version are malformed".to_owned())
     })
+}
+
+/// How a listing in `order` sorts, the same on every backend: the sort expression (never-read
+/// secrets sort as -1, which every backend indexes), the direction, and the comparison that
+/// continues after a cursor.
+pub(crate) fn list_order_sql(order: ListOrder) -> (&'static str, &'static str, &'static str) {
+    let column = match order.by {
+        SecretSort::Name => "name",
+        SecretSort::Created => "created",
+        SecretSort::LastChanged => "last_changed",
+        SecretSort::LastAccessed => "COALESCE(last_accessed, -1)",
+    };
+    if order.descending {
+        (column, "DESC", "<")
+    } else {
+        (column, "ASC", ">")
+    }
+}
+
+/// Refuse a cursor of another order's kind (it would compare a name with a date).
+pub(crate) fn check_cursor(order: ListOrder, after: Option<&ListCursor>) -> Result<()> {
+    match after {
+        Some(cursor) if !order.fits(cursor) => Err(StoreError::Backend(
+            "list_secrets: the cursor does not fit the order".to_owned(),
+        )),
+        _ => Ok(()),
+    }
 }

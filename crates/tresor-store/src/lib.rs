@@ -102,15 +102,31 @@ pub trait Store: Send + Sync + 'static {
     fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()>;
     /// Remove a secret and all its versions for good.
     fn purge_secret(&self, arn: &str) -> Result<()>;
-    /// Secrets of a scope ordered by name then ARN, strictly after `after` (a `(name, arn)`
-    /// cursor), at most `limit`. Each carries its labelled versions only: a listing never shows
-    /// deprecated ones, and a secret written often has thousands of them.
+    /// One page of a scope's secrets in `order`, strictly after `after`, at most `limit`. Each
+    /// carries its labelled versions only: a listing never shows deprecated ones, and a
+    /// secret written often has hundreds of them. A cursor that does not fit the order (see
+    /// `ListOrder::fits`) is refused. Every order is served by an index: a page costs the
+    /// same at any depth of the listing.
+    fn list_secrets_ordered(
+        &self,
+        scope: &Scope,
+        order: ListOrder,
+        after: Option<&ListCursor>,
+        limit: usize,
+    ) -> Result<Vec<SecretRecord>>;
+    /// `list_secrets_ordered` by name, after a `(name, arn)` cursor.
     fn list_secrets(
         &self,
         scope: &Scope,
         after: Option<(&str, &str)>,
         limit: usize,
-    ) -> Result<Vec<SecretRecord>>;
+    ) -> Result<Vec<SecretRecord>> {
+        let cursor = after.map(|(name, arn)| ListCursor {
+            value: SortValue::Text(name.to_owned()),
+            arn: arn.to_owned(),
+        });
+        self.list_secrets_ordered(scope, ListOrder::BY_NAME, cursor.as_ref(), limit)
+    }
     /// ARNs of secrets whose recovery window ended at or before `now`.
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>>;
 

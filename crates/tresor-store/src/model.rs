@@ -18,6 +18,75 @@ pub struct Tag {
 
 /// A secret scheduled for deletion: `deleted_date` is when `DeleteSecret` was called,
 /// `purge_after` when the recovery window ends and the secret may be removed for good.
+/// What a listing of secrets is ordered by; ties are broken by ARN, in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSort {
+    Name,
+    Created,
+    LastChanged,
+    /// Never-read secrets (no `LastAccessedDate`) first in ascending order.
+    LastAccessed,
+}
+
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListOrder {
+    pub by: SecretSort,
+    pub descending: bool,
+}
+
+/// The sort value of a secret in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortValue {
+    Text(String),
+    /// Milliseconds; -1 for a secret never read (`SecretSort::LastAccessed`).
+    Millis(i64),
+}
+
+/// Where the next page of a listing starts: just past the secret with this sort value and
+/// ARN, in the listing's direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub value: SortValue,
+    pub arn: String,
+}
+
+impl ListOrder {
+    /// By name, ascending: the order of `Store::list_secrets`.
+    pub const BY_NAME: Self = Self {
+        by: SecretSort::Name,
+        descending: false,
+    };
+
+    /// The cursor that continues this listing after `record`.
+    pub fn cursor_after(&self, record: &SecretRecord) -> ListCursor {
+        let value = match self.by {
+            SecretSort::Name => SortValue::Text(record.name.clone()),
+            SecretSort::Created => SortValue::Millis(record.created.millis()),
+            SecretSort::LastChanged => SortValue::Millis(record.last_changed.millis()),
+            SecretSort::LastAccessed => {
+                SortValue::Millis(record.last_accessed.map_or(-1, Timestamp::millis))
+            }
+        };
+        ListCursor {
+            value,
+            arn: record.arn.clone(),
+        }
+    }
+
+    /// Whether `cursor` holds the kind of value this order sorts by.
+    pub fn fits(&self, cursor: &ListCursor) -> bool {
+        matches!(
+            (self.by, &cursor.value),
+            (SecretSort::Name, SortValue::Text(_))
+                | (
+                    SecretSort::Created | SecretSort::LastChanged | SecretSort::LastAccessed,
+                    SortValue::Millis(_)
+                )
+        )
+    }
+}
+
 /// How a secret is looked up: by ARN, or by name within a scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretKey<'a> {

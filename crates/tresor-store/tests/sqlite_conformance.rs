@@ -12,8 +12,9 @@ use tresor_store::{
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
-/// The schema version this build writes (migration 2 added identities and the audit trail).
-const LATEST_SCHEMA: i64 = 3;
+/// The schema version this build writes (migration 2 added identities and the audit trail,
+/// 4 the listing indexes).
+const LATEST_SCHEMA: i64 = 4;
 
 /// The suite on a database file, with its pool of read connections.
 mod file {
@@ -460,10 +461,13 @@ fn a_version_1_file_is_upgraded() {
         let store = SqliteStore::open(&path).unwrap();
         store.create_secret(&record, Some(&sealed)).unwrap();
     }
-    // Take the file back to version 1: drop what migrations 3 and 2 added.
+    // Take the file back to version 1: drop what migrations 4, 3 and 2 added.
     raw(&path)
         .execute_batch(
-            "DROP INDEX secret_versions_meta;
+            "DROP INDEX secrets_by_created;
+             DROP INDEX secrets_by_last_changed;
+             DROP INDEX secrets_by_last_accessed;
+             DROP INDEX secret_versions_meta;
              DROP TABLE audit_checkpoints;
              DROP TABLE audit_resources;
              DROP TABLE audit_records;
@@ -611,6 +615,23 @@ fn lookups_use_indexes() {
     ] {
         let plan = plan(sql);
         assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+    }
+    // ListSecrets pages in every order through an index, never sorting the scope.
+    for (column, index) in [
+        ("name", "sqlite_autoindex_secrets_2"),
+        ("created", "secrets_by_created"),
+        ("last_changed", "secrets_by_last_changed"),
+        ("COALESCE(last_accessed, -1)", "secrets_by_last_accessed"),
+    ] {
+        for (dir, cmp) in [("ASC", ">"), ("DESC", "<")] {
+            let sql = format!(
+                "SELECT * FROM secrets WHERE account = '1' AND region = 'r' \
+                 AND ({column}, arn) {cmp} (5, 'a') ORDER BY {column} {dir}, arn {dir} LIMIT 100"
+            );
+            let plan = plan(&sql);
+            assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
+        }
     }
 }
 

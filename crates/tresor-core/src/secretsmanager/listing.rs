@@ -2,7 +2,7 @@
 //! pagination tokens.
 
 use base64::Engine as _;
-use tresor_store::{SecretRecord, Store};
+use tresor_store::{ListCursor, ListOrder, SecretRecord, SecretSort, SortValue, Store};
 
 use super::dto::*;
 use super::read::{describe, stages_map, VersionSelector};
@@ -21,13 +21,75 @@ const FILTER_KEYS: [&str; 7] = [
     "owning-service",
     "all",
 ];
-const SCAN_PAGE: usize = 1000;
+/// Most secrets one `ListSecrets` or `BatchGetSecretValue` call reads from the store. A call
+/// whose filters match few secrets answers with what it found so far and a `NextToken` (AWS
+/// documents that a page may hold fewer results than asked, even none), so a call costs the
+/// same however large the scope and however selective the filters.
+const SCAN_BUDGET: usize = 1000;
+/// Secrets read from the store at a time while filtering.
+const SCAN_CHUNK: usize = 100;
 
 /// An opaque token naming a position in a listing, bound to the request that produced it so
 /// a token cannot be replayed against another listing.
 pub(crate) fn page_token(offset: usize, fingerprint: &str) -> String {
     let bind = hex::encode(&tresor_crypto::sha256(fingerprint.as_bytes())[..8]);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{offset}:{bind}"))
+}
+
+fn invalid_token() -> CoreError {
+    CoreError::InvalidNextToken("The NextToken value is invalid.".to_owned())
+}
+
+fn bind(fingerprint: &str) -> String {
+    hex::encode(&tresor_crypto::sha256(fingerprint.as_bytes())[..8])
+}
+
+/// An opaque token naming where a listing in `order` continues (the sort value and ARN of the
+/// last secret it passed), bound to the request that produced it like `page_token`.
+fn cursor_token(cursor: &ListCursor, fingerprint: &str) -> String {
+    let value = match &cursor.value {
+        SortValue::Text(t) => serde_json::Value::from(t.as_str()),
+        SortValue::Millis(m) => serde_json::Value::from(*m),
+    };
+    let token = serde_json::json!({ "v": value, "a": cursor.arn, "b": bind(fingerprint) });
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+fn parse_cursor_token(
+    token: &str,
+    order: ListOrder,
+    fingerprint: &str,
+) -> Result<ListCursor, CoreError> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| invalid_token())?;
+    let json: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| invalid_token())?;
+    if json.get("b").and_then(|b| b.as_str()) != Some(bind(fingerprint).as_str()) {
+        return Err(invalid_token());
+    }
+    let arn = json
+        .get("a")
+        .and_then(|a| a.as_str())
+        .ok_or_else(invalid_token)?;
+    let value = match json.get("v") {
+        Some(serde_json::Value::String(t)) => SortValue::Text(t.clone()),
+        Some(v) => SortValue::Millis(v.as_i64().ok_or_else(invalid_token)?),
+        None => return Err(invalid_token()),
+    };
+    let cursor = ListCursor {
+        value,
+        arn: arn.to_owned(),
+    };
+    if !order.fits(&cursor) {
+        return Err(invalid_token());
+    }
+    Ok(cursor)
+}
+
+/// One page of a listing: the secrets to answer with, and where the next page starts.
+struct Page {
+    records: Vec<SecretRecord>,
+    next: Option<ListCursor>,
 }
 
 pub(crate) fn parse_page_token(token: &str, fingerprint: &str) -> Result<usize, CoreError> {
@@ -132,29 +194,54 @@ fn matches(spec: &FilterSpec, r: &SecretRecord) -> bool {
 }
 
 impl Core {
-    /// Every secret of the caller's scope that passes all filters.
-    fn scan(
+    /// Up to `size` secrets of the caller's scope that `keep` accepts, in `order` from
+    /// `start`, reading at most `SCAN_BUDGET` of them.
+    fn page(
         &self,
         ctx: &RequestContext,
-        specs: &[FilterSpec],
-        include_deleted: bool,
-    ) -> Result<Vec<SecretRecord>, CoreError> {
+        order: ListOrder,
+        start: Option<ListCursor>,
+        size: usize,
+        filtering: bool,
+        keep: impl Fn(&SecretRecord) -> bool,
+    ) -> Result<Page, CoreError> {
         let scope = ctx.scope();
-        let mut out = Vec::new();
-        let mut cursor: Option<(String, String)> = None;
+        let mut records = Vec::new();
+        let mut cursor = start;
+        let mut scanned = 0;
         loop {
-            let page = self.store.list_secrets(
-                &scope,
-                cursor.as_ref().map(|(n, a)| (n.as_str(), a.as_str())),
-                SCAN_PAGE,
-            )?;
-            let done = page.len() < SCAN_PAGE;
-            cursor = page.last().map(|r| (r.name.clone(), r.arn.clone()));
-            out.extend(page.into_iter().filter(|r| {
-                (include_deleted || r.deletion.is_none()) && specs.iter().all(|s| matches(s, r))
-            }));
-            if done {
-                return Ok(out);
+            // One more than the page needs tells whether anything follows it.
+            let wanted = (size + 1 - records.len()).max(if filtering { SCAN_CHUNK } else { 1 });
+            let chunk = wanted.min(SCAN_BUDGET.saturating_sub(scanned).max(1));
+            let rows = self
+                .store
+                .list_secrets_ordered(&scope, order, cursor.as_ref(), chunk)?;
+            let exhausted = rows.len() < chunk;
+            scanned += rows.len();
+            for r in rows {
+                if records.len() == size {
+                    // `r` follows the page: it starts the next one.
+                    return Ok(Page {
+                        records,
+                        next: cursor,
+                    });
+                }
+                cursor = Some(order.cursor_after(&r));
+                if keep(&r) {
+                    records.push(r);
+                }
+            }
+            if exhausted {
+                return Ok(Page {
+                    records,
+                    next: None,
+                });
+            }
+            if scanned >= SCAN_BUDGET {
+                return Ok(Page {
+                    records,
+                    next: cursor,
+                });
             }
         }
     }
@@ -183,35 +270,31 @@ impl Core {
         let specs = filter_specs(req.filters.as_deref().unwrap_or_default())?;
         self.authorize(ctx, &Operation::ListSecrets.iam_action(), Resource::any())?;
         let include_deleted = req.include_planned_deletion.unwrap_or(false);
-        let mut all = self.scan(ctx, &specs, include_deleted)?;
-
         let sort_by = req.sort_by.as_deref().unwrap_or("created-date");
-        all.sort_by(|a, b| {
-            let primary = match sort_by {
-                "name" => a.name.cmp(&b.name),
-                "last-accessed-date" => a.last_accessed.cmp(&b.last_accessed),
-                "last-changed-date" => a.last_changed.cmp(&b.last_changed),
-                _ => a.created.cmp(&b.created),
-            };
-            primary.then_with(|| a.arn.cmp(&b.arn))
-        });
-        if req.sort_order.as_deref() == Some("desc") {
-            all.reverse();
-        }
-
+        let order = ListOrder {
+            by: match sort_by {
+                "name" => SecretSort::Name,
+                "last-accessed-date" => SecretSort::LastAccessed,
+                "last-changed-date" => SecretSort::LastChanged,
+                _ => SecretSort::Created,
+            },
+            descending: req.sort_order.as_deref() == Some("desc"),
+        };
         let fingerprint = format!(
             "list:{}:{}:{sort_by}:{:?}:{include_deleted}:{:?}",
             ctx.principal.account, ctx.region, req.sort_order, req.filters
         );
-        let start = match req.next_token.as_deref() {
-            Some(t) => parse_page_token(t, &fingerprint)?,
-            None => 0,
-        };
+        let start = req
+            .next_token
+            .as_deref()
+            .map(|t| parse_cursor_token(t, order, &fingerprint))
+            .transpose()?;
         let size = usize::try_from(req.max_results.unwrap_or(100)).unwrap_or(100);
-        let end = (start + size).min(all.len());
-        let secret_list = all
-            .get(start..end)
-            .unwrap_or_default()
+        let page = self.page(ctx, order, start, size, !specs.is_empty(), |r| {
+            (include_deleted || r.deletion.is_none()) && specs.iter().all(|s| matches(s, r))
+        })?;
+        let secret_list = page
+            .records
             .iter()
             .map(|r| {
                 let mut d = describe(r);
@@ -219,7 +302,7 @@ impl Core {
                 d
             })
             .collect();
-        let next_token = (end < all.len()).then(|| page_token(end, &fingerprint));
+        let next_token = page.next.map(|c| cursor_token(&c, &fingerprint));
         Ok(ListSecretsResponse {
             secret_list,
             next_token,
@@ -292,23 +375,25 @@ impl Core {
             }
             (None, Some(filters)) => {
                 let specs = filter_specs(&filters)?;
-                let mut all = self.scan(ctx, &specs, false)?;
-                all.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.arn.cmp(&b.arn)));
                 let fingerprint =
                     format!("batch:{}:{}:{filters:?}", ctx.principal.account, ctx.region);
-                let start = match req.next_token.as_deref() {
-                    Some(t) => parse_page_token(t, &fingerprint)?,
-                    None => 0,
-                };
+                let order = ListOrder::BY_NAME;
+                let start = req
+                    .next_token
+                    .as_deref()
+                    .map(|t| parse_cursor_token(t, order, &fingerprint))
+                    .transpose()?;
                 let size = usize::try_from(req.max_results.unwrap_or(20)).unwrap_or(20);
-                let end = (start + size).min(all.len());
-                for r in all.get(start..end).unwrap_or_default() {
+                let page = self.page(ctx, order, start, size, true, |r| {
+                    r.deletion.is_none() && specs.iter().all(|s| matches(s, r))
+                })?;
+                for r in &page.records {
                     let allowed = self
                         .authorize_secret(ctx, r, &Access::to(Operation::GetSecretValue))
                         .map(|()| r.clone());
                     reveal_one(&r.arn, allowed)?;
                 }
-                let next_token = (end < all.len()).then(|| page_token(end, &fingerprint));
+                let next_token = page.next.map(|c| cursor_token(&c, &fingerprint));
                 Ok(BatchGetSecretValueResponse {
                     secret_values,
                     next_token,
@@ -325,6 +410,36 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursor_tokens_round_trip_bound_to_their_listing_and_order() {
+        let by_date = ListOrder {
+            by: SecretSort::Created,
+            descending: true,
+        };
+        let cursor = ListCursor {
+            value: SortValue::Millis(1_700_000_000_123),
+            arn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:a-AbCdEf".to_owned(),
+        };
+        let t = cursor_token(&cursor, "a");
+        assert_eq!(parse_cursor_token(&t, by_date, "a").unwrap(), cursor);
+        assert!(parse_cursor_token(&t, by_date, "b").is_err());
+        assert!(parse_cursor_token(&t, ListOrder::BY_NAME, "a").is_err());
+        let named = ListCursor {
+            value: SortValue::Text("app/key".to_owned()),
+            ..cursor
+        };
+        let t = cursor_token(&named, "a");
+        assert_eq!(
+            parse_cursor_token(&t, ListOrder::BY_NAME, "a").unwrap(),
+            named
+        );
+        assert!(parse_cursor_token(&t, by_date, "a").is_err());
+        assert!(parse_cursor_token("garbage!", by_date, "a").is_err());
+        let no_arn = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"v":1,"b":"{}"}}"#, bind("a")));
+        assert!(parse_cursor_token(&no_arn, by_date, "a").is_err());
+    }
 
     #[test]
     fn page_tokens_are_bound_to_their_listing() {

@@ -115,6 +115,7 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "list_is_scoped_and_complete",
             list_is_scoped_and_complete::<S>,
         ),
+        ("list_in_every_order", list_in_every_order::<S>),
         (
             "expired_deletions_by_purge_time",
             expired_deletions_by_purge_time::<S>,
@@ -243,6 +244,7 @@ macro_rules! conformance_tests {
             purge_removes_everything,
             list_orders_and_paginates,
             list_is_scoped_and_complete,
+            list_in_every_order,
             expired_deletions_by_purge_time,
             concurrent_updates_serialize,
             users_round_trip,

@@ -36,8 +36,8 @@ use tresor_types::{AccountId, Region, Timestamp};
 
 use self::conn::{Atomic, Block, Conn, Pool, PooledConn};
 use crate::{
-    AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretKey, SecretRecord,
-    SecretTxn, Store, StoreError, VersionPruning,
+    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedVersion, SecretKey,
+    SecretRecord, SecretTxn, Store, StoreError, VersionPruning,
 };
 
 /// Connections per store (per node).
@@ -423,13 +423,14 @@ impl Store for PostgresStore {
         self.write(|c| secrets::purge(c, arn))
     }
 
-    fn list_secrets(
+    fn list_secrets_ordered(
         &self,
         scope: &Scope,
-        after: Option<(&str, &str)>,
+        order: ListOrder,
+        after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<Vec<SecretRecord>> {
-        self.read(|c| secrets::list(c, scope, after, limit))
+        self.read(|c| secrets::list(c, scope, order, after, limit))
     }
 
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {

@@ -11,11 +11,12 @@ use tresor_types::Timestamp;
 
 use super::conn::{Conn, Param};
 use super::{limit, millis, parse_scope};
+use crate::codec::{check_cursor, list_order_sql};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
 use crate::{
     Deletion, Result, Scope, SealedVersion, SecretRecord, SecretTxn, StoreError, VersionMeta,
 };
-use crate::{SecretKey, VersionPruning};
+use crate::{ListCursor, ListOrder, SecretKey, SortValue, VersionPruning};
 
 macro_rules! secret_columns {
     () => {
@@ -237,54 +238,46 @@ pub(super) fn read_envelope(c: &mut Conn, arn: &str, version_id: &str) -> Result
     .map_err(StoreError::from)
 }
 
-/// One page of a scope's secrets, ordered by (name, ARN) bytewise (the columns' collation is
-/// "C"). Both queries select the same page in one read transaction, so they agree.
+/// One page of a scope's secrets in `order` (see `Store::list_secrets_ordered`). Both queries
+/// select the same page, and they run in one transaction, so they agree. Text columns are
+/// `COLLATE "C"`: bytewise, Rust's `str` order, as on SQLite.
 pub(super) fn list(
     c: &mut Conn,
     scope: &Scope,
-    after: Option<(&str, &str)>,
+    order: ListOrder,
+    after: Option<&ListCursor>,
     n: usize,
 ) -> Result<Vec<SecretRecord>> {
+    check_cursor(order, after)?;
     if n == 0 {
         return Ok(Vec::new());
     }
     let n = limit(n);
     let account = scope.account.as_str();
     let region = scope.region.as_str();
-    let (secrets_sql, versions_sql, args): (&str, &str, Vec<Param<'_>>) = match &after {
-        None => (
-            concat!(
-                "SELECT ",
-                secret_columns!(),
-                " FROM secrets WHERE account = $1 AND region = $2 ORDER BY name, arn LIMIT $3"
-            ),
-            concat!(
-                "SELECT ",
-                version_columns!(),
-                " FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets \
-                 WHERE account = $1 AND region = $2 ORDER BY name, arn LIMIT $3) \
-                 AND stages_json <> '[]' ORDER BY secret_id, seq"
-            ),
-            vec![&account, &region, &n],
-        ),
-        Some((name, arn)) => (
-            concat!(
-                "SELECT ",
-                secret_columns!(),
-                " FROM secrets WHERE account = $1 AND region = $2 AND (name, arn) > ($3, $4) \
-                 ORDER BY name, arn LIMIT $5"
-            ),
-            concat!(
-                "SELECT ",
-                version_columns!(),
-                " FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets \
-                 WHERE account = $1 AND region = $2 AND (name, arn) > ($3, $4) \
-                 ORDER BY name, arn LIMIT $5) \
-                 AND stages_json <> '[]' ORDER BY secret_id, seq"
-            ),
-            vec![&account, &region, name, arn, &n],
+    let (column, dir, cmp) = list_order_sql(order);
+    let page = match after {
+        None => format!("account = $1 AND region = $2 ORDER BY {column} {dir}, arn {dir} LIMIT $3"),
+        Some(_) => format!(
+            "account = $1 AND region = $2 AND ({column}, arn) {cmp} ($4, $5) \
+             ORDER BY {column} {dir}, arn {dir} LIMIT $3"
         ),
     };
+    let secrets_sql = format!("SELECT {} FROM secrets WHERE {page}", secret_columns!());
+    let versions_sql = format!(
+        "SELECT {} FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets WHERE {page}) \
+         AND stages_json <> '[]' ORDER BY secret_id, seq",
+        version_columns!()
+    );
+    let mut args: Vec<Param<'_>> = vec![&account, &region, &n];
+    if let Some(cursor) = after {
+        match &cursor.value {
+            SortValue::Text(t) => args.push(t),
+            SortValue::Millis(m) => args.push(m),
+        }
+        args.push(&cursor.arn);
+    }
+    let (secrets_sql, versions_sql) = (secrets_sql.as_str(), versions_sql.as_str());
     let rows = c.query(secrets_sql, &args)?;
     let version_rows = c.query(versions_sql, &args)?;
     let mut versions: HashMap<i64, Vec<VersionMeta>> = HashMap::new();

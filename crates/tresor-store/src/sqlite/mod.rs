@@ -29,8 +29,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tresor_types::{AccountId, Region, Timestamp};
 
 use crate::{
-    AccessKeyRecord, KmsKeyRecord, Result, Scope, SealedVersion, SecretKey, SecretRecord,
-    SecretTxn, Store, StoreError, VersionPruning,
+    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedVersion, SecretKey,
+    SecretRecord, SecretTxn, Store, StoreError, VersionPruning,
 };
 
 /// How many read connections a file-backed store keeps. Reads are short; a few connections
@@ -725,13 +725,14 @@ impl Store for SqliteStore {
         self.write(|tx| secrets::purge(tx, arn))
     }
 
-    fn list_secrets(
+    fn list_secrets_ordered(
         &self,
         scope: &Scope,
-        after: Option<(&str, &str)>,
+        order: ListOrder,
+        after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<Vec<SecretRecord>> {
-        self.read(|tx| secrets::list(tx, scope, after, limit))
+        self.read(|tx| secrets::list(tx, scope, order, after, limit))
     }
 
     fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {

@@ -16,7 +16,7 @@ const APPLICATION_ID: i64 = 0x5452_5352;
 
 /// The migrations, in order; migration `n` (1-based) moves the schema from version `n - 1`
 /// to `n`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
 
 /// The schema version this build writes.
 pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -251,6 +251,15 @@ CREATE TABLE audit_checkpoints (
 const MIGRATION_3: &str = "
 CREATE INDEX secret_versions_meta ON secret_versions
     (secret_id, seq, version_id, stages_json, created, last_accessed, value_digest, kms_key_id);
+";
+
+/// `ListSecrets` in every order it offers pages through an index instead of sorting the
+/// whole scope per page (the name order has `UNIQUE (account, region, name)`).
+const MIGRATION_4: &str = "
+CREATE INDEX secrets_by_created ON secrets (account, region, created, arn);
+CREATE INDEX secrets_by_last_changed ON secrets (account, region, last_changed, arn);
+CREATE INDEX secrets_by_last_accessed ON secrets
+    (account, region, COALESCE(last_accessed, -1), arn);
 ";
 
 /// Bring the schema up to [`LATEST`]; a no-op when it is already there.

@@ -6,15 +6,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::types::ToSql;
+use rusqlite::types::{ToSql, Value};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tresor_types::Timestamp;
 
 use super::{millis, parse_scope};
+use crate::codec::{check_cursor, list_order_sql};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
 use crate::{
-    Deletion, Result, Scope, SealedVersion, SecretKey, SecretRecord, SecretTxn, StoreError,
-    VersionMeta, VersionPruning,
+    Deletion, ListCursor, ListOrder, Result, Scope, SealedVersion, SecretKey, SecretRecord,
+    SecretTxn, SortValue, StoreError, VersionMeta, VersionPruning,
 };
 
 macro_rules! secret_columns {
@@ -297,14 +298,16 @@ pub(super) fn read_envelope(
     Ok(envelope)
 }
 
-/// One page of a scope's secrets, ordered by (name, ARN). Both queries select the same page,
-/// and they run in one read transaction, so they agree.
+/// One page of a scope's secrets in `order` (see `Store::list_secrets_ordered`). Both queries
+/// select the same page, and they run in one read transaction, so they agree.
 pub(super) fn list(
     conn: &Connection,
     scope: &Scope,
-    after: Option<(&str, &str)>,
+    order: ListOrder,
+    after: Option<&ListCursor>,
     limit: usize,
 ) -> Result<Vec<SecretRecord>> {
+    check_cursor(order, after)?;
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -312,40 +315,30 @@ pub(super) fn list(
     let account = scope.account.as_str();
     let region = scope.region.as_str();
     // SQLite compares TEXT bytewise (BINARY collation), which is Rust's `str` order.
-    let (secrets_sql, versions_sql, args): (&str, &str, Vec<&dyn ToSql>) = match &after {
-        None => (
-            concat!(
-                "SELECT ",
-                secret_columns!(),
-                " FROM secrets WHERE account = ?1 AND region = ?2 ORDER BY name, arn LIMIT ?3"
-            ),
-            concat!(
-                "SELECT ",
-                version_columns!(),
-                " FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets \
-                 WHERE account = ?1 AND region = ?2 ORDER BY name, arn LIMIT ?3) \
-                 AND stages_json <> '[]' ORDER BY secret_id, seq"
-            ),
-            vec![&account, &region, &limit],
-        ),
-        Some((name, arn)) => (
-            concat!(
-                "SELECT ",
-                secret_columns!(),
-                " FROM secrets WHERE account = ?1 AND region = ?2 AND (name, arn) > (?3, ?4) \
-                 ORDER BY name, arn LIMIT ?5"
-            ),
-            concat!(
-                "SELECT ",
-                version_columns!(),
-                " FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets \
-                 WHERE account = ?1 AND region = ?2 AND (name, arn) > (?3, ?4) \
-                 ORDER BY name, arn LIMIT ?5) \
-                 AND stages_json <> '[]' ORDER BY secret_id, seq"
-            ),
-            vec![&account, &region, name, arn, &limit],
+    let (column, dir, cmp) = list_order_sql(order);
+    let page = match after {
+        None => format!("account = ?1 AND region = ?2 ORDER BY {column} {dir}, arn {dir} LIMIT ?3"),
+        Some(_) => format!(
+            "account = ?1 AND region = ?2 AND ({column}, arn) {cmp} (?4, ?5) \
+             ORDER BY {column} {dir}, arn {dir} LIMIT ?3"
         ),
     };
+    let secrets_sql = format!("SELECT {} FROM secrets WHERE {page}", secret_columns!());
+    let versions_sql = format!(
+        "SELECT {} FROM secret_versions WHERE secret_id IN (SELECT id FROM secrets WHERE {page}) \
+         AND stages_json <> '[]' ORDER BY secret_id, seq",
+        version_columns!()
+    );
+    let value = after.map(|c| match &c.value {
+        SortValue::Text(t) => Value::Text(t.clone()),
+        SortValue::Millis(m) => Value::Integer(*m),
+    });
+    let mut args: Vec<&dyn ToSql> = vec![&account, &region, &limit];
+    if let (Some(cursor), Some(value)) = (after, &value) {
+        args.push(value);
+        args.push(&cursor.arn);
+    }
+    let (secrets_sql, versions_sql) = (secrets_sql.as_str(), versions_sql.as_str());
 
     let rows = conn
         .prepare_cached(secrets_sql)?
