@@ -1,5 +1,5 @@
-//! `ListSecrets` and `BatchGetSecretValue`: filters (with `!` negation), sorting and opaque
-//! pagination tokens.
+//! `ListSecrets` and `BatchGetSecretValue`: paging through the store in the order asked, with
+//! filters (with `!` negation) applied on the way, and opaque keyset pagination tokens.
 
 use base64::Engine as _;
 use tresor_store::{ListCursor, ListOrder, SecretRecord, SecretSort, SortValue, Store};
@@ -28,13 +28,6 @@ const FILTER_KEYS: [&str; 7] = [
 const SCAN_BUDGET: usize = 1000;
 /// Secrets read from the store at a time while filtering.
 const SCAN_CHUNK: usize = 100;
-
-/// An opaque token naming a position in a listing, bound to the request that produced it so
-/// a token cannot be replayed against another listing.
-pub(crate) fn page_token(offset: usize, fingerprint: &str) -> String {
-    let bind = hex::encode(&tresor_crypto::sha256(fingerprint.as_bytes())[..8]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{offset}:{bind}"))
-}
 
 fn invalid_token() -> CoreError {
     CoreError::InvalidNextToken("The NextToken value is invalid.".to_owned())
@@ -92,18 +85,23 @@ struct Page {
     next: Option<ListCursor>,
 }
 
+/// An opaque token naming a position (an offset) in a listing, bound to the request that
+/// produced it so a token cannot be replayed against another listing.
+pub(crate) fn page_token(offset: usize, fingerprint: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{offset}:{}", bind(fingerprint)))
+}
+
 pub(crate) fn parse_page_token(token: &str, fingerprint: &str) -> Result<usize, CoreError> {
-    let invalid = || CoreError::InvalidNextToken("The NextToken value is invalid.".to_owned());
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(raw).map_err(|_| invalid())?;
-    let (offset, bind) = text.split_once(':').ok_or_else(invalid)?;
-    let expected = hex::encode(&tresor_crypto::sha256(fingerprint.as_bytes())[..8]);
-    if bind != expected {
-        return Err(invalid());
+        .map_err(|_| invalid_token())?;
+    let text = String::from_utf8(raw).map_err(|_| invalid_token())?;
+    let (offset, bound) = text.split_once(':').ok_or_else(invalid_token)?;
+    if bound != bind(fingerprint) {
+        return Err(invalid_token());
     }
-    offset.parse().map_err(|_| invalid())
+    offset.parse().map_err(|_| invalid_token())
 }
 
 /// One validated filter: values that must match (any of) and values that must not.
