@@ -206,18 +206,29 @@ pub(super) fn load_labelled(
         return Ok(None);
     };
     let (id, mut record) = row.into_record()?;
-    record.versions = conn
-        .prepare_cached(concat!(
-            // Two lookups, so that the labelled ones come from their partial index instead of
-            // a pass over every version; `seq` (8th) orders them as they were added.
+    // The labelled ones come from their partial index instead of a pass over every version.
+    // A named version is a second lookup (a UNION, ordered by `seq`, the 8th column); without
+    // one (GetSecretValue by stage, the hot path) the query is the first lookup alone.
+    let mut stmt = match version_id {
+        None => conn.prepare_cached(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' ORDER BY seq"
+        ))?,
+        Some(_) => conn.prepare_cached(concat!(
             "SELECT ",
             version_columns!(),
             ", seq FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' \
              UNION SELECT ",
             version_columns!(),
             ", seq FROM secret_versions WHERE secret_id = ?1 AND version_id = ?2 ORDER BY 8"
-        ))?
-        .query_map(params![id, version_id], VersionRow::from_row)?
+        ))?,
+    };
+    let rows = match version_id {
+        None => stmt.query_map(params![id], VersionRow::from_row)?,
+        Some(v) => stmt.query_map(params![id, v], VersionRow::from_row)?,
+    };
+    record.versions = rows
         .collect::<rusqlite::Result<Vec<_>>>()?
         .into_iter()
         .map(VersionRow::into_meta)
