@@ -177,6 +177,9 @@ fn load_against_tresor_dev_server() {
         assert_eq!(report["workload"], workload);
         assert_clean(&report);
     }
+    // Reads signed as they are sent (what `scale` does at every store size) are accepted too.
+    let report = load(&server, "test", "get", &["--existing", "--sign-each"]);
+    assert_clean(&report);
 }
 
 #[test]
