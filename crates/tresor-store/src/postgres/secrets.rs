@@ -92,19 +92,24 @@ fn with_versions(c: &mut Conn, row: Option<Row>) -> Result<Option<(i64, SecretRe
         return Ok(None);
     };
     let (id, mut record) = secret_from_row(&row)?;
-    record.versions = c
-        .query(
-            concat!(
-                "SELECT ",
-                version_columns!(),
-                " FROM secret_versions WHERE secret_id = $1 ORDER BY seq"
-            ),
-            &[&id],
-        )?
+    record.versions = versions(
+        c,
+        concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM secret_versions WHERE secret_id = $1 ORDER BY seq"
+        ),
+        &[&id],
+    )?;
+    Ok(Some((id, record)))
+}
+
+/// The version metadata `sql` selects (its first columns are `version_columns!()`).
+fn versions(c: &mut Conn, sql: &str, params: &[Param<'_>]) -> Result<Vec<VersionMeta>> {
+    c.query(sql, params)?
         .iter()
         .map(|row| Ok(version_from_row(row)?.1))
-        .collect::<Result<_>>()?;
-    Ok(Some((id, record)))
+        .collect()
 }
 
 /// The secret with this ARN and its row id. With `lock`, the row is locked until the end of
@@ -157,11 +162,21 @@ pub(super) fn load_labelled(
         return Ok(None);
     };
     let (id, mut record) = secret_from_row(&row)?;
-    record.versions = c
-        .query(
+    // As on SQLite: the labelled ones from their partial index; a named version is a second
+    // lookup (a UNION ordered by `seq`, the 8th column), and only when there is one.
+    record.versions = match version_id {
+        None => versions(
+            c,
             concat!(
-                // Two lookups, so that the labelled ones come from their partial index
-                // instead of a pass over every version; `seq` (8th) orders them.
+                "SELECT ",
+                version_columns!(),
+                " FROM secret_versions WHERE secret_id = $1 AND stages_json <> '[]' ORDER BY seq"
+            ),
+            &[&id],
+        )?,
+        Some(v) => versions(
+            c,
+            concat!(
                 "SELECT ",
                 version_columns!(),
                 ", seq FROM secret_versions WHERE secret_id = $1 AND stages_json <> '[]' \
@@ -169,11 +184,9 @@ pub(super) fn load_labelled(
                 version_columns!(),
                 ", seq FROM secret_versions WHERE secret_id = $1 AND version_id = $2 ORDER BY 8"
             ),
-            &[&id, &version_id],
-        )?
-        .iter()
-        .map(|row| Ok(version_from_row(row)?.1))
-        .collect::<Result<_>>()?;
+            &[&id, &v],
+        )?,
+    };
     Ok(Some((id, record)))
 }
 
