@@ -19,7 +19,7 @@ def own_server():
 
 
 def block_audit(server, on):
-    db = sqlite3.connect(os.path.join(server.data_dir, "data", "tresor.db"), timeout=10)
+    db = sqlite3.connect(os.path.join(server.data_dir, "data", "tresor.audit.db"), timeout=10)
     with db:
         if on:
             db.execute(

@@ -106,7 +106,7 @@ fn build_fixture() -> Fixture {
     let status = server.stop();
     assert!(status.success(), "SIGTERM exit: {status}");
 
-    let conn = Connection::open(data.join("tresor.db")).expect("open db");
+    let conn = Connection::open(data.join("tresor.audit.db")).expect("open db");
     let last_seq: u64 = conn
         .query_row("SELECT MAX(seq) FROM audit_records", [], |r| r.get(0))
         .expect("max seq");
@@ -376,7 +376,7 @@ fn assert_fails(what: &str, out: &Output) {
 }
 
 fn db(data: &Path) -> Connection {
-    Connection::open(data.join("tresor.db")).expect("open db")
+    Connection::open(data.join("tresor.audit.db")).expect("open db")
 }
 
 fn event_json(conn: &Connection, seq: u64) -> String {

@@ -213,10 +213,12 @@ async fn store_read_and_replace(log_level: &str) {
 
     // While running (the WAL holds the recent writes), then after a clean stop.
     let running = snapshot_files(&data_dir);
-    assert!(
-        running.keys().any(|p| p.ends_with("tresor.db")),
-        "{running:?}"
-    );
+    for file in ["tresor.db", "tresor.audit.db", "tresor.audit.db-wal"] {
+        assert!(
+            running.keys().any(|p| p.ends_with(file)),
+            "{file}: {running:?}"
+        );
+    }
     let leaks = find_leaks(&canaries, &running);
     assert!(leaks.is_empty(), "found while running: {leaks:#?}");
 

@@ -88,6 +88,7 @@ async fn init_then_restart_keeps_secrets() {
     assert!(creds.access_key_id.starts_with("AKIA"), "{creds:?}");
     assert!(creds.secret_access_key.len() >= 30);
     assert!(dir.join("tresor.db").is_file());
+    assert!(dir.join("tresor.audit.db").is_file());
 
     let mut server = ServerOptions::production(&dir, PASSPHRASE).start();
     assert!(

@@ -13,8 +13,11 @@ use tresor_store::{
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (migration 2 added identities and the audit trail,
-/// 4 the listing indexes, 5 the labelled-versions index).
-const LATEST_SCHEMA: i64 = 5;
+/// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out).
+const LATEST_SCHEMA: i64 = 6;
+
+/// The schema version of the audit trail's own file.
+const LATEST_AUDIT_SCHEMA: i64 = 1;
 
 /// The suite on a database file, with its pool of read connections.
 mod file {
@@ -150,14 +153,24 @@ fn every_connection_is_durable() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("tresor.db")).unwrap();
     let settings = store.connection_settings().unwrap();
-    assert_eq!(settings.iter().filter(|s| s.role == "writer").count(), 1);
+    assert_eq!(settings.iter().filter(|s| s.role == "writer").count(), 2);
     assert!(settings.iter().any(|s| s.role == "reader"));
+    for database in ["state", "audit"] {
+        assert_eq!(
+            settings.iter().filter(|s| s.database == database).count(),
+            settings.len() / 2
+        );
+    }
     for s in settings {
         assert_eq!(s.journal_mode, "wal", "{s:?}");
         assert_eq!(s.synchronous, 2, "synchronous=FULL: {s:?}");
         assert!(s.foreign_keys, "{s:?}");
         assert_eq!(s.busy_timeout_ms, 5000, "{s:?}");
-        assert_eq!(s.schema_version, LATEST_SCHEMA, "{s:?}");
+        let latest = match s.database {
+            "state" => LATEST_SCHEMA,
+            _ => LATEST_AUDIT_SCHEMA,
+        };
+        assert_eq!(s.schema_version, latest, "{s:?}");
         assert_eq!(s.temp_store, 2, "statement journals in memory: {s:?}");
     }
 }
@@ -182,9 +195,11 @@ fn sqlite_is_built_without_global_mutexes_on_the_read_path() {
 
     let memory = SqliteStore::open_in_memory().unwrap();
     let settings = memory.connection_settings().unwrap();
-    assert_eq!(settings.len(), 1);
-    assert_eq!(settings[0].synchronous, 2);
-    assert!(settings[0].foreign_keys);
+    assert_eq!(settings.len(), 2);
+    for s in settings {
+        assert_eq!(s.synchronous, 2, "{s:?}");
+        assert!(s.foreign_keys, "{s:?}");
+    }
 }
 
 #[test]
@@ -207,11 +222,19 @@ fn migrations_are_idempotent_on_reopen() {
             .unwrap()
     };
 
+    let audit = SqliteStore::audit_path(&path);
+    assert_eq!(audit, dir.path().join("tresor.audit.db"));
     drop(SqliteStore::open(&path).unwrap());
     let first = schema(&path);
     assert!(first.contains(&("table".to_owned(), "secret_versions".to_owned())));
-    assert!(first.contains(&("table".to_owned(), "audit_records".to_owned())));
+    assert!(!first.iter().any(|(_, name)| name.starts_with("audit")));
+    let first_audit = schema(&audit);
+    assert!(first_audit.contains(&("table".to_owned(), "audit_records".to_owned())));
+    assert!(!first_audit
+        .iter()
+        .any(|(_, name)| name.starts_with("secret")));
     assert_eq!(version(&path), LATEST_SCHEMA);
+    assert_eq!(version(&audit), LATEST_AUDIT_SCHEMA);
     let (record, sealed) = secret("survivor");
     SqliteStore::open(&path)
         .unwrap()
@@ -223,7 +246,9 @@ fn migrations_are_idempotent_on_reopen() {
         assert!(store.find_secret_by_arn(&record.arn).unwrap().is_some());
     }
     assert_eq!(schema(&path), first);
+    assert_eq!(schema(&audit), first_audit);
     assert_eq!(version(&path), LATEST_SCHEMA);
+    assert_eq!(version(&audit), LATEST_AUDIT_SCHEMA);
 }
 
 #[test]
@@ -245,11 +270,20 @@ fn another_applications_database_is_refused() {
         .unwrap();
     let r = SqliteStore::open(&path);
     assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
-    // Untouched: no Tresor table was added.
+    // Untouched: no Tresor table was added, and no audit file created beside it.
     let tables: i64 = raw(&path)
         .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
         .unwrap();
     assert_eq!(tables, 1);
+    assert!(!SqliteStore::audit_path(&path).exists());
+
+    // Nor is another application's database taken for the audit trail.
+    let path = dir.path().join("tresor.db");
+    raw(&SqliteStore::audit_path(&path))
+        .execute_batch("CREATE TABLE notes (body TEXT)")
+        .unwrap();
+    let r = SqliteStore::open(&path);
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
 }
 
 #[cfg(unix)]
@@ -263,6 +297,9 @@ fn a_new_database_file_is_private() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join("tresor.db-wal")), 0o600);
+    store.append_audit(&[audit_record(1, vec![0; 32])]).unwrap();
+    assert_eq!(mode(&dir.path().join("tresor.audit.db")), 0o600);
+    assert_eq!(mode(&dir.path().join("tresor.audit.db-wal")), 0o600);
 }
 
 #[test]
@@ -461,7 +498,8 @@ fn a_version_1_file_is_upgraded() {
         let store = SqliteStore::open(&path).unwrap();
         store.create_secret(&record, Some(&sealed)).unwrap();
     }
-    // Take the file back to version 1: drop what migrations 5, 4, 3 and 2 added.
+    // Take the file back to version 1: drop what migrations 5, 4, 3 and 2 added (6 took
+    // out the audit trail that 2 added).
     raw(&path)
         .execute_batch(
             "DROP INDEX secret_versions_labelled;
@@ -469,9 +507,6 @@ fn a_version_1_file_is_upgraded() {
              DROP INDEX secrets_by_last_changed;
              DROP INDEX secrets_by_last_accessed;
              DROP INDEX secret_versions_meta;
-             DROP TABLE audit_checkpoints;
-             DROP TABLE audit_resources;
-             DROP TABLE audit_records;
              DROP TABLE sessions;
              DROP INDEX access_keys_by_user;
              DROP TABLE policy_attachments;
@@ -492,6 +527,7 @@ fn a_version_1_file_is_upgraded() {
         .connection_settings()
         .unwrap()
         .iter()
+        .filter(|s| s.database == "state")
         .all(|s| s.schema_version == LATEST_SCHEMA));
     assert_eq!(
         store.find_secret_by_arn(&record.arn).unwrap(),
@@ -555,6 +591,186 @@ fn identities_and_audit_persist_across_reopen() {
         .unwrap();
 }
 
+/// Turn the store at `path` into one as versions 2 to 5 kept it: the audit trail (its tables,
+/// as the audit file holds them, and its rows) inside the store file, and no audit file.
+fn back_to_version_5(path: &Path) {
+    let audit = SqliteStore::audit_path(path);
+    let conn = raw(path);
+    conn.execute("ATTACH DATABASE ?1 AS trail", [audit.to_str().unwrap()])
+        .unwrap();
+    let ddl: Vec<String> = conn
+        .prepare("SELECT sql FROM trail.sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for sql in ddl {
+        conn.execute_batch(&sql).unwrap();
+    }
+    conn.execute_batch(
+        "INSERT INTO main.audit_records SELECT * FROM trail.audit_records;
+         INSERT INTO main.audit_resources SELECT * FROM trail.audit_resources;
+         INSERT INTO main.audit_checkpoints SELECT * FROM trail.audit_checkpoints;
+         DETACH DATABASE trail;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    drop(conn);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = audit.clone().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// A trail of two records and a checkpoint, written to the store at `path`.
+fn write_trail(path: &Path) -> (Vec<AuditRow>, CheckpointRow) {
+    let records = vec![
+        audit_record(1, vec![0; 32]),
+        audit_record(2, b"hash 1".to_vec()),
+    ];
+    let checkpoint = CheckpointRow {
+        seq: 2,
+        hash: b"hash 2".to_vec(),
+        time: Timestamp(5),
+        signature: b"signature".to_vec(),
+    };
+    let store = SqliteStore::open(path).unwrap();
+    store.append_audit(&records).unwrap();
+    store.put_checkpoint(&checkpoint).unwrap();
+    (records, checkpoint)
+}
+
+/// A store file from before the audit trail had a file of its own has its trail moved there at
+/// open: the records, their resources and the checkpoints, and the chain goes on after them.
+/// The store file ends up as a new one is.
+#[test]
+fn a_version_5_file_has_its_audit_trail_moved_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    drop(SqliteStore::open(&fresh).unwrap());
+    let path = dir.path().join("tresor.db");
+    let (records, checkpoint) = write_trail(&path);
+    back_to_version_5(&path);
+    assert!(schema_objects(&path)
+        .iter()
+        .any(|(_, name, _)| name == "audit_records"));
+    assert!(!SqliteStore::audit_path(&path).exists());
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(schema_objects(&path), schema_objects(&fresh));
+    assert_eq!(
+        schema_objects(&SqliteStore::audit_path(&path)),
+        schema_objects(&SqliteStore::audit_path(&fresh))
+    );
+    assert_eq!(store.read_audit(1, 10).unwrap(), records);
+    assert_eq!(store.list_checkpoints().unwrap(), vec![checkpoint]);
+    let by_resource = store
+        .lookup_audit(
+            &AccountId::parse("111111111111").unwrap(),
+            &AuditQuery {
+                attribute: Some(("ResourceName".to_owned(), "alice".to_owned())),
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(by_resource.len(), 2);
+    store
+        .append_audit(&[audit_record(3, b"hash 2".to_vec())])
+        .unwrap();
+    assert_eq!(store.audit_head().unwrap(), Some((3, b"hash 3".to_vec())));
+}
+
+/// An open that stopped after copying the trail and before dropping it from the store file
+/// (they are two files, committed one after the other) is completed by the next open, without
+/// copying twice.
+#[test]
+fn a_move_interrupted_after_the_copy_is_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let (records, checkpoint) = write_trail(&path);
+    let audit = SqliteStore::audit_path(&path);
+    let kept = dir.path().join("kept.audit.db");
+    std::fs::copy(&audit, &kept).unwrap();
+    back_to_version_5(&path);
+    std::fs::copy(&kept, &audit).unwrap();
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(!schema_objects(&path)
+        .iter()
+        .any(|(_, name, _)| name.starts_with("audit")));
+    assert_eq!(store.read_audit(1, 10).unwrap(), records);
+    assert_eq!(store.list_checkpoints().unwrap(), vec![checkpoint]);
+}
+
+/// An audit file holding another trail than the store file's is refused, and the store file
+/// keeps its own.
+#[test]
+fn a_move_onto_another_trail_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    write_trail(&path);
+    back_to_version_5(&path);
+    {
+        let other = SqliteStore::open(&dir.path().join("other.db")).unwrap();
+        other.append_audit(&[audit_record(1, vec![0; 32])]).unwrap();
+    }
+    std::fs::copy(
+        dir.path().join("other.audit.db"),
+        SqliteStore::audit_path(&path),
+    )
+    .unwrap();
+
+    let r = SqliteStore::open(&path);
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    let kept: i64 = raw(&path)
+        .query_row("SELECT count(*) FROM audit_records", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(kept, 2);
+    let version: i64 = raw(&path)
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 5);
+}
+
+/// An audit append commits to the audit file alone: the store file does not change, so the
+/// read connections keep their page caches of it (SQLite empties a connection's cache of a WAL
+/// file whenever another connection committed to it, which `data_version` reports).
+#[test]
+fn audit_commits_leave_the_store_file_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let state = raw(&path);
+    let audit = raw(&SqliteStore::audit_path(&path));
+    let version = |conn: &rusqlite::Connection| -> i64 {
+        conn.pragma_query_value(None, "data_version", |row| row.get(0))
+            .unwrap()
+    };
+    let (state_before, audit_before) = (version(&state), version(&audit));
+    store.append_audit(&[audit_record(1, vec![0; 32])]).unwrap();
+    assert_eq!(version(&state), state_before, "the store file changed");
+    assert_ne!(
+        version(&audit),
+        audit_before,
+        "the audit file did not change"
+    );
+
+    // A change and its record commit to both.
+    let (record, sealed) = secret("both");
+    let audit_before = version(&audit);
+    store
+        .atomically(|| {
+            store.create_secret(&record, Some(&sealed))?;
+            store.append_audit(&[audit_record(2, b"hash 1".to_vec())])
+        })
+        .unwrap();
+    assert_ne!(version(&state), state_before);
+    assert_ne!(version(&audit), audit_before);
+}
+
 /// The audit lookups and the user-key listing are served by indexes, not table scans.
 #[test]
 fn lookups_use_indexes() {
@@ -562,7 +778,13 @@ fn lookups_use_indexes() {
     let path = dir.path().join("tresor.db");
     drop(SqliteStore::open(&path).unwrap());
     let conn = raw(&path);
+    let audit = raw(&SqliteStore::audit_path(&path));
     let plan = |sql: &str| -> String {
+        let conn = if sql.contains("audit_") {
+            &audit
+        } else {
+            &conn
+        };
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows: Vec<String> = stmt
             .query_map([], |row| row.get::<_, String>(3))
@@ -677,4 +899,20 @@ fn transfer_refuses_a_non_empty_sqlite_target() {
     let from = SqliteStore::open(&dir.path().join("from.db")).unwrap();
     let to = SqliteStore::open(&dir.path().join("to.db")).unwrap();
     tresor_store::conformance::transfer_refuses_a_non_empty_target(&from, &to);
+}
+
+/// An audit trail left beside a missing store file belongs to that store (its records are
+/// sealed under its keys): a new store is not started on top of it.
+#[test]
+fn a_new_store_does_not_adopt_an_orphaned_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    write_trail(&path);
+    std::fs::remove_file(&path).unwrap();
+    let r = SqliteStore::open(&path);
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    let kept: i64 = raw(&SqliteStore::audit_path(&path))
+        .query_row("SELECT count(*) FROM audit_records", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(kept, 2);
 }

@@ -111,6 +111,15 @@ fn head(conn: &Connection) -> Result<Option<(u64, Vec<u8>)>> {
     row.map(|(seq, hash)| Ok((to_u64(seq)?, hash))).transpose()
 }
 
+/// Whether the trail holds any record or checkpoint.
+pub(super) fn holds_records(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM audit_records) OR EXISTS (SELECT 1 FROM audit_checkpoints)",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
 /// Check that `rows` continue the chain at `head` and among themselves.
 fn check_continuity(head: Option<(u64, Vec<u8>)>, rows: &[AuditRow]) -> Result<()> {
     let (mut expected_seq, mut expected_prev) = match head {

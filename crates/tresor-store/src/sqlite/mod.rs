@@ -1,17 +1,28 @@
-//! The embedded SQLite backend: one database file in the data directory.
+//! The embedded SQLite backend: two database files in the data directory, the store file
+//! (secrets, keys, identities) and the audit trail's file beside it ([`SqliteStore::audit_path`]).
 //!
 //! Data path: every write goes through one writer connection (behind a mutex) inside a
 //! `BEGIN IMMEDIATE` transaction, so writers never race each other and never need a retry.
 //! Reads go to a small pool of read-only connections; in WAL mode each read transaction sees the
-//! last committed state, without blocking or being blocked by the writer. The file is in WAL mode
-//! with `synchronous=FULL`, so a write acknowledged with `Ok` has been fsynced and survives a
-//! crash or `kill -9`.
+//! last committed state, without blocking or being blocked by the writer. Both files are in WAL
+//! mode with `synchronous=FULL`, so a write acknowledged with `Ok` has been fsynced and survives
+//! a crash or `kill -9`.
 //!
-//! Layout: [`schema`] (migrations, applied at open), [`secrets`] (secrets and their versions),
-//! [`keys`] (store metadata, access keys, KMS keys), [`identity`] (IAM users, roles, policies
-//! and STS sessions), [`audit`] (the audit chain and its checkpoints).
+//! Two files, one transaction: every connection opens the audit file as `main` and attaches the
+//! store file as `state` (table names are distinct, so statements name neither). A transaction
+//! that writes both (a change with its audit record) commits them one after the other: WAL mode
+//! gives no atomic commit across files, and SQLite commits `main` first. So a change is never
+//! durable without its record; a crash between the two commits leaves a record of a change that
+//! did not happen, never the reverse. The trail has a file of its own because it is written on
+//! every request, reads included: in one file, each of its commits emptied the read
+//! connections' page caches.
+//!
+//! Layout: [`schema`] and [`audit_schema`] (migrations, applied at open), [`secrets`] (secrets
+//! and their versions), [`keys`] (store metadata, access keys, KMS keys), [`identity`] (IAM
+//! users, roles, policies and STS sessions), [`audit`] (the audit chain and its checkpoints).
 
 mod audit;
+mod audit_schema;
 mod group;
 mod identity;
 mod keys;
@@ -47,6 +58,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 pub struct SqliteStore {
     /// `None` for an in-memory store.
     path: Option<PathBuf>,
+    /// What each of the two databases is called on the connections.
+    databases: Databases,
     // INVARIANT: every write transaction runs on this connection, so there is one writer. The
     // lock is re-entrant so that writes made inside `atomically` on the same thread join its
     // transaction (as savepoints) instead of waiting for themselves.
@@ -73,6 +86,25 @@ struct Writer {
     savepoint: bool,
 }
 
+/// The schema names of the store and the audit trail on a connection.
+#[derive(Debug, Clone, Copy)]
+struct Databases {
+    state: &'static str,
+    audit: &'static str,
+}
+
+/// A file-backed store: the audit file is `main` (see the module comment for why).
+const FILE_DATABASES: Databases = Databases {
+    state: "state",
+    audit: "main",
+};
+
+/// In memory, the order of commits does not matter.
+const MEMORY_DATABASES: Databases = Databases {
+    state: "main",
+    audit: "audit",
+};
+
 fn writer(conn: Connection) -> ReentrantMutex<RefCell<Writer>> {
     ReentrantMutex::new(RefCell::new(Writer {
         conn,
@@ -92,6 +124,8 @@ fn reentered() -> StoreError {
 pub struct ConnectionSettings {
     /// `"writer"` or `"reader"`.
     pub role: &'static str,
+    /// `"state"` (the store file) or `"audit"` (the audit trail's file).
+    pub database: &'static str,
     /// `"wal"` for a file-backed store, `"memory"` in memory.
     pub journal_mode: String,
     /// 2 is `FULL`.
@@ -103,7 +137,7 @@ pub struct ConnectionSettings {
     /// SQLite's compile-time options, as `PRAGMA compile_options` lists them (`.cargo/config.toml`
     /// sets some: see there).
     pub compile_options: Vec<String>,
-    /// The schema version (number of migrations applied).
+    /// The schema version of this database (number of its migrations applied).
     pub schema_version: i64,
 }
 
@@ -117,34 +151,59 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Open the database at `path`, creating it (readable by its owner only) if it is missing,
-    /// and apply any pending schema migrations.
+    /// Open the store at `path` and its audit trail at [`Self::audit_path`]`(path)`, creating
+    /// them (readable by their owner only) if they are missing, and apply any pending schema
+    /// migrations. A store file from before the audit trail had its own file has its trail
+    /// moved there.
     pub fn open(path: &Path) -> Result<Self> {
-        create_private_file(path)?;
+        let audit = Self::audit_path(path);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut writer_conn = Connection::open_with_flags(path, flags)?;
-        configure(&writer_conn)?;
-        // The journal mode is a property of the file; it must be set outside a transaction.
-        let mode: String =
-            writer_conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
-                "the database refused WAL journal mode (it is in {mode} mode)"
-            )));
+        // Each file is migrated on a connection of its own, where it is `main`: the audit
+        // file first, as the store file's migration may move a trail into it. A file that is
+        // not a store is refused before anything is created beside it.
+        create_private_file(path)?;
+        let mut state = Connection::open_with_flags(path, flags)?;
+        configure(&state, &["main"])?;
+        let new_store = schema::check(&state)? == 0;
+        create_private_file(&audit)?;
+        let mut conn = Connection::open_with_flags(&audit, flags)?;
+        configure(&conn, &["main"])?;
+        wal(&conn, "main")?;
+        audit_schema::migrate(&mut conn, "main")?;
+        if new_store && audit::holds_records(&conn)? {
+            // Its records are chained and sealed under another store's keys.
+            return Err(StoreError::Backend(
+                "the audit file beside the new store file holds another store's audit trail; \
+                 restore its store file or move it aside"
+                    .to_owned(),
+            ));
         }
-        schema::migrate(&mut writer_conn)?;
+        drop(conn);
+        wal(&state, "main")?;
+        schema::migrate(&mut state, Some(&audit))?;
+        drop(state);
 
+        let connect = || -> Result<Connection> {
+            let conn = Connection::open_with_flags(&audit, flags)?;
+            let state = path.to_str().ok_or_else(|| {
+                StoreError::Backend("the database file's path is not valid UTF-8".to_owned())
+            })?;
+            conn.execute("ATTACH DATABASE ?1 AS state", [state])?;
+            configure(&conn, &["main", "state"])?;
+            Ok(conn)
+        };
+        let writer_conn = connect()?;
         let mut readers = Vec::with_capacity(READ_CONNECTIONS);
         for _ in 0..READ_CONNECTIONS {
-            let reader = Connection::open_with_flags(path, flags)?;
-            configure(&reader)?;
+            let reader = connect()?;
             reader.pragma_update(None, "query_only", true)?;
             readers.push(ReentrantMutex::new(RefCell::new(reader)));
         }
         Ok(Self {
             path: Some(path.to_owned()),
+            databases: FILE_DATABASES,
             writer: writer(writer_conn),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -152,14 +211,30 @@ impl SqliteStore {
         })
     }
 
+    /// Where the store at `path` keeps its audit trail: beside it, `.audit` before the
+    /// extension (`tresor.db` → `tresor.audit.db`).
+    pub fn audit_path(path: &Path) -> PathBuf {
+        let stem = path.file_stem().unwrap_or_default().to_os_string();
+        let mut name = stem;
+        name.push(".audit");
+        if let Some(extension) = path.extension() {
+            name.push(".");
+            name.push(extension);
+        }
+        path.with_file_name(name)
+    }
+
     /// A store that lives in memory and disappears when dropped (tests). All calls use a single
-    /// connection.
+    /// connection, with the audit trail in a second in-memory database attached to it.
     pub fn open_in_memory() -> Result<Self> {
         let mut writer_conn = Connection::open_in_memory()?;
-        configure(&writer_conn)?;
-        schema::migrate(&mut writer_conn)?;
+        writer_conn.execute_batch("ATTACH DATABASE ':memory:' AS audit")?;
+        configure(&writer_conn, &["main", "audit"])?;
+        schema::migrate(&mut writer_conn, None)?;
+        audit_schema::migrate(&mut writer_conn, "audit")?;
         Ok(Self {
             path: None,
+            databases: MEMORY_DATABASES,
             writer: writer(writer_conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
@@ -172,15 +247,16 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
-    /// The settings of every connection: the writer first, then the readers.
+    /// The settings of every connection, for each of its two databases: the writer first,
+    /// then the readers.
     pub fn connection_settings(&self) -> Result<Vec<ConnectionSettings>> {
         let guard = self.writer.lock();
         let w = guard.try_borrow().map_err(|_| reentered())?;
-        let mut out = vec![settings(&w.conn, "writer")?];
+        let mut out = settings(&w.conn, "writer", self.databases)?;
         for reader in &self.readers {
             let guard = reader.lock();
             let conn = guard.try_borrow().map_err(|_| reentered())?;
-            out.push(settings(&conn, "reader")?);
+            out.extend(settings(&conn, "reader", self.databases)?);
         }
         Ok(out)
     }
@@ -519,37 +595,65 @@ fn clean(guard: ReaderGuard<'_>) -> Result<ReaderGuard<'_>> {
     Ok(guard)
 }
 
-/// Per-connection settings (these are not stored in the file).
-fn configure(conn: &Connection) -> Result<()> {
+/// Per-connection settings (these are not stored in the file), for the databases `dbs`.
+fn configure(conn: &Connection, dbs: &[&str]) -> Result<()> {
     // Every statement the store runs stays prepared: the writer alone runs a few dozen
     // distinct ones, and with rusqlite's default of 16 they evicted each other, so a write
     // spent more time parsing SQL than running it.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    for db in dbs {
+        conn.pragma_update(Some(*db), "synchronous", "FULL")?;
+    }
     // Statement journals (a group member's savepoint) stay in memory instead of spilling to a
     // temporary file that is created, written and deleted within one commit.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 
-fn settings(conn: &Connection, role: &'static str) -> Result<ConnectionSettings> {
-    let int =
-        |name: &str| -> Result<i64> { Ok(conn.pragma_query_value(None, name, |row| row.get(0))?) };
-    Ok(ConnectionSettings {
-        role,
-        journal_mode: conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
-        synchronous: int("synchronous")?,
-        foreign_keys: int("foreign_keys")? == 1,
-        busy_timeout_ms: int("busy_timeout")?,
-        temp_store: int("temp_store")?,
-        compile_options: conn
-            .prepare("PRAGMA compile_options")?
-            .query_map([], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?,
-        schema_version: int("user_version")?,
-    })
+/// Put database `db` in WAL mode (a property of the file; it must be set outside a
+/// transaction).
+fn wal(conn: &Connection, db: &str) -> Result<()> {
+    let mode: String =
+        conn.pragma_update_and_check(Some(db), "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "the database refused WAL journal mode (it is in {mode} mode)"
+        )));
+    }
+    Ok(())
+}
+
+fn settings(
+    conn: &Connection,
+    role: &'static str,
+    databases: Databases,
+) -> Result<Vec<ConnectionSettings>> {
+    let int = |db: &str, name: &str| -> Result<i64> {
+        Ok(conn.pragma_query_value(Some(db), name, |row| row.get(0))?)
+    };
+    let compile_options: Vec<String> = conn
+        .prepare("PRAGMA compile_options")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    [("state", databases.state), ("audit", databases.audit)]
+        .into_iter()
+        .map(|(database, db)| {
+            Ok(ConnectionSettings {
+                role,
+                database,
+                journal_mode: conn
+                    .pragma_query_value(Some(db), "journal_mode", |row| row.get(0))?,
+                synchronous: int(db, "synchronous")?,
+                foreign_keys: int("main", "foreign_keys")? == 1,
+                busy_timeout_ms: int("main", "busy_timeout")?,
+                temp_store: int("main", "temp_store")?,
+                compile_options: compile_options.clone(),
+                schema_version: int(db, "user_version")?,
+            })
+        })
+        .collect()
 }
 
 /// Create the database file with owner-only permissions before SQLite opens it (SQLite gives

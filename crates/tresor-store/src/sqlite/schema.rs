@@ -1,12 +1,17 @@
-//! Versioned schema migrations.
+//! Versioned schema migrations of the store file (secrets, keys, identities).
 //!
 //! The schema version is SQLite's `user_version` header field: the number of migrations
 //! applied. At open, the pending migrations run in order inside one `BEGIN IMMEDIATE`
 //! transaction together with the version bump, so a crash leaves the file either fully at the
 //! old version or fully at the new one, and two processes opening the file at once cannot both
 //! migrate it. A migration, once released, is never edited: a change is a new migration.
+//!
+//! The audit trail lives in a file of its own with its own migrations ([`super::audit_schema`]);
+//! migration 6 took it out of this file, after [`move_audit_trail`] copied it there.
 
-use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::{Result, StoreError};
 
@@ -22,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_3,
     MIGRATION_4,
     MIGRATION_5,
+    MIGRATION_6,
 ];
 
 /// The schema version this build writes.
@@ -277,45 +283,167 @@ CREATE INDEX secret_versions_labelled ON secret_versions
     WHERE stages_json <> '[]';
 ";
 
-/// Bring the schema up to [`LATEST`]; a no-op when it is already there.
-pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let app_id: i64 = tx.pragma_query_value(None, "application_id", |row| row.get(0))?;
-    let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if app_id != APPLICATION_ID && (app_id != 0 || current != 0) {
-        return Err(StoreError::Backend(
-            "the file is an SQLite database of another application".to_owned(),
-        ));
+/// The audit trail moves to a database file of its own ([`super::audit_schema`]). Its commits
+/// (one per group of requests, every read included) no longer change this file, so the read
+/// connections' page caches survive them: in WAL mode SQLite empties a connection's cache
+/// whenever its file changed. [`move_audit_trail`] copied the rows before this runs.
+const MIGRATION_6: &str = "
+DROP TABLE audit_checkpoints;
+DROP TABLE audit_resources;
+DROP TABLE audit_records;
+";
+
+/// The first version without the audit trail in this file.
+const AUDIT_MOVED_OUT: i64 = 6;
+
+/// Bring the store file's schema up to [`LATEST`]; a no-op when it is already there.
+/// `audit_file` is the audit trail's file, already at its latest schema: a file from before
+/// migration 6 has its trail copied there first.
+pub(super) fn migrate(conn: &mut Connection, audit_file: Option<&Path>) -> Result<()> {
+    if let Some(audit_file) = audit_file {
+        move_audit_trail(conn, audit_file)?;
     }
-    if current > LATEST {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = check_version(&tx, "main", APPLICATION_ID, LATEST, "store")?;
+    if current == LATEST {
+        return Ok(());
+    }
+    apply(&tx, "main", current, MIGRATIONS, "store")?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", LATEST)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The store file's schema version (0 for a new file); refuses a file of another application
+/// or of a newer build, before anything is written.
+pub(super) fn check(conn: &Connection) -> Result<i64> {
+    check_version(conn, "main", APPLICATION_ID, LATEST, "store")
+}
+
+/// The schema version of database `db` (`"main"` or an attached one): refuses a file of
+/// another application or of a newer build. 0 for a new, empty file.
+pub(super) fn check_version(
+    conn: &Connection,
+    db: &str,
+    application_id: i64,
+    latest: i64,
+    what: &str,
+) -> Result<i64> {
+    let app_id: i64 = conn.pragma_query_value(Some(db), "application_id", |row| row.get(0))?;
+    let current: i64 = conn.pragma_query_value(Some(db), "user_version", |row| row.get(0))?;
+    if app_id != application_id && (app_id != 0 || current != 0) {
         return Err(StoreError::Backend(format!(
-            "the database schema is version {current}, newer than this build's version {LATEST}"
+            "the {what} file is an SQLite database of another application"
+        )));
+    }
+    if current > latest {
+        return Err(StoreError::Backend(format!(
+            "the {what} schema is version {current}, newer than this build's version {latest}"
         )));
     }
     if current < 0 {
         return Err(StoreError::Backend(format!(
-            "the database schema version {current} is invalid"
+            "the {what} schema version {current} is invalid"
         )));
     }
-    if current == LATEST {
-        return Ok(());
-    }
     if current == 0 {
-        let objects: i64 =
-            tx.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
+        let objects: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM {db}.sqlite_schema"),
+            [],
+            |row| row.get(0),
+        )?;
         if objects != 0 {
-            return Err(StoreError::Backend(
-                "the file is an SQLite database of another application".to_owned(),
-            ));
+            return Err(StoreError::Backend(format!(
+                "the {what} file is an SQLite database of another application"
+            )));
         }
     }
+    Ok(current)
+}
+
+/// Run the migrations after `current` on database `db`, with `{db}` in their text naming it.
+/// The caller holds the transaction and sets the version.
+pub(super) fn apply(
+    conn: &Connection,
+    db: &str,
+    current: i64,
+    migrations: &[&str],
+    what: &str,
+) -> Result<()> {
     let pending = usize::try_from(current).unwrap_or(0);
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(pending) {
-        tx.execute_batch(sql)?;
-        tracing::info!(version = index + 1, "applied store schema migration");
+    for (index, sql) in migrations.iter().enumerate().skip(pending) {
+        conn.execute_batch(&sql.replace("{db}", db))?;
+        tracing::info!(version = index + 1, what, "applied schema migration");
     }
-    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-    tx.pragma_update(None, "user_version", LATEST)?;
+    Ok(())
+}
+
+/// Copy the audit trail of a store file from before migration 6 into `audit_file`, in one
+/// transaction of that file, before migration 6 drops it here. Across two files SQLite's WAL
+/// mode commits each file on its own, so the copy commits first and the drop after: a crash
+/// between leaves the trail in both, and the next open finds the copy complete (the same head
+/// record and checkpoint) and goes on to drop. An audit file that holds another trail is
+/// refused, and nothing is dropped.
+fn move_audit_trail(conn: &mut Connection, audit_file: &Path) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let app_id: i64 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    // Version 1 had no trail; a file of another application is refused by `migrate`.
+    if app_id != APPLICATION_ID || !(2..AUDIT_MOVED_OUT).contains(&version) {
+        return Ok(());
+    }
+    let target = audit_file.to_str().ok_or_else(|| {
+        StoreError::Backend("the audit file's path is not valid UTF-8".to_owned())
+    })?;
+    conn.execute("ATTACH DATABASE ?1 AS audit_target", [target])?;
+    let copied = copy_audit_trail(conn);
+    let detached = conn.execute_batch("DETACH DATABASE audit_target");
+    copied?;
+    detached?;
+    Ok(())
+}
+
+/// The last record or checkpoint of a trail: its sequence number and hash.
+type Head = (i64, Vec<u8>);
+
+fn copy_audit_trail(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let heads = |db: &str| -> Result<[Option<Head>; 2]> {
+        let head = |table: &str| -> Result<Option<Head>> {
+            Ok(tx
+                .query_row(
+                    &format!("SELECT seq, hash FROM {db}.{table} ORDER BY seq DESC LIMIT 1"),
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?)
+        };
+        Ok([head("audit_records")?, head("audit_checkpoints")?])
+    };
+    let source = heads("main")?;
+    let target = heads("audit_target")?;
+    if source == [None, None] || source == target {
+        // Nothing to move, or moved by an open that stopped before dropping it here.
+        return Ok(());
+    }
+    if target != [None, None] {
+        return Err(StoreError::Backend(
+            "the audit file holds another audit trail than the store file it belongs to".to_owned(),
+        ));
+    }
+    tx.execute_batch(
+        "INSERT INTO audit_target.audit_records (seq, prev_hash, hash, mac, event_json,
+             event_time, event_id, event_name, event_source, account, read_only, username,
+             access_key_id, resources_json)
+         SELECT seq, prev_hash, hash, mac, event_json, event_time, event_id, event_name,
+             event_source, account, read_only, username, access_key_id, resources_json
+         FROM main.audit_records ORDER BY seq;
+         INSERT INTO audit_target.audit_resources (seq, type, name)
+         SELECT seq, type, name FROM main.audit_resources;
+         INSERT INTO audit_target.audit_checkpoints (seq, hash, time, signature)
+         SELECT seq, hash, time, signature FROM main.audit_checkpoints;",
+    )?;
     tx.commit()?;
+    tracing::info!("moved the audit trail into its own file");
     Ok(())
 }

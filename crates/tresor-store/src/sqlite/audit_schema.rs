@@ -1,0 +1,90 @@
+//! Versioned schema migrations of the audit trail's own database file.
+//!
+//! The audit trail is the store's busiest writer: every request appends a record, reads
+//! included, so a group commit of records lands many times a second. In a file of its own those
+//! commits leave the store file unchanged, and the read connections keep their page caches of
+//! it (SQLite drops a connection's cache of a WAL file whenever the file changed). See
+//! [`super`] for how the two files are opened and committed.
+//!
+//! Versioned like the store file (`user_version`, one `BEGIN IMMEDIATE` transaction), with its
+//! own `application_id` so neither file can be mistaken for the other. The migrations name
+//! their database `{db}`: `main` in the audit file's own connection, `audit` when an in-memory
+//! store attaches an in-memory trail.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::schema::{apply, check_version};
+use crate::Result;
+
+/// Marks the file as a Tresor audit trail. ASCII "TRSA".
+const APPLICATION_ID: i64 = 0x5452_5341;
+
+const MIGRATIONS: &[&str] = &[MIGRATION_1];
+
+/// The schema version this build writes.
+pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// The audit chain, as the store file held it from its migration 2 to 5.
+///
+/// `seq` is the rowid: appends go to the end of the table's b-tree. The lookup indexes lead
+/// with the account (every lookup names one) and end with `seq`, so a filtered, newest-first
+/// page is one backwards index range scan. `audit_resources` holds the resources of each
+/// record, one row per distinct (type, name), for lookups by resource (the record keeps its
+/// own list, in order, in `resources_json`).
+const MIGRATION_1: &str = "
+CREATE TABLE {db}.audit_records (
+    seq            INTEGER PRIMARY KEY CHECK (seq > 0),
+    prev_hash      BLOB NOT NULL,
+    hash           BLOB NOT NULL,
+    mac            BLOB NOT NULL,
+    event_json     TEXT NOT NULL,
+    event_time     INTEGER NOT NULL,
+    event_id       TEXT NOT NULL,
+    event_name     TEXT NOT NULL,
+    event_source   TEXT NOT NULL,
+    account        TEXT,
+    read_only      INTEGER NOT NULL CHECK (read_only IN (0, 1)),
+    username       TEXT,
+    access_key_id  TEXT,
+    resources_json TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX {db}.audit_by_account ON audit_records (account, seq);
+CREATE INDEX {db}.audit_by_event_name ON audit_records (account, event_name, seq);
+CREATE INDEX {db}.audit_by_event_id ON audit_records (event_id);
+CREATE INDEX {db}.audit_by_username ON audit_records (account, username, seq);
+CREATE INDEX {db}.audit_by_access_key ON audit_records (account, access_key_id, seq);
+CREATE INDEX {db}.audit_by_event_time ON audit_records (account, event_time);
+
+CREATE TABLE {db}.audit_resources (
+    seq  INTEGER NOT NULL REFERENCES audit_records (seq) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (seq, type, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX {db}.audit_resources_by_type ON audit_resources (type);
+CREATE INDEX {db}.audit_resources_by_name ON audit_resources (name);
+
+CREATE TABLE {db}.audit_checkpoints (
+    seq       INTEGER PRIMARY KEY CHECK (seq >= 0),
+    hash      BLOB NOT NULL,
+    time      INTEGER NOT NULL,
+    signature BLOB NOT NULL
+) STRICT;
+";
+
+/// Bring the audit schema of database `db` on `conn` up to [`LATEST`]; a no-op when it is
+/// already there.
+pub(super) fn migrate(conn: &mut Connection, db: &str) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = check_version(&tx, db, APPLICATION_ID, LATEST, "audit")?;
+    if current == LATEST {
+        return Ok(());
+    }
+    apply(&tx, db, current, MIGRATIONS, "audit")?;
+    tx.pragma_update(Some(db), "application_id", APPLICATION_ID)?;
+    tx.pragma_update(Some(db), "user_version", LATEST)?;
+    tx.commit()?;
+    Ok(())
+}
