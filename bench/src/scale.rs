@@ -150,6 +150,8 @@ fn measure(
         value_size: args.value_size,
         batch: args.batch,
         region: REGION.to_owned(),
+        // Touched later: first measured as seeded.
+        touched: false,
     })?;
     r.seed_s = seeded.elapsed.as_secs_f64();
     r.seed_rate = seeded.rate();
