@@ -62,6 +62,14 @@ impl Store for Backend {
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {
         each!(self, s => s.read_envelope(arn, version_id))
     }
+
+    fn find_secret_value(
+        &self,
+        key: SecretKey<'_>,
+        pick: VersionPick<'_>,
+    ) -> Result<Option<(SecretRecord, Option<SealedValue>)>> {
+        each!(self, s => s.find_secret_value(key, pick))
+    }
     fn update_secret<T, E, F>(&self, arn: &str, f: F) -> Result<T, E>
     where
         F: FnMut(&mut SecretTxn) -> Result<T, E>,

@@ -94,6 +94,49 @@ pub enum SecretKey<'a> {
     Name(&'a Scope, &'a str),
 }
 
+/// Which version's sealed value [`crate::Store::find_secret_value`] reads with a secret: the
+/// one named by id, else the one carrying `stage` (`AWSCURRENT` when not given), as
+/// `GetSecretValue` picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VersionPick<'a> {
+    pub version_id: Option<&'a str>,
+    pub stage: Option<&'a str>,
+}
+
+impl VersionPick<'_> {
+    /// The stage a pick without a version id or stage reads.
+    pub const CURRENT: &'static str = "AWSCURRENT";
+
+    /// Where the picked version is among `versions`, if it is there.
+    pub fn position(&self, versions: &[VersionMeta]) -> Option<usize> {
+        match self.version_id {
+            Some(id) => versions.iter().position(|v| v.version_id == id),
+            None => {
+                let stage = self.stage.unwrap_or(Self::CURRENT);
+                versions
+                    .iter()
+                    .position(|v| v.stages.iter().any(|s| s == stage))
+            }
+        }
+    }
+}
+
+/// The sealed value of one version, as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    pub version_id: String,
+    pub envelope: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedValue")
+            .field("version_id", &self.version_id)
+            .field("envelope_len", &self.envelope.len())
+            .finish()
+    }
+}
+
 /// Which old versions a write that adds a version removes: while the secret has more than
 /// `keep` versions, the oldest one without a staging label created before `created_before`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

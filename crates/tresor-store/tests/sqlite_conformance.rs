@@ -842,7 +842,7 @@ fn lookups_use_indexes() {
     // The labelled versions of a secret, and those of a listing page, without a pass over
     // every version (the columns the store reads: the index covers them).
     let columns = "secret_id, version_id, stages_json, created, last_accessed, value_digest, \
-                   kms_key_id, seq";
+                   kms_key_id, rowid, seq";
     for filter in [
         "secret_id = 1",
         "secret_id IN (SELECT id FROM secrets WHERE account = '1' AND region = 'r' \

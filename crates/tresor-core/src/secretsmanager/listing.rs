@@ -340,7 +340,7 @@ impl Core {
         let mut secret_values = Vec::new();
         let mut errors = Vec::new();
         let mut reveal_one = |id: &str, record: Result<SecretRecord, CoreError>| {
-            match record.and_then(|r| self.reveal(ctx, &r, &current)) {
+            match record.and_then(|r| self.reveal(ctx, &r, &current, None)) {
                 Ok(entry) => secret_values.push(entry),
                 Err(e) if e.is_server_error() => return Err(e),
                 Err(e) => errors.push(ApiErrorType {

@@ -1,12 +1,12 @@
 //! Reading: `GetSecretValue` (the hot path), `DescribeSecret`, `ListSecretVersionIds`.
 
 use std::collections::BTreeMap;
-use tresor_store::{SecretRecord, Store};
+use tresor_store::{SealedValue, SecretRecord, Store, VersionPick};
 
 use super::dto::*;
 use super::listing::{page_token, parse_page_token};
 use super::resolve::ensure_not_deleted;
-use super::resolve::{Access, Versions};
+use super::resolve::Access;
 use super::validate::{self, Validator};
 use super::Operation;
 use super::AWSCURRENT;
@@ -107,19 +107,24 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
 
 impl Core {
     /// Decrypt one version of a resolved secret and record the read (day resolution, so a
-    /// busy secret is written at most once a day).
+    /// busy secret is written at most once a day). `read` is a sealed value read with the
+    /// secret, used if it is the selected version's.
     pub(crate) fn reveal(
         &self,
         ctx: &RequestContext,
         record: &SecretRecord,
         sel: &VersionSelector<'_>,
+        read: Option<SealedValue>,
     ) -> Result<SecretValueEntry, CoreError> {
         ensure_not_deleted(record)?;
         let version = select_version(record, sel)?;
-        let envelope = self
-            .store
-            .read_envelope(&record.arn, &version.version_id)?
-            .ok_or_else(|| CoreError::Internal("version without a sealed value".to_owned()))?;
+        let envelope = match read {
+            Some(read) if read.version_id == version.version_id => read.envelope,
+            _ => self
+                .store
+                .read_envelope(&record.arn, &version.version_id)?
+                .ok_or_else(|| CoreError::Internal("version without a sealed value".to_owned()))?,
+        };
         let (kind, value) = self.keyring.open_value(
             &self.store,
             &ctx.scope(),
@@ -165,16 +170,25 @@ impl Core {
         let access = Access {
             version_id: req.version_id.as_deref(),
             version_stage: req.version_stage.as_deref(),
-            load: Versions::Labelled(req.version_id.as_deref()),
             ..Access::to(Operation::GetSecretValue)
         };
-        let record =
-            self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
+        // The value is read with the secret, in one snapshot (and, on SQLite, straight from
+        // the version row the secret's lookup found); it is opened only once authorized.
+        let pick = VersionPick {
+            version_id: req.version_id.as_deref(),
+            stage: req.version_stage.as_deref(),
+        };
+        let (record, read) = self.resolve_secret_value(
+            ctx,
+            req.secret_id.as_deref().unwrap_or_default(),
+            access,
+            pick,
+        )?;
         let sel = VersionSelector {
             version_id: req.version_id.as_deref(),
             version_stage: req.version_stage.as_deref(),
         };
-        let e = self.reveal(ctx, &record, &sel)?;
+        let e = self.reveal(ctx, &record, &sel, read)?;
         Ok(GetSecretValueResponse {
             arn: e.arn,
             name: e.name,

@@ -1,7 +1,7 @@
 //! `SecretId` resolution: a name, a full ARN, or a partial ARN (one without the 6-character
 //! random suffix), always within the caller's (account, region).
 
-use tresor_store::{SecretKey, SecretRecord, Store};
+use tresor_store::{SealedValue, SecretKey, SecretRecord, Store, VersionPick};
 
 use super::Operation;
 use crate::authz::Resource;
@@ -132,50 +132,7 @@ impl Core {
         secret_id: &str,
         access: Access<'_>,
     ) -> Result<SecretRecord, CoreError> {
-        match self.find_secret(ctx, secret_id, access.load)? {
-            Some(record) => {
-                self.authorize_secret(ctx, &record, &access)?;
-                Ok(record)
-            }
-            None => {
-                let scope = ctx.scope();
-                let (arn, name) = match secret_id.strip_prefix("arn:") {
-                    Some(_) => (
-                        secret_id.to_owned(),
-                        secret_id
-                            .rsplit_once(":secret:")
-                            .map(|(_, n)| n.to_owned())
-                            .unwrap_or_default(),
-                    ),
-                    None => (
-                        format!(
-                            "arn:aws:secretsmanager:{}:{}:secret:{secret_id}",
-                            scope.region, scope.account
-                        ),
-                        secret_id.to_owned(),
-                    ),
-                };
-                let resource = Resource {
-                    arn: &arn,
-                    account: Some(&scope.account),
-                    policy: None,
-                    keys: secret_keys(&arn, &name, &[], &access),
-                };
-                self.authorize(ctx, &access.action, resource)?;
-                Err(CoreError::secret_not_found())
-            }
-        }
-    }
-
-    /// Find the secret `secret_id` names, within the caller's (account, region): by exact ARN,
-    /// by partial ARN (without the random suffix) or by name.
-    fn find_secret(
-        &self,
-        ctx: &RequestContext,
-        secret_id: &str,
-        load: Versions<'_>,
-    ) -> Result<Option<SecretRecord>, CoreError> {
-        let scope = ctx.scope();
+        let load = access.load;
         let find = |key: SecretKey<'_>| match (load, key) {
             (Versions::All, SecretKey::Arn(arn)) => self.store.find_secret_by_arn(arn),
             (Versions::All, SecretKey::Name(scope, name)) => {
@@ -183,6 +140,81 @@ impl Core {
             }
             (Versions::Labelled(also), key) => self.store.find_secret_labelled(key, also),
         };
+        match self.find_secret(ctx, secret_id, find)? {
+            Some(record) => {
+                self.authorize_secret(ctx, &record, &access)?;
+                Ok(record)
+            }
+            None => Err(self.missing_secret(ctx, secret_id, &access)),
+        }
+    }
+
+    /// [`Self::resolve_secret`] for reading a value: the secret with its labelled versions
+    /// (and `pick.version_id`) and, read with it, the sealed value of the version `pick`
+    /// picks, if it has one (the caller still selects the version and checks its stage).
+    pub(crate) fn resolve_secret_value(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        access: Access<'_>,
+        pick: VersionPick<'_>,
+    ) -> Result<(SecretRecord, Option<SealedValue>), CoreError> {
+        let find = |key: SecretKey<'_>| self.store.find_secret_value(key, pick);
+        match self.find_secret(ctx, secret_id, find)? {
+            Some((record, value)) => {
+                self.authorize_secret(ctx, &record, &access)?;
+                Ok((record, value))
+            }
+            None => Err(self.missing_secret(ctx, secret_id, &access)),
+        }
+    }
+
+    /// The error for a `secret_id` that names no secret: `ResourceNotFoundException` if the
+    /// caller may do `access` on a secret of that name, else the authorization's denial.
+    fn missing_secret(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        access: &Access<'_>,
+    ) -> CoreError {
+        let scope = ctx.scope();
+        let (arn, name) = match secret_id.strip_prefix("arn:") {
+            Some(_) => (
+                secret_id.to_owned(),
+                secret_id
+                    .rsplit_once(":secret:")
+                    .map(|(_, n)| n.to_owned())
+                    .unwrap_or_default(),
+            ),
+            None => (
+                format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:{secret_id}",
+                    scope.region, scope.account
+                ),
+                secret_id.to_owned(),
+            ),
+        };
+        let resource = Resource {
+            arn: &arn,
+            account: Some(&scope.account),
+            policy: None,
+            keys: secret_keys(&arn, &name, &[], access),
+        };
+        match self.authorize(ctx, &access.action, resource) {
+            Ok(()) => CoreError::secret_not_found(),
+            Err(denied) => denied,
+        }
+    }
+
+    /// Find the secret `secret_id` names, within the caller's (account, region): by exact ARN,
+    /// by partial ARN (without the random suffix) or by name, each looked up with `find`.
+    fn find_secret<T>(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        find: impl Fn(SecretKey<'_>) -> Result<Option<T>, tresor_store::StoreError>,
+    ) -> Result<Option<T>, CoreError> {
+        let scope = ctx.scope();
         if let Some(rest) = secret_id.strip_prefix("arn:") {
             // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>[-<suffix>]
             let mut parts = rest.splitn(6, ':');

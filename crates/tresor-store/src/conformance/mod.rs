@@ -108,6 +108,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             add_version_prunes_old_unlabelled_versions::<S>,
         ),
         ("find_labelled_versions", find_labelled_versions::<S>),
+        (
+            "find_secret_value_reads_the_picked_version",
+            find_secret_value_reads_the_picked_version::<S>,
+        ),
         ("touch_records_access", touch_records_access::<S>),
         ("purge_removes_everything", purge_removes_everything::<S>),
         ("list_orders_and_paginates", list_orders_and_paginates::<S>),
@@ -240,6 +244,7 @@ macro_rules! conformance_tests {
             add_version_loads_labelled_versions_only,
             add_version_prunes_old_unlabelled_versions,
             find_labelled_versions,
+            find_secret_value_reads_the_picked_version,
             touch_records_access,
             purge_removes_everything,
             list_orders_and_paginates,

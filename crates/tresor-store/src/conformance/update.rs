@@ -2,7 +2,10 @@
 
 use tresor_types::Timestamp;
 
-use crate::{Deletion, SecretKey, SecretRecord, Store, StoreError, Tag, VersionPruning};
+use crate::{
+    Deletion, SealedValue, SecretKey, SecretRecord, Store, StoreError, Tag, VersionPick,
+    VersionPruning,
+};
 
 use super::fixtures::*;
 
@@ -433,6 +436,62 @@ pub fn find_labelled_versions<S: Store>(store: &S) {
         store
             .find_secret_labelled(SecretKey::Arn(&arn_for(&home(), "missing")), None)
             .unwrap(),
+        None
+    );
+}
+
+/// `find_secret_value` returns what `find_secret_labelled` returns with the sealed value of the
+/// picked version: by id (labelled or not), else by stage, `AWSCURRENT` by default; no value
+/// when the secret has no such version.
+pub fn find_secret_value_reads_the_picked_version<S: Store>(store: &S) {
+    let created = create_with_version(store, &home(), "values");
+    for i in 2..=4 {
+        add_at(store, &created.arn, &format!("v{i}"), &["AWSCURRENT"], T0);
+    }
+    update(store, &created.arn, |txn| {
+        set_stages(txn, "v3", &["AWSPREVIOUS", "custom"])
+    });
+    let read = |key: SecretKey<'_>, version_id, stage| {
+        store
+            .find_secret_value(key, VersionPick { version_id, stage })
+            .unwrap()
+    };
+    let value = |version_id: &str| SealedValue {
+        version_id: version_id.to_owned(),
+        envelope: envelope(version_id),
+    };
+    let arn = SecretKey::Arn(&created.arn);
+    for (version_id, stage, expected) in [
+        (None, None, Some("v4")),
+        (None, Some("AWSCURRENT"), Some("v4")),
+        (None, Some("AWSPREVIOUS"), Some("v3")),
+        (None, Some("custom"), Some("v3")),
+        (None, Some("AWSPENDING"), None),
+        (Some("v3"), None, Some("v3")),
+        (Some("v1"), None, Some("v1")),
+        // A stage given with an id does not change which version is read (the caller checks
+        // that the version carries it).
+        (Some("v2"), Some("AWSCURRENT"), Some("v2")),
+        (Some("nope"), None, None),
+    ] {
+        let (record, found) = read(arn, version_id, stage).expect("the secret exists");
+        assert_eq!(
+            Some(record),
+            store.find_secret_labelled(arn, version_id).unwrap(),
+            "{version_id:?} {stage:?}"
+        );
+        assert_eq!(found, expected.map(value), "{version_id:?} {stage:?}");
+    }
+    let (by_name, found) =
+        read(SecretKey::Name(&home(), "values"), None, None).expect("found by name");
+    assert_eq!(by_name.arn, created.arn);
+    assert_eq!(found, Some(value("v4")));
+    assert_eq!(
+        read(SecretKey::Name(&other_region(), "values"), None, None),
+        None
+    );
+    assert_eq!(
+        read(SecretKey::Arn(&arn_for(&home(), "missing")), None, None),
         None
     );
 }

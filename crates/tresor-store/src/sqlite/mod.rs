@@ -40,8 +40,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tresor_types::{AccountId, Region, Timestamp};
 
 use crate::{
-    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedVersion, SecretKey,
-    SecretRecord, SecretTxn, Store, StoreError, VersionPruning,
+    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedValue,
+    SealedVersion, SecretKey, SecretRecord, SecretTxn, Store, StoreError, VersionPick,
+    VersionPruning,
 };
 
 /// How many read connections a file-backed store keeps. Reads are short; a few connections
@@ -771,7 +772,35 @@ impl Store for SqliteStore {
         key: SecretKey<'_>,
         version_id: Option<&str>,
     ) -> Result<Option<SecretRecord>> {
-        self.read(|tx| Ok(secrets::load_labelled(tx, key, version_id)?.map(|(_, record)| record)))
+        self.read(
+            |tx| Ok(secrets::load_labelled(tx, key, version_id)?.map(|(_, record, _)| record)),
+        )
+    }
+
+    fn find_secret_value(
+        &self,
+        key: SecretKey<'_>,
+        pick: VersionPick<'_>,
+    ) -> Result<Option<(SecretRecord, Option<SealedValue>)>> {
+        self.read(|tx| {
+            let Some((_, record, rowids)) = secrets::load_labelled(tx, key, pick.version_id)?
+            else {
+                return Ok(None);
+            };
+            let picked = pick
+                .position(&record.versions)
+                .and_then(|i| Some((record.versions.get(i)?.version_id.clone(), *rowids.get(i)?)));
+            let value = match picked {
+                Some((version_id, rowid)) => {
+                    secrets::read_envelope_at(tx, rowid)?.map(|envelope| SealedValue {
+                        version_id,
+                        envelope,
+                    })
+                }
+                None => None,
+            };
+            Ok(Some((record, value)))
+        })
     }
 
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {

@@ -195,45 +195,65 @@ fn secret_row(conn: &Connection, key: SecretKey<'_>) -> Result<Option<SecretRow>
     })
 }
 
-/// The secret `key` names and its row id, with its labelled versions and `version_id`.
+/// The secret `key` names and its row id, with its labelled versions and `version_id`, and
+/// the row id of each of those versions (in the same order).
 pub(super) fn load_labelled(
     conn: &Connection,
     key: SecretKey<'_>,
     version_id: Option<&str>,
-) -> Result<Option<(i64, SecretRecord)>> {
+) -> Result<Option<(i64, SecretRecord, Vec<i64>)>> {
     let row = secret_row(conn, key)?;
     let Some(row) = row else {
         return Ok(None);
     };
     let (id, mut record) = row.into_record()?;
-    // The labelled ones come from their partial index instead of a pass over every version.
-    // A named version is a second lookup (a UNION, ordered by `seq`, the 8th column); without
-    // one (GetSecretValue by stage, the hot path) the query is the first lookup alone.
+    // The labelled ones come from their partial index instead of a pass over every version
+    // (the index holds the row id too). A named version is a second lookup (a UNION, ordered
+    // by `seq`, the 9th column); without one (GetSecretValue by stage, the hot path) the query
+    // is the first lookup alone.
     let mut stmt = match version_id {
         None => conn.prepare_cached(concat!(
             "SELECT ",
             version_columns!(),
-            " FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' ORDER BY seq"
+            ", rowid FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' \
+             ORDER BY seq"
         ))?,
         Some(_) => conn.prepare_cached(concat!(
             "SELECT ",
             version_columns!(),
-            ", seq FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' \
+            ", rowid, seq FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' \
              UNION SELECT ",
             version_columns!(),
-            ", seq FROM secret_versions WHERE secret_id = ?1 AND version_id = ?2 ORDER BY 8"
+            ", rowid, seq FROM secret_versions WHERE secret_id = ?1 AND version_id = ?2 \
+             ORDER BY 9"
         ))?,
     };
-    let rows = match version_id {
-        None => stmt.query_map(params![id], VersionRow::from_row)?,
-        Some(v) => stmt.query_map(params![id, v], VersionRow::from_row)?,
+    let with_rowid = |row: &Row<'_>| -> rusqlite::Result<(VersionRow, i64)> {
+        Ok((VersionRow::from_row(row)?, row.get(7)?))
     };
-    record.versions = rows
-        .collect::<rusqlite::Result<Vec<_>>>()?
-        .into_iter()
-        .map(VersionRow::into_meta)
-        .collect::<Result<_>>()?;
-    Ok(Some((id, record)))
+    let rows = match version_id {
+        None => stmt.query_map(params![id], with_rowid)?,
+        Some(v) => stmt.query_map(params![id, v], with_rowid)?,
+    };
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rowids = Vec::with_capacity(rows.len());
+    let mut versions = Vec::with_capacity(rows.len());
+    for (version, rowid) in rows {
+        versions.push(version.into_meta()?);
+        rowids.push(rowid);
+    }
+    record.versions = versions;
+    Ok(Some((id, record, rowids)))
+}
+
+/// The sealed value in the version row `rowid` (from [`load_labelled`], in the same read
+/// transaction): one b-tree lookup, where [`read_envelope`] makes three (the ARN, the
+/// version's key, its row).
+pub(super) fn read_envelope_at(conn: &Connection, rowid: i64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT envelope FROM secret_versions WHERE rowid = ?1")?
+        .query_row([rowid], |row| row.get(0))
+        .optional()?)
 }
 
 /// The secret with this ARN, its row id, its labelled versions and `version_id`; with the
@@ -243,7 +263,7 @@ pub(super) fn load_for_new_version(
     arn: &str,
     version_id: &str,
 ) -> Result<Option<(i64, SecretRecord, usize)>> {
-    let Some((id, record)) = load_labelled(conn, SecretKey::Arn(arn), Some(version_id))? else {
+    let Some((id, record, _)) = load_labelled(conn, SecretKey::Arn(arn), Some(version_id))? else {
         return Ok(None);
     };
     let stored = count_versions(conn, id)?;
