@@ -246,6 +246,11 @@ impl SecretTxn {
     pub fn unloaded_versions(&self) -> usize {
         self.unloaded
     }
+    /// How many versions the secret has once this transaction is written: the unloaded ones
+    /// stay as they are.
+    pub(crate) fn stored_versions(&self) -> usize {
+        self.unloaded.saturating_add(self.record.versions.len())
+    }
     /// Add a version: its metadata goes to the end of `record.versions`, its envelope is stored.
     pub fn add_version(&mut self, meta: VersionMeta, envelope: Vec<u8>) {
         self.new_envelopes.push(SealedVersion {

@@ -24,7 +24,7 @@ use tresor_store::{
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes.
-const LATEST_SCHEMA: i64 = 3;
+const LATEST_SCHEMA: i64 = 4;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

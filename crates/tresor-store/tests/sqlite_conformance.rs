@@ -13,8 +13,9 @@ use tresor_store::{
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (migration 2 added identities and the audit trail,
-/// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out).
-const LATEST_SCHEMA: i64 = 6;
+/// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out, 7 the
+/// unlabelled-versions index).
+const LATEST_SCHEMA: i64 = 7;
 
 /// The schema version of the audit trail's own file.
 const LATEST_AUDIT_SCHEMA: i64 = 1;
@@ -498,11 +499,12 @@ fn a_version_1_file_is_upgraded() {
         let store = SqliteStore::open(&path).unwrap();
         store.create_secret(&record, Some(&sealed)).unwrap();
     }
-    // Take the file back to version 1: drop what migrations 5, 4, 3 and 2 added (6 took
+    // Take the file back to version 1: drop what migrations 7, 5, 4, 3 and 2 added (6 took
     // out the audit trail that 2 added).
     raw(&path)
         .execute_batch(
-            "DROP INDEX secret_versions_labelled;
+            "DROP INDEX secret_versions_unlabelled;
+             DROP INDEX secret_versions_labelled;
              DROP INDEX secrets_by_created;
              DROP INDEX secrets_by_last_changed;
              DROP INDEX secrets_by_last_accessed;
@@ -591,8 +593,9 @@ fn identities_and_audit_persist_across_reopen() {
         .unwrap();
 }
 
-/// Turn the store at `path` into one as versions 2 to 5 kept it: the audit trail (its tables,
-/// as the audit file holds them, and its rows) inside the store file, and no audit file.
+/// Turn the store at `path` into one at version 5: the audit trail (its tables, as the audit
+/// file holds them, and its rows) inside the store file, no audit file, and without what
+/// migration 7 added.
 fn back_to_version_5(path: &Path) {
     let audit = SqliteStore::audit_path(path);
     let conn = raw(path);
@@ -613,6 +616,7 @@ fn back_to_version_5(path: &Path) {
          INSERT INTO main.audit_resources SELECT * FROM trail.audit_resources;
          INSERT INTO main.audit_checkpoints SELECT * FROM trail.audit_checkpoints;
          DETACH DATABASE trail;
+         DROP INDEX secret_versions_unlabelled;
          PRAGMA user_version = 5;",
     )
     .unwrap();
@@ -860,6 +864,15 @@ fn lookups_use_indexes() {
             "{sql}\n  uses: {plan}"
         );
     }
+    // A put's prune candidates, oldest first, without a pass over the secret's versions.
+    let sql = "SELECT seq FROM secret_versions WHERE secret_id = 1 AND stages_json = '[]' \
+               AND created < 5 ORDER BY created, seq LIMIT 3";
+    let prune = plan(sql);
+    assert!(
+        prune.contains("secret_versions_unlabelled"),
+        "{sql}\n  uses: {prune}"
+    );
+    assert!(!prune.contains("TEMP B-TREE"), "{sql}\n  sorts: {prune}");
     // ListSecrets pages in every order through an index, never sorting the scope.
     for (column, index) in [
         ("name", "sqlite_autoindex_secrets_2"),

@@ -406,7 +406,7 @@ impl Store for PostgresStore {
             let mut txn = SecretTxn::partial(before.clone(), unloaded);
             let out = f(&mut txn)?;
             secrets::write_changes(c, id, &before, &txn)?;
-            secrets::prune_versions(c, id, prune)?;
+            secrets::prune_versions(c, id, prune, txn.stored_versions())?;
             Ok(out)
         })
     }

@@ -214,10 +214,16 @@ fn count_versions(c: &mut Conn, secret_id: i64) -> Result<usize> {
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
-/// Remove old versions as `prune` says: while more than `keep` are stored, the oldest one
-/// without a label created before `created_before` (ties in the order they were added).
-pub(super) fn prune_versions(c: &mut Conn, secret_id: i64, prune: VersionPruning) -> Result<()> {
-    let excess = count_versions(c, secret_id)?.saturating_sub(prune.keep);
+/// Remove the oldest unlabelled versions created before `prune.created_before` while the
+/// secret (with `stored` versions) has more than `prune.keep`, found through their partial
+/// index.
+pub(super) fn prune_versions(
+    c: &mut Conn,
+    secret_id: i64,
+    prune: VersionPruning,
+    stored: usize,
+) -> Result<()> {
+    let excess = stored.saturating_sub(prune.keep);
     if excess == 0 {
         return Ok(());
     }

@@ -841,7 +841,7 @@ impl Store for SqliteStore {
             let mut txn = SecretTxn::partial(before.clone(), unloaded);
             let out = f(&mut txn)?;
             secrets::write_changes(conn, id, &before, &txn)?;
-            secrets::prune_versions(conn, id, prune)?;
+            secrets::prune_versions(conn, id, prune, txn.stored_versions())?;
             Ok(out)
         })
     }

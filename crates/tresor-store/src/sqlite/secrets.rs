@@ -277,33 +277,40 @@ fn count_versions(conn: &Connection, secret_id: i64) -> Result<usize> {
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
-/// Remove old versions as `prune` says: while more than `keep` are stored, the oldest one
-/// without a label created before `created_before` (ties in the order they were added).
-///
-/// The candidates are picked here rather than by a `DELETE … created < ? … LIMIT ?`: SQLite
-/// re-prepared that statement on every run (its plan depends on the bound values), which cost
-/// more than the whole delete.
+/// Remove the oldest unlabelled versions created before `prune.created_before` while the
+/// secret (with `stored` versions) has more than `prune.keep`. The candidates come oldest
+/// first from their partial index, so a secret with hundreds of versions younger than a day
+/// costs a put one short index probe, not a pass over all of them.
 pub(super) fn prune_versions(
     conn: &Connection,
     secret_id: i64,
     prune: VersionPruning,
+    stored: usize,
 ) -> Result<()> {
-    let excess = count_versions(conn, secret_id)?.saturating_sub(prune.keep);
+    let excess = stored.saturating_sub(prune.keep);
     if excess == 0 {
         return Ok(());
     }
-    let cutoff = millis(prune.created_before);
-    let mut candidates: Vec<(i64, i64)> = conn
+    let candidates: Vec<i64> = conn
         .prepare_cached(
-            "SELECT created, seq FROM secret_versions WHERE secret_id = ?1 AND stages_json = '[]'",
+            "SELECT seq FROM secret_versions
+             WHERE secret_id = ?1 AND stages_json = '[]' AND created < ?2
+             ORDER BY created, seq LIMIT ?3",
         )?
-        .query_map([secret_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map(
+            params![
+                secret_id,
+                millis(prune.created_before),
+                i64::try_from(excess).unwrap_or(i64::MAX)
+            ],
+            |row| row.get(0),
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    candidates.retain(|(created, _)| *created < cutoff);
-    candidates.sort_unstable();
+    // Row by row with a cached statement: a `DELETE … IN (SELECT … LIMIT ?)` was prepared
+    // anew on every run.
     let mut delete =
         conn.prepare_cached("DELETE FROM secret_versions WHERE secret_id = ?1 AND seq = ?2")?;
-    for (_, seq) in candidates.into_iter().take(excess) {
+    for seq in candidates {
         delete.execute(params![secret_id, seq])?;
     }
     Ok(())
