@@ -173,6 +173,7 @@ fn every_connection_is_durable() {
         };
         assert_eq!(s.schema_version, latest, "{s:?}");
         assert_eq!(s.temp_store, 2, "statement journals in memory: {s:?}");
+        assert!(s.stable_plans, "{s:?}");
     }
 }
 

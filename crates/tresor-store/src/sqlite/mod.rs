@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use tresor_types::{AccountId, Region, Timestamp};
 
@@ -135,6 +136,9 @@ pub struct ConnectionSettings {
     pub busy_timeout_ms: i64,
     /// 2: statement journals stay in memory.
     pub temp_store: i64,
+    /// Query plans independent of bound values (`SQLITE_DBCONFIG_ENABLE_QPSG`): statements
+    /// are not prepared again when a parameter is rebound.
+    pub stable_plans: bool,
     /// SQLite's compile-time options, as `PRAGMA compile_options` lists them (`.cargo/config.toml`
     /// sets some: see there).
     pub compile_options: Vec<String>,
@@ -602,6 +606,12 @@ fn configure(conn: &Connection, dbs: &[&str]) -> Result<()> {
     // distinct ones, and with rusqlite's default of 16 they evicted each other, so a write
     // spent more time parsing SQL than running it.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plans that do not depend on bound values. Without this, a statement with `LIMIT ?` (a
+    // listing page, a prune, an audit lookup) is marked expired whenever the parameter is
+    // bound again, so every run parsed and planned it anew (SQLite may size a LIMIT from its
+    // bound value). Nothing is lost: the store keeps no `ANALYZE` statistics for bound
+    // values to be weighed against.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     for db in dbs {
@@ -650,6 +660,7 @@ fn settings(
                 foreign_keys: int("main", "foreign_keys")? == 1,
                 busy_timeout_ms: int("main", "busy_timeout")?,
                 temp_store: int("main", "temp_store")?,
+                stable_plans: conn.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG)?,
                 compile_options: compile_options.clone(),
                 schema_version: int(db, "user_version")?,
             })
@@ -882,5 +893,41 @@ impl Store for SqliteStore {
 
     fn reading<T>(&self, f: impl FnOnce() -> T) -> T {
         self.run_reading(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rusqlite::{params, StatementStatus};
+
+    use super::*;
+
+    /// How many times a cached `LIMIT ?` statement was prepared again over runs with
+    /// different limits.
+    fn reprepares(conn: &Connection) -> i32 {
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .unwrap();
+        for limit in 1..=5 {
+            let mut stmt = conn
+                .prepare_cached("SELECT x FROM t WHERE x > ?1 ORDER BY x LIMIT ?2")
+                .unwrap();
+            stmt.query_map(params![0, limit], |row| row.get::<_, i64>(0))
+                .unwrap()
+                .for_each(drop);
+        }
+        conn.prepare_cached("SELECT x FROM t WHERE x > ?1 ORDER BY x LIMIT ?2")
+            .unwrap()
+            .get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn a_rebound_limit_does_not_prepare_the_statement_again() {
+        let plain = Connection::open_in_memory().unwrap();
+        assert!(reprepares(&plain) > 0, "SQLite re-prepares by default");
+        let configured = Connection::open_in_memory().unwrap();
+        configure(&configured, &["main"]).unwrap();
+        assert_eq!(reprepares(&configured), 0);
     }
 }
