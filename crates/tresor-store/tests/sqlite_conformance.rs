@@ -486,6 +486,21 @@ fn audit_record(seq: u64, prev_hash: Vec<u8>) -> AuditRow {
     }
 }
 
+/// A chain of two records and a checkpoint of its head.
+fn trail() -> (Vec<AuditRow>, CheckpointRow) {
+    let records = vec![
+        audit_record(1, vec![0; 32]),
+        audit_record(2, b"hash 1".to_vec()),
+    ];
+    let checkpoint = CheckpointRow {
+        seq: 2,
+        hash: b"hash 2".to_vec(),
+        time: Timestamp(5),
+        signature: b"signature".to_vec(),
+    };
+    (records, checkpoint)
+}
+
 /// A file at schema version 1 (before identities and the audit trail) is upgraded in place at
 /// open: its data stays, and the result is the schema a new file gets.
 #[test]
@@ -551,16 +566,7 @@ fn identities_and_audit_persist_across_reopen() {
         kind: PrincipalKind::User,
         name: "alice".to_owned(),
     };
-    let records = [
-        audit_record(1, vec![0; 32]),
-        audit_record(2, b"hash 1".to_vec()),
-    ];
-    let checkpoint = CheckpointRow {
-        seq: 2,
-        hash: b"hash 2".to_vec(),
-        time: Timestamp(5),
-        signature: b"signature".to_vec(),
-    };
+    let (records, checkpoint) = trail();
     {
         let store = SqliteStore::open(&path).unwrap();
         store.create_user(&alice()).unwrap();
@@ -576,7 +582,7 @@ fn identities_and_audit_persist_across_reopen() {
         Some("{}")
     );
     assert_eq!(store.audit_head().unwrap(), Some((2, b"hash 2".to_vec())));
-    assert_eq!(store.read_audit(1, 10).unwrap(), records.to_vec());
+    assert_eq!(store.read_audit(1, 10).unwrap(), records);
     let found = store
         .lookup_audit(
             &account,
@@ -629,18 +635,9 @@ fn back_to_version_5(path: &Path) {
     }
 }
 
-/// A trail of two records and a checkpoint, written to the store at `path`.
+/// [`trail`], written to the store at `path`.
 fn write_trail(path: &Path) -> (Vec<AuditRow>, CheckpointRow) {
-    let records = vec![
-        audit_record(1, vec![0; 32]),
-        audit_record(2, b"hash 1".to_vec()),
-    ];
-    let checkpoint = CheckpointRow {
-        seq: 2,
-        hash: b"hash 2".to_vec(),
-        time: Timestamp(5),
-        signature: b"signature".to_vec(),
-    };
+    let (records, checkpoint) = trail();
     let store = SqliteStore::open(path).unwrap();
     store.append_audit(&records).unwrap();
     store.put_checkpoint(&checkpoint).unwrap();

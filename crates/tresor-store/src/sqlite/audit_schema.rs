@@ -24,7 +24,9 @@ const MIGRATIONS: &[&str] = &[MIGRATION_1];
 /// The schema version this build writes.
 pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
 
-/// The audit chain, as the store file held it from its migration 2 to 5.
+/// The audit chain, as the store file held it from its migration 2 to 5: the same DDL on
+/// purpose (released migrations are never edited, so this file's first one repeats it), so a
+/// trail moved out of an old store file keeps its exact columns and indexes.
 ///
 /// `seq` is the rowid: appends go to the end of the table's b-tree. The lookup indexes lead
 /// with the account (every lookup names one) and end with `seq`, so a filtered, newest-first
