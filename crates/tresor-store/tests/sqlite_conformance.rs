@@ -15,7 +15,7 @@ use tresor_types::{AccountId, Region, Timestamp};
 /// The schema version this build writes (migration 2 added identities and the audit trail,
 /// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out, 7 the
 /// unlabelled-versions index).
-const LATEST_SCHEMA: i64 = 7;
+const LATEST_SCHEMA: i64 = 8;
 
 /// The schema version of the audit trail's own file.
 const LATEST_AUDIT_SCHEMA: i64 = 1;
@@ -515,11 +515,12 @@ fn a_version_1_file_is_upgraded() {
         let store = SqliteStore::open(&path).unwrap();
         store.create_secret(&record, Some(&sealed)).unwrap();
     }
-    // Take the file back to version 1: drop what migrations 7, 5, 4, 3 and 2 added (6 took
+    // Take the file back to version 1: drop what migrations 8, 7, 5, 4, 3 and 2 added (6 took
     // out the audit trail that 2 added).
     raw(&path)
         .execute_batch(
-            "DROP INDEX secret_versions_unlabelled;
+            "DROP INDEX secrets_by_name_whole;
+             DROP INDEX secret_versions_unlabelled;
              DROP INDEX secret_versions_labelled;
              DROP INDEX secrets_by_created;
              DROP INDEX secrets_by_last_changed;
@@ -602,7 +603,7 @@ fn identities_and_audit_persist_across_reopen() {
 
 /// Turn the store at `path` into one at version 5: the audit trail (its tables, as the audit
 /// file holds them, and its rows) inside the store file, no audit file, and without what
-/// migration 7 added.
+/// migrations 7 and 8 added.
 fn back_to_version_5(path: &Path) {
     let audit = SqliteStore::audit_path(path);
     let conn = raw(path);
@@ -623,6 +624,7 @@ fn back_to_version_5(path: &Path) {
          INSERT INTO main.audit_resources SELECT * FROM trail.audit_resources;
          INSERT INTO main.audit_checkpoints SELECT * FROM trail.audit_checkpoints;
          DETACH DATABASE trail;
+         DROP INDEX secrets_by_name_whole;
          DROP INDEX secret_versions_unlabelled;
          PRAGMA user_version = 5;",
     )
