@@ -107,15 +107,19 @@ impl VersionPick<'_> {
     /// The stage a pick without a version id or stage reads.
     pub const CURRENT: &'static str = "AWSCURRENT";
 
-    /// Where the picked version is among `versions`, if it is there.
+    /// Where the picked version is among `versions` (the first that [`Self::matches`]), if it
+    /// is there.
     pub fn position(&self, versions: &[VersionMeta]) -> Option<usize> {
+        versions.iter().position(|v| self.matches(v))
+    }
+
+    /// Whether `version` is the one picked: it has the id, or (without one) carries the stage.
+    pub fn matches(&self, version: &VersionMeta) -> bool {
         match self.version_id {
-            Some(id) => versions.iter().position(|v| v.version_id == id),
+            Some(id) => version.version_id == id,
             None => {
                 let stage = self.stage.unwrap_or(Self::CURRENT);
-                versions
-                    .iter()
-                    .position(|v| v.stages.iter().any(|s| s == stage))
+                version.stages.iter().any(|s| s == stage)
             }
         }
     }

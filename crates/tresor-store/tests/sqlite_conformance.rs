@@ -7,14 +7,14 @@ use std::path::Path;
 
 use tresor_store::{
     AccessKeyRecord, AccessKeyStatus, AuditQuery, AuditRow, AuditStore, Backend, CheckpointRow,
-    IdentityStore, KmsKeyRecord, PrincipalKind, PrincipalName, Scope, SealedVersion, SecretRecord,
-    SqliteStore, Store, StoreError, UserRecord, VersionMeta,
+    IdentityStore, KmsKeyRecord, PrincipalKind, PrincipalName, Scope, SealedValue, SealedVersion,
+    SecretKey, SecretRecord, SqliteStore, Store, StoreError, UserRecord, VersionMeta, VersionPick,
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (migration 2 added identities and the audit trail,
 /// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out, 7 the
-/// unlabelled-versions index).
+/// unlabelled-versions index, 8 the by-name and labelled-rows indexes).
 const LATEST_SCHEMA: i64 = 8;
 
 /// The schema version of the audit trail's own file.
@@ -501,6 +501,44 @@ fn trail() -> (Vec<AuditRow>, CheckpointRow) {
     (records, checkpoint)
 }
 
+/// GetSecretValue's read decides the picked version on the parsed labels. A label stored in
+/// another JSON spelling of the same text (`\u0041` for `A`) is not found in the stored text,
+/// so its value is not selected with the versions; it is read from the version's row after.
+#[test]
+fn a_pick_the_statement_did_not_see_is_read_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let (record, sealed) = secret("escaped");
+    SqliteStore::open(&path)
+        .unwrap()
+        .create_secret(&record, Some(&sealed))
+        .unwrap();
+    raw(&path)
+        .execute(
+            r#"UPDATE secret_versions SET stages_json = '["\u0041WSCURRENT"]'"#,
+            [],
+        )
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    for key in [
+        SecretKey::Arn(&record.arn),
+        SecretKey::Name(&record.scope, &record.name),
+    ] {
+        let (found, value) = store
+            .find_secret_value(key, VersionPick::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(found, record);
+        assert_eq!(
+            value,
+            Some(SealedValue {
+                version_id: sealed.version_id.clone(),
+                envelope: sealed.envelope.clone(),
+            })
+        );
+    }
+}
+
 /// A file at schema version 1 (before identities and the audit trail) is upgraded in place at
 /// open: its data stays, and the result is the schema a new file gets.
 #[test]
@@ -520,6 +558,7 @@ fn a_version_1_file_is_upgraded() {
     raw(&path)
         .execute_batch(
             "DROP INDEX secrets_by_name_whole;
+             DROP INDEX secret_versions_labelled_rows;
              DROP INDEX secret_versions_unlabelled;
              DROP INDEX secret_versions_labelled;
              DROP INDEX secrets_by_created;
@@ -625,6 +664,7 @@ fn back_to_version_5(path: &Path) {
          INSERT INTO main.audit_checkpoints SELECT * FROM trail.audit_checkpoints;
          DETACH DATABASE trail;
          DROP INDEX secrets_by_name_whole;
+         DROP INDEX secret_versions_labelled_rows;
          DROP INDEX secret_versions_unlabelled;
          PRAGMA user_version = 5;",
     )

@@ -451,6 +451,11 @@ pub fn find_secret_value_reads_the_picked_version<S: Store>(store: &S) {
     update(store, &created.arn, |txn| {
         set_stages(txn, "v3", &["AWSPREVIOUS", "custom"])
     });
+    // A label whose JSON text holds that of `custom` (`"a\",\"custom"`), on an older
+    // version: a store that looks for a stage in the stored text must not take it for one.
+    update(store, &created.arn, |txn| {
+        set_stages(txn, "v2", &[r#"a","custom"#])
+    });
     let read = |key: SecretKey<'_>, version_id, stage| {
         store
             .find_secret_value(key, VersionPick { version_id, stage })

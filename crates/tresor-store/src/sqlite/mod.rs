@@ -783,9 +783,7 @@ impl Store for SqliteStore {
         key: SecretKey<'_>,
         version_id: Option<&str>,
     ) -> Result<Option<SecretRecord>> {
-        self.read(
-            |tx| Ok(secrets::load_labelled(tx, key, version_id)?.map(|(_, record, _)| record)),
-        )
+        self.read(|tx| Ok(secrets::load_labelled(tx, key, version_id)?.map(|(_, record)| record)))
     }
 
     fn find_secret_value(
@@ -793,25 +791,7 @@ impl Store for SqliteStore {
         key: SecretKey<'_>,
         pick: VersionPick<'_>,
     ) -> Result<Option<(SecretRecord, Option<SealedValue>)>> {
-        self.read(|tx| {
-            let Some((_, record, rowids)) = secrets::load_labelled(tx, key, pick.version_id)?
-            else {
-                return Ok(None);
-            };
-            let picked = pick
-                .position(&record.versions)
-                .and_then(|i| Some((record.versions.get(i)?.version_id.clone(), *rowids.get(i)?)));
-            let value = match picked {
-                Some((version_id, rowid)) => {
-                    secrets::read_envelope_at(tx, rowid)?.map(|envelope| SealedValue {
-                        version_id,
-                        envelope,
-                    })
-                }
-                None => None,
-            };
-            Ok(Some((record, value)))
-        })
+        self.read(|tx| secrets::load_picked(tx, key, pick))
     }
 
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {

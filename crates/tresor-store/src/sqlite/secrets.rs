@@ -14,8 +14,8 @@ use super::{millis, parse_scope};
 use crate::codec::{check_cursor, list_order_sql};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
 use crate::{
-    Deletion, ListCursor, ListOrder, Result, Scope, SealedVersion, SecretKey, SecretRecord,
-    SecretTxn, SortValue, StoreError, VersionMeta, VersionPruning,
+    Deletion, ListCursor, ListOrder, Result, Scope, SealedValue, SealedVersion, SecretKey,
+    SecretRecord, SecretTxn, SortValue, StoreError, VersionMeta, VersionPick, VersionPruning,
 };
 
 macro_rules! secret_columns {
@@ -201,61 +201,132 @@ fn secret_row(conn: &Connection, key: SecretKey<'_>) -> Result<Option<SecretRow>
     })
 }
 
-/// The secret `key` names and its row id, with its labelled versions and `version_id`, and
-/// the row id of each of those versions (in the same order).
+/// The secret `key` names and its row id, with its labelled versions and `version_id`.
 pub(super) fn load_labelled(
     conn: &Connection,
     key: SecretKey<'_>,
     version_id: Option<&str>,
-) -> Result<Option<(i64, SecretRecord, Vec<i64>)>> {
-    let row = secret_row(conn, key)?;
-    let Some(row) = row else {
+) -> Result<Option<(i64, SecretRecord)>> {
+    let Some(row) = secret_row(conn, key)? else {
         return Ok(None);
     };
     let (id, mut record) = row.into_record()?;
-    // The labelled ones come from their partial index instead of a pass over every version
-    // (the index holds the row id too). A named version is a second lookup (a UNION, ordered
-    // by `seq`, the 9th column); without one (GetSecretValue by stage, the hot path) the query
-    // is the first lookup alone.
+    // The labelled ones come from their partial index instead of a pass over every version.
+    // A named version is a second lookup (a UNION, ordered by `seq`, the 8th column); without
+    // one the query is the first lookup alone.
     let mut stmt = match version_id {
         None => conn.prepare_cached(concat!(
             "SELECT ",
             version_columns!(),
-            ", rowid FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' \
-             ORDER BY seq"
+            " FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' ORDER BY seq"
         ))?,
         Some(_) => conn.prepare_cached(concat!(
             "SELECT ",
             version_columns!(),
-            ", rowid, seq FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' \
+            ", seq FROM secret_versions WHERE secret_id = ?1 AND stages_json <> '[]' \
              UNION SELECT ",
             version_columns!(),
-            ", rowid, seq FROM secret_versions WHERE secret_id = ?1 AND version_id = ?2 \
-             ORDER BY 9"
+            ", seq FROM secret_versions WHERE secret_id = ?1 AND version_id = ?2 \
+             ORDER BY 8"
         ))?,
     };
-    let with_rowid = |row: &Row<'_>| -> rusqlite::Result<(VersionRow, i64)> {
-        Ok((VersionRow::from_row(row)?, row.get(7)?))
-    };
     let rows = match version_id {
-        None => stmt.query_map(params![id], with_rowid)?,
-        Some(v) => stmt.query_map(params![id, v], with_rowid)?,
+        None => stmt.query_map(params![id], VersionRow::from_row)?,
+        Some(v) => stmt.query_map(params![id, v], VersionRow::from_row)?,
     };
-    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut rowids = Vec::with_capacity(rows.len());
-    let mut versions = Vec::with_capacity(rows.len());
-    for (version, rowid) in rows {
-        versions.push(version.into_meta()?);
-        rowids.push(rowid);
-    }
-    record.versions = versions;
-    Ok(Some((id, record, rowids)))
+    record.versions = rows
+        .map(|row| VersionRow::into_meta(row?))
+        .collect::<Result<_>>()?;
+    Ok(Some((id, record)))
 }
 
-/// The sealed value in the version row `rowid` (from [`load_labelled`], in the same read
+/// A secret's labelled versions, from their rows, with the sealed value of those whose labels
+/// may hold the stage `?2` (as JSON text). Columns: the version's (0..=6), its row id (7), the
+/// value or NULL (8).
+const PICK_BY_STAGE: &str = concat!(
+    "SELECT ",
+    version_columns!(),
+    ", rowid, CASE WHEN instr(stages_json, ?2) > 0 THEN envelope END \
+     FROM secret_versions INDEXED BY secret_versions_labelled_rows \
+     WHERE secret_id = ?1 AND stages_json <> '[]' ORDER BY seq"
+);
+
+/// A secret's labelled versions and the version `?2` (labelled or not), with the sealed value
+/// of that one. Columns as [`PICK_BY_STAGE`], then `seq` (9).
+const PICK_BY_VERSION: &str = concat!(
+    "SELECT ",
+    version_columns!(),
+    ", rowid, CASE WHEN version_id = ?2 THEN envelope END, seq \
+     FROM secret_versions INDEXED BY secret_versions_labelled_rows \
+     WHERE secret_id = ?1 AND stages_json <> '[]' \
+     UNION ALL SELECT ",
+    version_columns!(),
+    ", rowid, envelope, seq FROM secret_versions \
+     WHERE secret_id = ?1 AND version_id = ?2 AND stages_json = '[]' \
+     ORDER BY 10"
+);
+
+/// The secret `key` names with its labelled versions (and `pick.version_id`), and the sealed
+/// value of the version `pick` picks: GetSecretValue's one read.
+///
+/// The versions come from their rows, found through `secret_versions_labelled_rows`, whose
+/// entries are only the keys (so its interior levels stay small enough to be cached), and the
+/// picked value comes from the row that holds its metadata. The statement selects a value
+/// only where the pick may match (for a stage, where its JSON text occurs in the labels), so
+/// the others, which may overflow onto pages of their own, are not read; the pick itself is
+/// decided here, on the parsed labels.
+pub(super) fn load_picked(
+    conn: &Connection,
+    key: SecretKey<'_>,
+    pick: VersionPick<'_>,
+) -> Result<Option<(SecretRecord, Option<SealedValue>)>> {
+    let Some(row) = secret_row(conn, key)? else {
+        return Ok(None);
+    };
+    let (id, mut record) = row.into_record()?;
+    let (mut stmt, filter) = match pick.version_id {
+        None => {
+            let stage = pick.stage.unwrap_or(VersionPick::CURRENT);
+            let stage_json = serde_json::to_string(stage)
+                .map_err(|_| StoreError::Backend("cannot encode a staging label".to_owned()))?;
+            (conn.prepare_cached(PICK_BY_STAGE)?, stage_json)
+        }
+        Some(version_id) => (conn.prepare_cached(PICK_BY_VERSION)?, version_id.to_owned()),
+    };
+    let mut rows = stmt.query(params![id, filter])?;
+    let mut picked: Option<SealedValue> = None;
+    // A version the labels pick whose value the statement did not select (never, while the
+    // JSON text of a label is what `stages_to_json` writes): read by its row id.
+    let mut unread: Option<(String, i64)> = None;
+    while let Some(row) = rows.next()? {
+        let version = VersionRow::from_row(row)?.into_meta()?;
+        if picked.is_none() && unread.is_none() && pick.matches(&version) {
+            match row.get::<_, Option<Vec<u8>>>(8)? {
+                Some(envelope) => {
+                    picked = Some(SealedValue {
+                        version_id: version.version_id.clone(),
+                        envelope,
+                    })
+                }
+                None => unread = Some((version.version_id.clone(), row.get(7)?)),
+            }
+        }
+        record.versions.push(version);
+    }
+    drop(rows);
+    if let Some((version_id, rowid)) = unread {
+        picked = read_envelope_at(conn, rowid)?.map(|envelope| SealedValue {
+            version_id,
+            envelope,
+        });
+    }
+    Ok(Some((record, picked)))
+}
+
+/// The sealed value in the version row `rowid` (from [`load_picked`], in the same read
 /// transaction): one b-tree lookup, where [`read_envelope`] makes three (the ARN, the
 /// version's key, its row).
-pub(super) fn read_envelope_at(conn: &Connection, rowid: i64) -> Result<Option<Vec<u8>>> {
+fn read_envelope_at(conn: &Connection, rowid: i64) -> Result<Option<Vec<u8>>> {
     Ok(conn
         .prepare_cached("SELECT envelope FROM secret_versions WHERE rowid = ?1")?
         .query_row([rowid], |row| row.get(0))
@@ -269,7 +340,7 @@ pub(super) fn load_for_new_version(
     arn: &str,
     version_id: &str,
 ) -> Result<Option<(i64, SecretRecord, usize)>> {
-    let Some((id, record, _)) = load_labelled(conn, SecretKey::Arn(arn), Some(version_id))? else {
+    let Some((id, record)) = load_labelled(conn, SecretKey::Arn(arn), Some(version_id))? else {
         return Ok(None);
     };
     let stored = count_versions(conn, id)?;
@@ -692,24 +763,45 @@ mod tests {
 
     use super::*;
 
-    /// A secret by name comes from the index alone, as the store runs the statement.
-    #[test]
-    fn a_secret_by_name_is_read_from_its_covering_index() {
+    /// The plan of `sql` as the store's schema has it.
+    fn plan(sql: &str) -> Vec<String> {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn, None).unwrap();
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {SECRET_BY_NAME}"))
-            .unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let unbound = vec![Value::Null; stmt.parameter_count()];
-        let plan: Vec<String> = stmt
+        let plan = stmt
             .query_map(rusqlite::params_from_iter(unbound), |row| row.get(3))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
+        plan
+    }
+
+    /// A secret by name comes from the index alone, as the store runs the statement.
+    #[test]
+    fn a_secret_by_name_is_read_from_its_covering_index() {
         assert_eq!(
-            plan,
+            plan(SECRET_BY_NAME),
             ["SEARCH secrets USING COVERING INDEX secrets_by_name_whole \
               (account=? AND region=? AND name=?)"]
+        );
+    }
+
+    /// GetSecretValue's versions come through the short index, in order, without a sort.
+    #[test]
+    fn the_picked_value_is_read_through_the_short_labelled_index() {
+        assert_eq!(
+            plan(PICK_BY_STAGE),
+            ["SEARCH secret_versions USING INDEX secret_versions_labelled_rows (secret_id=?)"]
+        );
+        let by_version = plan(PICK_BY_VERSION).join("; ");
+        assert!(
+            by_version.contains("USING INDEX secret_versions_labelled_rows (secret_id=?)"),
+            "{by_version}"
+        );
+        assert!(
+            by_version.contains("USING INDEX sqlite_autoindex_secret_versions_1"),
+            "{by_version}"
         );
     }
 }
