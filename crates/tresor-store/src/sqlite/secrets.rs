@@ -170,7 +170,6 @@ pub(super) fn load_by_arn(conn: &Connection, arn: &str) -> Result<Option<(i64, S
     with_versions(conn, secret_row(conn, SecretKey::Arn(arn))?)
 }
 
-/// The `secrets` row `key` names.
 /// A secret by name, from the index that holds its whole row: one b-tree descent instead of
 /// two. The index is named because the planner would take the `UNIQUE` one (its shortcut for
 /// an equality on every column of a unique index does not weigh coverage).
@@ -181,6 +180,7 @@ const SECRET_BY_NAME: &str = concat!(
      WHERE account = ?1 AND region = ?2 AND name = ?3"
 );
 
+/// The `secrets` row `key` names.
 fn secret_row(conn: &Connection, key: SecretKey<'_>) -> Result<Option<SecretRow>> {
     Ok(match key {
         SecretKey::Arn(arn) => conn
