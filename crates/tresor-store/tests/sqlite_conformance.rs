@@ -622,10 +622,20 @@ fn identities_and_audit_persist_across_reopen() {
         Some("{}")
     );
     assert_eq!(store.audit_head().unwrap(), Some((2, b"hash 2".to_vec())));
+    assert_trail_intact(&store, &records, &checkpoint);
+}
+
+/// The trail of [`trail`] is all there in `store`: the records, the checkpoint, the lookup by
+/// resource name (its index), and the chain goes on after the last record.
+fn assert_trail_intact(store: &SqliteStore, records: &[AuditRow], checkpoint: &CheckpointRow) {
     assert_eq!(store.read_audit(1, 10).unwrap(), records);
-    let found = store
+    assert_eq!(
+        store.list_checkpoints().unwrap(),
+        std::slice::from_ref(checkpoint)
+    );
+    let by_resource = store
         .lookup_audit(
-            &account,
+            &AccountId::parse("111111111111").unwrap(),
             &AuditQuery {
                 attribute: Some(("ResourceName".to_owned(), "alice".to_owned())),
                 limit: 10,
@@ -633,11 +643,11 @@ fn identities_and_audit_persist_across_reopen() {
             },
         )
         .unwrap();
-    assert_eq!(found.len(), 2);
-    assert_eq!(store.list_checkpoints().unwrap(), vec![checkpoint]);
+    assert_eq!(by_resource.len(), 2);
     store
         .append_audit(&[audit_record(3, b"hash 2".to_vec())])
         .unwrap();
+    assert_eq!(store.audit_head().unwrap(), Some((3, b"hash 3".to_vec())));
 }
 
 /// Turn the store at `path` into one at version 5: the audit trail (its tables, as the audit
@@ -708,23 +718,7 @@ fn a_version_5_file_has_its_audit_trail_moved_out() {
         schema_objects(&SqliteStore::audit_path(&path)),
         schema_objects(&SqliteStore::audit_path(&fresh))
     );
-    assert_eq!(store.read_audit(1, 10).unwrap(), records);
-    assert_eq!(store.list_checkpoints().unwrap(), vec![checkpoint]);
-    let by_resource = store
-        .lookup_audit(
-            &AccountId::parse("111111111111").unwrap(),
-            &AuditQuery {
-                attribute: Some(("ResourceName".to_owned(), "alice".to_owned())),
-                limit: 10,
-                ..AuditQuery::default()
-            },
-        )
-        .unwrap();
-    assert_eq!(by_resource.len(), 2);
-    store
-        .append_audit(&[audit_record(3, b"hash 2".to_vec())])
-        .unwrap();
-    assert_eq!(store.audit_head().unwrap(), Some((3, b"hash 3".to_vec())));
+    assert_trail_intact(&store, &records, &checkpoint);
 }
 
 /// An open that stopped after copying the trail and before dropping it from the store file
@@ -745,8 +739,7 @@ fn a_move_interrupted_after_the_copy_is_completed() {
     assert!(!schema_objects(&path)
         .iter()
         .any(|(_, name, _)| name.starts_with("audit")));
-    assert_eq!(store.read_audit(1, 10).unwrap(), records);
-    assert_eq!(store.list_checkpoints().unwrap(), vec![checkpoint]);
+    assert_trail_intact(&store, &records, &checkpoint);
 }
 
 /// An audit file holding another trail than the store file's is refused, and the store file
