@@ -8,7 +8,13 @@
 //! state append their record with [`record_in_transaction`] inside the transaction that makes
 //! the change, so a change is never committed without its record. The writer thread also signs
 //! a checkpoint of the chain head at least every minute and at shutdown.
+//!
+//! The writer also keeps the trail's lookup indexes up to date ([`AuditStore::index_audit`]):
+//! after every [`INDEX_EVERY`] records appended (its own and those appended in transactions),
+//! when it has been idle for a moment, and at shutdown. A store that keeps them as derived data
+//! writes them then, in one batch, instead of in every group commit that answers wait for.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -26,6 +32,13 @@ use crate::{CoreError, StoreBackend};
 const MAX_BATCH: usize = 512;
 /// How often the chain head is signed while records arrive.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// Records appended between two indexing batches: bounds the trail's unindexed tail, which
+/// every lookup reads without an index.
+const INDEX_EVERY: usize = 256;
+/// Most records one indexing batch takes (a tail left by a crash is indexed in such steps).
+const INDEX_BATCH: usize = 4096;
+/// How long the writer waits, idle, before it indexes records appended since its last batch.
+const INDEX_WHEN_IDLE: Duration = Duration::from_secs(1);
 
 enum Job {
     Append {
@@ -34,6 +47,8 @@ enum Job {
     },
     /// A secret version was read on a day not yet recorded as its `LastAccessedDate`.
     Touch(Touch),
+    /// Records appended in transactions reached [`INDEX_EVERY`].
+    Index,
     Shutdown,
 }
 
@@ -56,6 +71,8 @@ struct PendingRow {
 pub struct AuditLog {
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Records appended since the writer last indexed, shared with it.
+    unindexed: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -109,6 +126,7 @@ struct Writer {
     head: Option<ChainHead>,
     checkpointed: Option<u64>,
     last_checkpoint: Instant,
+    unindexed: Arc<AtomicUsize>,
 }
 
 /// Link `batch` after `head` (as the store reports it inside its write transaction).
@@ -182,16 +200,55 @@ impl Writer {
         }
     }
 
+    /// Index one batch of the trail's tail. A failure costs lookups speed, never records: the
+    /// tail stays readable and the next batch tries again.
+    fn index(&mut self) {
+        self.unindexed.store(0, Ordering::Relaxed);
+        match self.store.index_audit(INDEX_BATCH) {
+            // More may be left (a tail from before a restart): the next commit goes on.
+            Ok(INDEX_BATCH) => {
+                self.unindexed.fetch_add(INDEX_EVERY, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "indexing the audit trail failed"),
+        }
+    }
+
+    /// Index the whole tail (at shutdown).
+    fn index_all(&mut self) {
+        loop {
+            match self.store.index_audit(INDEX_BATCH) {
+                Ok(INDEX_BATCH) => {}
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "indexing the audit trail failed");
+                    break;
+                }
+            }
+        }
+        self.unindexed.store(0, Ordering::Relaxed);
+    }
+
     fn run(mut self, jobs: Receiver<Job>) {
         let mut shutdown = false;
         while !shutdown {
-            let wait = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
+            let to_checkpoint = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
+            let wait = if self.unindexed.load(Ordering::Relaxed) > 0 {
+                to_checkpoint.min(INDEX_WHEN_IDLE)
+            } else {
+                to_checkpoint
+            };
             let first = match jobs.recv_timeout(wait) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
-                    self.checkpoint();
-                    self.last_checkpoint = Instant::now();
+                    if self.unindexed.load(Ordering::Relaxed) > 0 {
+                        self.index();
+                    }
+                    if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                        self.checkpoint();
+                        self.last_checkpoint = Instant::now();
+                    }
                     continue;
                 }
             };
@@ -203,20 +260,28 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit(batch);
+            let index = batch.index;
+            let appended = self.commit(batch);
+            let unindexed = self.unindexed.fetch_add(appended, Ordering::Relaxed) + appended;
+            if index || unindexed >= INDEX_EVERY {
+                self.index();
+            }
             if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
                 self.checkpoint();
             }
         }
+        self.index_all();
         self.checkpoint();
     }
 
-    /// Write one batch in one transaction and tell every waiter how it went.
-    fn commit(&mut self, batch: Batch) {
+    /// Write one batch in one transaction and tell every waiter how it went; how many records
+    /// were appended.
+    fn commit(&mut self, batch: Batch) -> usize {
         let Batch {
             rows,
             waiters,
             touches,
+            index: _,
         } = batch;
         if !touches.is_empty() {
             let store = self.store.clone();
@@ -239,24 +304,30 @@ impl Writer {
             return self.answer(result, rows.len(), waiters);
         }
         if rows.is_empty() {
-            return;
+            return 0;
         }
         let result = self.append(&rows);
-        self.answer(result, rows.len(), waiters);
+        self.answer(result, rows.len(), waiters)
     }
 
+    /// Tell the waiters; how many records were appended (0 when the append failed).
     fn answer(
         &self,
         result: Result<(), String>,
         records: usize,
         waiters: Vec<oneshot::Sender<Result<(), String>>>,
-    ) {
-        if let Err(e) = &result {
-            tracing::error!(error = %e, records, "audit append failed; failing the requests");
-        }
+    ) -> usize {
+        let appended = match &result {
+            Ok(()) => records,
+            Err(e) => {
+                tracing::error!(error = %e, records, "audit append failed; failing the requests");
+                0
+            }
+        };
         for w in waiters {
             let _ = w.send(result.clone());
         }
+        appended
     }
 }
 
@@ -266,6 +337,8 @@ struct Batch {
     rows: Vec<PendingRow>,
     waiters: Vec<oneshot::Sender<Result<(), String>>>,
     touches: std::collections::HashSet<Touch>,
+    /// Asked to index after this batch.
+    index: bool,
 }
 
 impl Batch {
@@ -279,6 +352,10 @@ impl Batch {
             }
             Job::Touch(t) => {
                 self.touches.insert(t);
+                false
+            }
+            Job::Index => {
+                self.index = true;
                 false
             }
             Job::Shutdown => true,
@@ -302,7 +379,10 @@ impl AuditLog {
             head,
             checkpointed,
             last_checkpoint: Instant::now(),
+            // A tail left by a stop before its last batch is indexed after the first commit.
+            unindexed: Arc::new(AtomicUsize::new(INDEX_EVERY)),
         };
+        let unindexed = writer.unindexed.clone();
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("tresor-audit".to_owned())
@@ -311,7 +391,20 @@ impl AuditLog {
         Ok(Self {
             sender: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            unindexed,
         })
+    }
+
+    /// Count a record appended in a transaction ([`record_in_transaction`]) towards the next
+    /// indexing batch, and wake the writer when it completes one.
+    pub(crate) fn appended_in_transaction(&self) {
+        if self.unindexed.fetch_add(1, Ordering::Relaxed) + 1 == INDEX_EVERY {
+            if let Ok(sender) = self.sender.lock() {
+                if let Some(sender) = sender.as_ref() {
+                    let _ = sender.send(Job::Index);
+                }
+            }
+        }
     }
 
     /// Append one event and wait until it is durable (group commit). An error means the

@@ -164,7 +164,9 @@ impl Core {
     /// Record a request that changed state inside the [`Core::atomically`] block that made the
     /// change, so that both commit together or neither does.
     pub fn audit_in_transaction(&self, call: AuditedCall<'_>) -> Result<(), CoreError> {
-        crate::audit::record_in_transaction(&self.store, &self.audit_mac, Self::event_of(call))
+        crate::audit::record_in_transaction(&self.store, &self.audit_mac, Self::event_of(call))?;
+        self.audit_log.appended_in_transaction();
+        Ok(())
     }
 
     /// Run `f` so that every store write it makes commits with its `Ok`, or none does.

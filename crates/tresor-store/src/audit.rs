@@ -78,8 +78,14 @@ pub trait AuditStore {
     ) -> Result<()>;
     /// Records with `seq >= from_seq`, ascending, at most `limit`.
     fn read_audit(&self, from_seq: u64, limit: usize) -> Result<Vec<AuditRow>>;
-    /// Records of `account` matching the query, newest (highest seq) first.
+    /// Records of `account` matching the query, newest (highest seq) first. Every appended
+    /// record is found, whether or not [`Self::index_audit`] has indexed it yet.
     fn lookup_audit(&self, account: &AccountId, query: &AuditQuery) -> Result<Vec<AuditRow>>;
+    /// Bring the lookup indexes up to date by at most `max` records (the oldest not yet
+    /// indexed), in one transaction, and say how many that was: 0 when none were left. A
+    /// backend may keep its lookup indexes as derived data written here, in batches, instead
+    /// of in every append; one that indexes as it appends has nothing to do and answers 0.
+    fn index_audit(&self, max: usize) -> Result<usize>;
     /// Store a checkpoint. `Conflict` if one exists at that `seq`. (The store does not check
     /// it against the chain: verification is `tresor-audit`'s.)
     fn put_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<()>;

@@ -262,6 +262,9 @@ impl AuditStore for Backend {
     fn lookup_audit(&self, account: &AccountId, query: &AuditQuery) -> Result<Vec<AuditRow>> {
         each!(self, s => s.lookup_audit(account, query))
     }
+    fn index_audit(&self, max: usize) -> Result<usize> {
+        each!(self, s => s.index_audit(max))
+    }
     fn put_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<()> {
         each!(self, s => s.put_checkpoint(checkpoint))
     }

@@ -184,9 +184,47 @@ fn lookup_fixture<S: AuditStore>(store: &S) -> Vec<AuditRow> {
     rows
 }
 
+/// Run `check` with the trail unindexed, with its first five records indexed, and with all of
+/// it indexed: a lookup finds the same records whatever [`AuditStore::index_audit`] has done.
+fn at_each_indexing_stage<S: AuditStore>(store: &S, check: impl Fn()) {
+    check();
+    let first = store.index_audit(5).unwrap();
+    assert!(first <= 5, "indexed {first} records of at most 5");
+    check();
+    store.index_audit(usize::MAX).unwrap();
+    assert_eq!(store.index_audit(usize::MAX).unwrap(), 0, "nothing is left");
+    check();
+}
+
+/// `index_audit` takes the oldest records first, at most as many as asked, and says how many.
+pub fn audit_indexing_goes_in_batches<S: Store + AuditStore>(store: &S) {
+    assert_eq!(store.index_audit(10).unwrap(), 0, "an empty trail");
+    lookup_fixture(store);
+    assert_eq!(store.index_audit(0).unwrap(), 0);
+    let first = store.index_audit(4).unwrap();
+    let rest = store.index_audit(100).unwrap();
+    // A backend indexes in batches (4 and then the other 10) or with every append (0 and 0).
+    assert!(
+        [(4, 10), (0, 0)].contains(&(first, rest)),
+        "{first} then {rest}"
+    );
+    assert_eq!(store.index_audit(100).unwrap(), 0);
+    let more = audit_batch("main", store.audit_head().unwrap(), 2, |_| {});
+    store.append_audit(&more).unwrap();
+    assert!([0, 2].contains(&store.index_audit(100).unwrap()));
+    assert_eq!(
+        seqs(&store.lookup_audit(&acct(), &query(None)).unwrap())[..3],
+        [16, 15, 12]
+    );
+}
+
 /// `lookup_audit` filters by each attribute within one account, newest first.
 pub fn audit_lookup_by_attribute<S: Store + AuditStore>(store: &S) {
     let rows = lookup_fixture(store);
+    at_each_indexing_stage(store, || lookups_by_attribute(store, &rows));
+}
+
+fn lookups_by_attribute<S: AuditStore>(store: &S, rows: &[AuditRow]) {
     let lookup = |attribute: Option<(&str, &str)>| -> Vec<u64> {
         seqs(&store.lookup_audit(&acct(), &query(attribute)).unwrap())
     };
@@ -264,6 +302,10 @@ pub fn audit_lookup_by_attribute<S: Store + AuditStore>(store: &S) {
 /// `limit`, combined with an attribute.
 pub fn audit_lookup_time_range_and_paging<S: Store + AuditStore>(store: &S) {
     lookup_fixture(store);
+    at_each_indexing_stage(store, || lookups_by_time_and_page(store));
+}
+
+fn lookups_by_time_and_page<S: AuditStore>(store: &S) {
     let at = |seq: i64| T0.plus_seconds(seq);
     let lookup = |q: AuditQuery| seqs(&store.lookup_audit(&acct(), &q).unwrap());
 

@@ -174,6 +174,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
         ("audit_read_ranges", audit_read_ranges::<S>),
         ("audit_lookup_by_attribute", audit_lookup_by_attribute::<S>),
         (
+            "audit_indexing_goes_in_batches",
+            audit_indexing_goes_in_batches::<S>,
+        ),
+        (
             "audit_lookup_time_range_and_paging",
             audit_lookup_time_range_and_paging::<S>,
         ),
@@ -267,6 +271,7 @@ macro_rules! conformance_tests {
             audit_rejects_broken_chains,
             audit_read_ranges,
             audit_lookup_by_attribute,
+            audit_indexing_goes_in_batches,
             audit_lookup_time_range_and_paging,
             audit_checkpoints_round_trip,
             concurrent_audit_appends_stay_chained,

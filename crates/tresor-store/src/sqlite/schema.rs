@@ -465,6 +465,11 @@ fn copy_audit_trail(conn: &mut Connection) -> Result<()> {
          SELECT seq, prev_hash, hash, mac, event_json, event_time, event_id, event_name,
              event_source, account, read_only, username, access_key_id, resources_json
          FROM main.audit_records ORDER BY seq;
+         INSERT INTO audit_target.audit_lookup (seq, account, event_time, event_id, event_name,
+             event_source, read_only, username, access_key_id)
+         SELECT seq, account, event_time, event_id, event_name, event_source, read_only,
+             username, access_key_id
+         FROM main.audit_records ORDER BY seq;
          INSERT INTO audit_target.audit_resources (seq, type, name)
          SELECT seq, type, name FROM main.audit_resources;
          INSERT INTO audit_target.audit_checkpoints (seq, hash, time, signature)
