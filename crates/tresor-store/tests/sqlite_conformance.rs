@@ -486,6 +486,29 @@ fn audit_record(seq: u64, prev_hash: Vec<u8>) -> AuditRow {
     }
 }
 
+/// The audit file is checkpointed after a couple of hundred WAL frames, not SQLite's default
+/// thousand, so that each checkpoint (inside the commit that triggers it) stays short. A WAL
+/// file keeps the largest size it reached, so its size bounds every WAL there was.
+#[test]
+fn the_audit_wal_is_checkpointed_every_few_hundred_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut prev = vec![0; 32];
+    for seq in 1..=600 {
+        let record = audit_record(seq, prev);
+        prev = record.hash.clone();
+        // One commit each, every one writing at least the page the record went to.
+        store.append_audit(&[record]).unwrap();
+    }
+    let mut wal = SqliteStore::audit_path(&path).into_os_string();
+    wal.push("-wal");
+    let frame = 24 + 4096;
+    let size = std::fs::metadata(&wal).unwrap().len();
+    assert!(size < 260 * frame, "the audit WAL reached {size} bytes");
+    assert_eq!(store.read_audit(600, 1).unwrap().len(), 1);
+}
+
 /// A chain of two records and a checkpoint of its head.
 fn trail() -> (Vec<AuditRow>, CheckpointRow) {
     let records = vec![
