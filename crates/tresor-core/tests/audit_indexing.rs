@@ -8,35 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support code
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tresor_core::{
-    bootstrap, AuditedCall, Core, Principal, PrincipalKind, RequestContext, StoreBackend,
-};
+use support::root;
+use tresor_core::{bootstrap, AuditedCall, Core, RequestContext, StoreBackend};
 use tresor_store::SqliteStore;
-use tresor_types::{AccountId, Region, Timestamp};
+use tresor_types::{AccountId, Timestamp};
 
 /// Records appended between two batches (`tresor_core::audit::INDEX_EVERY`).
 const INDEX_EVERY: i64 = 256;
-
-fn root(account: &AccountId) -> RequestContext {
-    RequestContext {
-        principal: Principal {
-            account: account.clone(),
-            arn: format!("arn:aws:iam::{account}:root"),
-            kind: PrincipalKind::Root,
-            access_key_id: "AKIAROOT".into(),
-            tags: vec![],
-        },
-        region: Region::parse("us-east-1").unwrap(),
-        request_id: "test".into(),
-        source_ip: None,
-        user_agent: None,
-        secure_transport: true,
-        now: Timestamp::now(),
-    }
-}
 
 /// (records in the trail, records indexed), read from the audit file beside `store`.
 fn counts(store: &Path) -> (i64, i64) {

@@ -5,28 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support code
 
-use tresor_core::secretsmanager::dto::*;
-use tresor_core::{bootstrap, Core, Principal, PrincipalKind, RequestContext, StoreBackend};
-use tresor_store::{Scope, SecretRecord, SqliteStore, Store, StoreError};
-use tresor_types::{AccountId, Region, Timestamp};
+mod support;
 
-fn root(account: &AccountId) -> RequestContext {
-    RequestContext {
-        principal: Principal {
-            account: account.clone(),
-            arn: format!("arn:aws:iam::{account}:root"),
-            kind: PrincipalKind::Root,
-            access_key_id: "AKIAROOT".into(),
-            tags: vec![],
-        },
-        region: Region::parse("us-east-1").unwrap(),
-        request_id: "test".into(),
-        source_ip: None,
-        user_agent: None,
-        secure_transport: true,
-        now: Timestamp::now(),
-    }
-}
+use support::root;
+use tresor_core::secretsmanager::dto::*;
+use tresor_core::{bootstrap, Core, RequestContext, StoreBackend};
+use tresor_store::{Scope, SecretRecord, SqliteStore, Store, StoreError};
+use tresor_types::{AccountId, Timestamp};
 
 /// Follow `NextToken` to the end: the names listed, and how many calls it took.
 fn list_all(

@@ -673,6 +673,17 @@ fn assert_trail_intact(store: &SqliteStore, records: &[AuditRow], checkpoint: &C
     assert_eq!(store.audit_head().unwrap(), Some((3, b"hash 3".to_vec())));
 }
 
+/// The lookup indexes of the audit records as the store file held them (schema 2 to 5) and the
+/// audit file until its version 2 moved them to `audit_lookup`.
+const AUDIT_INDEXES_OF_VERSION_1: &str = "
+    CREATE INDEX audit_by_account ON audit_records (account, seq);
+    CREATE INDEX audit_by_event_name ON audit_records (account, event_name, seq);
+    CREATE INDEX audit_by_event_id ON audit_records (event_id);
+    CREATE INDEX audit_by_username ON audit_records (account, username, seq);
+    CREATE INDEX audit_by_access_key ON audit_records (account, access_key_id, seq);
+    CREATE INDEX audit_by_event_time ON audit_records (account, event_time);
+";
+
 /// Turn the store at `path` into one at version 5: the audit trail (its tables, as the audit
 /// file holds them, with the lookup indexes on the records as they were then, and its rows)
 /// inside the store file, no audit file, and without what migrations 7 and 8 added.
@@ -694,14 +705,9 @@ fn back_to_version_5(path: &Path) {
     for sql in ddl {
         conn.execute_batch(&sql).unwrap();
     }
+    conn.execute_batch(AUDIT_INDEXES_OF_VERSION_1).unwrap();
     conn.execute_batch(
-        "CREATE INDEX audit_by_account ON audit_records (account, seq);
-         CREATE INDEX audit_by_event_name ON audit_records (account, event_name, seq);
-         CREATE INDEX audit_by_event_id ON audit_records (event_id);
-         CREATE INDEX audit_by_username ON audit_records (account, username, seq);
-         CREATE INDEX audit_by_access_key ON audit_records (account, access_key_id, seq);
-         CREATE INDEX audit_by_event_time ON audit_records (account, event_time);
-         INSERT INTO main.audit_records SELECT * FROM trail.audit_records;
+        "INSERT INTO main.audit_records SELECT * FROM trail.audit_records;
          INSERT INTO main.audit_resources SELECT * FROM trail.audit_resources;
          INSERT INTO main.audit_checkpoints SELECT * FROM trail.audit_checkpoints;
          DETACH DATABASE trail;
@@ -741,16 +747,9 @@ fn an_audit_file_of_version_1_has_its_records_indexed() {
     let (records, checkpoint) = write_trail(&path);
     let audit = SqliteStore::audit_path(&path);
     raw(&audit)
-        .execute_batch(
-            "DROP TABLE audit_lookup;
-             CREATE INDEX audit_by_account ON audit_records (account, seq);
-             CREATE INDEX audit_by_event_name ON audit_records (account, event_name, seq);
-             CREATE INDEX audit_by_event_id ON audit_records (event_id);
-             CREATE INDEX audit_by_username ON audit_records (account, username, seq);
-             CREATE INDEX audit_by_access_key ON audit_records (account, access_key_id, seq);
-             CREATE INDEX audit_by_event_time ON audit_records (account, event_time);
-             PRAGMA user_version = 1;",
-        )
+        .execute_batch(&format!(
+            "DROP TABLE audit_lookup; {AUDIT_INDEXES_OF_VERSION_1} PRAGMA user_version = 1;"
+        ))
         .unwrap();
 
     let store = SqliteStore::open(&path).unwrap();
