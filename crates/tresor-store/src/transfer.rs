@@ -266,9 +266,12 @@ pub trait Transfer: Store + IdentityStore + AuditStore {
         self.attach_policy(owner, policy_arn)
     }
 
-    /// Audit records, verbatim and in order (they must continue the target's trail).
+    /// Audit records, verbatim and in order (they must continue the target's trail), indexed
+    /// for lookups as they arrive: a copied trail is not left to the audit writer's batches.
     fn import_audit(&self, rows: &[crate::AuditRow]) -> Result<()> {
-        self.append_audit(rows)
+        self.append_audit(rows)?;
+        self.index_audit(rows.len())?;
+        Ok(())
     }
 
     fn import_checkpoint(&self, checkpoint: &crate::CheckpointRow) -> Result<()> {

@@ -355,6 +355,8 @@ pub fn transfer_round_trip<F: Transfer, T: Transfer>(from: &F, to: &T) {
             .any(|p| p.kind == kind && p.done == total && p.total == total));
     }
 
+    // The copied trail is indexed for lookups already.
+    assert_eq!(to.index_audit(usize::MAX).unwrap(), 0);
     // The moved chain goes on where it stopped.
     let head = to.audit_head().unwrap();
     assert_eq!(head, Some((1203, audit_hash("t", 1203))));
