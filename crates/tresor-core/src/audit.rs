@@ -214,19 +214,13 @@ impl Writer {
         }
     }
 
-    /// Index the whole tail (at shutdown).
+    /// Index the whole tail (at shutdown): batches until one leaves nothing counted, which a
+    /// short batch or a failure does.
     fn index_all(&mut self) {
-        loop {
-            match self.store.index_audit(INDEX_BATCH) {
-                Ok(INDEX_BATCH) => {}
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "indexing the audit trail failed");
-                    break;
-                }
-            }
+        self.index();
+        while self.unindexed.load(Ordering::Relaxed) > 0 {
+            self.index();
         }
-        self.unindexed.store(0, Ordering::Relaxed);
     }
 
     fn run(mut self, jobs: Receiver<Job>) {
@@ -396,7 +390,9 @@ impl AuditLog {
     }
 
     /// Count a record appended in a transaction ([`record_in_transaction`]) towards the next
-    /// indexing batch, and wake the writer when it completes one.
+    /// indexing batch, and wake the writer when it completes one. The count only decides when
+    /// to index (the store knows what is left), so a transaction rolled back after its record
+    /// was counted costs nothing but an early batch.
     pub(crate) fn appended_in_transaction(&self) {
         if self.unindexed.fetch_add(1, Ordering::Relaxed) + 1 == INDEX_EVERY {
             if let Ok(sender) = self.sender.lock() {
