@@ -1,6 +1,7 @@
 //! Child processes the bench starts (Tresor, moto, the ceiling): a guard that kills and reaps
 //! its child when dropped, so every exit path (error, Ctrl-C handled by the caller, panic)
-//! leaves nothing running; free loopback ports; waiting until a server answers.
+//! leaves nothing running; free loopback ports; waiting until a server answers; the CPU time
+//! a process has used.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -105,6 +106,11 @@ impl ChildGuard {
         }
     }
 
+    /// The child's process id (for [`cpu_time`]).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the child is still running (a crash under load is worth reporting).
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -120,4 +126,63 @@ pub fn free_port() -> crate::BenchResult<u16> {
         .local_addr()
         .map_err(|e| format!("finding a free port: {e}"))?
         .port())
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat`'s times: Linux reports them in `USER_HZ`,
+/// which is 100 on every architecture it exports procfs times for (x86, arm, riscv, …).
+const USER_HZ: u64 = 100;
+
+/// The CPU time (user + system) process `pid` has used so far, all its threads included, live
+/// and exited, as `/proc/<pid>/stat` counts it (10 ms ticks); None where there is no such
+/// process or no procfs.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_time(&stat)
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field 2)
+/// is in parentheses and may itself hold spaces and parentheses, so fields are counted from
+/// the last `)`: the state (field 3) comes first after it.
+fn parse_cpu_time(stat: &str) -> Option<Duration> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(14 - 3);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    let ticks = utime.checked_add(stime)?;
+    Some(Duration::from_millis(ticks.checked_mul(1000 / USER_HZ)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+        // utime stime …
+        let line = "4242 (tokio rt) (x)) S 1 4242 4242 0 -1 4194560 900 0 3 0 1234 56 0 0 20 0 9";
+        assert_eq!(parse_cpu_time(line), Some(Duration::from_millis(12_900)));
+        assert_eq!(parse_cpu_time("4242 (short) S 1 2"), None);
+        assert_eq!(parse_cpu_time("no parentheses"), None);
+    }
+
+    #[test]
+    fn cpu_time_of_this_process_grows_with_work() {
+        let pid = std::process::id();
+        let before = cpu_time(pid).unwrap();
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(200) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let after = cpu_time(pid).unwrap();
+        // 200 ms of spinning is at least 100 ms of CPU even on a busy machine.
+        assert!(
+            after >= before + Duration::from_millis(100),
+            "{before:?} -> {after:?}"
+        );
+        assert_eq!(cpu_time(u32::MAX), None);
+    }
 }

@@ -224,14 +224,21 @@ fn load_runs(
             warmup_s: args.warmup,
             secrets: count,
             prefix: &args.prefix,
+            server_pid: server.pid(),
         };
         let json = dir.join(format!("load-{phase}-{connections}.json"));
         let (report, memory) = server.sampling(|| run.run(&json));
         let report = report?;
         eprintln!(
             "{phase} read, {connections} connections: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, \
-             {} errors",
-            report.rps, report.p50_ms, report.p99_ms, report.errors
+             server CPU {} µs per request, {} errors",
+            report.rps,
+            report.p50_ms,
+            report.p99_ms,
+            report
+                .server_cpu_us
+                .map_or_else(|| "-".to_owned(), |us| format!("{us:.1}")),
+            report.errors
         );
         points.push(LoadPoint {
             connections,

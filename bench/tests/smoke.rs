@@ -183,6 +183,24 @@ fn load_against_tresor_dev_server() {
 }
 
 #[test]
+fn load_reports_the_servers_cpu_per_request_when_given_its_pid() {
+    let server = dev_server();
+    let pid = server.child.id().to_string();
+    let report = load(&server, "test", "get", &["--server-pid", &pid]);
+    assert_clean(&report);
+    let us = number(&report, "server_cpu_us");
+    // A GetSecretValue costs the server tens of microseconds; anything outside 1 µs..10 ms is
+    // a misread clock or a wrong process.
+    assert!(
+        (1.0..10_000.0).contains(&us),
+        "server CPU {us} µs in {report:#}"
+    );
+    // Without a pid there is no such figure, rather than a made-up one.
+    let report = load(&server, "test", "get", &["--existing"]);
+    assert!(report["server_cpu_us"].is_null(), "{report:#}");
+}
+
+#[test]
 fn load_reports_errors_with_wrong_credentials() {
     let server = dev_server();
     let report = load(&server, "not-the-secret", "get", &["--existing"]);

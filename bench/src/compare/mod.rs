@@ -150,6 +150,7 @@ async fn compare(args: Args) -> crate::BenchResult {
         prefix: "bench/pool-".to_owned(),
         value_size: 64,
         sign_each: false,
+        server_pid: Some(t.process.pid()),
     };
     for t in targets.iter() {
         load::setup_pool(&base(t, Workload::Get, connections)).await?;

@@ -75,6 +75,26 @@ pub fn render(rows: &[Row]) -> String {
             or_dash(row.tresor_over_ceiling, |x| format!("{:.1}%", x * 100.0)),
         ));
     }
+    out.push_str(&render_cpu(rows));
+    out
+}
+
+/// Each server's CPU time per request (µs), by row: what the work costs the server, which
+/// moves less between runs than throughput on a machine shared with the generator.
+fn render_cpu(rows: &[Row]) -> String {
+    let mut out = format!("server CPU per request, µs {:>5}", "");
+    for t in TARGETS {
+        out.push_str(&format!(" {t:>10}"));
+    }
+    out.push('\n');
+    for row in rows {
+        out.push_str(&format!("{:<26} {:>5}", row.workload, row.connections));
+        for t in TARGETS {
+            let us = row.results.get(t).and_then(|r| r.server_cpu_us);
+            out.push_str(&format!(" {:>10}", or_dash(us, |x| format!("{x:.1}"))));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -114,12 +134,69 @@ pub fn summary(rows: &[Row], connections: usize, latency_connections: usize) -> 
     let p99 = find(latency_connections)
         .and_then(|r| r.results.get("tresor"))
         .map_or_else(|| "-".to_owned(), |r| format!("{:.1}", r.p99_ms));
+    let cpu = |t: &str| {
+        or_dash(row.results.get(t).and_then(|r| r.server_cpu_us), |x| {
+            format!("{x:.1}")
+        })
+    };
     format!(
-        "GetSecretValue @{connections} connections: Tresor {:.0} req/s = {} moto ({:.0} req/s), {} of ceiling ({:.0} req/s); p99 @{latency_connections} connections {p99} ms",
+        "GetSecretValue @{connections} connections: Tresor {:.0} req/s = {} moto ({:.0} req/s), {} of ceiling ({:.0} req/s); p99 @{latency_connections} connections {p99} ms; server CPU per request {} µs (ceiling {} µs)",
         rps("tresor"),
         or_dash(row.tresor_over_moto, |x| format!("{x:.1}x")),
         rps("moto"),
         or_dash(row.tresor_over_ceiling, |x| format!("{:.1}%", x * 100.0)),
         rps("ceiling"),
+        cpu("tresor"),
+        cpu("ceiling"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(rps: f64, server_cpu_us: Option<f64>) -> Report {
+        Report {
+            workload: "get".to_owned(),
+            endpoint: "http://127.0.0.1:1".to_owned(),
+            connections: 64,
+            duration_s: 10.0,
+            requests: (rps * 10.0) as u64,
+            errors: 0,
+            rps,
+            p50_ms: 1.0,
+            p90_ms: 2.0,
+            p99_ms: 3.0,
+            p999_ms: 4.0,
+            max_ms: 5.0,
+            error_kinds: BTreeMap::new(),
+            error_samples: Vec::new(),
+            server_cpu_us,
+        }
+    }
+
+    #[test]
+    fn the_table_and_summary_give_each_servers_cpu_per_request() {
+        let results = BTreeMap::from([
+            ("tresor".to_owned(), report(30_000.0, Some(41.25))),
+            ("moto".to_owned(), report(600.0, None)),
+            ("ceiling".to_owned(), report(120_000.0, Some(6.3))),
+        ]);
+        let rows = vec![Row::new("get", 64, results)];
+        let table = render(&rows);
+        let cpu_line = table
+            .lines()
+            .skip_while(|l| !l.starts_with("server CPU per request"))
+            .nth(1)
+            .unwrap_or_default();
+        let cells: Vec<&str> = cpu_line.split_whitespace().collect();
+        assert_eq!(cells, ["get", "64", "41.2", "-", "6.3"], "{table}");
+        let summary = summary(&rows, 64, 16);
+        assert!(summary.contains("50.0x moto"), "{summary}");
+        assert!(summary.contains("25.0% of ceiling"), "{summary}");
+        assert!(
+            summary.ends_with("server CPU per request 41.2 µs (ceiling 6.3 µs)"),
+            "{summary}"
+        );
+    }
 }

@@ -74,6 +74,11 @@ pub struct Args {
     /// runs on pools of different sizes cost the generator the same (`scale` does).
     #[arg(long)]
     pub sign_each: bool,
+    /// The server's process id: also report the CPU time (user + system, all its threads, from
+    /// `/proc`) it used in the measured phase, per request. On a machine the generator shares
+    /// with the server this moves less from run to run than throughput does.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -97,6 +102,8 @@ pub struct LoadConfig {
     pub value_size: usize,
     /// Sign every request as it is sent (see `Args::sign_each`).
     pub sign_each: bool,
+    /// The server's process, whose CPU time per request is reported (see `Args::server_pid`).
+    pub server_pid: Option<u32>,
 }
 
 fn seconds(name: &str, value: f64) -> crate::BenchResult<Duration> {
@@ -119,6 +126,7 @@ pub fn run(args: Args) -> crate::BenchResult {
         prefix: args.secret_prefix,
         value_size: args.value_size,
         sign_each: args.sign_each,
+        server_pid: args.server_pid,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -197,12 +205,32 @@ pub async fn execute(config: &LoadConfig) -> crate::BenchResult<Report> {
         stop,
         issued: AtomicU64::new(0),
     });
+    // The server's CPU clock is read when the warm-up ends and when the last measured request
+    // has finished, the window the report's requests fall in.
+    let cpu_at_start = config.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(warm_end.into()).await;
+            crate::procs::cpu_time(pid)
+        })
+    });
     let (recorder, last) = driver::drive_all(run, config.connections).await?;
     let elapsed = last.saturating_duration_since(warm_end);
-    Ok(recorder.report(
+    let mut report = recorder.report(
         config.workload.name(),
         &endpoint.url,
         config.connections,
         elapsed,
-    ))
+    );
+    if let (Some(pid), Some(start)) = (config.server_pid, cpu_at_start) {
+        let start = start
+            .await
+            .map_err(|e| format!("reading the server's CPU time: {e}"))?;
+        let used = start
+            .zip(crate::procs::cpu_time(pid))
+            .map(|(s, e)| e.saturating_sub(s));
+        report.server_cpu_us = used
+            .filter(|_| report.requests > 0)
+            .map(|used| used.as_secs_f64() * 1e6 / report.requests as f64);
+    }
+    Ok(report)
 }

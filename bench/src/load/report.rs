@@ -130,6 +130,7 @@ impl Recorder {
             },
             error_kinds: self.error_kinds.clone(),
             error_samples: self.samples.clone(),
+            server_cpu_us: None,
         }
     }
 }
@@ -166,6 +167,10 @@ pub struct Report {
     /// The first error of each kind (up to a few), as received; error bodies carry no secret
     /// values.
     pub error_samples: Vec<String>,
+    /// CPU time the server used in the measured phase per measured request, in µs, when its
+    /// process was given (`--server-pid`) and could be read.
+    #[serde(default)]
+    pub server_cpu_us: Option<f64>,
 }
 
 impl Report {
@@ -199,6 +204,9 @@ impl Report {
             self.p999_ms,
             self.max_ms
         ));
+        if let Some(us) = self.server_cpu_us {
+            out.push_str(&format!("server CPU per request: {us:.1} µs\n"));
+        }
         if self.errors > 0 {
             out.push_str("errors by kind:\n");
             for (kind, n) in &self.error_kinds {

@@ -218,8 +218,17 @@ impl Scale {
             .filter_map(|c| {
                 let s = points(small).iter().find(|p| p.connections == *c)?;
                 let l = points(large).iter().find(|p| p.connections == *c)?;
+                let cpu = match (s.report.server_cpu_us, l.report.server_cpu_us) {
+                    (Some(a), Some(b)) => {
+                        format!(
+                            ", server CPU {a:.1}→{b:.1} µs per request ({:+.0} %)",
+                            pct(a, b)
+                        )
+                    }
+                    _ => String::new(),
+                };
                 Some(format!(
-                    "@{c}: p50 {:.2}→{:.2} ms ({:+.0} %), p99 {:.2}→{:.2} ms ({:+.0} %)",
+                    "@{c}: p50 {:.2}→{:.2} ms ({:+.0} %), p99 {:.2}→{:.2} ms ({:+.0} %){cpu}",
                     s.report.p50_ms,
                     l.report.p50_ms,
                     pct(s.report.p50_ms, l.report.p50_ms),

@@ -95,6 +95,11 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// The server's process id (its CPU time is read by `load --server-pid`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn memory(&self) -> Option<Memory> {
         memory_of(self.child.id())
     }

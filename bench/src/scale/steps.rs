@@ -61,6 +61,8 @@ pub struct LoadRun<'a> {
     pub warmup_s: u64,
     pub secrets: u64,
     pub prefix: &'a str,
+    /// The server's process, whose CPU time per request the report gives.
+    pub server_pid: u32,
 }
 
 impl LoadRun<'_> {
@@ -83,6 +85,7 @@ impl LoadRun<'_> {
             .args(["--warmup", &self.warmup_s.to_string()])
             .args(["--secrets", &self.secrets.to_string()])
             .args(["--secret-prefix", self.prefix])
+            .args(["--server-pid", &self.server_pid.to_string()])
             .arg("--json")
             .arg(json)
             .output()
