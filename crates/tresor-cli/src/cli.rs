@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::location::StoreArgs;
 
@@ -75,6 +76,62 @@ pub struct ServerArgs {
     /// Allow plain HTTP on a non-loopback address in production mode.
     #[arg(long)]
     pub insecure_http: bool,
+    /// Connections held at once; at the cap the listener stops accepting until one ends.
+    #[arg(long, env = "TRESOR_MAX_CONNECTIONS", default_value_t = tresor_server::Limits::default().max_connections as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Connections held at once from one source address; more are closed at once.
+    #[arg(long, env = "TRESOR_MAX_CONNECTIONS_PER_IP", default_value_t = tresor_server::Limits::default().max_connections_per_ip as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_ip: u32,
+    /// Time from a request's first byte (or TLS handshake's) to its complete head, e.g. `10s`.
+    #[arg(long, env = "TRESOR_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Time a request's body may take once its head has arrived, e.g. `30s`.
+    #[arg(long, env = "TRESOR_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
+    /// Time a connection may stay open with no request in flight, e.g. `60s`.
+    #[arg(long, env = "TRESOR_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+}
+
+impl ServerArgs {
+    /// The listener limits these options ask for.
+    pub fn limits(&self) -> tresor_server::Limits {
+        tresor_server::Limits {
+            max_connections: self.max_connections as usize,
+            max_connections_per_ip: self.max_connections_per_ip as usize,
+            header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+}
+
+/// A duration written `500ms`, `10s` or `2m` (a bare number is seconds); at least 1 ms.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 10s or 2m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration such as 500ms, 10s or 2m"
+            ))
+        }
+    };
+    if duration.is_zero() {
+        return Err("a timeout must be longer than zero".to_owned());
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -165,4 +222,20 @@ pub struct AuditExportArgs {
     /// Most records per log file.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub records_per_file: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_read_with_their_unit() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        for bad in ["", "0s", "ten", "10h", "-1s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

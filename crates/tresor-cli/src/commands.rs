@@ -112,6 +112,7 @@ fn server(args: ServerArgs) -> Result<(), String> {
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let limits = args.limits();
     // The temporary directory lives as long as this function: dev data goes with the process.
     let mut _throwaway = None;
     let (core, banner) = if args.dev {
@@ -188,7 +189,11 @@ fn server(args: ServerArgs) -> Result<(), String> {
             b.print(scheme, addr);
         }
         tracing::info!(%addr, dev = banner.is_some(), "ready");
-        let config = ServerConfig { listen: addr, tls };
+        let config = ServerConfig {
+            listen: addr,
+            tls,
+            limits,
+        };
         let core = Arc::new(core);
         let served = tresor_server::serve(core.clone(), listener, config, shutdown_signal())
             .await

@@ -26,6 +26,9 @@ pub struct AuditedCall<'a> {
     /// The response, for calls that change something (redacted before they are written).
     pub response: Option<Value>,
     pub error: Option<&'a CoreError>,
+    /// `additionalEventData`: facts about the call that are not its parameters (redacted
+    /// before they are written, like them).
+    pub additional: Option<Value>,
 }
 
 // Why by hand: `request` and `response` are not redacted yet (that happens when the event is
@@ -145,6 +148,7 @@ impl Core {
         if let Some(r) = call.response {
             event.response_elements = r;
         }
+        event.additional_event_data = call.additional;
         event.redact();
         event
     }
@@ -207,6 +211,7 @@ mod tests {
             request: serde_json::json!({"Name": "n", "SecretString": "sk-debug-canary"}),
             response: Some(serde_json::json!({"SecretString": "sk-debug-canary-2"})),
             error: None,
+            additional: None,
         };
         let shown = format!("{call:?}");
         assert!(shown.contains("CreateSecret"), "{shown}");

@@ -56,6 +56,7 @@ fn call<'a>(ctx: &'a RequestContext, operation: &'a str) -> AuditedCall<'a> {
         request: serde_json::json!({ "SecretId": "openai/prod" }),
         response: None,
         error: None,
+        additional: None,
     }
 }
 

@@ -13,8 +13,18 @@ use serde_json::Value;
 use tresor_core::{AuditedCall, Core, CoreError, RequestContext};
 use tresor_types::Timestamp;
 
+use crate::auth_failures::{AuthFailureBudget, Verdict};
 use crate::wire::{self, Body};
 use crate::{dispatch, query, MAX_BODY_BYTES};
+
+/// What every request handler shares: the core, and the budget of failed authentications each
+/// source may write to the audit trail.
+pub struct Shared {
+    pub core: Arc<Core>,
+    pub auth_failures: AuthFailureBudget,
+    /// How long a request's body may take to arrive once its head has.
+    pub body_read_timeout: std::time::Duration,
+}
 
 /// What the client sent, detached from hyper so it can move to a blocking thread.
 struct Exchange {
@@ -60,12 +70,13 @@ impl Exchange {
 }
 
 pub async fn handle(
-    core: Arc<Core>,
+    shared: Arc<Shared>,
     req: Request<Incoming>,
     peer: SocketAddr,
     secure: bool,
 ) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let core = shared.core.clone();
     if req.uri().path() == "/health" && req.method() == Method::GET {
         return health(core, &request_id).await;
     }
@@ -94,7 +105,25 @@ pub async fn handle(
         return too_large();
     }
     let (parts, body) = req.into_parts();
-    let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    let collected = tokio::time::timeout(
+        shared.body_read_timeout,
+        Limited::new(body, MAX_BODY_BYTES).collect(),
+    )
+    .await;
+    let Ok(collected) = collected else {
+        let mut resp = wire::error(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            "The request body did not arrive in time.",
+            &request_id,
+        );
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return resp;
+    };
+    let body: Bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -141,11 +170,11 @@ pub async fn handle(
         // One read snapshot for the whole call (authentication included). A panic is caught
         // here as the blocking pool catches it for the other calls.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            core.reading(|| run_call(&core, &exchange))
+            core.reading(|| run_call(&core, &shared.auth_failures, &exchange))
         }))
         .map_err(|_| true)
     } else {
-        tokio::task::spawn_blocking(move || run_call(&core, &exchange))
+        tokio::task::spawn_blocking(move || run_call(&core, &shared.auth_failures, &exchange))
             .await
             .map_err(|join| join.is_panic())
     };
@@ -257,7 +286,51 @@ fn response_elements(operation: &str) -> impl Fn(&Payload) -> Option<Value> + '_
     }
 }
 
-/// The audit view of a call.
+/// Longest operation name a record keeps; every real one is shorter.
+const MAX_RECORDED_OPERATION: usize = 64;
+/// Longest user agent a record keeps (the SDKs send about 200 bytes).
+const MAX_RECORDED_USER_AGENT: usize = 512;
+/// Bodies larger than this are recorded by their size, not their parameters. Every valid
+/// request is smaller (a 64 KiB binary secret is 88 KiB in base64).
+const MAX_RECORDED_BODY: usize = 256 * 1024;
+
+/// The operation name as a record keeps it: a name the caller made up is kept only if it looks
+/// like one.
+fn recorded_operation(operation: &str) -> &str {
+    let plausible = operation.len() <= MAX_RECORDED_OPERATION
+        && operation.bytes().all(|b| b.is_ascii_alphanumeric());
+    if plausible {
+        operation
+    } else {
+        "UnknownOperation"
+    }
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn truncated(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The parameters a record keeps of an authenticated request: all of them (redacted later),
+/// unless the body is larger than any valid request, when only its size is kept.
+fn recorded_parameters(exchange: &Exchange, parameters: Value) -> Value {
+    if exchange.body.len() > MAX_RECORDED_BODY {
+        serde_json::json!({ "omittedBodyBytes": exchange.body.len() })
+    } else {
+        parameters
+    }
+}
+
+/// The audit view of a call. A call that did not authenticate is recorded by its metadata
+/// (source, user agent, claimed key and region, operation, error) and never its parameters:
+/// they were sent by anyone, and could be made as large as the body limit.
 #[allow(clippy::too_many_arguments)]
 fn audited_call<'a>(
     exchange: &'a Exchange,
@@ -270,9 +343,13 @@ fn audited_call<'a>(
     now: Timestamp,
 ) -> AuditedCall<'a> {
     let (claimed_key, claimed_region) = claimed_scope(exchange);
+    let request = match ctx {
+        Some(_) => recorded_parameters(exchange, request),
+        None => Value::Null,
+    };
     AuditedCall {
         service,
-        operation,
+        operation: recorded_operation(operation),
         principal: ctx.map(|c| &c.principal),
         claimed_access_key_id: claimed_key,
         region: ctx
@@ -281,11 +358,14 @@ fn audited_call<'a>(
             .unwrap_or_else(|| "us-east-1".to_owned()),
         request_id: &exchange.request_id,
         source_ip: Some(exchange.peer.ip().to_string()),
-        user_agent: exchange.header("user-agent"),
+        user_agent: exchange
+            .header("user-agent")
+            .map(|ua| truncated(ua, MAX_RECORDED_USER_AGENT)),
         time: now,
         request,
         response,
         error,
+        additional: None,
     }
 }
 
@@ -362,7 +442,7 @@ impl Answer {
 }
 
 /// Choose the protocol, run the request, and record it.
-fn run_call(core: &Core, exchange: &Exchange) -> Answer {
+fn run_call(core: &Core, auth_failures: &AuthFailureBudget, exchange: &Exchange) -> Answer {
     let now = Timestamp::now();
     let is_query = exchange.header("x-amz-target").is_none() && is_form(exchange);
     let finished = if is_query {
@@ -372,6 +452,26 @@ fn run_call(core: &Core, exchange: &Exchange) -> Answer {
     };
     if let Some(ctx) = &finished.ctx {
         log_outcome(ctx, &finished.operation, finished.result.as_ref().err());
+    }
+
+    // A call that failed authentication is recorded within its source's budget; past it, it
+    // is answered the same way, and only counted.
+    let mut unrecorded_before = 0;
+    if finished.ctx.is_none() {
+        match auth_failures.admit(exchange.peer.ip(), std::time::Instant::now()) {
+            Verdict::Record {
+                unrecorded_before: n,
+            } => unrecorded_before = n,
+            Verdict::Skip => {
+                return Answer {
+                    service: finished.service,
+                    operation: finished.operation,
+                    result: finished.result,
+                    pending: None,
+                    request_id: exchange.request_id.clone(),
+                }
+            }
+        }
     }
 
     // Calls that changed state wrote their record in the same transaction; every other call
@@ -384,7 +484,7 @@ fn run_call(core: &Core, exchange: &Exchange) -> Answer {
             .as_ref()
             .ok()
             .and_then(response_elements(&finished.operation));
-        core.submit_audit(audited_call(
+        let mut call = audited_call(
             exchange,
             finished.service,
             &finished.operation,
@@ -393,8 +493,12 @@ fn run_call(core: &Core, exchange: &Exchange) -> Answer {
             response,
             finished.result.as_ref().err(),
             now,
-        ))
-        .map(Some)
+        );
+        if unrecorded_before > 0 {
+            call.additional =
+                Some(serde_json::json!({ "unrecordedAuthFailures": unrecorded_before }));
+        }
+        core.submit_audit(call).map(Some)
     };
     let (result, pending) = match queued {
         Ok(pending) => (finished.result, pending),
@@ -431,10 +535,12 @@ fn json_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
     } else {
         "secretsmanager"
     };
-    let request = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
+    let mut request = Value::Null;
     let (ctx, result, audited) = match core.authenticate(&exchange.signed(), &[service], now) {
         Err(e) => (None, Err(e), false),
         Ok(auth) => {
+            // Only now: a body is parsed for the record once its sender is known.
+            request = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
             let ctx = exchange.context(auth, now);
             let (result, audited) = run_recorded(
                 core,
@@ -502,11 +608,23 @@ fn json_dispatch(
 
 /// The Query services (IAM, STS), chosen by the signature's scope and `Action`.
 fn query_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
-    let decoded = query::decode_form(&exchange.body);
-    let (action, params) = match &decoded {
-        Ok((action, params)) => (action.clone().unwrap_or_default(), params.clone()),
-        Err(_) => (String::new(), Value::Null),
+    // The form is decoded before authentication (the signature covers the body, not its
+    // meaning), within the decoder's limits; one it refuses is answered at once.
+    let decoded = match query::decode_form(&exchange.body) {
+        Ok(decoded) => decoded,
+        Err(e) => {
+            return Finished {
+                service: "iam",
+                operation: String::new(),
+                ctx: None,
+                request: Value::Null,
+                result: Err(CoreError::Validation(e.message())),
+                audited: false,
+            }
+        }
     };
+    let (named_action, params) = decoded;
+    let action = named_action.clone().unwrap_or_default();
     let (ctx, service, result, audited) =
         match core.authenticate(&exchange.signed(), &["iam", "sts"], now) {
             Err(e) => (None, "iam", Err(e), false),
@@ -514,12 +632,11 @@ fn query_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
                 let service = if auth.service == "sts" { "sts" } else { "iam" };
                 let ctx = exchange.context(auth, now);
                 let run = || {
-                    match decoded {
-                        Err(message) => Err(CoreError::InvalidInput(message)),
-                        Ok((None, _)) => Err(CoreError::InvalidInput(
+                    match named_action {
+                        None => Err(CoreError::InvalidInput(
                             "Missing Action parameter.".to_owned(),
                         )),
-                        Ok((Some(_), _)) if service == "sts" => {
+                        Some(_) if service == "sts" => {
                             match tresor_core::sts::Operation::from_name(&action) {
                                 Some(op) => {
                                     tresor_core::sts::dispatch(core, &ctx, op, params.clone())
@@ -529,7 +646,7 @@ fn query_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
                                 ))),
                             }
                         }
-                        Ok((Some(_), _)) => match tresor_core::iam::Operation::from_name(&action) {
+                        Some(_) => match tresor_core::iam::Operation::from_name(&action) {
                             Some(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
                             None => Err(CoreError::InvalidAction(format!(
                                 "Could not find operation {action} for version 2010-05-08"

@@ -4,12 +4,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tresor_core::Core;
 use tresor_types::Timestamp;
 
-use crate::handler::handle;
+use crate::auth_failures::AuthFailureBudget;
+use crate::deadlines::{Activity, Deadlines};
+use crate::handler::{handle, Shared};
+use crate::limits::{self, Limits, PerSource};
 
 /// PEM files for HTTPS.
 #[derive(Debug, Clone)]
@@ -22,6 +26,7 @@ pub struct TlsFiles {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub tls: Option<TlsFiles>,
+    pub limits: Limits,
 }
 
 fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> {
@@ -57,6 +62,24 @@ fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> 
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The HTTP/1 and HTTP/2 settings every connection gets: bounded heads and streams. The
+/// deadlines are [`Deadlines`]', so hyper's own header timer is off.
+fn http_builder() -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .max_headers(limits::MAX_HEADERS)
+        .max_buf_size(limits::MAX_HEADER_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits::MAX_HEADER_BYTES as u32)
+        .max_concurrent_streams(limits::MAX_H2_STREAMS);
+    builder
+}
+
 /// Serve until `shutdown` resolves. The listener is bound before this returns its future's
 /// first poll completes, so callers can print the address right after `bind`.
 pub async fn serve(
@@ -66,10 +89,28 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
+    let limits = config.limits;
+    let shared = Arc::new(Shared {
+        core: core.clone(),
+        auth_failures: AuthFailureBudget::new(),
+        body_read_timeout: limits.body_read_timeout,
+    });
+    let builder = Arc::new(http_builder());
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let per_source = Arc::new(PerSource::default());
     let purger = tokio::spawn(purge_loop(core.clone()));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: new clients wait in the kernel's backlog until a
+        // connection ends, instead of being refused.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -80,17 +121,36 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(source_slot) =
+            PerSource::take(&per_source, peer.ip(), limits.max_connections_per_ip)
+        else {
+            tracing::debug!(source = %peer.ip(), "connection refused: too many from this source");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let core = core.clone();
+        let shared = shared.clone();
+        let builder = builder.clone();
         let acceptor = acceptor.clone();
         let secure = acceptor.is_some();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _held = (permit, source_slot);
+            let activity = Arc::new(Activity::default());
+            let stream = Deadlines::new(
+                stream,
+                activity.clone(),
+                limits.header_read_timeout,
+                limits.idle_timeout,
+            );
             let service = hyper::service::service_fn(move |req| {
-                let core = core.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(core, req, peer, secure).await) }
+                let shared = shared.clone();
+                let in_flight = activity.begin();
+                async move {
+                    let response = handle(shared, req, peer, secure).await;
+                    drop(in_flight);
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let result = match acceptor {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(tls) => {

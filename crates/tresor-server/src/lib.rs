@@ -7,13 +7,17 @@
 //! is encoded. This crate is the only place where a `CoreError` becomes an HTTP response
 //! (`wire.rs`); it never touches SQL or key material.
 
+mod auth_failures;
+mod deadlines;
 mod dispatch;
 mod handler;
 mod http_server;
+mod limits;
 mod query;
 mod wire;
 
 pub use http_server::{serve, ServerConfig, TlsFiles};
+pub use limits::Limits;
 
 /// Largest request body accepted, checked before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

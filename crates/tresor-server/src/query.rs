@@ -7,8 +7,52 @@
 
 use serde_json::{Map, Value};
 
+/// Most parameters one Query request may carry. IAM's and STS's largest requests (a policy
+/// document, a role with 50 tags and 10 policy ARNs) use fewer than 150.
+pub const MAX_PARAMETERS: usize = 1000;
+/// Most dot-separated parts in one parameter name. AWS's deepest names have four
+/// (`Tags.member.1.Key`); the limit keeps every walk of the decoded tree shallow.
+pub const MAX_NAME_PARTS: usize = 8;
+/// Longest parameter name, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Why a form body could not be decoded. The messages never quote the body: it is read before
+/// authentication and may hold anything, a policy or a password included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormError {
+    NotUtf8,
+    TooManyParameters,
+    NameTooLong,
+    NameTooDeep,
+    MalformedName,
+    ConflictingNames,
+}
+
+impl FormError {
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotUtf8 => "The request body is not valid UTF-8 form data.".to_owned(),
+            Self::TooManyParameters => {
+                format!("The request has more than {MAX_PARAMETERS} parameters.")
+            }
+            Self::NameTooLong => {
+                format!("A parameter name is longer than {MAX_NAME_BYTES} bytes.")
+            }
+            Self::NameTooDeep => {
+                format!("A parameter name has more than {MAX_NAME_PARTS} dot-separated parts.")
+            }
+            Self::MalformedName => "A parameter name has an empty part.".to_owned(),
+            Self::ConflictingNames => "A parameter is given both a value and members.".to_owned(),
+        }
+    }
+}
+
 /// Parse `application/x-www-form-urlencoded` into (Action, nested parameters).
-pub fn decode_form(body: &[u8]) -> Result<(Option<String>, Value), String> {
+///
+/// Runs before authentication, so everything it builds is bounded: at most
+/// [`MAX_PARAMETERS`] parameters, names of at most [`MAX_NAME_PARTS`] parts and
+/// [`MAX_NAME_BYTES`] bytes; the tree it returns is therefore at most that deep.
+pub fn decode_form(body: &[u8]) -> Result<(Option<String>, Value), FormError> {
     let mut root = Map::new();
     let mut action = None;
     for (key, value) in form_pairs(body)? {
@@ -21,35 +65,47 @@ pub fn decode_form(body: &[u8]) -> Result<(Option<String>, Value), String> {
     Ok((action, lists_to_arrays(Value::Object(root))))
 }
 
-fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the request body is not UTF-8".to_owned())?;
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((form_decode(k)?, form_decode(v)?))
-        })
-        .collect()
+fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    let text = std::str::from_utf8(body).map_err(|_| FormError::NotUtf8)?;
+    let mut pairs = Vec::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        if pairs.len() == MAX_PARAMETERS {
+            return Err(FormError::TooManyParameters);
+        }
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = form_decode(k)?;
+        if name.len() > MAX_NAME_BYTES {
+            return Err(FormError::NameTooLong);
+        }
+        pairs.push((name, form_decode(v)?));
+    }
+    Ok(pairs)
 }
 
-fn form_decode(s: &str) -> Result<String, String> {
+fn form_decode(s: &str) -> Result<String, FormError> {
     let plus = s.replace('+', " ");
     percent_encoding::percent_decode_str(&plus)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| "a form parameter is not valid UTF-8".to_owned())
+        .map_err(|_| FormError::NotUtf8)
 }
 
 /// Insert `a.b.c = v` into nested maps. Numeric path parts become map keys for now and are
 /// turned into arrays by [`lists_to_arrays`].
-fn insert_path(root: &mut Map<String, Value>, path: &str, value: String) -> Result<(), String> {
+fn insert_path(root: &mut Map<String, Value>, path: &str, value: String) -> Result<(), FormError> {
     let parts: Vec<&str> = path.split('.').collect();
+    if parts.len() > MAX_NAME_PARTS {
+        return Err(FormError::NameTooDeep);
+    }
     let mut node = root;
     for (i, part) in parts.iter().enumerate() {
         if part.is_empty() {
-            return Err(format!("malformed parameter name {path:?}"));
+            return Err(FormError::MalformedName);
         }
         if i == parts.len() - 1 {
+            if node.get(*part).is_some_and(Value::is_object) {
+                return Err(FormError::ConflictingNames);
+            }
             node.insert((*part).to_owned(), Value::String(value));
             return Ok(());
         }
@@ -58,17 +114,14 @@ fn insert_path(root: &mut Map<String, Value>, path: &str, value: String) -> Resu
             .or_insert_with(|| Value::Object(Map::new()));
         node = match entry {
             Value::Object(m) => m,
-            _ => {
-                return Err(format!(
-                    "parameter {path:?} conflicts with another parameter"
-                ))
-            }
+            _ => return Err(FormError::ConflictingNames),
         };
     }
     Ok(())
 }
 
-/// `{"member": {"1": a, "2": b}}` → `[a, b]` (ordered by index).
+/// `{"member": {"1": a, "2": b}}` → `[a, b]` (ordered by index). Recursive, but only as deep
+/// as [`MAX_NAME_PARTS`] allows the tree to be.
 fn lists_to_arrays(v: Value) -> Value {
     match v {
         Value::Object(m) => {
@@ -208,6 +261,53 @@ mod tests {
         assert_eq!(v["Path"], "/a b/");
         assert!(decode_form(b"Action=X&A..B=1").is_err());
         assert!(decode_form(b"Action=X&A=1&A.B=2").is_err());
+        assert!(decode_form(b"Action=X&A.B=2&A=1").is_err());
+    }
+
+    #[test]
+    fn parameter_names_and_counts_are_bounded() {
+        // The crash the review found: a 10 KB name nested 5000 deep.
+        let deep = format!("Action=GetUser&{}a=1", "a.".repeat(5000));
+        assert_eq!(
+            decode_form(deep.as_bytes()).unwrap_err(),
+            FormError::NameTooLong
+        );
+        let nine = format!("Action=GetUser&{}a=1", "a.".repeat(MAX_NAME_PARTS));
+        assert_eq!(
+            decode_form(nine.as_bytes()).unwrap_err(),
+            FormError::NameTooDeep
+        );
+        let eight = format!("Action=GetUser&{}a=1", "a.".repeat(MAX_NAME_PARTS - 1));
+        assert!(decode_form(eight.as_bytes()).is_ok());
+
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("P{i}=v"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert!(decode_form(many(MAX_PARAMETERS).as_bytes()).is_ok());
+        assert_eq!(
+            decode_form(many(MAX_PARAMETERS + 1).as_bytes()).unwrap_err(),
+            FormError::TooManyParameters
+        );
+        // A value does not count against the name limits.
+        let long_value = format!("Action=X&PolicyDocument={}", "x.".repeat(100_000));
+        assert!(decode_form(long_value.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn errors_never_quote_the_body() {
+        let bodies = [
+            format!("Action=X&{}=1", "sk-canary.".repeat(40)),
+            "Action=X&sk-canary..x=1".to_owned(),
+            "Action=X&sk-canary=1&sk-canary.x=2".to_owned(),
+            "Action=X&sk-canary.x=2&sk-canary=1".to_owned(),
+        ];
+        for body in bodies {
+            let e = decode_form(body.as_bytes()).unwrap_err();
+            assert!(!e.message().contains("canary"), "{}", e.message());
+        }
     }
 
     #[test]
