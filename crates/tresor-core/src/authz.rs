@@ -23,6 +23,8 @@ pub struct Resource<'a> {
     /// Condition keys that describe the resource and the request (`secretsmanager:Name`,
     /// `aws:ResourceTag/…`, `aws:RequestTag/…`), each with its values.
     pub keys: Vec<(String, Vec<String>)>,
+    /// How a denial names the resource, if not by `arn` (a secret as the request named it).
+    pub shown_as: Option<&'a str>,
 }
 
 impl<'a> Resource<'a> {
@@ -33,6 +35,7 @@ impl<'a> Resource<'a> {
             account: None,
             policy: None,
             keys: Vec::new(),
+            shown_as: None,
         }
     }
 }
@@ -194,8 +197,9 @@ impl Core {
         if decision.allowed {
             Ok(())
         } else {
+            let shown = resource.shown_as.unwrap_or(resource.arn);
             Err(CoreError::AccessDenied(
-                decision.access_denied_message(&req),
+                decision.access_denied_message_naming(&req, shown),
             ))
         }
     }

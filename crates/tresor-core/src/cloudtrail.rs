@@ -1,5 +1,6 @@
 //! CloudTrail `LookupEvents`: reading the audit trail back, so `aws cloudtrail lookup-events`
-//! works. Reading needs `cloudtrail:LookupEvents`; a caller sees its own account's events.
+//! works. Reading needs `cloudtrail:LookupEvents`; a caller sees its own account's events in
+//! the request's region, as CloudTrail's event history is per region.
 
 use serde::{Deserialize, Serialize};
 use tresor_store::{AuditQuery, AuditStore};
@@ -72,6 +73,25 @@ pub struct LookupEventsResponse {
     pub events: Vec<Event>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+/// Most records one call reads from the trail while looking for the request's region: a call
+/// in a region with few events answers with what it found and a `NextToken`, as CloudTrail
+/// may answer a page with fewer events than asked.
+const SCAN_BUDGET: usize = 5_000;
+/// Records read from the trail at a time.
+const SCAN_CHUNK: usize = 200;
+
+/// The `awsRegion` of a stored event, read without parsing the rest into an event.
+fn region_of(event_json: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct RegionOnly {
+        #[serde(rename = "awsRegion")]
+        aws_region: String,
+    }
+    serde_json::from_str::<RegionOnly>(event_json)
+        .ok()
+        .map(|r| r.aws_region)
 }
 
 fn seconds(t: f64) -> Timestamp {
@@ -150,17 +170,39 @@ impl Core {
                     })?,
             ),
         };
-        let query = AuditQuery {
-            attribute,
-            start,
-            end,
-            before_seq,
-            limit: limit + 1,
-        };
-        let mut rows = self.store.lookup_audit(&ctx.principal.account, &query)?;
+        // Newest first: each read continues below the last record it saw.
+        let region = ctx.region.as_str();
+        let mut rows = Vec::new();
+        let mut below = before_seq;
+        let mut scanned = 0;
+        let mut exhausted = false;
+        while rows.len() <= limit && !exhausted && scanned < SCAN_BUDGET {
+            let query = AuditQuery {
+                attribute: attribute.clone(),
+                start,
+                end,
+                before_seq: below,
+                limit: SCAN_CHUNK,
+            };
+            let chunk = self.store.lookup_audit(&ctx.principal.account, &query)?;
+            exhausted = chunk.len() < SCAN_CHUNK;
+            for row in chunk {
+                scanned += 1;
+                below = Some(row.seq);
+                if region_of(&row.event_json).as_deref() == Some(region) {
+                    rows.push(row);
+                    if rows.len() > limit {
+                        break;
+                    }
+                }
+            }
+        }
         let next_token = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(|r| format!("seq-{}", r.seq))
+        } else if !exhausted {
+            // The budget ran out first: the next page starts below the last record read.
+            below.filter(|seq| *seq > 1).map(|seq| format!("seq-{seq}"))
         } else {
             None
         };

@@ -21,6 +21,7 @@ mod context;
 mod error;
 pub mod iam;
 pub mod keyring;
+mod principals;
 pub mod secretsmanager;
 pub mod sts;
 

@@ -144,12 +144,16 @@ fn a_user_reads_exactly_the_secret_its_policy_names() {
 
     assert!(get(&w.core, &alice, "openai/prod").is_ok());
     assert!(get(&w.core, &alice, &allowed).is_ok());
+    // AWS names the secret as the request did.
     let msg = denied(get(&w.core, &alice, "anthropic/prod"));
     assert_eq!(
         msg,
-        format!(
-            "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: secretsmanager:GetSecretValue on resource: {other} because no identity-based policy allows the secretsmanager:GetSecretValue action"
-        )
+        "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: secretsmanager:GetSecretValue on resource: anthropic/prod because no identity-based policy allows the secretsmanager:GetSecretValue action"
+    );
+    let msg = denied(get(&w.core, &alice, &other));
+    assert!(
+        msg.contains(&format!("on resource: {other} because")),
+        "{msg}"
     );
     // Other operations on the allowed secret are denied too.
     let describe: SecretIdRequest =
@@ -251,4 +255,216 @@ fn batch_get_reports_denied_secrets_per_secret() {
     assert_eq!(resp.errors.len(), 1);
     assert_eq!(resp.errors[0].error_code, "AccessDeniedException");
     assert_eq!(resp.errors[0].secret_id, b);
+}
+
+fn batch_filtered(
+    w: &World,
+    ctx: &RequestContext,
+    key: &str,
+    value: &str,
+) -> Result<BatchGetSecretValueResponse, CoreError> {
+    let req: BatchGetSecretValueRequest =
+        serde_json::from_value(serde_json::json!({"Filters": [{"Key": key, "Values": [value]}]}))
+            .unwrap();
+    w.core.batch_get_secret_value(ctx, req)
+}
+
+#[test]
+fn batch_get_with_filters_needs_list_secrets_and_never_matches_an_unlistable_secret() {
+    let w = world();
+    let mine = w.create("team-a/key", "1", &[("owner", "alice")]);
+    w.create("team-b/key", "2", &[("owner", "bob-secret-project")]);
+    // Reading one secret and batch-reading is not listing: filters are refused outright, so
+    // they cannot enumerate names or probe tag values by prefix.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"secretsmanager:BatchGetSecretValue","Resource":"*"}},{{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"{mine}"}}]}}"#
+    );
+    let erin = w.user("erin", Some(&policy), &[]);
+    let msg = denied(batch_filtered(&w, &erin, "name", "team"));
+    assert!(msg.contains("secretsmanager:ListSecrets"), "{msg}");
+    denied(batch_filtered(&w, &erin, "tag-value", "bob-secret"));
+
+    // With ListSecrets, a secret the caller may not list (a Deny on it) matches no filter.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":["secretsmanager:BatchGetSecretValue","secretsmanager:ListSecrets"],"Resource":"*"}},
+            {{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"{mine}"}},
+            {{"Effect":"Deny","Action":"secretsmanager:ListSecrets","Resource":"*","Condition":{{"StringEquals":{{"secretsmanager:ResourceTag/owner":"bob-secret-project"}}}}}}]}}"#
+    );
+    let fay = w.user("fay", Some(&policy), &[]);
+    let resp = batch_filtered(&w, &fay, "name", "team").unwrap();
+    assert_eq!(resp.secret_values.len(), 1);
+    assert!(
+        resp.errors.is_empty(),
+        "{:?}",
+        resp.errors.iter().map(|e| &e.secret_id).collect::<Vec<_>>()
+    );
+    let resp = batch_filtered(&w, &fay, "tag-value", "bob-secret").unwrap();
+    assert!(resp.secret_values.is_empty() && resp.errors.is_empty());
+}
+
+fn create_as(
+    w: &World,
+    ctx: &RequestContext,
+    name: &str,
+    value: &str,
+    token: &str,
+) -> Result<ArnNameVersion, CoreError> {
+    let req: CreateSecretRequest = serde_json::from_value(serde_json::json!({
+        "Name": name, "SecretString": value, "ClientRequestToken": token,
+    }))
+    .unwrap();
+    w.core.create_secret(ctx, req)
+}
+
+#[test]
+fn create_secret_does_not_confirm_a_guessed_value_to_a_caller_who_cannot_read_it() {
+    let w = world();
+    let token = "11111111-2222-3333-4444-555555555555";
+    create_as(&w, &w.root(), "prod/db", "hunter2", token).unwrap();
+    // The owner's retry (same token, same value) is idempotent.
+    assert!(create_as(&w, &w.root(), "prod/db", "hunter2", token).is_ok());
+
+    // A caller who may create secrets but not read or write this one gets the same answer
+    // for the right value and a wrong one.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:CreateSecret","Resource":"*"}]}"#;
+    let mallory = w.user("mallory", Some(policy), &[]);
+    let right = create_as(&w, &mallory, "prod/db", "hunter2", token).unwrap_err();
+    let wrong = create_as(&w, &mallory, "prod/db", "letmein", token).unwrap_err();
+    assert_eq!(right.aws_code(), "ResourceExistsException");
+    assert_eq!(
+        (right.aws_code(), right.message()),
+        (wrong.aws_code(), wrong.message())
+    );
+
+    // A Deny in the secret's resource policy binds as well.
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+    let req: PutResourcePolicyRequest =
+        serde_json::from_value(serde_json::json!({"SecretId": "prod/db", "ResourcePolicy": deny}))
+            .unwrap();
+    w.core.put_resource_policy(&w.root(), req).unwrap();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:CreateSecret","secretsmanager:GetSecretValue"],"Resource":"*"}]}"#;
+    let reader = w.user("reader", Some(policy), &[]);
+    let right = create_as(&w, &reader, "prod/db", "hunter2", token).unwrap_err();
+    assert_eq!(right.aws_code(), "ResourceExistsException");
+}
+
+#[test]
+fn a_denied_caller_cannot_tell_an_existing_secret_from_a_missing_one() {
+    let w = world();
+    let arn = w.create("payments/stripe", "sk_live", &[]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:*:*:secret:public/*"}]}"#;
+    let eve = w.user("eve", Some(policy), &[]);
+    let suffixless = arn.rsplit_once('-').unwrap().0.to_owned();
+    let pairs = [
+        ("payments/stripe", "payments/stripe-nope"),
+        (
+            suffixless.as_str(),
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:payments/nope",
+        ),
+    ];
+    for (existing, missing) in pairs {
+        let a = denied(get(&w.core, &eve, existing));
+        let b = denied(get(&w.core, &eve, missing));
+        assert_eq!(a.replace(existing, "<ID>"), b.replace(missing, "<ID>"));
+        assert!(!a.contains(&arn), "the stored ARN leaked: {a}");
+    }
+    // A Deny in the secret's own policy does not show through either.
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"secretsmanager:*","Resource":"*"}]}"#;
+    let req: PutResourcePolicyRequest =
+        serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": deny}))
+            .unwrap();
+    w.core.put_resource_policy(&w.root(), req).unwrap();
+    let a = denied(get(&w.core, &eve, "payments/stripe"));
+    let b = denied(get(&w.core, &eve, "payments/missing"));
+    assert_eq!(
+        a.replace("payments/stripe", "<ID>"),
+        b.replace("payments/missing", "<ID>")
+    );
+    assert!(
+        a.ends_with(
+            "because no identity-based policy allows the secretsmanager:GetSecretValue action"
+        ),
+        "{a}"
+    );
+}
+
+#[test]
+fn an_arn_of_another_partition_names_no_secret() {
+    let w = world();
+    let arn = w.create("openai/prod", "sk", &[]);
+    assert!(get(&w.core, &w.root(), &arn).is_ok());
+    for partition in ["aws-cn", "aws-us-gov"] {
+        let other = arn.replacen("arn:aws:", &format!("arn:{partition}:"), 1);
+        assert!(
+            matches!(
+                get(&w.core, &w.root(), &other),
+                Err(CoreError::ResourceNotFound(_))
+            ),
+            "{other}"
+        );
+    }
+}
+
+#[test]
+fn a_resource_policy_names_the_user_that_existed_not_a_recreated_one() {
+    let w = world();
+    let arn = w.create("shared/key", "v", &[]);
+    let bob = w.user("bob", None, &[]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+    let req: PutResourcePolicyRequest =
+        serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": policy}))
+            .unwrap();
+    w.core.put_resource_policy(&w.root(), req).unwrap();
+    assert!(get(&w.core, &bob, &arn).is_ok());
+    let shown = w
+        .core
+        .get_resource_policy(
+            &w.root(),
+            serde_json::from_value(serde_json::json!({"SecretId": arn})).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        shown.resource_policy.as_deref(),
+        Some(policy),
+        "shown as written"
+    );
+
+    // bob is deleted and created again: a new unique id, not the bob the policy named.
+    w.core.store().delete_user(&w.account, "bob").unwrap();
+    w.core
+        .store()
+        .create_user(&UserRecord {
+            account: w.account.clone(),
+            user_name: "bob".into(),
+            user_id: "AIDANEWBOB000000000".into(),
+            arn: "arn:aws:iam::111122223333:user/bob".into(),
+            path: "/".into(),
+            tags: vec![],
+            created: Timestamp::now(),
+        })
+        .unwrap();
+    let new_bob = w.ctx(Principal {
+        account: w.account.clone(),
+        arn: "arn:aws:iam::111122223333:user/bob".into(),
+        kind: PrincipalKind::User {
+            name: "bob".into(),
+            id: "AIDANEWBOB000000000".into(),
+        },
+        access_key_id: "AKIANEWBOB".into(),
+        tags: vec![],
+    });
+    denied(get(&w.core, &new_bob, &arn));
+    let shown = w
+        .core
+        .get_resource_policy(
+            &w.root(),
+            serde_json::from_value(serde_json::json!({"SecretId": arn})).unwrap(),
+        )
+        .unwrap();
+    let doc = shown.resource_policy.unwrap();
+    assert!(
+        doc.contains("\"AIDABOB\"") && !doc.contains("user/bob"),
+        "{doc}"
+    );
 }

@@ -39,3 +39,4 @@ pub use model::{
 };
 pub use parse::parse;
 pub use public::grants_public_access;
+pub use syntax::is_unique_id;

@@ -46,6 +46,16 @@ pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The unique id of an IAM user (`AIDA…`) or role (`AROA…`): IAM stores a principal that a
+/// policy names by ARN as this id, so that a user or role deleted and created again under
+/// the same name is not the one the policy named.
+pub fn is_unique_id(s: &str) -> bool {
+    (s.starts_with("AIDA") || s.starts_with("AROA"))
+        && (5..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// `aws`, or `aws-` followed by lower-case letters and hyphens (`aws-cn`, `aws-us-gov`).
 fn is_partition(s: &str) -> bool {
     s == "aws"
@@ -54,10 +64,11 @@ fn is_partition(s: &str) -> bool {
         })
 }
 
-/// An `AWS` principal: `"*"`, an account id, or the ARN of an account root, IAM user, IAM role,
-/// assumed-role session or federated user. Wildcards are not allowed in principal ARNs.
+/// An `AWS` principal: `"*"`, an account id, the unique id of an IAM user or role, or the ARN
+/// of an account root, IAM user, IAM role, assumed-role session or federated user. Wildcards
+/// are not allowed in principal ARNs.
 pub(crate) fn is_aws_principal(s: &str) -> bool {
-    if s == "*" || is_account_id(s) {
+    if s == "*" || is_account_id(s) || is_unique_id(s) {
         return true;
     }
     if s.contains(['*', '?']) || s.chars().any(|c| c.is_control() || c.is_whitespace()) {

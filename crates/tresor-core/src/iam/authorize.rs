@@ -136,6 +136,7 @@ impl Core {
                 account,
                 policy: None,
                 keys,
+                shown_as: None,
             },
         )
     }

@@ -149,7 +149,7 @@ impl Core {
             role_name: name,
             path,
             description: req.description.filter(|d| !d.is_empty()),
-            assume_role_policy: document,
+            assume_role_policy: self.bind_principals(&ctx.principal.account, &document)?,
             max_session_duration: req.max_session_duration.unwrap_or(DEFAULT_MAX_SESSION),
             tags,
             created: ctx.now,
@@ -161,8 +161,13 @@ impl Core {
                 || errors::role_exists(&role.role_name),
             )
         })?;
+        // Shown as given: every principal it names by ARN exists (checked above).
+        let shown = RoleRecord {
+            assume_role_policy: document,
+            ..role
+        };
         Ok(CreateRoleResponse {
-            role: role_view(&role, Detail::Created),
+            role: role_view(&shown, Detail::Created),
         })
     }
 
@@ -174,7 +179,9 @@ impl Core {
         let mut v = Validator::new();
         validate::required_name(&mut v, &req.role_name, "roleName", 64);
         v.finish()?;
-        let role = self.iam_role(ctx, req.role_name.as_deref().unwrap_or_default())?;
+        let mut role = self.iam_role(ctx, req.role_name.as_deref().unwrap_or_default())?;
+        role.assume_role_policy =
+            self.show_principals(&ctx.principal.account, &role.assume_role_policy)?;
         Ok(GetRoleResponse {
             role: role_view(&role, Detail::Full),
         })
@@ -203,11 +210,19 @@ impl Core {
             req.marker.as_deref(),
             req.max_items,
         )?;
+        let arns = self.principal_arns(&ctx.principal.account)?;
         Ok(ListRolesResponse {
             roles: page
                 .items
-                .iter()
-                .map(|r| role_view(r, Detail::Listed))
+                .into_iter()
+                .map(|r| {
+                    let assume_role_policy = crate::principals::show(&r.assume_role_policy, &arns);
+                    let shown = RoleRecord {
+                        assume_role_policy,
+                        ..r
+                    };
+                    role_view(&shown, Detail::Listed)
+                })
                 .collect(),
             is_truncated: page.is_truncated,
             marker: page.marker,
@@ -260,8 +275,9 @@ impl Core {
         let document = req.policy_document.unwrap_or_default();
         let trust = validate::trust_document(&document)?;
         self.check_trusted_principals(ctx, &trust)?;
+        let stored = self.bind_principals(&ctx.principal.account, &document)?;
         self.store
-            .update_role_trust_policy(&ctx.principal.account, &role.role_name, &document)
+            .update_role_trust_policy(&ctx.principal.account, &role.role_name, &stored)
             .map_err(|e| {
                 errors::store(
                     e,

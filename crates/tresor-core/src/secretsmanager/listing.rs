@@ -372,6 +372,10 @@ impl Core {
                 })
             }
             (None, Some(filters)) => {
+                // Filters list secrets, so AWS asks for ListSecrets as well; and a secret the
+                // caller may not list (a Deny on it) is never matched, so no filter can probe
+                // its name, description or tags.
+                self.authorize(ctx, &Operation::ListSecrets.iam_action(), Resource::any())?;
                 let specs = filter_specs(&filters)?;
                 let fingerprint =
                     format!("batch:{}:{}:{filters:?}", ctx.principal.account, ctx.region);
@@ -382,8 +386,11 @@ impl Core {
                     .map(|t| parse_cursor_token(t, order, &fingerprint))
                     .transpose()?;
                 let size = usize::try_from(req.max_results.unwrap_or(20)).unwrap_or(20);
+                let listable = Access::to(Operation::ListSecrets);
                 let page = self.page(ctx, order, start, size, true, |r| {
-                    r.deletion.is_none() && specs.iter().all(|s| matches(s, r))
+                    r.deletion.is_none()
+                        && specs.iter().all(|s| matches(s, r))
+                        && self.authorize_secret(ctx, r, &listable).is_ok()
                 })?;
                 for r in &page.records {
                     let allowed = self

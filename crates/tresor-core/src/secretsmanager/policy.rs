@@ -58,9 +58,11 @@ impl Core {
             Access::to(Operation::PutResourcePolicy),
         )?;
         ensure_not_deleted(&record)?;
+        // Users and roles it names by ARN are stored by unique id, as IAM does.
+        let stored = self.bind_principals(&record.scope.account, &document)?;
         self.store.update_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
-            txn.record.resource_policy = Some(document.clone());
+            txn.record.resource_policy = Some(stored.clone());
             txn.record.last_changed = ctx.now;
             Ok::<_, CoreError>(())
         })?;
@@ -80,10 +82,14 @@ impl Core {
             req.secret_id.as_deref(),
             Operation::GetResourcePolicy,
         )?;
+        let resource_policy = record
+            .resource_policy
+            .map(|doc| self.show_principals(&record.scope.account, &doc))
+            .transpose()?;
         Ok(GetResourcePolicyResponse {
             arn: record.arn,
             name: record.name,
-            resource_policy: record.resource_policy,
+            resource_policy,
         })
     }
 

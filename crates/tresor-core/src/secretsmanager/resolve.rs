@@ -97,11 +97,23 @@ impl Core {
         record: &SecretRecord,
         access: &Access<'_>,
     ) -> Result<(), CoreError> {
+        self.authorize_secret_named(ctx, record, access, None)
+    }
+
+    /// [`Self::authorize_secret`], a denial naming the secret as `shown_as` if given.
+    fn authorize_secret_named(
+        &self,
+        ctx: &RequestContext,
+        record: &SecretRecord,
+        access: &Access<'_>,
+        shown_as: Option<&str>,
+    ) -> Result<(), CoreError> {
         let resource = Resource {
             arn: &record.arn,
             account: Some(&record.scope.account),
             policy: record.resource_policy.as_deref(),
             keys: secret_keys(&record.arn, &record.name, &record.tags, access),
+            shown_as,
         };
         self.authorize(ctx, &access.action, resource)
     }
@@ -119,13 +131,14 @@ impl Core {
             account: Some(&ctx.principal.account),
             policy: None,
             keys: secret_keys(arn, name, &[], access),
+            shown_as: None,
         };
         self.authorize(ctx, &access.action, resource)
     }
 
     /// Find the secret `secret_id` names and authorize `access` on it. A secret that does not
     /// exist is reported as missing only to callers allowed to act on that name; others get
-    /// `AccessDeniedException`, so denial does not reveal what exists.
+    /// `AccessDeniedException`, so denial does not reveal what exists (see [`Self::authorize_found`]).
     pub(crate) fn resolve_secret(
         &self,
         ctx: &RequestContext,
@@ -142,7 +155,7 @@ impl Core {
         };
         match self.find_secret(ctx, secret_id, find)? {
             Some(record) => {
-                self.authorize_secret(ctx, &record, &access)?;
+                self.authorize_found(ctx, secret_id, &record, &access)?;
                 Ok(record)
             }
             None => Err(self.missing_secret(ctx, secret_id, &access)),
@@ -162,10 +175,34 @@ impl Core {
         let find = |key: SecretKey<'_>| self.store.find_secret_value(key, pick);
         match self.find_secret(ctx, secret_id, find)? {
             Some((record, value)) => {
-                self.authorize_secret(ctx, &record, &access)?;
+                self.authorize_found(ctx, secret_id, &record, &access)?;
                 Ok((record, value))
             }
             None => Err(self.missing_secret(ctx, secret_id, &access)),
+        }
+    }
+
+    /// Authorize `access` on the secret `secret_id` found. A caller denied gets the answer it
+    /// would get if the secret did not exist, whenever that answer is a denial too: the same
+    /// message (naming the secret as the request did, as AWS does), so that neither the
+    /// stored ARN's random suffix nor the reason (a Deny in the secret's own policy) tells
+    /// that it exists. Only a caller allowed on the name itself, who would be told that a
+    /// missing secret is missing, learns that this one is refused by its policy or its tags.
+    fn authorize_found(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        record: &SecretRecord,
+        access: &Access<'_>,
+    ) -> Result<(), CoreError> {
+        match self.authorize_secret_named(ctx, record, access, Some(secret_id)) {
+            Err(CoreError::AccessDenied(real)) => {
+                match self.missing_secret(ctx, secret_id, access) {
+                    denied @ CoreError::AccessDenied(_) => Err(denied),
+                    _ => Err(CoreError::AccessDenied(real)),
+                }
+            }
+            other => other,
         }
     }
 
@@ -199,6 +236,7 @@ impl Core {
             account: Some(&scope.account),
             policy: None,
             keys: secret_keys(&arn, &name, &[], access),
+            shown_as: Some(secret_id),
         };
         match self.authorize(ctx, &access.action, resource) {
             Ok(()) => CoreError::secret_not_found(),
@@ -219,7 +257,7 @@ impl Core {
             // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>[-<suffix>]
             let mut parts = rest.splitn(6, ':');
             let (
-                Some(_partition),
+                Some(partition),
                 Some(service),
                 Some(region),
                 Some(account),
@@ -236,7 +274,9 @@ impl Core {
             else {
                 return Ok(None);
             };
-            if service != "secretsmanager"
+            // Secrets live in the `aws` partition only: `arn:aws-cn:…` names nothing here.
+            if partition != "aws"
+                || service != "secretsmanager"
                 || region != scope.region.as_str()
                 || account != scope.account.as_str()
             {

@@ -265,7 +265,7 @@ impl Core {
         self.authorize_new_secret(ctx, &arn, &name, &access)?;
 
         if let Some(existing) = self.store.find_secret_by_name(&scope, &name)? {
-            return self.create_again(existing, token.as_deref(), value.as_ref());
+            return self.create_again(ctx, existing, token.as_deref(), value.as_ref());
         }
 
         let mut record = SecretRecord {
@@ -321,14 +321,29 @@ impl Core {
 
     /// `CreateSecret` for a name that exists: a retry with the same token and value succeeds
     /// (the SDKs retry with the same token); anything else is refused.
+    ///
+    /// The success confirms the secret's value, so it is given only to a caller who may create
+    /// this very secret (its resource policy and tags included) and read or write its value.
+    /// Any other caller gets `ResourceExistsException` without the existing versions being
+    /// looked at, whatever token and value it sent: the answer cannot confirm a guess.
     fn create_again(
         &self,
+        ctx: &RequestContext,
         existing: SecretRecord,
         token: Option<&str>,
         value: Option<&NewValue>,
     ) -> Result<ArnNameVersion, CoreError> {
         if existing.deletion.is_some() {
             return Err(name_taken(&existing.name, true));
+        }
+        let may = |op: Operation| {
+            self.authorize_secret(ctx, &existing, &Access::to(op))
+                .is_ok()
+        };
+        let may_confirm = may(Operation::CreateSecret)
+            && (may(Operation::GetSecretValue) || may(Operation::PutSecretValue));
+        if !may_confirm {
+            return Err(name_taken(&existing.name, false));
         }
         if let (Some(token), Some(value)) = (token, value) {
             if let Some(version) = existing.version(token) {

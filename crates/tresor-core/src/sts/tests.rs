@@ -418,3 +418,71 @@ fn caller_identity_of_root_and_users() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn a_trust_policy_names_the_user_that_existed_not_a_recreated_one() {
+    let w = setup();
+    w.ok(
+        Iam::CreateRole,
+        json!({"RoleName": "app", "AssumeRolePolicyDocument": trust(&user_arn("alice"))}),
+    );
+    // While alice exists, the policy is shown as written.
+    let shown = w.ok(Iam::GetRole, json!({"RoleName": "app"}));
+    let doc = shown["Role"]["AssumeRolePolicyDocument"].as_str().unwrap();
+    assert!(doc.contains("user%2Falice"), "{doc}");
+    let old_id = w
+        .core
+        .store()
+        .get_user(&w.account, "alice")
+        .unwrap()
+        .unwrap()
+        .user_id;
+    assert!(assume(&w, &w.as_user("alice"), "app", json!({})).is_ok());
+
+    // alice is deleted and a new alice created: the role still names the old one, by id.
+    w.ok(Iam::DeleteUser, json!({"UserName": "alice"}));
+    let shown = w.ok(Iam::GetRole, json!({"RoleName": "app"}));
+    let doc = shown["Role"]["AssumeRolePolicyDocument"].as_str().unwrap();
+    assert!(doc.contains(&old_id) && !doc.contains("alice"), "{doc}");
+    w.ok(Iam::CreateUser, json!({"UserName": "alice"}));
+    let (code, _) = err(assume(&w, &w.as_user("alice"), "app", json!({})));
+    assert_eq!(code, "AccessDeniedException");
+    let listed = w.ok(Iam::ListRoles, json!({}));
+    let doc = listed["Roles"][0]["AssumeRolePolicyDocument"]
+        .as_str()
+        .unwrap();
+    assert!(doc.contains(&old_id), "{doc}");
+
+    // Trusting the new alice takes a new policy, which binds to her.
+    w.ok(
+        Iam::UpdateAssumeRolePolicy,
+        json!({"RoleName": "app", "PolicyDocument": trust(&user_arn("alice"))}),
+    );
+    assert!(assume(&w, &w.as_user("alice"), "app", json!({})).is_ok());
+}
+
+#[test]
+fn a_trust_policy_naming_a_role_binds_to_that_role() {
+    let w = setup();
+    w.ok(
+        Iam::CreateRole,
+        json!({"RoleName": "first", "AssumeRolePolicyDocument": trust(&user_arn("alice"))}),
+    );
+    w.ok(
+        Iam::CreateRole,
+        json!({"RoleName": "second", "AssumeRolePolicyDocument": trust(&role_arn("first"))}),
+    );
+    let first = assume(&w, &w.as_user("alice"), "first", json!({})).unwrap();
+    let session = as_session(&w, &first);
+    assert!(assume(&w, &session, "second", json!({})).is_ok());
+    // The same name, another role: its sessions are not trusted.
+    w.ok(Iam::DeleteRole, json!({"RoleName": "first"}));
+    w.ok(
+        Iam::CreateRole,
+        json!({"RoleName": "first", "AssumeRolePolicyDocument": trust(&user_arn("alice"))}),
+    );
+    let again = assume(&w, &w.as_user("alice"), "first", json!({})).unwrap();
+    let session = as_session(&w, &again);
+    let (code, _) = err(assume(&w, &session, "second", json!({})));
+    assert_eq!(code, "AccessDeniedException");
+}

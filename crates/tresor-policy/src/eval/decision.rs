@@ -160,10 +160,16 @@ impl Decision {
     /// AWS leaves out `on resource: …` when the resource is `*`, and calls an unauthenticated
     /// caller `anonymous`. For an `Allow` decision the message has no reason clause.
     pub fn access_denied_message(&self, req: &AuthzRequest<'_>) -> String {
-        let on_resource = if req.resource == "*" {
+        self.access_denied_message_naming(req, req.resource)
+    }
+
+    /// [`Self::access_denied_message`] naming the resource as `shown` (AWS names a secret as
+    /// the request named it: by name, partial ARN or full ARN).
+    pub fn access_denied_message_naming(&self, req: &AuthzRequest<'_>, shown: &str) -> String {
+        let on_resource = if shown == "*" {
             String::new()
         } else {
-            format!(" on resource: {}", req.resource)
+            format!(" on resource: {shown}")
         };
         format!(
             "User: {} is not authorized to perform: {}{}{}",

@@ -164,10 +164,15 @@ fn aws_principal_match(principal: &str, caller: &Caller) -> PrincipalMatch {
             PrincipalMatch::Account
         };
     }
+    // A unique id names the user or role that had it, never one created later under the
+    // same name; an ARN still names whoever has it now (IAM binds ARNs to ids when it stores
+    // a policy, so a stored policy names most users and roles by id).
     match &caller.kind {
+        PrincipalKind::User { id, .. } if principal == id => PrincipalMatch::Direct,
         PrincipalKind::AssumedRole { role_arn, .. } if principal == role_arn => {
             PrincipalMatch::Role
         }
+        PrincipalKind::AssumedRole { role_id, .. } if principal == role_id => PrincipalMatch::Role,
         _ => PrincipalMatch::None,
     }
 }
