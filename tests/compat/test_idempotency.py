@@ -10,7 +10,7 @@ MODIFY = "You can't modify an existing version, you can only create new versions
 
 def versions(sm, name):
     r = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)
-    return {v["VersionId"]: sorted(v["VersionStages"]) for v in r["Versions"]}
+    return {v["VersionId"]: sorted(v.get("VersionStages", [])) for v in r["Versions"]}
 
 
 def test_put_same_token_same_value_is_a_noop(sm):

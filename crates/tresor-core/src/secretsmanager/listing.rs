@@ -296,7 +296,7 @@ impl Core {
             .iter()
             .map(|r| {
                 let mut d = describe(r);
-                d.secret_versions_to_stages = Some(stages_map(r));
+                d.secret_versions_to_stages = stages_map(r);
                 d
             })
             .collect();
