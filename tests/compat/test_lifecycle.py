@@ -160,6 +160,27 @@ def test_put_and_update_move_awscurrent_and_awsprevious(sm):
     assert listed == {v1, v2, v3}
 
 
+def test_a_new_current_value_takes_awspending_off_the_old_current(sm):
+    """A finished rotation leaves AWSPENDING beside AWSCURRENT; the next plain write moves
+    AWSCURRENT on and leaves the old version with AWSPREVIOUS only, as AWS does."""
+    name = uniq("life")
+    v0 = sm.create_secret(Name=name, SecretString="S1")["VersionId"]
+    v1 = sm.put_secret_value(SecretId=name, SecretString="S2", VersionStages=["AWSPENDING"])["VersionId"]
+    sm.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT",
+                                   RemoveFromVersionId=v0, MoveToVersionId=v1)
+    assert {k: sorted(v) for k, v in stages(sm, name).items()} == {
+        v0: ["AWSPREVIOUS"], v1: ["AWSCURRENT", "AWSPENDING"]}
+    v2 = sm.put_secret_value(SecretId=name, SecretString="S3")["VersionId"]
+    assert stages(sm, name) == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT"]}
+    # UpdateSecret writes a value the same way.
+    sm.put_secret_value(SecretId=name, SecretString="S4", VersionStages=["AWSPENDING"],
+                        ClientRequestToken=(v4 := token()))
+    sm.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT",
+                                   RemoveFromVersionId=v2, MoveToVersionId=v4)
+    v5 = sm.update_secret(SecretId=name, SecretString="S5")["VersionId"]
+    assert stages(sm, name) == {v4: ["AWSPREVIOUS"], v5: ["AWSCURRENT"]}
+
+
 def test_update_secret_metadata_only_creates_no_version(sm):
     name = uniq("life")
     v1 = sm.create_secret(Name=name, SecretString="one", Description="old")["VersionId"]

@@ -11,7 +11,7 @@ use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
 use super::validate::{self, Validator, SECRET_VALUE_MAX};
 use super::Operation;
-use super::{AWSCURRENT, AWSPREVIOUS};
+use super::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::keyring::ValueKind;
 use crate::{Core, CoreError, RequestContext};
 
@@ -114,8 +114,26 @@ pub(crate) fn add_version(
     if first && !stages.iter().any(|s| s == AWSCURRENT) {
         stages.push(AWSCURRENT.to_owned());
     }
+    // The version a new value replaces as current loses AWSPENDING with AWSCURRENT (keeping
+    // AWSPREVIOUS), as in AWS: the value written settles the rotation that label stood for.
+    let replaced = stages
+        .iter()
+        .any(|s| s == AWSCURRENT)
+        .then(|| txn.record.version_with_stage(AWSCURRENT))
+        .flatten()
+        .map(|v| v.version_id.clone());
     txn.add_version(prepared.meta.clone(), prepared.envelope.clone());
     move_stages(&mut txn.record, &prepared.meta.version_id, &stages);
+    if let Some(old) = replaced {
+        for v in txn
+            .record
+            .versions
+            .iter_mut()
+            .filter(|v| v.version_id == old)
+        {
+            v.stages.retain(|s| s != AWSPENDING);
+        }
+    }
     txn.record.last_changed = now;
     Ok(Added::Created { stages })
 }
@@ -607,6 +625,32 @@ mod tests {
             add_version(&mut txn, &prepared("v2", 9), &blue, Timestamp(3)),
             Err(CoreError::ResourceExists(_))
         ));
+    }
+
+    #[test]
+    fn a_new_current_value_takes_awspending_off_the_version_it_replaces() {
+        let mut txn = SecretTxn::new(record(vec![
+            meta("a", &[AWSPREVIOUS], 1),
+            meta("b", &[AWSPENDING, "blue", AWSCURRENT], 2),
+        ]));
+        let current = [AWSCURRENT.to_owned()];
+        assert!(add_version(&mut txn, &prepared("c", 3), &current, Timestamp(3)).is_ok());
+        assert_eq!(stages_of(&txn.record, "a"), Vec::<String>::new());
+        assert_eq!(stages_of(&txn.record, "b"), vec!["blue", AWSPREVIOUS]);
+        assert_eq!(stages_of(&txn.record, "c"), vec![AWSCURRENT]);
+
+        // A pending version that is not the current one, and a write that leaves AWSCURRENT
+        // where it is, keep their AWSPENDING.
+        let mut txn = SecretTxn::new(record(vec![
+            meta("a", &[AWSCURRENT], 1),
+            meta("b", &[AWSPENDING], 2),
+        ]));
+        assert!(add_version(&mut txn, &prepared("c", 3), &current, Timestamp(3)).is_ok());
+        assert_eq!(stages_of(&txn.record, "b"), vec![AWSPENDING]);
+        let mut txn = SecretTxn::new(record(vec![meta("a", &[AWSCURRENT, AWSPENDING], 1)]));
+        let blue = ["blue".to_owned()];
+        assert!(add_version(&mut txn, &prepared("c", 3), &blue, Timestamp(3)).is_ok());
+        assert_eq!(stages_of(&txn.record, "a"), vec![AWSCURRENT, AWSPENDING]);
     }
 
     #[test]
