@@ -320,6 +320,28 @@ def test_missing_client_request_token_on_put_and_update(server, sm):
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
 
 
+def test_missing_client_request_token_is_reported_before_a_missing_secret(server, sm):
+    """AWS checks the token before it looks the secret up: a raw write without one is refused
+    for the token even when the secret does not exist."""
+    missing = uniq("missing")
+    for op, payload in [("PutSecretValue", {"SecretString": "w"}),
+                        ("UpdateSecret", {"SecretString": "w"}),
+                        ("RotateSecret", {})]:
+        raw_call(server, op, {"SecretId": missing, **payload}).assert_error(
+            "InvalidRequestException", message=NO_TOKEN)
+    # Without a new value UpdateSecret needs no token, so the secret is looked up.
+    raw_call(server, "UpdateSecret", {"SecretId": missing, "Description": "d"}).assert_error(
+        "ResourceNotFoundException", message=NOT_FOUND)
+    name = uniq("err")
+    sm.create_secret(Name=name, SecretString="v")
+    raw_call(server, "RotateSecret", {"SecretId": name}).assert_error(
+        "InvalidRequestException", message=NO_TOKEN)
+    # With a token, RotateSecret goes on to say rotation is not available here.
+    r = raw_call(server, "RotateSecret", {"SecretId": name, "ClientRequestToken": token()})
+    r.assert_error("InvalidRequestException")
+    assert "not available" in r.json["Message"]
+
+
 def test_malformed_json(server, unchanged):
     for body in (b'{"Name": "x", "SecretString": ', b"not json at all", b"[1, 2, 3]",
                  b'{"Name": 12, "SecretString": "v"}'):

@@ -59,8 +59,8 @@ pub(crate) fn take_value(
 }
 
 /// AWS answers a write without a token (only raw requests can omit it) with
-/// `InvalidRequestException`.
-fn missing_token() -> CoreError {
+/// `InvalidRequestException`, before it looks the secret up.
+pub(crate) fn missing_token() -> CoreError {
     CoreError::InvalidRequest(
         "You must provide a ClientRequestToken value. We recommend a UUID-type value.".to_owned(),
     )
@@ -439,6 +439,10 @@ impl Core {
         v.length(req.secret_type.as_deref(), "type", 0, 256);
         let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
         v.finish()?;
+        let token = match (&value, req.client_request_token) {
+            (Some(_), None) => return Err(missing_token()),
+            (_, token) => token,
+        };
 
         let access = Access {
             kms_key_id: req.kms_key_id.as_deref(),
@@ -459,12 +463,9 @@ impl Core {
                 .resolve_key(&self.store, &ctx.scope(), k.as_deref())?;
             record.kms_key_id = k.clone();
         }
-        let prepared = match &value {
-            Some(value) => {
-                let token = req.client_request_token.clone().ok_or_else(missing_token)?;
-                Some(self.prepare_version(ctx, &record, &token, value)?)
-            }
-            None => None,
+        let prepared = match (&value, &token) {
+            (Some(value), Some(token)) => Some(self.prepare_version(ctx, &record, token, value)?),
+            _ => None,
         };
         let description = req.description;
         let update = |txn: &mut SecretTxn| {
