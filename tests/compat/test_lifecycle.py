@@ -243,6 +243,9 @@ def test_update_secret_version_stage_errors_change_nothing(sm, raw):
     missing = token()
     # Label attached to another version, RemoveFromVersionId not given.
     expect_error(sm.update_secret_version_stage, "InvalidParameterException",
+                 "The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is "
+                 f"currently attached to version {v2}, so you must explicitly reference that "
+                 "version in RemoveFromVersionId.",
                  SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=v1)
     # RemoveFromVersionId names a version that doesn't hold the label.
     expect_error(sm.update_secret_version_stage, "InvalidParameterException",

@@ -66,10 +66,11 @@ pub(crate) fn missing_token() -> CoreError {
     )
 }
 
-fn version_exists_with_other_value() -> CoreError {
-    CoreError::ResourceExists(
-        "You can't modify an existing version, you can only create new versions.".to_owned(),
-    )
+/// A token that names a version of the secret with another value (AWS's words).
+fn token_in_use(token: &str, arn: &str) -> CoreError {
+    CoreError::ResourceExists(format!(
+        "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {arn}."
+    ))
 }
 
 /// A sealed version ready to be added inside a transaction.
@@ -100,7 +101,7 @@ pub(crate) fn add_version(
                 stages: existing.stages.clone(),
             });
         }
-        return Err(version_exists_with_other_value());
+        return Err(token_in_use(&prepared.meta.version_id, &txn.record.arn));
     }
     // Each label once, in the order asked for.
     let mut stages = stages.iter().fold(Vec::<String>::new(), |mut acc, s| {
@@ -338,7 +339,8 @@ impl Core {
     }
 
     /// `CreateSecret` for a name that exists: a retry with the same token and value succeeds
-    /// (the SDKs retry with the same token); anything else is refused.
+    /// (the SDKs retry with the same token); the same token with another value is refused
+    /// for the token, anything else for the name.
     fn create_again(
         &self,
         existing: SecretRecord,
@@ -360,6 +362,7 @@ impl Core {
                         version_id: Some(token.to_owned()),
                     });
                 }
+                return Err(token_in_use(token, &existing.arn));
             }
         }
         Err(name_taken(&existing.name, false))
@@ -622,10 +625,13 @@ mod tests {
             Ok(Added::AlreadyThere { .. })
         ));
         assert_eq!(stages_of(&txn.record, "v1"), vec![AWSCURRENT]);
-        assert!(matches!(
-            add_version(&mut txn, &prepared("v2", 9), &blue, Timestamp(3)),
-            Err(CoreError::ResourceExists(_))
-        ));
+        match add_version(&mut txn, &prepared("v2", 9), &blue, Timestamp(3)) {
+            Err(CoreError::ResourceExists(msg)) => assert_eq!(
+                msg,
+                "You can't use ClientRequestToken v2 because that value is already in use for a version of secret arn."
+            ),
+            _ => panic!("token reuse with another value not refused"),
+        }
     }
 
     #[test]
