@@ -595,6 +595,25 @@ def test_random_password_options(sm):
                    (string.ascii_lowercase, string.ascii_uppercase, string.digits, PUNCT)) == 4
 
 
+def test_random_password_space_is_not_a_required_type(sm):
+    """IncludeSpace adds the space to the alphabet; RequireEachIncludedType still asks only for
+    upper, lower, digit and punctuation (AWS's required types)."""
+    classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits, PUNCT)
+    with_space = 0
+    for _ in range(100):
+        p = sm.get_random_password(PasswordLength=5, IncludeSpace=True,
+                                   RequireEachIncludedType=True)["RandomPassword"]
+        assert len(p) == 5 and all(any(c in cls for c in p) for cls in classes), p
+        with_space += " " in p
+    # One free draw from 95 characters: about one password in 95 holds a space, not all of
+    # them (fewer than 15 of 100 fails with odds below 1e-9).
+    assert with_space < 15, with_space
+    # Four characters are enough for the four types, space or not.
+    for _ in range(10):
+        p = sm.get_random_password(PasswordLength=4, IncludeSpace=True)["RandomPassword"]
+        assert all(any(c in cls for c in p) for cls in classes), p
+
+
 def test_random_password_invalid(sm, raw):
     expect_error(raw.get_random_password, "ValidationException", PasswordLength=0)
     expect_error(raw.get_random_password, "ValidationException", PasswordLength=4097)
