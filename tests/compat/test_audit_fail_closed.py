@@ -64,7 +64,7 @@ def test_nothing_changes_without_a_durable_record(own_server):
     arn = sm.create_secret(Name=uniq("fc"), SecretString="before")["ARN"]
     def versions():
         listed = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
-        return sorted((v["VersionId"], tuple(v["VersionStages"])) for v in listed)
+        return sorted((v["VersionId"], tuple(v.get("VersionStages", []))) for v in listed)
 
     versions_before = versions()
     new_name = uniq("fc-new")

@@ -45,7 +45,7 @@ def test_parallel_put_secret_value(server, sm):
 
     holders = {}
     for v in versions:
-        for label in v["VersionStages"]:
+        for label in v.get("VersionStages", []):
             holders.setdefault(label, []).append(v["VersionId"])
     assert set(holders) == {"AWSCURRENT", "AWSPREVIOUS"}
     assert len(holders["AWSCURRENT"]) == 1 and len(holders["AWSPREVIOUS"]) == 1

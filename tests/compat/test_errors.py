@@ -217,6 +217,60 @@ def test_missing_secret_everywhere(sm):
     assert missing not in all_secrets(sm)
 
 
+@pytest.mark.parametrize("bad", ["Inv Name", "inv*name?", "semi;colon", "emoji-\u2603", "bang!"])
+def test_malformed_secret_id_everywhere(server, sm, bad):
+    """A SecretId that is not an ARN and could not be a name is refused as AWS does, by every
+    operation, before anything is looked up: never "not found", and never a forced delete's
+    success."""
+    v = token()
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+    calls = [
+        (sm.get_secret_value, {}),
+        (sm.describe_secret, {}),
+        (sm.put_secret_value, {"SecretString": "v"}),
+        (sm.update_secret, {"Description": "d"}),
+        (sm.update_secret, {"SecretString": "v"}),
+        (sm.delete_secret, {}),
+        (sm.delete_secret, {"ForceDeleteWithoutRecovery": True}),
+        (sm.restore_secret, {}),
+        (sm.tag_resource, {"Tags": [{"Key": "k", "Value": "v"}]}),
+        (sm.untag_resource, {"TagKeys": ["k"]}),
+        (sm.list_secret_version_ids, {}),
+        (sm.update_secret_version_stage, {"VersionStage": "x", "MoveToVersionId": v}),
+        (sm.get_resource_policy, {}),
+        (sm.put_resource_policy, {"ResourcePolicy": policy}),
+        (sm.delete_resource_policy, {}),
+        (sm.list_resource_policies, {}),
+        (sm.validate_resource_policy, {"ResourcePolicy": policy}),
+        (sm.rotate_secret, {}),
+        (sm.cancel_rotate_secret, {}),
+    ]
+    for fn, kw in calls:
+        expect_error(fn, "ValidationException", BAD_NAME, SecretId=bad, **kw)
+    r = sm.batch_get_secret_value(SecretIdList=[bad])
+    assert r["SecretValues"] == []
+    assert r["Errors"] == [{"SecretId": bad, "ErrorCode": "ValidationException", "Message": BAD_NAME}]
+    # An ARN is looked up as it is: a missing one is not found, whatever its characters.
+    account = server.client("sts").get_caller_identity()["Account"]
+    arn = f"arn:aws:secretsmanager:us-east-1:{account}:secret:{bad}-AbCdEf"
+    expect_error(sm.get_secret_value, "ResourceNotFoundException", NOT_FOUND, SecretId=arn)
+
+
+def test_malformed_secret_id_is_refused_before_authorization(server):
+    """A caller allowed nothing learns the id is malformed, as anyone would, and nothing more."""
+    iam = server.client("iam")
+    user = uniq("noperm").replace("/", "-")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    denied = server.client(key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    expect_error(denied.get_secret_value, "ValidationException", BAD_NAME, SecretId="Inv Name")
+    expect_error(denied.delete_secret, "ValidationException", BAD_NAME, SecretId="Inv Name",
+                 ForceDeleteWithoutRecovery=True)
+    expect_error(denied.get_secret_value, "AccessDeniedException", SecretId=uniq("fine"))
+
+
 def test_missing_version_messages(sm):
     name = uniq("err")
     v1 = sm.create_secret(Name=name, SecretString="v")["VersionId"]
@@ -264,6 +318,28 @@ def test_missing_client_request_token_on_put_and_update(server, sm):
         "InvalidRequestException", message=NO_TOKEN)
     assert len(sm.describe_secret(SecretId=name)["VersionIdsToStages"]) == 1
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
+
+
+def test_missing_client_request_token_is_reported_before_a_missing_secret(server, sm):
+    """AWS checks the token before it looks the secret up: a raw write without one is refused
+    for the token even when the secret does not exist."""
+    missing = uniq("missing")
+    for op, payload in [("PutSecretValue", {"SecretString": "w"}),
+                        ("UpdateSecret", {"SecretString": "w"}),
+                        ("RotateSecret", {})]:
+        raw_call(server, op, {"SecretId": missing, **payload}).assert_error(
+            "InvalidRequestException", message=NO_TOKEN)
+    # Without a new value UpdateSecret needs no token, so the secret is looked up.
+    raw_call(server, "UpdateSecret", {"SecretId": missing, "Description": "d"}).assert_error(
+        "ResourceNotFoundException", message=NOT_FOUND)
+    name = uniq("err")
+    sm.create_secret(Name=name, SecretString="v")
+    raw_call(server, "RotateSecret", {"SecretId": name}).assert_error(
+        "InvalidRequestException", message=NO_TOKEN)
+    # With a token, RotateSecret goes on to say rotation is not available here.
+    r = raw_call(server, "RotateSecret", {"SecretId": name, "ClientRequestToken": token()})
+    r.assert_error("InvalidRequestException")
+    assert "not available" in r.json["Message"]
 
 
 def test_malformed_json(server, unchanged):

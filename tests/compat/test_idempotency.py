@@ -5,12 +5,15 @@ import time
 
 from conftest import all_secrets, expect_error, token, uniq
 
-MODIFY = "You can't modify an existing version, you can only create new versions."
+
+def in_use(t, arn):
+    """AWS's answer to a token already used for another value of the secret."""
+    return f"You can't use ClientRequestToken {t} because that value is already in use for a version of secret {arn}."
 
 
 def versions(sm, name):
     r = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)
-    return {v["VersionId"]: sorted(v["VersionStages"]) for v in r["Versions"]}
+    return {v["VersionId"]: sorted(v.get("VersionStages", [])) for v in r["Versions"]}
 
 
 def test_put_same_token_same_value_is_a_noop(sm):
@@ -32,14 +35,14 @@ def test_put_same_token_same_value_is_a_noop(sm):
 
 def test_put_same_token_other_value_is_refused(sm):
     name = uniq("idem")
-    sm.create_secret(Name=name, SecretString="one")
+    arn = sm.create_secret(Name=name, SecretString="one")["ARN"]
     t = token()
     sm.put_secret_value(SecretId=name, SecretString="two", ClientRequestToken=t)
     before = versions(sm, name)
-    expect_error(sm.put_secret_value, "ResourceExistsException", MODIFY,
+    expect_error(sm.put_secret_value, "ResourceExistsException", in_use(t, arn),
                  SecretId=name, SecretString="three", ClientRequestToken=t)
     # The same bytes as binary are another value too.
-    expect_error(sm.put_secret_value, "ResourceExistsException", MODIFY,
+    expect_error(sm.put_secret_value, "ResourceExistsException", in_use(t, arn),
                  SecretId=name, SecretBinary=b"two", ClientRequestToken=t)
     assert versions(sm, name) == before
     assert sm.get_secret_value(SecretId=name, VersionId=t)["SecretString"] == "two"
@@ -64,11 +67,11 @@ def test_update_secret_token_reuse_with_another_value_is_refused(sm):
     # VersionId, the operation results in an error", while the token's own documentation
     # describes it as the idempotency key. Tresor treats it as an idempotent retry.)
     name = uniq("idem")
-    sm.create_secret(Name=name, SecretString="one")
+    arn = sm.create_secret(Name=name, SecretString="one")["ARN"]
     t = token()
     assert sm.update_secret(SecretId=name, SecretString="two", ClientRequestToken=t)["VersionId"] == t
     before = versions(sm, name)
-    expect_error(sm.update_secret, "ResourceExistsException", MODIFY,
+    expect_error(sm.update_secret, "ResourceExistsException", in_use(t, arn),
                  SecretId=name, SecretString="other", ClientRequestToken=t)
     assert versions(sm, name) == before
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "two"
@@ -88,9 +91,8 @@ def test_create_secret_retried_with_the_same_token(sm):
 def test_create_secret_same_token_other_value_is_refused(sm):
     name = uniq("idem")
     t = token()
-    sm.create_secret(Name=name, SecretString="v", ClientRequestToken=t)
-    expect_error(sm.create_secret, "ResourceExistsException",
-                 f"The operation failed because the secret {name} already exists.",
+    arn = sm.create_secret(Name=name, SecretString="v", ClientRequestToken=t)["ARN"]
+    expect_error(sm.create_secret, "ResourceExistsException", in_use(t, arn),
                  Name=name, SecretString="w", ClientRequestToken=t)
     # A new token for an existing name is refused as well.
     expect_error(sm.create_secret, "ResourceExistsException",

@@ -16,7 +16,7 @@ SCHEDULED = "You can't create this secret because a secret with this name is alr
 
 
 def stages(sm, secret_id):
-    return sm.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+    return sm.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
 
 
 def all_versions(sm, secret_id, include_deprecated=True, page=None):
@@ -153,11 +153,32 @@ def test_put_and_update_move_awscurrent_and_awsprevious(sm):
     assert sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"] == "two"
     # v1 lost its last label: deprecated, hidden by default, still readable by id.
     assert sm.get_secret_value(SecretId=name, VersionId=v1)["SecretString"] == "one"
-    assert sm.get_secret_value(SecretId=name, VersionId=v1)["VersionStages"] == []
+    assert "VersionStages" not in sm.get_secret_value(SecretId=name, VersionId=v1)
     listed = {v["VersionId"] for v in all_versions(sm, name, include_deprecated=False)}
     assert listed == {v2, v3}
     listed = {v["VersionId"] for v in all_versions(sm, name, include_deprecated=True)}
     assert listed == {v1, v2, v3}
+
+
+def test_a_new_current_value_takes_awspending_off_the_old_current(sm):
+    """A finished rotation leaves AWSPENDING beside AWSCURRENT; the next plain write moves
+    AWSCURRENT on and leaves the old version with AWSPREVIOUS only, as AWS does."""
+    name = uniq("life")
+    v0 = sm.create_secret(Name=name, SecretString="S1")["VersionId"]
+    v1 = sm.put_secret_value(SecretId=name, SecretString="S2", VersionStages=["AWSPENDING"])["VersionId"]
+    sm.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT",
+                                   RemoveFromVersionId=v0, MoveToVersionId=v1)
+    assert {k: sorted(v) for k, v in stages(sm, name).items()} == {
+        v0: ["AWSPREVIOUS"], v1: ["AWSCURRENT", "AWSPENDING"]}
+    v2 = sm.put_secret_value(SecretId=name, SecretString="S3")["VersionId"]
+    assert stages(sm, name) == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT"]}
+    # UpdateSecret writes a value the same way.
+    sm.put_secret_value(SecretId=name, SecretString="S4", VersionStages=["AWSPENDING"],
+                        ClientRequestToken=(v4 := token()))
+    sm.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT",
+                                   RemoveFromVersionId=v2, MoveToVersionId=v4)
+    v5 = sm.update_secret(SecretId=name, SecretString="S5")["VersionId"]
+    assert stages(sm, name) == {v4: ["AWSPREVIOUS"], v5: ["AWSCURRENT"]}
 
 
 def test_update_secret_metadata_only_creates_no_version(sm):
@@ -222,6 +243,9 @@ def test_update_secret_version_stage_errors_change_nothing(sm, raw):
     missing = token()
     # Label attached to another version, RemoveFromVersionId not given.
     expect_error(sm.update_secret_version_stage, "InvalidParameterException",
+                 "The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is "
+                 f"currently attached to version {v2}, so you must explicitly reference that "
+                 "version in RemoveFromVersionId.",
                  SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=v1)
     # RemoveFromVersionId names a version that doesn't hold the label.
     expect_error(sm.update_secret_version_stage, "InvalidParameterException",
@@ -569,6 +593,25 @@ def test_random_password_options(sm):
         p = sm.get_random_password(PasswordLength=4)["RandomPassword"]
         assert sum(any(c in cls for c in p) for cls in
                    (string.ascii_lowercase, string.ascii_uppercase, string.digits, PUNCT)) == 4
+
+
+def test_random_password_space_is_not_a_required_type(sm):
+    """IncludeSpace adds the space to the alphabet; RequireEachIncludedType still asks only for
+    upper, lower, digit and punctuation (AWS's required types)."""
+    classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits, PUNCT)
+    with_space = 0
+    for _ in range(100):
+        p = sm.get_random_password(PasswordLength=5, IncludeSpace=True,
+                                   RequireEachIncludedType=True)["RandomPassword"]
+        assert len(p) == 5 and all(any(c in cls for c in p) for cls in classes), p
+        with_space += " " in p
+    # One free draw from 95 characters: about one password in 95 holds a space, not all of
+    # them (fewer than 15 of 100 fails with odds below 1e-9).
+    assert with_space < 15, with_space
+    # Four characters are enough for the four types, space or not.
+    for _ in range(10):
+        p = sm.get_random_password(PasswordLength=4, IncludeSpace=True)["RandomPassword"]
+        assert all(any(c in cls for c in p) for cls in classes), p
 
 
 def test_random_password_invalid(sm, raw):

@@ -90,6 +90,43 @@ def test_negation(sm, fleet):
     assert names_with(sm, fleet, {"Key": "description", "Values": ["!openai"]}) == ["anthropic/prod", "mistral/prod"]
 
 
+@pytest.fixture(scope="module")
+def wordy(sm):
+    """Secrets whose names and descriptions exercise AWS's word matching."""
+    p = f"wrd{uuid.uuid4().hex[:8]}"
+    for name, desc, tags in [
+        ("AppBeta/x", None, []),
+        ("SecretTwo", None, []),
+        ("Thirdsecret", None, []),
+        ("plain", "one and two", []),
+        ("other", "One", [("Team", "Core")]),
+    ]:
+        kw = {"Name": f"{p}/{name}", "SecretString": "v",
+              "Tags": [{"Key": k, "Value": v} for k, v in tags]}
+        if desc:
+            kw["Description"] = desc
+        sm.create_secret(**kw)
+    return p
+
+
+def test_word_matching(sm, wordy):
+    """`all` breaks names at punctuation and case changes; `description` and `all` want every
+    word of the value to start a word; `name` stays a case-sensitive prefix."""
+    def find(key, *values):
+        return names_with(sm, wordy, {"Key": key, "Values": list(values)})
+    assert find("all", "Beta") == ["AppBeta/x"]
+    assert find("all", "app BETA") == ["AppBeta/x"]
+    assert find("all", "t") == ["SecretTwo", "Thirdsecret", "other", "plain"]
+    assert find("all", "ret") == []
+    assert find("all", "+") == []
+    assert find("description", "two one") == ["plain"]
+    assert find("description", "one") == ["other", "plain"]
+    assert find("description", "one", "!and") == ["other"]
+    assert find("name", f"{wordy}/App") == ["AppBeta/x"]
+    assert find("name", "Beta") == []
+    assert find("name", f"{wordy}/S {wordy}/Se") == ["SecretTwo"]
+
+
 def test_include_planned_deletion(sm, fleet):
     assert "gone" not in names_with(sm, fleet)
     assert names_with(sm, fleet, IncludePlannedDeletion=True) == [

@@ -257,6 +257,82 @@ async fn put_secret_value_moves_current_and_previous() {
         .any(|v| v.version_id() == Some(v1.as_str()) && v.version_stages().is_empty()));
 }
 
+/// AWS keeps at most 100 versions but never removes one younger than 24 hours: 131 writes in
+/// a row keep all 131, and the SDK's paginator walks them, deprecated ones included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_puts_keep_every_version_and_the_paginator_walks_them() {
+    let server = ServerOptions::dev().start();
+    let client = server.client();
+    let name = unique("many");
+    let created = client
+        .create_secret()
+        .name(&name)
+        .secret_string("v0")
+        .send()
+        .await
+        .expect("create");
+    let mut ids = vec![created.version_id().expect("version").to_owned()];
+    for i in 1..131 {
+        let put = client
+            .put_secret_value()
+            .secret_id(&name)
+            .secret_string(format!("v{i}"))
+            .send()
+            .await
+            .expect("put");
+        ids.push(put.version_id().expect("version").to_owned());
+    }
+    let pages = client
+        .list_secret_version_ids()
+        .secret_id(&name)
+        .include_deprecated(true)
+        .into_paginator()
+        .page_size(50)
+        .send()
+        .try_collect()
+        .await
+        .expect("pages");
+    let sizes: Vec<usize> = pages.iter().map(|p| p.versions().len()).collect();
+    assert_eq!(sizes, [50, 50, 31]);
+    let listed: Vec<_> = pages.iter().flat_map(|p| p.versions()).collect();
+    let mut listed_ids: Vec<String> = listed
+        .iter()
+        .map(|v| v.version_id().expect("id").to_owned())
+        .collect();
+    listed_ids.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(listed_ids, expected);
+    let created_dates: Vec<_> = listed
+        .iter()
+        .map(|v| v.created_date().expect("date"))
+        .collect();
+    assert!(
+        created_dates.windows(2).all(|w| w[0] >= w[1]),
+        "newest first"
+    );
+
+    // Without MaxResults a page holds AWS's 100 at most.
+    let first = client
+        .list_secret_version_ids()
+        .secret_id(&name)
+        .include_deprecated(true)
+        .send()
+        .await
+        .expect("first page");
+    assert_eq!(first.versions().len(), 100);
+    assert!(first.next_token().is_some());
+    // The oldest value is still there.
+    let oldest = client
+        .get_secret_value()
+        .secret_id(&name)
+        .version_id(&ids[0])
+        .send()
+        .await
+        .expect("oldest");
+    assert_eq!(oldest.secret_string(), Some("v0"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_secret_reports_metadata() {
     let server = ServerOptions::dev().start();

@@ -337,6 +337,8 @@ pub struct GetSecretValueResponse {
     pub secret_string: Option<RevealedString>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_binary: Option<RevealedBlob>,
+    /// Left out, as AWS does, for a version without labels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub version_stages: Vec<String>,
     #[serde(serialize_with = "epoch")]
     pub created_date: Timestamp,
@@ -349,6 +351,8 @@ pub struct PutSecretValueResponse {
     pub arn: String,
     pub name: String,
     pub version_id: String,
+    /// Left out, as AWS does, for a version without labels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub version_stages: Vec<String>,
 }
 
@@ -405,6 +409,8 @@ pub struct ListSecretsResponse {
 #[serde(rename_all = "PascalCase")]
 pub struct SecretVersionsListEntry {
     pub version_id: String,
+    /// Left out, as AWS does, for a version without labels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub version_stages: Vec<String>,
     #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]
     pub last_accessed_date: Option<Timestamp>,
@@ -479,6 +485,8 @@ pub struct SecretValueEntry {
     pub secret_string: Option<RevealedString>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_binary: Option<RevealedBlob>,
+    /// Left out, as AWS does, for a version without labels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub version_stages: Vec<String>,
     #[serde(serialize_with = "epoch")]
     pub created_date: Timestamp,

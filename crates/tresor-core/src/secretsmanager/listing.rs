@@ -1,10 +1,11 @@
 //! `ListSecrets` and `BatchGetSecretValue`: paging through the store in the order asked, with
-//! filters (with `!` negation) applied on the way, and opaque keyset pagination tokens.
+//! filters (see [`super::filters`]) applied on the way, and opaque keyset pagination tokens.
 
 use base64::Engine as _;
 use tresor_store::{ListCursor, ListOrder, SecretRecord, SecretSort, SortValue, Store};
 
 use super::dto::*;
+use super::filters::{filter_specs, matches, validate_filters};
 use super::read::{describe, stages_map, VersionSelector};
 use super::resolve::Access;
 use super::validate::Validator;
@@ -12,15 +13,6 @@ use super::Operation;
 use crate::authz::Resource;
 use crate::{Core, CoreError, RequestContext};
 
-const FILTER_KEYS: [&str; 7] = [
-    "description",
-    "name",
-    "tag-key",
-    "tag-value",
-    "primary-region",
-    "owning-service",
-    "all",
-];
 /// Most secrets one `ListSecrets` or `BatchGetSecretValue` call reads from the store. A call
 /// whose filters match few secrets answers with what it found so far and a `NextToken` (AWS
 /// documents that a page may hold fewer results than asked, even none), so a call costs the
@@ -102,93 +94,6 @@ pub(crate) fn parse_page_token(token: &str, fingerprint: &str) -> Result<usize, 
         return Err(invalid_token());
     }
     offset.parse().map_err(|_| invalid_token())
-}
-
-/// One validated filter: values that must match (any of) and values that must not.
-struct FilterSpec {
-    key: String,
-    include: Vec<String>,
-    exclude: Vec<String>,
-}
-
-fn validate_filters(v: &mut Validator, filters: Option<&[Filter]>) {
-    v.count(filters, "filters", 0, 10);
-    for (i, f) in filters.unwrap_or_default().iter().enumerate() {
-        let at = format!("filters.{}.member", i + 1);
-        v.one_of(f.key.as_deref(), &format!("{at}.key"), &FILTER_KEYS);
-        v.count(f.values.as_deref(), &format!("{at}.values"), 1, 10);
-        for (j, value) in f.values.as_deref().unwrap_or_default().iter().enumerate() {
-            let vat = format!("{at}.values.{}.member", j + 1);
-            v.length(Some(value), &vat, 0, 512);
-            v.chars(
-                Some(value),
-                &vat,
-                "^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$",
-                |c| c.is_ascii_alphanumeric() || " :_@/+=.-!".contains(c),
-            );
-        }
-    }
-}
-
-fn filter_specs(filters: &[Filter]) -> Result<Vec<FilterSpec>, CoreError> {
-    filters
-        .iter()
-        .map(|f| {
-            let key = f.key.clone().ok_or_else(|| {
-                CoreError::InvalidParameter("Each filter needs a Key.".to_owned())
-            })?;
-            let values = f.values.clone().ok_or_else(|| {
-                CoreError::InvalidParameter("Each filter needs Values.".to_owned())
-            })?;
-            let (exclude, include): (Vec<_>, Vec<_>) =
-                values.into_iter().partition(|v| v.starts_with('!'));
-            Ok(FilterSpec {
-                key,
-                include,
-                exclude: exclude.into_iter().map(|v| v[1..].to_owned()).collect(),
-            })
-        })
-        .collect()
-}
-
-/// Prefix match; `description` and `all` ignore case and also match at word starts.
-fn value_matches(key: &str, candidate: &str, value: &str) -> bool {
-    let loose = key == "description" || key == "all";
-    if loose {
-        let c = candidate.to_lowercase();
-        let v = value.to_lowercase();
-        c.starts_with(&v)
-            || c.split(|ch: char| !ch.is_alphanumeric())
-                .any(|word| word.starts_with(&v))
-    } else {
-        candidate.starts_with(value)
-    }
-}
-
-fn candidates<'r>(key: &str, r: &'r SecretRecord) -> Vec<&'r str> {
-    let tag_keys = r.tags.iter().map(|t| t.key.as_str());
-    let tag_values = r.tags.iter().map(|t| t.value.as_str());
-    match key {
-        "name" => vec![r.name.as_str()],
-        "description" => r.description.as_deref().into_iter().collect(),
-        "tag-key" => tag_keys.collect(),
-        "tag-value" => tag_values.collect(),
-        "all" => std::iter::once(r.name.as_str())
-            .chain(r.description.as_deref())
-            .chain(tag_keys)
-            .chain(tag_values)
-            .collect(),
-        // Replication and managed secrets don't exist here yet: no primary region or owner.
-        _ => Vec::new(),
-    }
-}
-
-fn matches(spec: &FilterSpec, r: &SecretRecord) -> bool {
-    let cands = candidates(&spec.key, r);
-    let hit = |value: &String| cands.iter().any(|c| value_matches(&spec.key, c, value));
-    let included = spec.include.is_empty() || spec.include.iter().any(hit);
-    let excluded = spec.exclude.iter().any(hit);
-    included && !excluded
 }
 
 impl Core {
@@ -296,7 +201,7 @@ impl Core {
             .iter()
             .map(|r| {
                 let mut d = describe(r);
-                d.secret_versions_to_stages = Some(stages_map(r));
+                d.secret_versions_to_stages = stages_map(r);
                 d
             })
             .collect();
@@ -452,14 +357,5 @@ mod tests {
         assert_eq!(parse_page_token(&t, "a").unwrap(), 40);
         assert!(parse_page_token(&t, "b").is_err());
         assert!(parse_page_token("garbage!", "a").is_err());
-    }
-
-    #[test]
-    fn prefix_and_word_matching() {
-        assert!(value_matches("name", "openai/prod", "openai"));
-        assert!(!value_matches("name", "openai/prod", "OpenAI"));
-        assert!(!value_matches("name", "openai/prod", "prod"));
-        assert!(value_matches("description", "The OpenAI key", "openai"));
-        assert!(value_matches("all", "anthropic/staging", "STAG"));
     }
 }

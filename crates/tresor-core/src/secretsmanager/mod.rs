@@ -1,6 +1,7 @@
 //! The Secrets Manager API: one function per operation on [`crate::Core`].
 
 pub mod dto;
+mod filters;
 mod lifecycle;
 mod listing;
 mod password;

@@ -60,11 +60,13 @@ impl Core {
         if !req.exclude_punctuation.unwrap_or(false) {
             classes.push(keep(PUNCTUATION));
         }
-        if req.include_space.unwrap_or(false) {
-            classes.push(keep(" "));
-        }
         classes.retain(|c| !c.is_empty());
-        let alphabet: Vec<char> = classes.iter().flatten().copied().collect();
+        let mut alphabet: Vec<char> = classes.iter().flatten().copied().collect();
+        // A space may be drawn like any character, but it is not one of the types that
+        // RequireEachIncludedType asks for (upper, lower, digit, punctuation).
+        if req.include_space.unwrap_or(false) {
+            alphabet.extend(keep(" "));
+        }
         if alphabet.is_empty() {
             return Err(CoreError::InvalidParameter(
                 "The password cannot be generated: every character type is excluded.".to_owned(),

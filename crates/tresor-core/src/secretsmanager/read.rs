@@ -52,13 +52,16 @@ pub(crate) fn select_version<'r>(
     }
 }
 
-pub(crate) fn stages_map(record: &SecretRecord) -> BTreeMap<String, Vec<String>> {
-    record
+/// `VersionIdsToStages` / `SecretVersionsToStages`: the labelled versions, or nothing at all
+/// for a secret without one (AWS leaves the member out rather than answer `{}`).
+pub(crate) fn stages_map(record: &SecretRecord) -> Option<BTreeMap<String, Vec<String>>> {
+    let map: BTreeMap<_, _> = record
         .versions
         .iter()
         .filter(|v| !v.stages.is_empty())
         .map(|v| (v.version_id.clone(), v.stages.clone()))
-        .collect()
+        .collect();
+    (!map.is_empty()).then_some(map)
 }
 
 /// The `KmsKeyId` shown for a secret: AWS omits it for the managed `aws/secretsmanager` key,
@@ -73,6 +76,8 @@ fn shown_kms_key_id(record: &SecretRecord) -> Option<String> {
     (bare != DEFAULT_SECRETS_KEY_ALIAS).then(|| id.to_owned())
 }
 
+/// The shape `DescribeSecret` and `ListSecrets` share. AWS leaves out what there is nothing to
+/// show for: an empty description, an empty tag list.
 pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
     let rotation: Option<RotationRulesType> = record
         .rotation
@@ -81,7 +86,7 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
     SecretDescription {
         arn: record.arn.clone(),
         name: record.name.clone(),
-        description: record.description.clone(),
+        description: record.description.clone().filter(|d| !d.is_empty()),
         kms_key_id: shown_kms_key_id(record),
         // "If the secret has never been configured for rotation, Secrets Manager returns null."
         rotation_enabled: rotation.as_ref().map(|_| true),
@@ -89,7 +94,7 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
         last_changed_date: Some(record.last_changed),
         last_accessed_date: record.last_accessed,
         deleted_date: record.deletion.map(|d| d.deleted_date),
-        tags: Some(
+        tags: (!record.tags.is_empty()).then(|| {
             record
                 .tags
                 .iter()
@@ -97,8 +102,8 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
                     key: Some(t.key.clone()),
                     value: Some(t.value.clone()),
                 })
-                .collect(),
-        ),
+                .collect()
+        }),
         version_ids_to_stages: None,
         secret_versions_to_stages: None,
         created_date: Some(record.created),
@@ -208,7 +213,7 @@ impl Core {
         let record =
             self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::DescribeSecret)?;
         let mut d = describe(&record);
-        d.version_ids_to_stages = Some(stages_map(&record));
+        d.version_ids_to_stages = stages_map(&record);
         Ok(d)
     }
 

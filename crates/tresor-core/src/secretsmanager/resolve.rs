@@ -3,6 +3,7 @@
 
 use tresor_store::{SealedValue, SecretKey, SecretRecord, Store, VersionPick};
 
+use super::validate;
 use super::Operation;
 use crate::authz::Resource;
 use crate::{Core, CoreError, RequestContext};
@@ -245,13 +246,15 @@ impl Core {
     }
 
     /// Find the secret `secret_id` names, within the caller's (account, region): by exact ARN,
-    /// by partial ARN (without the random suffix) or by name, each looked up with `find`.
+    /// by partial ARN (without the random suffix) or by name, each looked up with `find`. A
+    /// malformed name is refused here, before any lookup or authorization, for every operation.
     fn find_secret<T>(
         &self,
         ctx: &RequestContext,
         secret_id: &str,
         find: impl Fn(SecretKey<'_>) -> Result<Option<T>, tresor_store::StoreError>,
     ) -> Result<Option<T>, CoreError> {
+        validate::secret_id(secret_id)?;
         let scope = ctx.scope();
         if let Some(rest) = secret_id.strip_prefix("arn:") {
             // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>[-<suffix>]

@@ -60,7 +60,7 @@ impl Core {
                     if let Some(h) = &holder {
                         if h != to && remove_from.is_none() {
                             return Err(CoreError::InvalidParameter(format!(
-                                "The staging label {label} is currently attached to version {h}, so you must specify it in RemoveFromVersionId to move the label."
+                                "The parameter RemoveFromVersionId can't be empty. Staging label {label} is currently attached to version {h}, so you must explicitly reference that version in RemoveFromVersionId."
                             )));
                         }
                     }

@@ -75,6 +75,11 @@ impl Core {
             );
         }
         v.finish()?;
+        // The SDKs always send a token; AWS refuses a raw request without one before it looks
+        // the secret up.
+        if req.client_request_token.is_none() {
+            return Err(super::write::missing_token());
+        }
         self.resolve_secret(
             ctx,
             req.secret_id.as_deref().unwrap_or_default(),

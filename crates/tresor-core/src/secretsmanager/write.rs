@@ -11,7 +11,7 @@ use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
 use super::validate::{self, Validator, SECRET_VALUE_MAX};
 use super::Operation;
-use super::{AWSCURRENT, AWSPREVIOUS};
+use super::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::keyring::ValueKind;
 use crate::{Core, CoreError, RequestContext};
 
@@ -59,17 +59,18 @@ pub(crate) fn take_value(
 }
 
 /// AWS answers a write without a token (only raw requests can omit it) with
-/// `InvalidRequestException`.
-fn missing_token() -> CoreError {
+/// `InvalidRequestException`, before it looks the secret up.
+pub(crate) fn missing_token() -> CoreError {
     CoreError::InvalidRequest(
         "You must provide a ClientRequestToken value. We recommend a UUID-type value.".to_owned(),
     )
 }
 
-fn version_exists_with_other_value() -> CoreError {
-    CoreError::ResourceExists(
-        "You can't modify an existing version, you can only create new versions.".to_owned(),
-    )
+/// A token that names a version of the secret with another value (AWS's words).
+fn token_in_use(token: &str, arn: &str) -> CoreError {
+    CoreError::ResourceExists(format!(
+        "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {arn}."
+    ))
 }
 
 /// A sealed version ready to be added inside a transaction.
@@ -100,7 +101,7 @@ pub(crate) fn add_version(
                 stages: existing.stages.clone(),
             });
         }
-        return Err(version_exists_with_other_value());
+        return Err(token_in_use(&prepared.meta.version_id, &txn.record.arn));
     }
     // Each label once, in the order asked for.
     let mut stages = stages.iter().fold(Vec::<String>::new(), |mut acc, s| {
@@ -114,8 +115,26 @@ pub(crate) fn add_version(
     if first && !stages.iter().any(|s| s == AWSCURRENT) {
         stages.push(AWSCURRENT.to_owned());
     }
+    // The version a new value replaces as current loses AWSPENDING with AWSCURRENT (keeping
+    // AWSPREVIOUS), as in AWS: the value written settles the rotation that label stood for.
+    let replaced = stages
+        .iter()
+        .any(|s| s == AWSCURRENT)
+        .then(|| txn.record.version_with_stage(AWSCURRENT))
+        .flatten()
+        .map(|v| v.version_id.clone());
     txn.add_version(prepared.meta.clone(), prepared.envelope.clone());
     move_stages(&mut txn.record, &prepared.meta.version_id, &stages);
+    if let Some(old) = replaced {
+        for v in txn
+            .record
+            .versions
+            .iter_mut()
+            .filter(|v| v.version_id == old)
+        {
+            v.stages.retain(|s| s != AWSPENDING);
+        }
+    }
     txn.record.last_changed = now;
     Ok(Added::Created { stages })
 }
@@ -320,12 +339,14 @@ impl Core {
     }
 
     /// `CreateSecret` for a name that exists: a retry with the same token and value succeeds
-    /// (the SDKs retry with the same token); anything else is refused.
+    /// (the SDKs retry with the same token); the same token with another value is refused
+    /// for the token, anything else for the name.
     ///
-    /// The success confirms the secret's value, so it is given only to a caller who may create
-    /// this very secret (its resource policy and tags included) and read or write its value.
-    /// Any other caller gets `ResourceExistsException` without the existing versions being
-    /// looked at, whatever token and value it sent: the answer cannot confirm a guess.
+    /// Both answers depend on the secret's versions, so they are given only to a caller who
+    /// may create this very secret (its resource policy and tags included) and read or write
+    /// its value. Any other caller gets `ResourceExistsException` for the name without the
+    /// existing versions being looked at, whatever token and value it sent: the answer cannot
+    /// confirm a guess.
     fn create_again(
         &self,
         ctx: &RequestContext,
@@ -357,6 +378,7 @@ impl Core {
                         version_id: Some(token.to_owned()),
                     });
                 }
+                return Err(token_in_use(token, &existing.arn));
             }
         }
         Err(name_taken(&existing.name, false))
@@ -436,6 +458,10 @@ impl Core {
         v.length(req.secret_type.as_deref(), "type", 0, 256);
         let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
         v.finish()?;
+        let token = match (&value, req.client_request_token) {
+            (Some(_), None) => return Err(missing_token()),
+            (_, token) => token,
+        };
 
         let access = Access {
             kms_key_id: req.kms_key_id.as_deref(),
@@ -456,12 +482,9 @@ impl Core {
                 .resolve_key(&self.store, &ctx.scope(), k.as_deref())?;
             record.kms_key_id = k.clone();
         }
-        let prepared = match &value {
-            Some(value) => {
-                let token = req.client_request_token.clone().ok_or_else(missing_token)?;
-                Some(self.prepare_version(ctx, &record, &token, value)?)
-            }
-            None => None,
+        let prepared = match (&value, &token) {
+            (Some(value), Some(token)) => Some(self.prepare_version(ctx, &record, token, value)?),
+            _ => None,
         };
         let description = req.description;
         let update = |txn: &mut SecretTxn| {
@@ -618,10 +641,39 @@ mod tests {
             Ok(Added::AlreadyThere { .. })
         ));
         assert_eq!(stages_of(&txn.record, "v1"), vec![AWSCURRENT]);
-        assert!(matches!(
-            add_version(&mut txn, &prepared("v2", 9), &blue, Timestamp(3)),
-            Err(CoreError::ResourceExists(_))
-        ));
+        match add_version(&mut txn, &prepared("v2", 9), &blue, Timestamp(3)) {
+            Err(CoreError::ResourceExists(msg)) => assert_eq!(
+                msg,
+                "You can't use ClientRequestToken v2 because that value is already in use for a version of secret arn."
+            ),
+            _ => panic!("token reuse with another value not refused"),
+        }
+    }
+
+    #[test]
+    fn a_new_current_value_takes_awspending_off_the_version_it_replaces() {
+        let mut txn = SecretTxn::new(record(vec![
+            meta("a", &[AWSPREVIOUS], 1),
+            meta("b", &[AWSPENDING, "blue", AWSCURRENT], 2),
+        ]));
+        let current = [AWSCURRENT.to_owned()];
+        assert!(add_version(&mut txn, &prepared("c", 3), &current, Timestamp(3)).is_ok());
+        assert_eq!(stages_of(&txn.record, "a"), Vec::<String>::new());
+        assert_eq!(stages_of(&txn.record, "b"), vec!["blue", AWSPREVIOUS]);
+        assert_eq!(stages_of(&txn.record, "c"), vec![AWSCURRENT]);
+
+        // A pending version that is not the current one, and a write that leaves AWSCURRENT
+        // where it is, keep their AWSPENDING.
+        let mut txn = SecretTxn::new(record(vec![
+            meta("a", &[AWSCURRENT], 1),
+            meta("b", &[AWSPENDING], 2),
+        ]));
+        assert!(add_version(&mut txn, &prepared("c", 3), &current, Timestamp(3)).is_ok());
+        assert_eq!(stages_of(&txn.record, "b"), vec![AWSPENDING]);
+        let mut txn = SecretTxn::new(record(vec![meta("a", &[AWSCURRENT, AWSPENDING], 1)]));
+        let blue = ["blue".to_owned()];
+        assert!(add_version(&mut txn, &prepared("c", 3), &blue, Timestamp(3)).is_ok());
+        assert_eq!(stages_of(&txn.record, "a"), vec![AWSCURRENT, AWSPENDING]);
     }
 
     #[test]
