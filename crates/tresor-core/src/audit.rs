@@ -123,7 +123,6 @@ struct Writer {
     store: Arc<StoreBackend>,
     mac_key: SecretBytes,
     signing_key: Ed25519SigningKey,
-    head: Option<ChainHead>,
     checkpointed: Option<u64>,
     last_checkpoint: Instant,
     unindexed: Arc<AtomicUsize>,
@@ -134,22 +133,21 @@ fn link_rows(
     head: Option<(u64, Vec<u8>)>,
     batch: &[PendingRow],
     mac_key: &SecretBytes,
-) -> (Vec<AuditRow>, Option<ChainHead>) {
+) -> Vec<AuditRow> {
     let mut head = head.and_then(|(seq, hash)| {
         Some(ChainHead {
             seq,
             hash: hash.try_into().ok()?,
         })
     });
-    let rows = batch
+    batch
         .iter()
         .map(|p| {
             let record = tresor_audit::link(head.as_ref(), p.event_json.clone(), mac_key);
             head = Some(record.head());
             row_of(record, &p.event)
         })
-        .collect();
-    (rows, head)
+        .collect()
 }
 
 /// Append `batch` to the chain now, on the calling thread. Inside `Store::atomically` this
@@ -158,29 +156,28 @@ fn append_now(
     store: &StoreBackend,
     batch: &[PendingRow],
     mac_key: &SecretBytes,
-) -> Result<Option<ChainHead>, StoreError> {
-    let mut new_head = None;
-    store.append_audit_with(&mut |head| {
-        let (rows, head) = link_rows(head, batch, mac_key);
-        new_head = head;
-        rows
-    })?;
-    Ok(new_head)
+) -> Result<(), StoreError> {
+    store.append_audit_with(&mut |head| link_rows(head, batch, mac_key))
 }
 
 impl Writer {
-    fn append(&mut self, batch: &[PendingRow]) -> Result<(), String> {
-        let head = append_now(&self.store, batch, &self.mac_key).map_err(|e| e.to_string())?;
-        self.head = head.or(self.head);
-        Ok(())
+    fn append(&self, batch: &[PendingRow]) -> Result<(), String> {
+        append_now(&self.store, batch, &self.mac_key).map_err(|e| e.to_string())
     }
 
     fn checkpoint(&mut self) {
-        // Requests that change state append their own records; the store knows the head.
-        if let Ok(h) = head_of(&self.store) {
-            self.head = h;
-        }
-        let Some(head) = self.head else { return };
+        // Only the store knows the head: requests that change state append their own records,
+        // and an append that returned `Ok` inside `atomically` is undone if the commit fails
+        // (a full disk), so a head kept here could name records that were never written, and
+        // a checkpoint signed over it would break the trail's verification.
+        let head = match head_of(&self.store) {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the audit chain head for a checkpoint failed");
+                return;
+            }
+        };
         if self.checkpointed == Some(head.seq) {
             return;
         }
@@ -364,13 +361,11 @@ impl AuditLog {
         mac_key: SecretBytes,
         signing_key: Ed25519SigningKey,
     ) -> Result<Self, CoreError> {
-        let head = head_of(&store)?;
         let checkpointed = store.list_checkpoints()?.last().map(|c| c.seq);
         let writer = Writer {
             store,
             mac_key,
             signing_key,
-            head,
             checkpointed,
             last_checkpoint: Instant::now(),
             // A tail left by a stop before its last batch is indexed after the first commit.
