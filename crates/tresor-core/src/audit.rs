@@ -9,6 +9,10 @@
 //! the change, so a change is never committed without its record. The writer thread also signs
 //! a checkpoint of the chain head at least every minute and at shutdown.
 //!
+//! A batch that cannot be written (a full disk) fails its requests with a server error; the
+//! writer keeps their records, rewritten as those failures, and appends them once it can write
+//! again ([`late`]).
+//!
 //! The writer also keeps the trail's lookup indexes up to date ([`AuditStore::index_audit`]):
 //! after every [`INDEX_EVERY`] records appended (its own and those appended in transactions),
 //! when it has been idle for a moment, and at shutdown. A store that keeps them as derived data
@@ -28,6 +32,8 @@ use tresor_types::{AccountId, SecretBytes, Timestamp};
 
 use crate::{CoreError, StoreBackend};
 
+mod late;
+
 /// Most records one transaction takes.
 const MAX_BATCH: usize = 512;
 /// How often the chain head is signed while records arrive.
@@ -39,6 +45,8 @@ const INDEX_EVERY: usize = 256;
 const INDEX_BATCH: usize = 4096;
 /// How long the writer waits, idle, before it indexes records appended since its last batch.
 const INDEX_WHEN_IDLE: Duration = Duration::from_secs(1);
+/// How often the writer, idle, tries again to append the records of failed requests.
+const LATE_RETRY: Duration = Duration::from_secs(1);
 
 enum Job {
     Append {
@@ -126,6 +134,8 @@ struct Writer {
     checkpointed: Option<u64>,
     last_checkpoint: Instant,
     unindexed: Arc<AtomicUsize>,
+    /// Records of requests whose batch failed, to append once the store takes writes again.
+    late: late::Late,
 }
 
 /// Link `batch` after `head` (as the store reports it inside its write transaction).
@@ -224,15 +234,20 @@ impl Writer {
         let mut shutdown = false;
         while !shutdown {
             let to_checkpoint = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
-            let wait = if self.unindexed.load(Ordering::Relaxed) > 0 {
+            let mut wait = if self.unindexed.load(Ordering::Relaxed) > 0 {
                 to_checkpoint.min(INDEX_WHEN_IDLE)
             } else {
                 to_checkpoint
             };
+            if !self.late.is_empty() {
+                wait = wait.min(LATE_RETRY);
+            }
             let first = match jobs.recv_timeout(wait) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
+                    let appended = self.append_late();
+                    self.unindexed.fetch_add(appended, Ordering::Relaxed);
                     if self.unindexed.load(Ordering::Relaxed) > 0 {
                         self.index();
                     }
@@ -261,12 +276,40 @@ impl Writer {
                 self.checkpoint();
             }
         }
+        let appended = self.append_late();
+        self.unindexed.fetch_add(appended, Ordering::Relaxed);
+        if !self.late.is_empty() {
+            tracing::error!(
+                records = self.late.len(),
+                "stopping with records of failed requests that could not be written"
+            );
+        }
         self.index_all();
         self.checkpoint();
     }
 
-    /// Write one batch in one transaction and tell every waiter how it went; how many records
+    /// Append the records of failed requests, oldest first, while appends succeed; how many
     /// were appended.
+    fn append_late(&mut self) -> usize {
+        let mut appended = 0;
+        while let Some(rows) = self.late.oldest(MAX_BATCH) {
+            let n = rows.len();
+            if let Err(e) = append_now(&self.store, rows, &self.mac_key) {
+                tracing::warn!(
+                    error = %e,
+                    waiting = self.late.len(),
+                    "records of failed requests still cannot be written"
+                );
+                break;
+            }
+            self.late.appended(n);
+            appended += n;
+        }
+        appended
+    }
+
+    /// Write one batch in one transaction and tell every waiter how it went, then any records
+    /// of failed requests; how many records were appended.
     fn commit(&mut self, batch: Batch) -> usize {
         let Batch {
             rows,
@@ -292,13 +335,30 @@ impl Writer {
                 result.map_err(StoreError::Backend)
             });
             let result = touched.map_err(|e| e.to_string());
-            return self.answer(result, rows.len(), waiters);
+            return self.settle(result, rows, waiters);
         }
         if rows.is_empty() {
             return 0;
         }
         let result = self.append(&rows);
-        self.answer(result, rows.len(), waiters)
+        self.settle(result, rows, waiters)
+    }
+
+    /// Answer a batch's waiters; keep its records for later if it failed, else append those
+    /// kept from before. How many records were appended.
+    fn settle(
+        &mut self,
+        result: Result<(), String>,
+        rows: Vec<PendingRow>,
+        waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    ) -> usize {
+        let failed = result.is_err();
+        let appended = self.answer(result, rows.len(), waiters);
+        if failed {
+            self.late.defer(rows);
+            return appended;
+        }
+        appended + self.append_late()
     }
 
     /// Tell the waiters; how many records were appended (0 when the append failed).
@@ -370,6 +430,7 @@ impl AuditLog {
             last_checkpoint: Instant::now(),
             // A tail left by a stop before its last batch is indexed after the first commit.
             unindexed: Arc::new(AtomicUsize::new(INDEX_EVERY)),
+            late: late::Late::default(),
         };
         let unindexed = writer.unindexed.clone();
         let (tx, rx) = mpsc::channel();
