@@ -9,6 +9,10 @@
 //! the change, so a change is never committed without its record. The writer thread also signs
 //! a checkpoint of the chain head at least every minute and at shutdown.
 //!
+//! A batch that cannot be written (a full disk) fails its requests with a server error; the
+//! writer keeps their records, rewritten as those failures, and appends them once it can write
+//! again ([`late`]).
+//!
 //! The writer also keeps the trail's lookup indexes up to date ([`AuditStore::index_audit`]):
 //! after every [`INDEX_EVERY`] records appended (its own and those appended in transactions),
 //! when it has been idle for a moment, and at shutdown. A store that keeps them as derived data
@@ -28,6 +32,8 @@ use tresor_types::{AccountId, SecretBytes, Timestamp};
 
 use crate::{CoreError, StoreBackend};
 
+mod late;
+
 /// Most records one transaction takes.
 const MAX_BATCH: usize = 512;
 /// How often the chain head is signed while records arrive.
@@ -39,6 +45,8 @@ const INDEX_EVERY: usize = 256;
 const INDEX_BATCH: usize = 4096;
 /// How long the writer waits, idle, before it indexes records appended since its last batch.
 const INDEX_WHEN_IDLE: Duration = Duration::from_secs(1);
+/// How often the writer, idle, tries again to append the records of failed requests.
+const LATE_RETRY: Duration = Duration::from_secs(1);
 
 enum Job {
     Append {
@@ -123,10 +131,11 @@ struct Writer {
     store: Arc<StoreBackend>,
     mac_key: SecretBytes,
     signing_key: Ed25519SigningKey,
-    head: Option<ChainHead>,
     checkpointed: Option<u64>,
     last_checkpoint: Instant,
     unindexed: Arc<AtomicUsize>,
+    /// Records of requests whose batch failed, to append once the store takes writes again.
+    late: late::Late,
 }
 
 /// Link `batch` after `head` (as the store reports it inside its write transaction).
@@ -134,22 +143,21 @@ fn link_rows(
     head: Option<(u64, Vec<u8>)>,
     batch: &[PendingRow],
     mac_key: &SecretBytes,
-) -> (Vec<AuditRow>, Option<ChainHead>) {
+) -> Vec<AuditRow> {
     let mut head = head.and_then(|(seq, hash)| {
         Some(ChainHead {
             seq,
             hash: hash.try_into().ok()?,
         })
     });
-    let rows = batch
+    batch
         .iter()
         .map(|p| {
             let record = tresor_audit::link(head.as_ref(), p.event_json.clone(), mac_key);
             head = Some(record.head());
             row_of(record, &p.event)
         })
-        .collect();
-    (rows, head)
+        .collect()
 }
 
 /// Append `batch` to the chain now, on the calling thread. Inside `Store::atomically` this
@@ -158,29 +166,28 @@ fn append_now(
     store: &StoreBackend,
     batch: &[PendingRow],
     mac_key: &SecretBytes,
-) -> Result<Option<ChainHead>, StoreError> {
-    let mut new_head = None;
-    store.append_audit_with(&mut |head| {
-        let (rows, head) = link_rows(head, batch, mac_key);
-        new_head = head;
-        rows
-    })?;
-    Ok(new_head)
+) -> Result<(), StoreError> {
+    store.append_audit_with(&mut |head| link_rows(head, batch, mac_key))
 }
 
 impl Writer {
-    fn append(&mut self, batch: &[PendingRow]) -> Result<(), String> {
-        let head = append_now(&self.store, batch, &self.mac_key).map_err(|e| e.to_string())?;
-        self.head = head.or(self.head);
-        Ok(())
+    fn append(&self, batch: &[PendingRow]) -> Result<(), String> {
+        append_now(&self.store, batch, &self.mac_key).map_err(|e| e.to_string())
     }
 
     fn checkpoint(&mut self) {
-        // Requests that change state append their own records; the store knows the head.
-        if let Ok(h) = head_of(&self.store) {
-            self.head = h;
-        }
-        let Some(head) = self.head else { return };
+        // Only the store knows the head: requests that change state append their own records,
+        // and an append that returned `Ok` inside `atomically` is undone if the commit fails
+        // (a full disk), so a head kept here could name records that were never written, and
+        // a checkpoint signed over it would break the trail's verification.
+        let head = match head_of(&self.store) {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the audit chain head for a checkpoint failed");
+                return;
+            }
+        };
         if self.checkpointed == Some(head.seq) {
             return;
         }
@@ -227,15 +234,20 @@ impl Writer {
         let mut shutdown = false;
         while !shutdown {
             let to_checkpoint = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
-            let wait = if self.unindexed.load(Ordering::Relaxed) > 0 {
+            let mut wait = if self.unindexed.load(Ordering::Relaxed) > 0 {
                 to_checkpoint.min(INDEX_WHEN_IDLE)
             } else {
                 to_checkpoint
             };
+            if !self.late.is_empty() {
+                wait = wait.min(LATE_RETRY);
+            }
             let first = match jobs.recv_timeout(wait) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
+                    let appended = self.append_late();
+                    self.unindexed.fetch_add(appended, Ordering::Relaxed);
                     if self.unindexed.load(Ordering::Relaxed) > 0 {
                         self.index();
                     }
@@ -264,12 +276,40 @@ impl Writer {
                 self.checkpoint();
             }
         }
+        let appended = self.append_late();
+        self.unindexed.fetch_add(appended, Ordering::Relaxed);
+        if !self.late.is_empty() {
+            tracing::error!(
+                records = self.late.len(),
+                "stopping with records of failed requests that could not be written"
+            );
+        }
         self.index_all();
         self.checkpoint();
     }
 
-    /// Write one batch in one transaction and tell every waiter how it went; how many records
+    /// Append the records of failed requests, oldest first, while appends succeed; how many
     /// were appended.
+    fn append_late(&mut self) -> usize {
+        let mut appended = 0;
+        while let Some(rows) = self.late.oldest(MAX_BATCH) {
+            let n = rows.len();
+            if let Err(e) = append_now(&self.store, rows, &self.mac_key) {
+                tracing::warn!(
+                    error = %e,
+                    waiting = self.late.len(),
+                    "records of failed requests still cannot be written"
+                );
+                break;
+            }
+            self.late.appended(n);
+            appended += n;
+        }
+        appended
+    }
+
+    /// Write one batch in one transaction and tell every waiter how it went, then any records
+    /// of failed requests; how many records were appended.
     fn commit(&mut self, batch: Batch) -> usize {
         let Batch {
             rows,
@@ -295,13 +335,30 @@ impl Writer {
                 result.map_err(StoreError::Backend)
             });
             let result = touched.map_err(|e| e.to_string());
-            return self.answer(result, rows.len(), waiters);
+            return self.settle(result, rows, waiters);
         }
         if rows.is_empty() {
             return 0;
         }
         let result = self.append(&rows);
-        self.answer(result, rows.len(), waiters)
+        self.settle(result, rows, waiters)
+    }
+
+    /// Answer a batch's waiters; keep its records for later if it failed, else append those
+    /// kept from before. How many records were appended.
+    fn settle(
+        &mut self,
+        result: Result<(), String>,
+        rows: Vec<PendingRow>,
+        waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    ) -> usize {
+        let failed = result.is_err();
+        let appended = self.answer(result, rows.len(), waiters);
+        if failed {
+            self.late.defer(rows);
+            return appended;
+        }
+        appended + self.append_late()
     }
 
     /// Tell the waiters; how many records were appended (0 when the append failed).
@@ -364,17 +421,16 @@ impl AuditLog {
         mac_key: SecretBytes,
         signing_key: Ed25519SigningKey,
     ) -> Result<Self, CoreError> {
-        let head = head_of(&store)?;
         let checkpointed = store.list_checkpoints()?.last().map(|c| c.seq);
         let writer = Writer {
             store,
             mac_key,
             signing_key,
-            head,
             checkpointed,
             last_checkpoint: Instant::now(),
             // A tail left by a stop before its last batch is indexed after the first commit.
             unindexed: Arc::new(AtomicUsize::new(INDEX_EVERY)),
+            late: late::Late::default(),
         };
         let unindexed = writer.unindexed.clone();
         let (tx, rx) = mpsc::channel();
