@@ -28,21 +28,35 @@ def tresor_bin():
 
 
 class DevServer:
-    """A `tresor server --dev` process on a free loopback port."""
+    """A `tresor server --dev` process on a free loopback port. With `passphrase`, a
+    production server instead, on a store `tresor init` creates (its root key is sealed by the
+    passphrase, so the audit trail can be exported); its root credentials become the
+    client's."""
 
-    def __init__(self, extra_args=(), env=None):
+    def __init__(self, extra_args=(), env=None, passphrase=None):
         self.data_dir = tempfile.mkdtemp(prefix="tresor-compat-")
         self.log = open(os.path.join(self.data_dir, "server.log"), "w+")
+        data = os.path.join(self.data_dir, "data")
+        env = {**os.environ, **(env or {})}
+        self.key_id, self.secret = ROOT_KEY_ID, ROOT_SECRET
+        if passphrase is None:
+            mode = ["--dev", "--root-access-key-id", ROOT_KEY_ID, "--root-secret-access-key", ROOT_SECRET]
+        else:
+            env["TRESOR_PASSPHRASE"] = passphrase
+            init = subprocess.run(
+                [tresor_bin(), "init", "--data-dir", data, "--output", "json"],
+                env=env, capture_output=True, text=True, check=True,
+            )
+            creds = json.loads(init.stdout)
+            self.key_id, self.secret = creds["access_key_id"], creds["secret_access_key"]
+            mode = []
         args = [
-            tresor_bin(), "server", "--dev", "--listen", "127.0.0.1:0",
-            "--data-dir", os.path.join(self.data_dir, "data"),
-            "--root-access-key-id", ROOT_KEY_ID,
-            "--root-secret-access-key", ROOT_SECRET,
+            tresor_bin(), "server", *mode, "--listen", "127.0.0.1:0",
+            "--data-dir", data,
             *extra_args,
         ]
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=self.log, text=True,
-            env={**os.environ, **(env or {})},
+            args, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
         )
         self.endpoint = None
         self.banner = []
@@ -54,19 +68,19 @@ class DevServer:
             self.banner.append(line)
             if line.startswith("Tresor listening on "):
                 self.endpoint = line.split()[-1]
-            if line.startswith("export AWS_ENDPOINT_URL="):
+            if line.startswith("export AWS_ENDPOINT_URL=") or (passphrase and self.endpoint):
                 break
         if not self.endpoint:
             self.stop()
             raise RuntimeError("Tresor did not start: " + "".join(self.banner) + self.server_log())
 
-    def client(self, service="secretsmanager", region=REGION, key_id=ROOT_KEY_ID, secret=ROOT_SECRET, **kw):
+    def client(self, service="secretsmanager", region=REGION, key_id=None, secret=None, **kw):
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=region,
-            aws_access_key_id=key_id,
-            aws_secret_access_key=secret,
+            aws_access_key_id=key_id or self.key_id,
+            aws_secret_access_key=secret or self.secret,
             config=Config(retries={"max_attempts": 1}, **kw),
         )
 

@@ -2,6 +2,7 @@
 InternalServiceError, no secret value is served and nothing changes; when it can again, service
 resumes and the chain continues."""
 
+import json
 import os
 import sqlite3
 
@@ -52,10 +53,18 @@ def test_no_value_is_served_without_a_durable_record(own_server):
     block_audit(own_server, False)
     assert sm.get_secret_value(SecretId=arn)["SecretString"] == value
     ct = own_server.client("cloudtrail")
-    names = [e["EventName"] for e in ct.lookup_events(MaxResults=50)["Events"]]
-    # The refused calls left no record; the chain went on from where it was.
-    assert names.count("GetSecretValue") == 1
-    assert "ListSecrets" not in names
+    events = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(MaxResults=50)["Events"]]
+    # Only the call made after the trail came back served anything; the refused calls are
+    # recorded once the trail takes writes again, as the failures their callers saw.
+    served = [e for e in events if e["eventName"] == "GetSecretValue" and "errorCode" not in e]
+    assert len(served) == 1
+    for name in ("GetSecretValue", "DescribeSecret", "ListSecrets"):
+        refused = [e for e in events if e["eventName"] == name and "errorCode" in e]
+        assert refused, f"no record of the refused {name}"
+        for e in refused:
+            assert e["errorCode"] == "InternalServiceError", e
+            assert not e.get("responseElements"), e
+            assert value not in json.dumps(e)
 
 
 def test_nothing_changes_without_a_durable_record(own_server):

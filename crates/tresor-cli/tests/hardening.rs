@@ -164,6 +164,23 @@ async fn connect_from(source: &str, to: SocketAddr) -> tokio::net::TcpStream {
     socket.connect(to).await.unwrap()
 }
 
+/// `n` connections from `source`, each having sent `partial` (a request head never finished).
+async fn unfinished(
+    source: &str,
+    to: SocketAddr,
+    n: usize,
+    partial: &[u8],
+) -> Vec<tokio::net::TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let mut s = connect_from(source, to).await;
+        // A connection the server already closed (past the source's cap) may refuse bytes.
+        let _ = s.write_all(partial).await;
+        held.push(s);
+    }
+    held
+}
+
 /// How long until the server closes `stream` (EOF or reset), up to `limit`.
 async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
     let started = Instant::now();
@@ -194,12 +211,13 @@ async fn a_flood_of_unfinished_connections_does_not_starve_a_client_and_is_close
         .start();
     let addr = server.addr;
     // 300 connections from one source, each with half a request head, never finished.
-    let mut flood = Vec::new();
-    for _ in 0..300 {
-        let mut s = connect_from("127.0.0.2", addr).await;
-        let _ = s.write_all(b"POST / HTTP/1.1\r\nHost: tresor\r\n").await;
-        flood.push(s);
-    }
+    let flood = unfinished(
+        "127.0.0.2",
+        addr,
+        300,
+        b"POST / HTTP/1.1\r\nHost: tresor\r\n",
+    )
+    .await;
     let flooded = Instant::now();
 
     // A real client still gets its answers, at once.
@@ -287,12 +305,7 @@ async fn at_the_connection_cap_new_clients_wait_instead_of_failing() {
         .arg("1s")
         .start();
     let addr = server.addr;
-    let mut held = Vec::new();
-    for _ in 0..10 {
-        let mut s = connect_from("127.0.0.2", addr).await;
-        let _ = s.write_all(b"POST / HTTP/1.1\r\n").await;
-        held.push(s);
-    }
+    let held = unfinished("127.0.0.2", addr, 10, b"POST / HTTP/1.1\r\n").await;
     // Every slot is taken; the next client is accepted when the first slot frees.
     let started = Instant::now();
     let (status, _) = tokio::task::spawn_blocking(move || http_get(addr, "/health"))

@@ -109,6 +109,15 @@ impl World {
     }
 }
 
+/// The root sets `policy` as the resource policy of `secret_id`.
+fn put_policy(w: &World, secret_id: &str, policy: &str) {
+    let req: PutResourcePolicyRequest = serde_json::from_value(
+        serde_json::json!({"SecretId": secret_id, "ResourcePolicy": policy}),
+    )
+    .unwrap();
+    w.core.put_resource_policy(&w.root(), req).unwrap();
+}
+
 fn uuid() -> String {
     format!("{:032x}", rand_u128())
 }
@@ -179,10 +188,7 @@ fn explicit_deny_in_a_resource_policy_binds_even_the_root() {
     let w = world();
     let arn = w.create("locked", "v", &[]);
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
-    let req: PutResourcePolicyRequest =
-        serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": policy}))
-            .unwrap();
-    w.core.put_resource_policy(&w.root(), req).unwrap();
+    put_policy(&w, &arn, policy);
     let msg = denied(get(&w.core, &w.root(), &arn));
     assert!(
         msg.ends_with("with an explicit deny in a resource-based policy"),
@@ -197,10 +203,7 @@ fn a_resource_policy_can_grant_a_user_of_the_account() {
     let bob = w.user("bob", None, &[]);
     denied(get(&w.core, &bob, &arn));
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
-    let req: PutResourcePolicyRequest =
-        serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": policy}))
-            .unwrap();
-    w.core.put_resource_policy(&w.root(), req).unwrap();
+    put_policy(&w, &arn, policy);
     assert!(get(&w.core, &bob, &arn).is_ok());
 }
 
@@ -339,10 +342,7 @@ fn create_secret_does_not_confirm_a_guessed_value_to_a_caller_who_cannot_read_it
 
     // A Deny in the secret's resource policy binds as well.
     let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
-    let req: PutResourcePolicyRequest =
-        serde_json::from_value(serde_json::json!({"SecretId": "prod/db", "ResourcePolicy": deny}))
-            .unwrap();
-    w.core.put_resource_policy(&w.root(), req).unwrap();
+    put_policy(&w, "prod/db", deny);
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:CreateSecret","secretsmanager:GetSecretValue"],"Resource":"*"}]}"#;
     let reader = w.user("reader", Some(policy), &[]);
     let right = create_as(&w, &reader, "prod/db", "hunter2", token).unwrap_err();
@@ -371,10 +371,7 @@ fn a_denied_caller_cannot_tell_an_existing_secret_from_a_missing_one() {
     }
     // A Deny in the secret's own policy does not show through either.
     let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"secretsmanager:*","Resource":"*"}]}"#;
-    let req: PutResourcePolicyRequest =
-        serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": deny}))
-            .unwrap();
-    w.core.put_resource_policy(&w.root(), req).unwrap();
+    put_policy(&w, &arn, deny);
     let a = denied(get(&w.core, &eve, "payments/stripe"));
     let b = denied(get(&w.core, &eve, "payments/missing"));
     assert_eq!(
@@ -412,10 +409,7 @@ fn a_resource_policy_names_the_user_that_existed_not_a_recreated_one() {
     let arn = w.create("shared/key", "v", &[]);
     let bob = w.user("bob", None, &[]);
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
-    let req: PutResourcePolicyRequest =
-        serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": policy}))
-            .unwrap();
-    w.core.put_resource_policy(&w.root(), req).unwrap();
+    put_policy(&w, &arn, policy);
     assert!(get(&w.core, &bob, &arn).is_ok());
     let shown = w
         .core

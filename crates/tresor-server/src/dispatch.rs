@@ -6,11 +6,49 @@ use serde::Serialize;
 use tresor_core::secretsmanager::Operation;
 use tresor_core::{Core, CoreError, RequestContext};
 
+/// Deepest nesting of arrays and objects a JSON body may have (the JSON parser's own limit for
+/// the values it builds; members it skips would otherwise go unchecked).
+pub const MAX_JSON_NESTING: usize = 128;
+
+/// Whether `body` nests arrays and objects at most `max` deep, read in one pass without
+/// recursion. Brackets inside strings do not count.
+fn nesting_within(body: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// Decode a request body. serde's messages can quote the offending input, which may be a
 /// secret value, so only the position and the kind of problem are reported.
 fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, CoreError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
+    }
+    if !nesting_within(body, MAX_JSON_NESTING) {
+        return Err(CoreError::Serialization(format!(
+            "Unable to parse the request: it nests more than {MAX_JSON_NESTING} levels deep."
+        )));
     }
     serde_json::from_slice(body).map_err(|e| {
         let kind = match e.classify() {
@@ -95,6 +133,23 @@ mod tests {
         assert!(!err.message().contains("987654321"), "{}", err.message());
         let err = decode::<CreateSecretRequest>(b"{\"Name\": \"sk-abc").unwrap_err();
         assert!(!err.message().contains("sk-abc"));
+    }
+
+    #[test]
+    fn nesting_is_bounded_without_recursion() {
+        let deep = |n: usize| {
+            format!(
+                r#"{{"SecretId":"x","Junk":{}{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert!(decode::<CreateSecretRequest>(deep(MAX_JSON_NESTING - 1).as_bytes()).is_ok());
+        let err = decode::<CreateSecretRequest>(deep(100_000).as_bytes()).unwrap_err();
+        assert_eq!(err.aws_code(), "SerializationException");
+        // Brackets in strings, escaped quotes included, are text.
+        let text = format!(r#"{{"Name":"a\"{}"}}"#, "[".repeat(1000));
+        assert!(decode::<CreateSecretRequest>(text.as_bytes()).is_ok());
     }
 
     #[test]
