@@ -43,6 +43,10 @@ impl<'a> Resource<'a> {
 /// A parsed policy with the name decisions use for it.
 pub(crate) type Named = (String, Policy);
 
+/// The caller's identity policies and session policy, parsed: read once, they can decide
+/// several questions ([`Core::decide`]).
+pub(crate) type CallerPolicies = (Vec<Named>, Option<Named>);
+
 /// A stored policy parsed for evaluation. Documents were validated when stored; one that no
 /// longer parses grants nothing (and is logged), as an erroring statement never grants.
 pub(crate) fn parse_stored(
@@ -94,7 +98,7 @@ impl Core {
     pub(crate) fn caller_policies(
         &self,
         ctx: &RequestContext,
-    ) -> Result<(Vec<Named>, Option<Named>), CoreError> {
+    ) -> Result<CallerPolicies, CoreError> {
         let (owner, session) = match &ctx.principal.kind {
             PrincipalKind::Root => return Ok((Vec::new(), None)),
             PrincipalKind::User { name, .. } => (
@@ -146,6 +150,17 @@ impl Core {
         action: &str,
         resource: Resource<'_>,
     ) -> Result<(), CoreError> {
+        let policies = self.caller_policies(ctx)?;
+        Self::decide(ctx, &policies, action, resource)
+    }
+
+    /// [`Self::authorize`] with the caller's policies already read.
+    pub(crate) fn decide(
+        ctx: &RequestContext,
+        policies: &CallerPolicies,
+        action: &str,
+        resource: Resource<'_>,
+    ) -> Result<(), CoreError> {
         let caller = Self::caller(ctx);
         let source_ip = ctx.source_ip.as_deref().and_then(|ip| ip.parse().ok());
         let mut keys = ConditionContext::for_caller(
@@ -158,7 +173,7 @@ impl Core {
         for (key, values) in resource.keys {
             keys.insert_multi(&key, values);
         }
-        let (identity, session) = self.caller_policies(ctx)?;
+        let (identity, session) = policies;
         let resource_policy = match resource.policy {
             Some(doc) => Some(
                 parse_stored(

@@ -5,7 +5,7 @@ use tresor_store::{SealedValue, SecretKey, SecretRecord, Store, VersionPick};
 
 use super::validate;
 use super::Operation;
-use crate::authz::Resource;
+use crate::authz::{CallerPolicies, Resource};
 use crate::{Core, CoreError, RequestContext};
 
 /// What an operation on one secret asks permission for, with the request's condition keys.
@@ -90,6 +90,21 @@ fn secret_keys(
     keys
 }
 
+/// A secret as the resource of `access`, a denial naming it as `shown_as` if given.
+fn secret_resource<'a>(
+    record: &'a SecretRecord,
+    access: &Access<'_>,
+    shown_as: Option<&'a str>,
+) -> Resource<'a> {
+    Resource {
+        arn: &record.arn,
+        account: Some(&record.scope.account),
+        policy: record.resource_policy.as_deref(),
+        keys: secret_keys(&record.arn, &record.name, &record.tags, access),
+        shown_as,
+    }
+}
+
 impl Core {
     /// May the caller do `access` on this secret (its resource policy included)?
     pub(crate) fn authorize_secret(
@@ -98,25 +113,7 @@ impl Core {
         record: &SecretRecord,
         access: &Access<'_>,
     ) -> Result<(), CoreError> {
-        self.authorize_secret_named(ctx, record, access, None)
-    }
-
-    /// [`Self::authorize_secret`], a denial naming the secret as `shown_as` if given.
-    fn authorize_secret_named(
-        &self,
-        ctx: &RequestContext,
-        record: &SecretRecord,
-        access: &Access<'_>,
-        shown_as: Option<&str>,
-    ) -> Result<(), CoreError> {
-        let resource = Resource {
-            arn: &record.arn,
-            account: Some(&record.scope.account),
-            policy: record.resource_policy.as_deref(),
-            keys: secret_keys(&record.arn, &record.name, &record.tags, access),
-            shown_as,
-        };
-        self.authorize(ctx, &access.action, resource)
+        self.authorize(ctx, &access.action, secret_resource(record, access, None))
     }
 
     /// May the caller create a secret with this ARN and name?
@@ -196,9 +193,13 @@ impl Core {
         record: &SecretRecord,
         access: &Access<'_>,
     ) -> Result<(), CoreError> {
-        match self.authorize_secret_named(ctx, record, access, Some(secret_id)) {
+        // The caller's policies are read once for both questions, so a denial costs about
+        // what the denial of a missing secret costs.
+        let policies = self.caller_policies(ctx)?;
+        let resource = secret_resource(record, access, Some(secret_id));
+        match Self::decide(ctx, &policies, &access.action, resource) {
             Err(CoreError::AccessDenied(real)) => {
-                match self.missing_secret(ctx, secret_id, access) {
+                match Self::missing_with(ctx, &policies, secret_id, access) {
                     denied @ CoreError::AccessDenied(_) => Err(denied),
                     _ => Err(CoreError::AccessDenied(real)),
                 }
@@ -212,6 +213,19 @@ impl Core {
     fn missing_secret(
         &self,
         ctx: &RequestContext,
+        secret_id: &str,
+        access: &Access<'_>,
+    ) -> CoreError {
+        match self.caller_policies(ctx) {
+            Ok(policies) => Self::missing_with(ctx, &policies, secret_id, access),
+            Err(e) => e,
+        }
+    }
+
+    /// [`Self::missing_secret`] with the caller's policies already read.
+    fn missing_with(
+        ctx: &RequestContext,
+        policies: &CallerPolicies,
         secret_id: &str,
         access: &Access<'_>,
     ) -> CoreError {
@@ -239,7 +253,7 @@ impl Core {
             keys: secret_keys(&arn, &name, &[], access),
             shown_as: Some(secret_id),
         };
-        match self.authorize(ctx, &access.action, resource) {
+        match Self::decide(ctx, policies, &access.action, resource) {
             Ok(()) => CoreError::secret_not_found(),
             Err(denied) => denied,
         }
