@@ -338,3 +338,29 @@ fn a_body_that_does_not_arrive_in_time_is_answered_408() {
     assert!(body.contains("RequestTimeoutException"), "{body}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn request_heads_are_bounded_in_count_and_size() {
+    let server = ServerOptions::dev().start();
+    let send = |head: String| {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = stream.write_all(head.as_bytes());
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        parse_http_response(&raw).0
+    };
+    let with_headers = |n: usize, value_len: usize| {
+        let mut head = "GET /health HTTP/1.1\r\nHost: tresor\r\nConnection: close\r\n".to_owned();
+        for i in 0..n {
+            head.push_str(&format!("X-Filler-{i}: {}\r\n", "v".repeat(value_len)));
+        }
+        head + "\r\n"
+    };
+    assert_eq!(send(with_headers(40, 10)), 200);
+    assert_eq!(send(with_headers(100, 10)), 431, "too many headers");
+    assert_eq!(send(with_headers(1, 20 * 1024)), 431, "a head over 16 KiB");
+    assert_eq!(http_get(server.addr, "/health").0, 200);
+}
