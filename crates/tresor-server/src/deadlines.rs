@@ -143,17 +143,31 @@ impl<T: AsyncRead + Unpin> AsyncRead for Deadlines<T> {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
                 let now = Instant::now();
-                *this.activity.reader.lock() = Some(cx.waker().clone());
                 let Some(deadline) = this.deadline(now) else {
+                    // Woken when the last request in flight ends, so the idle deadline starts.
+                    let mut reader = this.activity.reader.lock();
+                    if !reader.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        *reader = Some(cx.waker().clone());
+                    }
                     return Poll::Pending;
                 };
                 if now >= deadline {
                     return Poll::Ready(Err(timed_out()));
                 }
-                this.timer.as_mut().reset(deadline);
-                match this.timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Err(timed_out())),
-                    Poll::Pending => Poll::Pending,
+                // The timer is moved only when it would fire too late: a deadline that moved
+                // later (each request moves the idle one) is found when the timer fires early,
+                // so a busy connection does not re-register its timer on every read.
+                if this.timer.deadline() > deadline {
+                    this.timer.as_mut().reset(deadline);
+                }
+                loop {
+                    match this.timer.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(()) if Instant::now() >= deadline => {
+                            return Poll::Ready(Err(timed_out()))
+                        }
+                        Poll::Ready(()) => this.timer.as_mut().reset(deadline),
+                    }
                 }
             }
         }
