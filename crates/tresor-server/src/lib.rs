@@ -8,6 +8,7 @@
 //! (`wire.rs`); it never touches SQL or key material.
 
 mod dispatch;
+pub mod fuzzing;
 mod handler;
 mod http_server;
 mod query;
