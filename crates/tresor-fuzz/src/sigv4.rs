@@ -116,6 +116,15 @@ fn check_canonical_parts(received: &Received) {
 
     let query = canonical_query_string(&received.query);
     assert_encoded(&query, b"&=", "canonical query string");
+    let pairs: Vec<(&str, &str)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect();
+    assert!(
+        pairs.windows(2).all(|w| w[0] <= w[1]),
+        "canonical query string {query:?} is not sorted"
+    );
     assert_eq!(
         canonical_query_string(&query),
         query,
