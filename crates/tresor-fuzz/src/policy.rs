@@ -9,7 +9,8 @@
 //! Properties (AWS's evaluation logic, as `tresor_policy::eval` states it):
 //! - `allowed` is exactly `kind == Allow`; an explicit deny names its statements, an implicit
 //!   deny names none, an allow names some (except the root in its own account);
-//! - the order of identity policies does not change the decision;
+//! - the order of identity policies does not change the decision, and an added Allow never
+//!   revokes;
 //! - a deny-everything identity policy denies users and role sessions;
 //! - a session policy only narrows: what a session may do, the role may do without it;
 //! - a resource policy that `grants_public_access` calls private grants an anonymous caller
@@ -115,6 +116,7 @@ fn check_as_identity(req: &AuthzRequest<'_>, policy: &Policy, fixed: &Fixed<'_>)
         (after.kind, sorted(&after)),
         "the order of identity policies changed the decision"
     );
+    assert!(!alone.allowed || before.allowed, "an added Allow revoked");
     check_denies_all(req, &[(FUZZED, policy), deny_all], None);
     if matches!(req.caller.kind, PrincipalKind::AssumedRole { .. }) {
         // The policy as the session's: it may only narrow what the role may do.
