@@ -784,6 +784,11 @@ pub fn verify_export_with(
                 ),
             ));
         }
+        // Seqs start at 1: a digest from 0 is malformed, not an overlap with an earlier one
+        // (the first digest has none).
+        if t.first_seq == 0 {
+            return Err(malformed_digest(expected, &d.rel));
+        }
         if t.first_seq < expected {
             return Err(VerifyError::new(
                 t.first_seq,
@@ -800,11 +805,7 @@ pub fn verify_export_with(
             || d.digest.digest_s3_object != d.rel
             || !d.digest.log_files.iter().all(|f| is_safe_rel(&f.s3_object))
         {
-            return Err(VerifyError::new(
-                expected,
-                TamperKind::Malformed,
-                format!("digest {} is not in the format Tresor writes", d.rel),
-            ));
+            return Err(malformed_digest(expected, &d.rel));
         }
         let chained = match prev {
             None => {
@@ -979,6 +980,14 @@ fn bad_digest(seq: u64, rel: &str) -> VerifyError {
         seq,
         TamperKind::BadDigestSignature,
         format!("digest {rel} was modified, or its signature is missing or invalid"),
+    )
+}
+
+fn malformed_digest(seq: u64, rel: &str) -> VerifyError {
+    VerifyError::new(
+        seq,
+        TamperKind::Malformed,
+        format!("digest {rel} is not in the format Tresor writes"),
     )
 }
 

@@ -11,8 +11,8 @@ use common::{event_json, forge, record_object, rehash_from, Fixture, ACCOUNT};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tresor_audit::{
-    export, verify_export, verify_export_with, AuditRecord, ExportError, ExportOptions,
-    ExportSummary, TamperKind, VerifyError, VerifyReport, HIDDEN,
+    digest_signature_message, export, verify_export, verify_export_with, AuditRecord, ExportError,
+    ExportOptions, ExportSummary, TamperKind, VerifyError, VerifyReport, HIDDEN,
 };
 
 /// 55 records, checkpoints at 10..=50, exported 10 records per file: files 1-10, …, 51-55.
@@ -373,6 +373,25 @@ fn modified_digest_is_detected() {
     to_sig.push(".sig");
     fs::rename(from_sig, to_sig).unwrap();
     assert_err(verify(&f, dir.path()), 41, TamperKind::BadDigestSignature);
+}
+
+/// A digest signed with the audit key that claims records from seq 0 (seqs start at 1) is
+/// malformed at seq 1, not "record 0 inserted, already covered by an earlier digest" when there
+/// is no earlier digest. Found by the `audit_export` fuzz target.
+#[test]
+fn signed_digest_from_seq_zero_is_malformed() {
+    let (f, dir, _) = exported();
+    let path = digest_file(dir.path(), 1);
+    let mut d: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    d["tresor"]["firstSeq"] = Value::from(0);
+    let bytes = serde_json::to_vec_pretty(&d).unwrap();
+    fs::write(&path, &bytes).unwrap();
+    let rel = path.strip_prefix(dir.path()).unwrap().to_str().unwrap();
+    let message = digest_signature_message(rel, &tresor_crypto::sha256(&bytes), None);
+    let mut sig = path.clone().into_os_string();
+    sig.push(".sig");
+    fs::write(&sig, hex::encode(f.signing_key.sign(&message))).unwrap();
+    assert_err(verify(&f, dir.path()), 1, TamperKind::Malformed);
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod bootstrap;
 pub mod cloudtrail;
 mod context;
 mod error;
+pub mod fuzzing;
 pub mod iam;
 pub mod keyring;
 mod principals;

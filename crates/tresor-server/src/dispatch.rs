@@ -41,7 +41,7 @@ fn nesting_within(body: &[u8], max: usize) -> bool {
 
 /// Decode a request body. serde's messages can quote the offending input, which may be a
 /// secret value, so only the position and the kind of problem are reported.
-fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, CoreError> {
+pub(crate) fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, CoreError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

@@ -10,6 +10,7 @@
 mod auth_failures;
 mod deadlines;
 mod dispatch;
+pub mod fuzzing;
 mod handler;
 mod http_server;
 mod limits;
