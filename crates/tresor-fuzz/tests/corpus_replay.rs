@@ -100,15 +100,3 @@ fn targets_corpora_and_fuzz_targets_agree() {
         );
     }
 }
-
-/// Inputs that crash today and are fixed on another branch (`fuzz/regressions-pending/`;
-/// see its README). Ignored until that fix is merged; then the inputs move to
-/// `fuzz/corpus/<target>/` and this test goes.
-#[test]
-#[ignore = "crashes until the fixes named in fuzz/regressions-pending/README.md are merged"]
-fn pending_regressions() {
-    let pending = fuzz_dir().join("regressions-pending");
-    for (name, harness) in TARGETS {
-        replay(&pending, name, *harness);
-    }
-}

@@ -73,5 +73,5 @@ where
 /// Decodes an awsQuery (IAM, STS) body exactly as the server does: the `Action`, and the
 /// parameters rebuilt as nested JSON. The error is the decoder's message.
 pub fn decode_query_request(body: &[u8]) -> Result<(Option<String>, Value), String> {
-    crate::query::decode_form(body).map_err(|e| e.to_string())
+    crate::query::decode_form(body).map_err(|e| e.message())
 }
