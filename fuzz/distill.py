@@ -51,20 +51,22 @@ def main():
     covered = set().union(*(edges.get(i, set()) for i in seeds)) if seeds else set()
     # Lazy greedy: a candidate's gain only shrinks as more is covered, so a gain recomputed at
     # the top of the heap that is still the largest is the largest.
+    # Ties go to inputs the corpus already holds, then to smaller ones, so that a run changes
+    # the committed corpus only where it found something.
     heap = [
-        (-len(edges[i] - covered), sizes.get(i, 0), files[i], i)
+        (-len(edges[i] - covered), not in_corpus(files[i]), sizes.get(i, 0), files[i], i)
         for i in range(len(files))
         if i not in seeds and i in edges
     ]
     heapq.heapify(heap)
     chosen = []
     while heap and len(seeds) + len(chosen) < cap:
-        _, size, name, i = heapq.heappop(heap)
+        _, new, size, name, i = heapq.heappop(heap)
         gain = len(edges[i] - covered)
         if gain == 0:
             continue
         if heap and gain < -heap[0][0]:
-            heapq.heappush(heap, (-gain, size, name, i))
+            heapq.heappush(heap, (-gain, new, size, name, i))
             continue
         chosen.append(i)
         covered |= edges[i]
