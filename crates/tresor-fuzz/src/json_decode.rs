@@ -7,8 +7,8 @@
 //! Properties:
 //! - an empty or all-white-space body is the empty request;
 //! - a body that does not decode is a `SerializationException` whose message is one of the
-//!   decoder's fixed sentences with a line and a column, so it can never quote the body (which
-//!   may hold a secret value).
+//!   decoder's fixed sentences (with a line and a column, or the nesting limit), so it can never
+//!   quote the body (which may hold a secret value).
 
 use tresor_core::secretsmanager::Operation;
 use tresor_server::fuzzing::decode_json_request;
@@ -51,8 +51,14 @@ pub fn run(data: &[u8]) {
     }
 }
 
-/// `<one of MESSAGES> (line <digits>, column <digits>).`
+/// `<one of MESSAGES> (line <digits>, column <digits>).`, or the nesting limit's sentence.
 fn is_decoder_message(message: &str) -> bool {
+    if let Some(limit) = message
+        .strip_prefix("Unable to parse the request: it nests more than ")
+        .and_then(|m| m.strip_suffix(" levels deep."))
+    {
+        return !limit.is_empty() && limit.bytes().all(|b| b.is_ascii_digit());
+    }
     let Some(position) = MESSAGES
         .iter()
         .find_map(|sentence| message.strip_prefix(sentence))
