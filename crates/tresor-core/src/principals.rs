@@ -197,12 +197,15 @@ fn rewrite(
 }
 
 impl Core {
-    /// `document` with every principal that names an existing user or role of `account` by
-    /// its exact ARN replaced by that entity's unique id (the form IAM stores).
+    /// `document` with every principal that names a user or role of `account` by its exact
+    /// ARN replaced by that entity's unique id (the form IAM stores). A user or role of the
+    /// account that does not exist is refused with `missing(principal)`, as AWS refuses it:
+    /// stored by ARN, it would name whoever is created under that name later.
     pub(crate) fn bind_principals(
         &self,
         account: &AccountId,
         document: &str,
+        missing: impl Fn(&str) -> CoreError,
     ) -> Result<String, CoreError> {
         rewrite(document, |principal| {
             let Some((acct, kind, _, name)) = parse_iam_arn(principal) else {
@@ -222,9 +225,9 @@ impl Core {
                     .get_role(account, name)?
                     .filter(|r| r.arn == principal)
                     .map(|r| r.role_id),
-                _ => None,
+                _ => return Ok(None),
             };
-            Ok(id)
+            id.map(Some).ok_or_else(|| missing(principal))
         })
     }
 

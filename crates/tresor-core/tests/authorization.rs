@@ -462,3 +462,26 @@ fn a_resource_policy_names_the_user_that_existed_not_a_recreated_one() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_resource_policy_naming_a_user_that_does_not_exist_is_refused() {
+    let w = world();
+    let arn = w.create("shared/later", "v", &[]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/not-yet"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+    let req: PutResourcePolicyRequest =
+        serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": policy}))
+            .unwrap();
+    let err = w.core.put_resource_policy(&w.root(), req).unwrap_err();
+    assert_eq!(err.aws_code(), "MalformedPolicyDocumentException");
+    // Nothing was stored: a user created later under that name gets nothing.
+    let later = w.user("not-yet", None, &[]);
+    denied(get(&w.core, &later, &arn));
+    let shown = w
+        .core
+        .get_resource_policy(
+            &w.root(),
+            serde_json::from_value(serde_json::json!({"SecretId": arn})).unwrap(),
+        )
+        .unwrap();
+    assert!(shown.resource_policy.is_none());
+}

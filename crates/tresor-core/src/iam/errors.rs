@@ -98,3 +98,10 @@ pub(crate) fn store(
 pub(crate) fn internal(e: StoreError) -> CoreError {
     CoreError::Internal(e.to_string())
 }
+
+/// IAM's refusal of a trust policy naming a user or role that does not exist.
+pub(crate) fn invalid_principal(principal: &str) -> CoreError {
+    CoreError::MalformedPolicyDocument(format!(
+        "Invalid principal in policy: \"AWS\":\"{principal}\""
+    ))
+}

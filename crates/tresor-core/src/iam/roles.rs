@@ -97,9 +97,7 @@ impl Core {
                     _ => continue,
                 };
                 if found.as_deref() != Some(principal.as_str()) {
-                    return Err(CoreError::MalformedPolicyDocument(format!(
-                        "Invalid principal in policy: \"AWS\":\"{principal}\""
-                    )));
+                    return Err(errors::invalid_principal(principal));
                 }
             }
         }
@@ -149,7 +147,11 @@ impl Core {
             role_name: name,
             path,
             description: req.description.filter(|d| !d.is_empty()),
-            assume_role_policy: self.bind_principals(&ctx.principal.account, &document)?,
+            assume_role_policy: self.bind_principals(
+                &ctx.principal.account,
+                &document,
+                errors::invalid_principal,
+            )?,
             max_session_duration: req.max_session_duration.unwrap_or(DEFAULT_MAX_SESSION),
             tags,
             created: ctx.now,
@@ -275,7 +277,8 @@ impl Core {
         let document = req.policy_document.unwrap_or_default();
         let trust = validate::trust_document(&document)?;
         self.check_trusted_principals(ctx, &trust)?;
-        let stored = self.bind_principals(&ctx.principal.account, &document)?;
+        let stored =
+            self.bind_principals(&ctx.principal.account, &document, errors::invalid_principal)?;
         self.store
             .update_role_trust_policy(&ctx.principal.account, &role.role_name, &stored)
             .map_err(|e| {

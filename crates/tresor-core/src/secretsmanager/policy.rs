@@ -59,7 +59,11 @@ impl Core {
         )?;
         ensure_not_deleted(&record)?;
         // Users and roles it names by ARN are stored by unique id, as IAM does.
-        let stored = self.bind_principals(&record.scope.account, &document)?;
+        let stored = self.bind_principals(&record.scope.account, &document, |_| {
+            CoreError::MalformedPolicyDocument(
+                "This resource policy contains an unsupported principal.".to_owned(),
+            )
+        })?;
         self.store.update_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             txn.record.resource_policy = Some(stored.clone());
