@@ -40,6 +40,7 @@ def test_no_value_is_served_without_a_durable_record(own_server):
     block_audit(own_server, True)
     for call in (
         lambda: sm.get_secret_value(SecretId=arn),
+        lambda: sm.batch_get_secret_value(SecretIdList=[arn]),
         lambda: sm.describe_secret(SecretId=arn),
         lambda: sm.list_secrets(),
     ):
@@ -58,7 +59,7 @@ def test_no_value_is_served_without_a_durable_record(own_server):
     # recorded once the trail takes writes again, as the failures their callers saw.
     served = [e for e in events if e["eventName"] == "GetSecretValue" and "errorCode" not in e]
     assert len(served) == 1
-    for name in ("GetSecretValue", "DescribeSecret", "ListSecrets"):
+    for name in ("GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets"):
         refused = [e for e in events if e["eventName"] == name and "errorCode" in e]
         assert refused, f"no record of the refused {name}"
         for e in refused:
