@@ -9,7 +9,7 @@
 //!   through both nodes), and after the load `tresor audit verify --storage` passes on the one
 //!   chain both nodes wrote;
 //! - invalidation: the nodes cache nothing that authorizes a request (access keys and policies
-//!   are read from the database on every request), so a key deactivated or a Deny added through
+//!   are read from the database on every request), so a key deactivated or deleted, or a Deny added through
 //!   one node refuses the very next request through the other — we assert that, and that it
 //!   happens within one second of the change being acknowledged;
 //! - faults: every backend connection of the test database is terminated while a node serves
@@ -425,7 +425,8 @@ const ALLOW_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allo
 const DENY_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
 
 #[test]
-fn a_deactivated_key_or_added_deny_through_one_node_refuses_the_next_request_on_another() {
+fn a_deactivated_or_deleted_key_or_added_deny_through_one_node_refuses_the_next_request_on_another()
+{
     let Some(mut cluster) = Cluster::start(2) else {
         return;
     };
@@ -542,6 +543,24 @@ fn a_deactivated_key_or_added_deny_through_one_node_refuses_the_next_request_on_
                 .expect("delete deny");
             read().await.expect("read after the Deny is gone");
         }
+
+        // Delete the key through A: the next request through B is unrecognized.
+        sent.add(1);
+        iam_a
+            .delete_access_key()
+            .user_name(&user)
+            .access_key_id(&user_creds.access_key_id)
+            .send()
+            .await
+            .expect("delete key");
+        let acked = Instant::now();
+        sent.add(1);
+        let refused = read().await;
+        let took = acked.elapsed();
+        let e = refused.expect_err("a deleted key was accepted by the other node");
+        assert_eq!(failure(&e).0, "UnrecognizedClientException", "{e:?}");
+        assert!(took < INVALIDATION_BOUND, "took {took:?}");
+        eprintln!("deleted key refused by node B {took:?} after the ack");
     });
     eprintln!("invalidation rounds: {:?}", t.elapsed());
     drop(rt);
