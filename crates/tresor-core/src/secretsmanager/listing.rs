@@ -292,10 +292,11 @@ impl Core {
                     .transpose()?;
                 let size = usize::try_from(req.max_results.unwrap_or(20)).unwrap_or(20);
                 let listable = Access::to(Operation::ListSecrets);
+                let policies = self.caller_policies(ctx)?;
                 let page = self.page(ctx, order, start, size, true, |r| {
                     r.deletion.is_none()
                         && specs.iter().all(|s| matches(s, r))
-                        && self.authorize_secret(ctx, r, &listable).is_ok()
+                        && Self::may_on_secret(ctx, &policies, r, &listable)
                 })?;
                 for r in &page.records {
                     let allowed = self

@@ -116,6 +116,19 @@ impl Core {
         self.authorize(ctx, &access.action, secret_resource(record, access, None))
     }
 
+    /// [`Self::authorize_secret`] with the caller's policies already read
+    /// ([`Core::caller_policies`]): deciding is pure, so a call that asks about many secrets,
+    /// or several actions on one, reads the policies once.
+    pub(crate) fn may_on_secret(
+        ctx: &RequestContext,
+        policies: &CallerPolicies,
+        record: &SecretRecord,
+        access: &Access<'_>,
+    ) -> bool {
+        let resource = secret_resource(record, access, None);
+        Self::decide(ctx, policies, &access.action, resource).is_ok()
+    }
+
     /// May the caller create a secret with this ARN and name?
     pub(crate) fn authorize_new_secret(
         &self,

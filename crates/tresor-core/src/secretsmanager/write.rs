@@ -357,10 +357,8 @@ impl Core {
         if existing.deletion.is_some() {
             return Err(name_taken(&existing.name, true));
         }
-        let may = |op: Operation| {
-            self.authorize_secret(ctx, &existing, &Access::to(op))
-                .is_ok()
-        };
+        let policies = self.caller_policies(ctx)?;
+        let may = |op: Operation| Self::may_on_secret(ctx, &policies, &existing, &Access::to(op));
         let may_confirm = may(Operation::CreateSecret)
             && (may(Operation::GetSecretValue) || may(Operation::PutSecretValue));
         if !may_confirm {
