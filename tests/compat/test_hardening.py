@@ -54,6 +54,11 @@ def test_hostile_bodies_are_bounded_and_the_exported_trail_stays_loadable():
         r = raw_call(server, "GetSecretValue", too_deep, **creds)
         r.assert_error("SerializationException")
 
+        # An authenticated body larger than any valid request is recorded by its size.
+        big = {"SecretId": name, "Junk": "big-body-canary " * 20000}
+        r = raw_call(server, "GetSecretValue", big, **creds)
+        assert r.status == 200, r.raw
+
         assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
     finally:
         server.stop()
@@ -72,6 +77,7 @@ def test_hostile_bodies_are_bounded_and_the_exported_trail_stays_loadable():
     jq = shutil.which("jq")
     assert jq, "jq is needed to check the export (apt-get install jq)"
     records = 0
+    omitted = []
     for f in files:
         if f.endswith(".gz"):
             with gzip.open(f, "rt") as fh:
@@ -83,4 +89,10 @@ def test_hostile_bodies_are_bounded_and_the_exported_trail_stays_loadable():
             check = subprocess.run([jq, "-e", ".", f], capture_output=True)
         assert check.returncode == 0, f"jq could not read {f}"
         records += len(doc.get("Records", []))
+        for record in doc.get("Records", []):
+            params = record.get("requestParameters") or {}
+            if "omittedBodyBytes" in params:
+                omitted.append(params)
+            assert "big-body-canary" not in json.dumps(record)
     assert records > 0
+    assert len(omitted) == 1 and omitted[0]["omittedBodyBytes"] > 256 * 1024, omitted

@@ -13,10 +13,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::root;
-use tresor_core::{bootstrap, AuditedCall, Core, RequestContext, StoreBackend};
+use support::{audited_call, root};
+use tresor_core::{bootstrap, Core, RequestContext, StoreBackend};
 use tresor_store::SqliteStore;
-use tresor_types::{AccountId, Timestamp};
+use tresor_types::AccountId;
 
 /// Records appended between two batches (`tresor_core::audit::INDEX_EVERY`).
 const INDEX_EVERY: i64 = 256;
@@ -41,33 +41,14 @@ fn start(dir: &Path) -> (Core, RequestContext, PathBuf) {
     (core, root(&account), path)
 }
 
-/// The record of one call, as the server's handler makes it.
-fn call<'a>(ctx: &'a RequestContext, operation: &'a str) -> AuditedCall<'a> {
-    AuditedCall {
-        service: "secretsmanager",
-        operation,
-        principal: Some(&ctx.principal),
-        claimed_access_key_id: None,
-        region: ctx.region.as_str().to_owned(),
-        request_id: &ctx.request_id,
-        source_ip: None,
-        user_agent: None,
-        time: Timestamp::now(),
-        request: serde_json::json!({ "SecretId": "openai/prod" }),
-        response: None,
-        error: None,
-        additional: None,
-    }
-}
-
 /// A read's record: queued for the writer's next group, waited for.
 fn read(core: &Core, ctx: &RequestContext) {
-    core.audit(call(ctx, "GetSecretValue")).unwrap();
+    core.audit(audited_call(ctx, "GetSecretValue")).unwrap();
 }
 
 /// A change's record: appended in the change's own transaction.
 fn change(core: &Core, ctx: &RequestContext) {
-    core.atomically(|| core.audit_in_transaction(call(ctx, "PutSecretValue")))
+    core.atomically(|| core.audit_in_transaction(audited_call(ctx, "PutSecretValue")))
         .unwrap();
 }
 

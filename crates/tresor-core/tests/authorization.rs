@@ -118,6 +118,15 @@ fn put_policy(w: &World, secret_id: &str, policy: &str) {
     w.core.put_resource_policy(&w.root(), req).unwrap();
 }
 
+/// The resource policy of `secret_id` as the root reads it back.
+fn shown_policy(w: &World, secret_id: &str) -> Option<String> {
+    let req = serde_json::from_value(serde_json::json!({"SecretId": secret_id})).unwrap();
+    w.core
+        .get_resource_policy(&w.root(), req)
+        .unwrap()
+        .resource_policy
+}
+
 fn uuid() -> String {
     format!("{:032x}", rand_u128())
 }
@@ -411,18 +420,8 @@ fn a_resource_policy_names_the_user_that_existed_not_a_recreated_one() {
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/bob"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
     put_policy(&w, &arn, policy);
     assert!(get(&w.core, &bob, &arn).is_ok());
-    let shown = w
-        .core
-        .get_resource_policy(
-            &w.root(),
-            serde_json::from_value(serde_json::json!({"SecretId": arn})).unwrap(),
-        )
-        .unwrap();
-    assert_eq!(
-        shown.resource_policy.as_deref(),
-        Some(policy),
-        "shown as written"
-    );
+    let shown = shown_policy(&w, &arn);
+    assert_eq!(shown.as_deref(), Some(policy), "shown as written");
 
     // bob is deleted and created again: a new unique id, not the bob the policy named.
     w.core.store().delete_user(&w.account, "bob").unwrap();
@@ -449,14 +448,8 @@ fn a_resource_policy_names_the_user_that_existed_not_a_recreated_one() {
         tags: vec![],
     });
     denied(get(&w.core, &new_bob, &arn));
-    let shown = w
-        .core
-        .get_resource_policy(
-            &w.root(),
-            serde_json::from_value(serde_json::json!({"SecretId": arn})).unwrap(),
-        )
-        .unwrap();
-    let doc = shown.resource_policy.unwrap();
+    let shown = shown_policy(&w, &arn);
+    let doc = shown.unwrap();
     assert!(
         doc.contains("\"AIDABOB\"") && !doc.contains("user/bob"),
         "{doc}"
@@ -476,12 +469,6 @@ fn a_resource_policy_naming_a_user_that_does_not_exist_is_refused() {
     // Nothing was stored: a user created later under that name gets nothing.
     let later = w.user("not-yet", None, &[]);
     denied(get(&w.core, &later, &arn));
-    let shown = w
-        .core
-        .get_resource_policy(
-            &w.root(),
-            serde_json::from_value(serde_json::json!({"SecretId": arn})).unwrap(),
-        )
-        .unwrap();
-    assert!(shown.resource_policy.is_none());
+    let shown = shown_policy(&w, &arn);
+    assert!(shown.is_none());
 }

@@ -6,27 +6,9 @@
 mod support;
 
 use tresor_core::cloudtrail::LookupEventsRequest;
-use tresor_core::{bootstrap, AuditedCall, Core, RequestContext, StoreBackend};
+use tresor_core::{bootstrap, Core, RequestContext, StoreBackend};
 use tresor_store::SqliteStore;
-use tresor_types::{AccountId, Region, Timestamp};
-
-fn call<'a>(ctx: &'a RequestContext, operation: &'a str, region: &str) -> AuditedCall<'a> {
-    AuditedCall {
-        service: "secretsmanager",
-        operation,
-        principal: Some(&ctx.principal),
-        claimed_access_key_id: None,
-        region: region.to_owned(),
-        request_id: &ctx.request_id,
-        source_ip: None,
-        user_agent: None,
-        time: Timestamp::now(),
-        request: serde_json::json!({}),
-        response: None,
-        error: None,
-        additional: None,
-    }
-}
+use tresor_types::{AccountId, Region};
 
 fn names(
     core: &Core,
@@ -57,9 +39,11 @@ fn lookup_events_answers_the_requests_region_only() {
     let mut west = support::root(&account);
     west.region = Region::parse("eu-west-1").unwrap();
     for i in 0..5 {
-        core.audit(call(&east, "EastCall", "us-east-1")).unwrap();
+        core.audit(support::audited_call(&east, "EastCall"))
+            .unwrap();
         if i < 3 {
-            core.audit(call(&west, "WestCall", "eu-west-1")).unwrap();
+            core.audit(support::audited_call(&west, "WestCall"))
+                .unwrap();
         }
     }
     let (in_west, token) = names(&core, &west, None, None);

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tresor_core::Core;
@@ -63,18 +63,17 @@ fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> 
 }
 
 /// The HTTP/1 and HTTP/2 settings every connection gets: bounded heads and streams. The
-/// deadlines are [`Deadlines`]', so hyper's own header timer is off.
+/// deadlines are kept by [`Deadlines`], so hyper's own header timer is off and hyper is given
+/// no timer.
 fn http_builder() -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
         .header_read_timeout(None)
         .max_headers(limits::MAX_HEADERS)
         .max_buf_size(limits::MAX_HEADER_BYTES);
     builder
         .http2()
-        .timer(TokioTimer::new())
         .max_header_list_size(limits::MAX_HEADER_BYTES as u32)
         .max_concurrent_streams(limits::MAX_H2_STREAMS);
     builder
