@@ -181,6 +181,10 @@ pub enum IdentityType {
     #[serde(rename = "IAMUser")]
     IamUser,
     AssumedRole,
+    /// Tresor itself, not a caller: e.g. the record that says a group of earlier records
+    /// describes changes that never committed.
+    #[serde(rename = "AWSService")]
+    AwsService,
     Unknown,
 }
 

@@ -33,6 +33,7 @@ use tresor_types::{AccountId, SecretBytes, Timestamp};
 use crate::{CoreError, StoreBackend};
 
 mod late;
+mod lost;
 
 /// Most records one transaction takes.
 const MAX_BATCH: usize = 512;
@@ -175,7 +176,20 @@ impl Writer {
         append_now(&self.store, batch, &self.mac_key).map_err(|e| e.to_string())
     }
 
+    /// Answer records of changes that never committed (see [`lost`]). A failure is retried at
+    /// the next checkpoint: until then the store keeps reporting them.
+    fn reconcile(&self) -> usize {
+        match lost::reconcile(&self.store, &self.mac_key) {
+            Ok(groups) => groups,
+            Err(e) => {
+                tracing::error!(error = %e, "answering records of uncommitted changes failed");
+                0
+            }
+        }
+    }
+
     fn checkpoint(&mut self) {
+        self.reconcile();
         // Only the store knows the head: requests that change state append their own records,
         // and an append that returned `Ok` inside `atomically` is undone if the commit fails
         // (a full disk), so a head kept here could name records that were never written, and
@@ -432,6 +446,8 @@ impl AuditLog {
             unindexed: Arc::new(AtomicUsize::new(INDEX_EVERY)),
             late: late::Late::default(),
         };
+        // Before any request: records left by a crash between a group's two commits.
+        writer.reconcile();
         let unindexed = writer.unindexed.clone();
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()

@@ -39,6 +39,16 @@ pub struct CheckpointRow {
     pub signature: Vec<u8>,
 }
 
+/// Audit records (`first_seq..=last_seq`, one group commit's) committed without the changes
+/// they record: the store's commit of those changes failed, or a crash cut it short, after the
+/// trail's. No response was sent for any of them. Only a backend that commits the trail and
+/// the store separately (SQLite's two files) can have such records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostChanges {
+    pub first_seq: u64,
+    pub last_seq: u64,
+}
+
 /// A `LookupEvents` query: at most one attribute, a time range, newest first, paged by `before_seq`.
 /// A `limit` of 0 answers nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,4 +101,15 @@ pub trait AuditStore {
     fn put_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<()>;
     /// All checkpoints, ascending by seq.
     fn list_checkpoints(&self) -> Result<Vec<CheckpointRow>>;
+    /// Groups of records whose changes never committed and that no record answers yet, oldest
+    /// first. Always empty on a backend that commits a change and its record together.
+    fn lost_changes(&self) -> Result<Vec<LostChanges>> {
+        Ok(Vec::new())
+    }
+    /// Stop reporting `lost` (as returned by [`Self::lost_changes`] in the same
+    /// `Store::atomically` block): a record appended with it now answers them.
+    fn settle_lost_changes(&self, lost: &[LostChanges]) -> Result<()> {
+        let _ = lost;
+        Ok(())
+    }
 }

@@ -271,6 +271,12 @@ impl AuditStore for Backend {
     fn list_checkpoints(&self) -> Result<Vec<CheckpointRow>> {
         each!(self, s => s.list_checkpoints())
     }
+    fn lost_changes(&self) -> Result<Vec<LostChanges>> {
+        each!(self, s => s.lost_changes())
+    }
+    fn settle_lost_changes(&self, lost: &[LostChanges]) -> Result<()> {
+        each!(self, s => s.settle_lost_changes(lost))
+    }
 }
 
 impl Transfer for Backend {

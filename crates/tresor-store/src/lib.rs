@@ -17,7 +17,7 @@ mod postgres;
 mod sqlite;
 mod transfer;
 
-pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow};
+pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow, LostChanges};
 pub use backend::Backend;
 pub use error::StoreError;
 pub use identity::*;

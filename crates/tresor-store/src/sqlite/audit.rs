@@ -20,7 +20,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use tresor_types::{AccountId, Timestamp};
 
 use super::{millis, parse_account, SqliteStore};
-use crate::{AuditQuery, AuditRow, AuditStore, CheckpointRow, Result, StoreError};
+use crate::{AuditQuery, AuditRow, AuditStore, CheckpointRow, LostChanges, Result, StoreError};
 
 macro_rules! record_columns {
     () => {
@@ -438,8 +438,23 @@ fn list_checkpoints(conn: &Connection) -> Result<Vec<CheckpointRow>> {
 }
 
 impl AuditStore for SqliteStore {
+    fn lost_changes(&self) -> Result<Vec<LostChanges>> {
+        if self.path.is_none() {
+            // In memory the two databases commit as one.
+            return Ok(Vec::new());
+        }
+        self.read_both(super::commit::lost)
+    }
+
+    fn settle_lost_changes(&self, lost: &[LostChanges]) -> Result<()> {
+        if lost.is_empty() {
+            return Ok(());
+        }
+        self.write_trail(|trail| super::commit::settle(trail, lost))
+    }
+
     fn audit_head(&self) -> Result<Option<(u64, Vec<u8>)>> {
-        self.read(head)
+        self.read_trail(head)
     }
 
     fn append_audit(&self, rows: &[AuditRow]) -> Result<()> {
@@ -448,14 +463,14 @@ impl AuditStore for SqliteStore {
         }
         // One `BEGIN IMMEDIATE` transaction on the writer: the head cannot move between the
         // check and the inserts, and the batch commits (one fsync) or rolls back as a whole.
-        self.write(|tx| append(tx, rows))
+        self.write_trail(|tx| append(tx, rows))
     }
 
     fn append_audit_with(
         &self,
         link: &mut dyn FnMut(Option<(u64, Vec<u8>)>) -> Vec<AuditRow>,
     ) -> Result<()> {
-        self.write(|tx| {
+        self.write_trail(|tx| {
             let rows = link(head(tx)?);
             if rows.is_empty() {
                 return Ok(());
@@ -465,26 +480,26 @@ impl AuditStore for SqliteStore {
     }
 
     fn read_audit(&self, from_seq: u64, limit: usize) -> Result<Vec<AuditRow>> {
-        self.read(|tx| read(tx, from_seq, limit))
+        self.read_trail(|tx| read(tx, from_seq, limit))
     }
 
     fn lookup_audit(&self, account: &AccountId, query: &AuditQuery) -> Result<Vec<AuditRow>> {
-        self.read(|tx| lookup(tx, account, query))
+        self.read_trail(|tx| lookup(tx, account, query))
     }
 
     fn index_audit(&self, max: usize) -> Result<usize> {
         if max == 0 {
             return Ok(0);
         }
-        self.write(|tx| index(tx, max))
+        self.write_trail(|tx| index(tx, max))
     }
 
     fn put_checkpoint(&self, checkpoint: &CheckpointRow) -> Result<()> {
-        self.write(|tx| put_checkpoint(tx, checkpoint))
+        self.write_trail(|tx| put_checkpoint(tx, checkpoint))
     }
 
     fn list_checkpoints(&self) -> Result<Vec<CheckpointRow>> {
-        self.read(list_checkpoints)
+        self.read_trail(list_checkpoints)
     }
 }
 

@@ -19,7 +19,7 @@ use crate::Result;
 /// Marks the file as a Tresor audit trail. ASCII "TRSA".
 const APPLICATION_ID: i64 = 0x5452_5341;
 
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 /// The schema version this build writes.
 pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -118,6 +118,28 @@ CREATE INDEX {db}.audit_lookup_by_event_id ON audit_lookup (event_id);
 CREATE INDEX {db}.audit_lookup_by_username ON audit_lookup (account, username, seq);
 CREATE INDEX {db}.audit_lookup_by_access_key ON audit_lookup (account, access_key_id, seq);
 CREATE INDEX {db}.audit_lookup_by_event_time ON audit_lookup (account, event_time);
+";
+
+/// The trail's side of the link between the two files (see [`super::commit`]):
+/// - `store_commit`: the records (`first_seq..=last_seq`) of the last group commit that also
+///   changed the store file, committed here before the store file commits. The store file's
+///   `trail_link` holds the same `last_seq` once its commit landed. `settled_seq` is the
+///   `last_seq` of a group found lost whose loss has a record of its own.
+/// - `lost_changes`: groups whose records are committed here but whose store commit failed,
+///   found when the next group linked the files, kept until an audit record says so.
+const MIGRATION_3: &str = "
+CREATE TABLE {db}.store_commit (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    first_seq   INTEGER NOT NULL CHECK (first_seq >= 0),
+    last_seq    INTEGER NOT NULL CHECK (last_seq >= first_seq),
+    settled_seq INTEGER NOT NULL CHECK (settled_seq >= 0)
+) STRICT;
+INSERT INTO {db}.store_commit (id, first_seq, last_seq, settled_seq) VALUES (1, 0, 0, 0);
+
+CREATE TABLE {db}.lost_changes (
+    first_seq INTEGER PRIMARY KEY CHECK (first_seq > 0),
+    last_seq  INTEGER NOT NULL CHECK (last_seq >= first_seq)
+) STRICT;
 ";
 
 /// Bring the audit schema of database `db` on `conn` up to [`LATEST`]; a no-op when it is

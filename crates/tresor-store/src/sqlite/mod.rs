@@ -8,14 +8,15 @@
 //! mode with `synchronous=FULL`, so a write acknowledged with `Ok` has been fsynced and survives
 //! a crash or `kill -9`.
 //!
-//! Two files, one transaction: every connection opens the audit file as `main` and attaches the
-//! store file as `state` (table names are distinct, so statements name neither). A transaction
-//! that writes both (a change with its audit record) commits them one after the other: WAL mode
-//! gives no atomic commit across files, and SQLite commits `main` first. So a change is never
-//! durable without its record; a crash between the two commits leaves a record of a change that
-//! did not happen, never the reverse. The trail has a file of its own because it is written on
-//! every request, reads included: in one file, each of its commits emptied the read
-//! connections' page caches.
+//! Two files, one transaction: the writer has a connection per file, and every read connection
+//! opens the audit file as `main` and attaches the store file as `state` (table names are
+//! distinct, so statements name neither). A group that writes both (a change with its audit
+//! record) commits the trail first, then the store file: WAL mode gives no atomic commit across
+//! files, so [`commit`] orders the two and links them. A change is never durable without its
+//! record; a group whose store commit failed, or was cut short by a crash, after its trail
+//! commit is found by the link and answered with an audit record of its own (see [`commit`]).
+//! The trail has a file of its own because it is written on every request, reads included: in
+//! one file, each of its commits emptied the read connections' page caches.
 //!
 //! Layout: [`schema`] and [`audit_schema`] (migrations, applied at open), [`secrets`] (secrets
 //! and their versions), [`keys`] (store metadata, access keys, KMS keys), [`identity`] (IAM
@@ -23,6 +24,7 @@
 
 mod audit;
 mod audit_schema;
+mod commit;
 mod group;
 mod identity;
 mod keys;
@@ -75,9 +77,13 @@ pub struct SqliteStore {
     group: group::GroupCommit,
 }
 
-/// The writer connection, and whether an `atomically` block holds its transaction open.
+/// The writer's connections, and whether an `atomically` block holds their transaction open.
 struct Writer {
+    /// The store file's connection (the file alone, as `main`). In memory, the one connection,
+    /// with the trail attached to it.
     conn: Connection,
+    /// The audit file's own connection (as `main`), committed before `conn`; `None` in memory.
+    trail: Option<Connection>,
     atomic: bool,
     /// The group whose transaction is open on this connection (see [`group`]), and how many
     /// members it has had.
@@ -87,6 +93,53 @@ struct Writer {
     /// the transaction holds nothing else, so a failure rolls the whole transaction back, and
     /// it saves SQLite copying every page it changes into the statement journal.
     savepoint: bool,
+    /// Whether a member of the open group wrote to the store file (also one rolled back since:
+    /// the link is then written for nothing, which is harmless).
+    changed_state: bool,
+    /// The trail's last `seq` when the open group began.
+    trail_head: u64,
+}
+
+impl Writer {
+    /// The connection that writes the audit trail.
+    fn trail(&self) -> &Connection {
+        self.trail.as_ref().unwrap_or(&self.conn)
+    }
+
+    /// The connection that holds `db`.
+    fn on(&self, db: Db) -> &Connection {
+        match db {
+            Db::State => &self.conn,
+            Db::Trail => self.trail(),
+        }
+    }
+
+    /// Run a transaction-control statement on every connection of the writer.
+    fn control(&self, sql: &str) -> Result<()> {
+        exec(&self.conn, sql)?;
+        if let Some(trail) = &self.trail {
+            exec(trail, sql)?;
+        }
+        Ok(())
+    }
+
+    /// Roll back whatever is open on every connection, ignoring failures (a connection with
+    /// nothing open refuses).
+    fn abandon(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+        if let Some(trail) = &self.trail {
+            let _ = trail.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Which of the two databases a write goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Db {
+    /// The store file: secrets, keys, identities.
+    State,
+    /// The audit trail.
+    Trail,
 }
 
 /// The schema names of the store and the audit trail on a connection.
@@ -108,13 +161,16 @@ const MEMORY_DATABASES: Databases = Databases {
     audit: "audit",
 };
 
-fn writer(conn: Connection) -> ReentrantMutex<RefCell<Writer>> {
+fn writer(conn: Connection, trail: Option<Connection>) -> ReentrantMutex<RefCell<Writer>> {
     ReentrantMutex::new(RefCell::new(Writer {
         conn,
+        trail,
         atomic: false,
         group: None,
         members: 0,
         savepoint: false,
+        changed_state: false,
+        trail_head: 0,
     }))
 }
 
@@ -200,8 +256,14 @@ impl SqliteStore {
             configure(&conn, &["main", "state"])?;
             Ok(conn)
         };
-        let writer_conn = connect()?;
-        writer_conn.wal_hook(Some(checkpoint_when_due));
+        // The writer's store connection sees the store file alone: its transactions never
+        // lock the audit file, whose own connection commits first (see [`commit`]).
+        let writer_conn = Connection::open_with_flags(path, flags)?;
+        configure(&writer_conn, &["main"])?;
+        writer_conn.wal_hook(Some(checkpoint_store_when_due));
+        let trail_conn = Connection::open_with_flags(&audit, flags)?;
+        configure(&trail_conn, &["main"])?;
+        trail_conn.wal_hook(Some(checkpoint_trail_when_due));
         let mut readers = Vec::with_capacity(READ_CONNECTIONS);
         for _ in 0..READ_CONNECTIONS {
             let reader = connect()?;
@@ -211,7 +273,7 @@ impl SqliteStore {
         Ok(Self {
             path: Some(path.to_owned()),
             databases: FILE_DATABASES,
-            writer: writer(writer_conn),
+            writer: writer(writer_conn, Some(trail_conn)),
             readers,
             next_reader: AtomicUsize::new(0),
             group: group::GroupCommit::default(),
@@ -242,7 +304,7 @@ impl SqliteStore {
         Ok(Self {
             path: None,
             databases: MEMORY_DATABASES,
-            writer: writer(writer_conn),
+            writer: writer(writer_conn, None),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             group: group::GroupCommit::default(),
@@ -259,20 +321,43 @@ impl SqliteStore {
     pub fn connection_settings(&self) -> Result<Vec<ConnectionSettings>> {
         let guard = self.writer.lock();
         let w = guard.try_borrow().map_err(|_| reentered())?;
-        let mut out = settings(&w.conn, "writer", self.databases)?;
+        let mut out = match &w.trail {
+            Some(trail) => {
+                let mut out = settings(&w.conn, "writer", "state", "main")?;
+                out.extend(settings(trail, "writer", "audit", "main")?);
+                out
+            }
+            None => both_settings(&w.conn, "writer", self.databases)?,
+        };
         for reader in &self.readers {
             let guard = reader.lock();
             let conn = guard.try_borrow().map_err(|_| reentered())?;
-            out.extend(settings(&conn, "reader", self.databases)?);
+            out.extend(both_settings(&conn, "reader", self.databases)?);
         }
         Ok(out)
     }
 
-    /// Run `f` in a write transaction and commit if it succeeds (with the other writes of its
-    /// group, see [`group`]). Inside [`Store::atomically`] on this thread, `f` runs in a
-    /// savepoint of that transaction.
+    /// Run `f` on the store file in a write transaction and commit if it succeeds (with the
+    /// other writes of its group, see [`group`]). Inside [`Store::atomically`] on this thread,
+    /// `f` runs in a savepoint of that transaction.
     fn write<T, E: From<StoreError>>(
         &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.write_on(Db::State, f)
+    }
+
+    /// [`Self::write`] for the audit trail.
+    fn write_trail<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.write_on(Db::Trail, f)
+    }
+
+    fn write_on<T, E: From<StoreError>>(
+        &self,
+        db: Db,
         f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         // Held by another thread means not inside `atomically` on this one (the lock is
@@ -286,16 +371,19 @@ impl SqliteStore {
             // A member of its own: `run_atomically` gives it a savepoint.
             return self.run_atomically(|| {
                 let guard = self.writer.lock();
-                let w = guard.try_borrow().map_err(|_| reentered())?;
-                f(&w.conn)
+                let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
+                let out = f(w.on(db))?;
+                w.changed_state |= db == Db::State;
+                Ok(out)
             });
         }
         let guard = self.writer.lock();
-        let w = guard.try_borrow_mut().map_err(|_| reentered())?;
+        let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
+        let conn = w.on(db);
         // Cached statements, not rusqlite's `Savepoint` (which parses `SAVEPOINT` and
         // `RELEASE` anew each time): a request makes several such writes. SQLite nests
         // savepoints of one name, acting on the innermost.
-        exec(&w.conn, "SAVEPOINT nested")?;
+        exec(conn, "SAVEPOINT nested")?;
         /// Rolls the savepoint back unless it was released, also when `f` unwinds.
         struct Nested<'a>(&'a Connection, bool);
         impl Drop for Nested<'_> {
@@ -306,21 +394,45 @@ impl SqliteStore {
                 }
             }
         }
-        let mut nested = Nested(&w.conn, false);
-        let out = f(&w.conn)?;
-        exec(&w.conn, "RELEASE nested")?;
+        let mut nested = Nested(conn, false);
+        let out = f(conn)?;
+        exec(conn, "RELEASE nested")?;
         nested.1 = true;
+        drop(nested);
+        w.changed_state |= db == Db::State;
         Ok(out)
     }
 
     /// Run `f` in a read transaction, so that all its queries see one committed state.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read_on(Db::State, f)
+    }
+
+    /// [`Self::read`] for the audit trail.
+    fn read_trail<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read_on(Db::Trail, f)
+    }
+
+    /// Run `f` on the connections of the store file and of the trail (the same connection
+    /// outside a write), in one read transaction.
+    fn read_both<T>(&self, f: impl FnOnce(&Connection, &Connection) -> Result<T>) -> Result<T> {
+        if let Some(guard) = self.writer.try_lock() {
+            if let Ok(w) = guard.try_borrow() {
+                if w.atomic {
+                    return f(&w.conn, w.trail());
+                }
+            }
+        }
+        self.read_on(Db::State, |conn| f(conn, conn))
+    }
+
+    fn read_on<T>(&self, db: Db, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         if self.readers.is_empty() {
             // In memory there is only the writer; inside `atomically` it sees its own writes.
             let guard = self.writer.lock();
             let mut w = guard.try_borrow_mut().map_err(|_| reentered())?;
             if w.atomic {
-                return f(&w.conn);
+                return f(w.on(db));
             }
             clean_conn(&w.conn)?;
             let tx = w
@@ -336,7 +448,7 @@ impl SqliteStore {
             // cannot see yet (a name taken by one of them, say).
             if let Ok(w) = guard.try_borrow() {
                 if w.atomic {
-                    return f(&w.conn);
+                    return f(w.on(db));
                 }
             }
         }
@@ -430,7 +542,7 @@ impl SqliteStore {
             }
             let group = match w.group {
                 Some(group) => {
-                    if let Err(e) = exec(&w.conn, "SAVEPOINT member") {
+                    if let Err(e) = w.control("SAVEPOINT member") {
                         // Nothing of this member is in the transaction; end it for the others.
                         w.savepoint = false;
                         drop(self.close_member(&mut w, true));
@@ -441,11 +553,22 @@ impl SqliteStore {
                 }
                 None => {
                     clean_conn(&w.conn)?;
-                    exec(&w.conn, "BEGIN IMMEDIATE")?;
+                    if let Some(trail) = &w.trail {
+                        clean_conn(trail)?;
+                    }
+                    w.control("BEGIN IMMEDIATE")?;
+                    w.trail_head = match commit::trail_head(&w) {
+                        Ok(head) => head,
+                        Err(e) => {
+                            w.abandon();
+                            return Err(e.into());
+                        }
+                    };
                     let group = self.group.new_group();
                     w.group = Some(group);
                     w.members = 0;
                     w.savepoint = false;
+                    w.changed_state = false;
                     group
                 }
             };
@@ -496,16 +619,16 @@ impl SqliteStore {
             )));
         };
         let ended = match (w.savepoint, keep) {
-            (true, true) => exec(&w.conn, "RELEASE member"),
-            (true, false) => {
-                exec(&w.conn, "ROLLBACK TO member").and_then(|()| exec(&w.conn, "RELEASE member"))
-            }
+            (true, true) => w.control("RELEASE member"),
+            (true, false) => w
+                .control("ROLLBACK TO member")
+                .and_then(|()| w.control("RELEASE member")),
             (false, true) => Ok(()),
             (false, false) => {
                 // The first member failed: the transaction holds its writes only.
-                let rolled_back = exec(&w.conn, "ROLLBACK");
+                let rolled_back = w.control("ROLLBACK");
                 if rolled_back.is_err() {
-                    let _ = w.conn.execute_batch("ROLLBACK");
+                    w.abandon();
                 }
                 w.group = None;
                 w.members = 0;
@@ -526,9 +649,9 @@ impl SqliteStore {
         if hand_off {
             return Completion::HandedOff;
         }
-        let committed = ended.and_then(|()| exec(&w.conn, "COMMIT"));
+        let committed = ended.and_then(|()| commit::commit(w));
         if committed.is_err() {
-            let _ = w.conn.execute_batch("ROLLBACK");
+            w.abandon();
         }
         w.group = None;
         w.members = 0;
@@ -636,16 +759,23 @@ const AUDIT_CHECKPOINT_FRAMES: c_int = 200;
 /// commits are the writes, fewer and larger, and a put was measured faster with these.
 const STATE_CHECKPOINT_FRAMES: c_int = 1000;
 
-/// The writer's WAL hook, in place of SQLite's auto-checkpoint (which has one size for every
-/// file of a connection): after a commit, checkpoint the file whose WAL has grown past its
-/// size. A checkpoint that cannot run now (a reader holds old frames) is left to the next
-/// commit; an error must not be returned, as the commit it follows would be reported failed.
-fn checkpoint_when_due(wal: &rusqlite::hooks::Wal, frames: c_int) -> rusqlite::Result<()> {
-    let due = if wal.name().to_bytes() == FILE_DATABASES.audit.as_bytes() {
-        AUDIT_CHECKPOINT_FRAMES
-    } else {
-        STATE_CHECKPOINT_FRAMES
-    };
+/// The writer's WAL hooks, in place of SQLite's auto-checkpoint (one size for every file):
+/// after a commit, checkpoint the file if its WAL has grown past its size.
+fn checkpoint_trail_when_due(wal: &rusqlite::hooks::Wal, frames: c_int) -> rusqlite::Result<()> {
+    checkpoint_when_due(wal, frames, AUDIT_CHECKPOINT_FRAMES)
+}
+
+fn checkpoint_store_when_due(wal: &rusqlite::hooks::Wal, frames: c_int) -> rusqlite::Result<()> {
+    checkpoint_when_due(wal, frames, STATE_CHECKPOINT_FRAMES)
+}
+
+/// A checkpoint that cannot run now (a reader holds old frames) is left to the next commit;
+/// an error must not be returned, as the commit it follows would be reported failed.
+fn checkpoint_when_due(
+    wal: &rusqlite::hooks::Wal,
+    frames: c_int,
+    due: c_int,
+) -> rusqlite::Result<()> {
     if frames >= due {
         if let Err(e) = wal.checkpoint() {
             tracing::debug!(error = %e, "a checkpoint after a commit did not run");
@@ -667,10 +797,23 @@ fn wal(conn: &Connection, db: &str) -> Result<()> {
     Ok(())
 }
 
-fn settings(
+/// The settings of a connection that holds both databases.
+fn both_settings(
     conn: &Connection,
     role: &'static str,
     databases: Databases,
+) -> Result<Vec<ConnectionSettings>> {
+    let mut out = settings(conn, role, "state", databases.state)?;
+    out.extend(settings(conn, role, "audit", databases.audit)?);
+    Ok(out)
+}
+
+/// The settings of database `db` on a connection, reported as `database`.
+fn settings(
+    conn: &Connection,
+    role: &'static str,
+    database: &'static str,
+    db: &str,
 ) -> Result<Vec<ConnectionSettings>> {
     let int = |db: &str, name: &str| -> Result<i64> {
         Ok(conn.pragma_query_value(Some(db), name, |row| row.get(0))?)
@@ -679,7 +822,7 @@ fn settings(
         .prepare("PRAGMA compile_options")?
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    [("state", databases.state), ("audit", databases.audit)]
+    [(database, db)]
         .into_iter()
         .map(|(database, db)| {
             Ok(ConnectionSettings {

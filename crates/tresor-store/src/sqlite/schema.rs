@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_9,
 ];
 
 /// The schema version this build writes.
@@ -318,6 +319,19 @@ CREATE INDEX secrets_by_name_whole ON secrets
      last_changed, last_accessed, deleted_date, purge_after, resource_policy);
 CREATE INDEX secret_versions_labelled_rows ON secret_versions (secret_id, seq)
     WHERE stages_json <> '[]';
+";
+
+/// The link to the audit trail: the last record of the last group commit that changed this
+/// file. The trail's file keeps the same number (its `store_commit`), committed first; the two
+/// differ only when a commit of this file failed or was cut short after the trail's (see
+/// [`super::commit`]), and the trail's records of that group then describe changes that never
+/// happened.
+const MIGRATION_9: &str = "
+CREATE TABLE trail_link (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    last_seq INTEGER NOT NULL CHECK (last_seq >= 0)
+) STRICT;
+INSERT INTO trail_link (id, last_seq) VALUES (1, 0);
 ";
 
 /// The first version without the audit trail in this file.
