@@ -107,7 +107,7 @@ def test_each_operation_leaves_one_record(server, sm):
         (sts, "GetCallerIdentity", {}, True, None),
         # The root may not assume a role; CloudTrail records AssumeRole as a read.
         (sts, "AssumeRole", {"RoleArn": f"arn:aws:iam::{account}:role/{role}",
-                             "RoleSessionName": "s"}, True, "AccessDenied"),
+                             "RoleSessionName": "every-op"}, True, "AccessDenied"),
         (ct, "LookupEvents", {"MaxResults": 1}, True, None),
     ]
     expected = {}
