@@ -26,7 +26,6 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use common::faults::{self, all_versions, failure, holding, Counter};
 use common::pg::TestDb;

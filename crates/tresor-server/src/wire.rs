@@ -70,13 +70,14 @@ fn query_code(e: &CoreError) -> (&'static str, StatusCode) {
         CoreError::AccessDenied(_) => StatusCode::FORBIDDEN,
         CoreError::NoSuchEntity(_) => StatusCode::NOT_FOUND,
         CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        CoreError::Authentication { code, .. } => match *code {
-            "UnrecognizedClientException"
-            | "InvalidSignatureException"
-            | "MissingAuthenticationTokenException"
-            | "ExpiredTokenException" => StatusCode::FORBIDDEN,
-            _ => StatusCode::BAD_REQUEST,
-        },
+        CoreError::Authentication {
+            code:
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "MissingAuthenticationTokenException"
+                | "ExpiredTokenException",
+            ..
+        } => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
     (e.query_code(), status)
