@@ -1,11 +1,24 @@
-"""Every operation leaves exactly one audit record, with the right name, source, identity,
-read-only flag and error code, found by its request id."""
+"""boto3's view of the audit trail: every Secrets Manager operation of botocore's model, both
+STS operations, CloudTrail's LookupEvents and a few IAM ones each leave exactly one audit
+record, found by its request id, with the name, source, read-only flag, identity and error code
+written down here from AWS's behaviour (never taken from the call's own answer).
+
+Every IAM operation, and every operation called by a caller without (and with exactly) its
+permission, is covered from the operation lists in the code by
+crates/tresor-cli/tests/every_operation.rs."""
 
 import json
 
+import botocore.session
 from botocore.exceptions import ClientError
 
 from conftest import uniq
+
+# Rotation and replication are not available in Tresor: every one of these operations answers
+# InvalidRequestException, an error its botocore model declares, so clients handle it as a
+# typed, modelled refusal.
+NOT_AVAILABLE = "InvalidRequestException"
+REPLICA = "arn:aws:secretsmanager:us-east-1:111122223333:secret:replica-AbCdEf"
 
 
 def all_events(ct):
@@ -18,7 +31,7 @@ def all_events(ct):
         kwargs["NextToken"] = page["NextToken"]
 
 
-def call(client, operation, **params):
+def call(client, operation, params):
     """Run one call; return (request id, error code or None)."""
     try:
         out = getattr(client, operation)(**params)
@@ -27,57 +40,84 @@ def call(client, operation, **params):
         return e.response["ResponseMetadata"]["RequestId"], e.response["Error"]["Code"]
 
 
+def snake(name):
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
 def test_each_operation_leaves_one_record(server, sm):
-    iam, sts = server.client("iam"), server.client("sts")
+    iam, sts, ct = server.client("iam"), server.client("sts"), server.client("cloudtrail")
     name = uniq("every")
     arn = sm.create_secret(Name=name, SecretString="v0")["ARN"]
     version = sm.put_secret_value(SecretId=arn, SecretString="v1")["VersionId"]
+    account = sts.get_caller_identity()["Account"]
     policy = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "sts:AssumeRole"}]})
     user = uniq("every-user").replace("/", "-")
+    role = uniq("every-role").replace("/", "-")
 
-    plan = [
-        (sm, "create_secret", {"Name": uniq("every2"), "SecretString": "x"}, "CreateSecret", False),
-        (sm, "get_secret_value", {"SecretId": arn}, "GetSecretValue", True),
-        (sm, "put_secret_value", {"SecretId": arn, "SecretString": "v2"}, "PutSecretValue", False),
-        (sm, "update_secret", {"SecretId": arn, "Description": "d"}, "UpdateSecret", False),
-        (sm, "describe_secret", {"SecretId": arn}, "DescribeSecret", True),
-        (sm, "list_secrets", {"MaxResults": 1}, "ListSecrets", True),
-        (sm, "list_secret_version_ids", {"SecretId": arn}, "ListSecretVersionIds", True),
-        (sm, "update_secret_version_stage", {"SecretId": arn, "VersionStage": "blue", "MoveToVersionId": version},
-         "UpdateSecretVersionStage", False),
-        (sm, "tag_resource", {"SecretId": arn, "Tags": [{"Key": "k", "Value": "v"}]}, "TagResource", False),
-        (sm, "untag_resource", {"SecretId": arn, "TagKeys": ["k"]}, "UntagResource", False),
-        (sm, "put_resource_policy", {"SecretId": arn, "ResourcePolicy": policy}, "PutResourcePolicy", False),
-        (sm, "get_resource_policy", {"SecretId": arn}, "GetResourcePolicy", True),
-        (sm, "validate_resource_policy", {"ResourcePolicy": policy}, "ValidateResourcePolicy", True),
-        (sm, "delete_resource_policy", {"SecretId": arn}, "DeleteResourcePolicy", False),
-        (sm, "get_random_password", {}, "GetRandomPassword", True),
-        (sm, "batch_get_secret_value", {"SecretIdList": [arn]}, "BatchGetSecretValue", True),
-        (sm, "rotate_secret", {"SecretId": arn}, "RotateSecret", False),
-        (sm, "cancel_rotate_secret", {"SecretId": arn}, "CancelRotateSecret", False),
-        (sm, "replicate_secret_to_regions", {"SecretId": arn, "AddReplicaRegions": [{"Region": "eu-west-1"}]},
-         "ReplicateSecretToRegions", False),
-        (sm, "remove_regions_from_replication", {"SecretId": arn, "RemoveReplicaRegions": ["eu-west-1"]},
-         "RemoveRegionsFromReplication", False),
-        (sm, "stop_replication_to_replica", {"SecretId": arn}, "StopReplicationToReplica", False),
-        (sm, "delete_secret", {"SecretId": arn, "RecoveryWindowInDays": 7}, "DeleteSecret", False),
-        (sm, "restore_secret", {"SecretId": arn}, "RestoreSecret", False),
-        (sm, "get_secret_value", {"SecretId": name + "-nope"}, "GetSecretValue", True),
-        (iam, "create_user", {"UserName": user}, "CreateUser", False),
-        (iam, "get_user", {"UserName": user}, "GetUser", True),
-        (iam, "create_access_key", {"UserName": user}, "CreateAccessKey", False),
-        (iam, "list_access_keys", {"UserName": user}, "ListAccessKeys", True),
-        (sts, "get_caller_identity", {}, "GetCallerIdentity", True),
+    # (client, operation, parameters, readOnly as CloudTrail writes it, expected error code)
+    sm_plan = [
+        ("CreateSecret", {"Name": uniq("every2"), "SecretString": "x"}, False, None),
+        ("GetSecretValue", {"SecretId": arn}, True, None),
+        ("PutSecretValue", {"SecretId": arn, "SecretString": "v2"}, False, None),
+        ("UpdateSecret", {"SecretId": arn, "Description": "d"}, False, None),
+        ("DescribeSecret", {"SecretId": arn}, True, None),
+        ("ListSecrets", {"MaxResults": 1}, True, None),
+        ("ListSecretVersionIds", {"SecretId": arn}, True, None),
+        ("UpdateSecretVersionStage", {"SecretId": arn, "VersionStage": "blue",
+                                      "MoveToVersionId": version}, False, None),
+        ("TagResource", {"SecretId": arn, "Tags": [{"Key": "k", "Value": "v"}]}, False, None),
+        ("UntagResource", {"SecretId": arn, "TagKeys": ["k"]}, False, None),
+        ("PutResourcePolicy", {"SecretId": arn, "ResourcePolicy": policy}, False, None),
+        ("GetResourcePolicy", {"SecretId": arn}, True, None),
+        ("ListResourcePolicies", {"SecretId": arn}, True, None),
+        ("ValidateResourcePolicy", {"ResourcePolicy": policy}, True, None),
+        ("DeleteResourcePolicy", {"SecretId": arn}, False, None),
+        ("GetRandomPassword", {}, True, None),
+        ("BatchGetSecretValue", {"SecretIdList": [arn]}, True, None),
+        ("RotateSecret", {"SecretId": arn}, False, NOT_AVAILABLE),
+        ("CancelRotateSecret", {"SecretId": arn}, False, NOT_AVAILABLE),
+        ("ReplicateSecretToRegions", {"SecretId": arn, "AddReplicaRegions": [{"Region": "eu-west-1"}]},
+         False, NOT_AVAILABLE),
+        ("RemoveRegionsFromReplication", {"SecretId": arn, "RemoveReplicaRegions": ["eu-west-1"]},
+         False, NOT_AVAILABLE),
+        ("StopReplicationToReplica", {"SecretId": arn}, False, NOT_AVAILABLE),
+        ("AssociateCrossAccountReplica", {"SecretId": arn, "CrossAccountReplicaARN": REPLICA},
+         False, NOT_AVAILABLE),
+        ("DisassociateCrossAccountReplica", {"SecretId": arn, "CrossAccountReplicaARN": REPLICA},
+         False, NOT_AVAILABLE),
+        ("DeleteSecret", {"SecretId": arn, "RecoveryWindowInDays": 7}, False, None),
+        ("RestoreSecret", {"SecretId": arn}, False, None),
+    ]
+    model = botocore.session.get_session().get_service_model("secretsmanager")
+    assert sorted(op for op, *_ in sm_plan) == sorted(model.operation_names)
+
+    plan = [(sm, op, params, read_only, error) for op, params, read_only, error in sm_plan] + [
+        (sm, "GetSecretValue", {"SecretId": name + "-nope"}, True, "ResourceNotFoundException"),
+        (iam, "CreateUser", {"UserName": user}, False, None),
+        (iam, "GetUser", {"UserName": user}, True, None),
+        (iam, "CreateAccessKey", {"UserName": user}, False, None),
+        (iam, "ListAccessKeys", {"UserName": user}, True, None),
+        (iam, "DeleteUser", {"UserName": user + "-nope"}, False, "NoSuchEntity"),
+        (iam, "CreateRole", {"RoleName": role, "AssumeRolePolicyDocument": trust}, False, None),
+        (sts, "GetCallerIdentity", {}, True, None),
+        # The root may not assume a role; CloudTrail records AssumeRole as a read.
+        (sts, "AssumeRole", {"RoleArn": f"arn:aws:iam::{account}:role/{role}",
+                             "RoleSessionName": "every-op"}, True, "AccessDenied"),
+        (ct, "LookupEvents", {"MaxResults": 1}, True, None),
     ]
     expected = {}
-    for client, op, params, event_name, read_only in plan:
-        request_id, error = call(client, op, **params)
-        expected[request_id] = (event_name, read_only, error, client.meta.service_model.endpoint_prefix)
+    for client, op, params, read_only, error in plan:
+        request_id, got = call(client, snake(op), params)
+        assert got == error, (op, got, error)
+        expected[request_id] = (op, read_only, error, client.meta.service_model.endpoint_prefix)
 
     records = {}
-    for e in all_events(server.client("cloudtrail")):
+    for e in all_events(ct):
         records.setdefault(e["requestID"], []).append(e)
     for request_id, (event_name, read_only, error, prefix) in expected.items():
         found = records.get(request_id, [])
@@ -89,9 +129,7 @@ def test_each_operation_leaves_one_record(server, sm):
         assert r.get("errorCode") == error, (event_name, r.get("errorCode"), error)
         assert r["userIdentity"]["type"] == "Root"
         assert r["userIdentity"]["accessKeyId"] == "AKIATRESORCOMPAT0001"
-        assert r["awsRegion"] == "us-east-1" and r["recipientAccountId"] == "000000000000"
+        assert r["awsRegion"] == "us-east-1" and r["recipientAccountId"] == account
         assert r["eventID"] and r["eventTime"].endswith("Z")
         assert "SecretAccessKey" not in json.dumps(r.get("responseElements")) or \
             "HIDDEN_DUE_TO_SECURITY_REASONS" in json.dumps(r["responseElements"])
-    # The rotation and replication refusals are recorded as the errors they are.
-    assert {expected[k][2] for k in expected if expected[k][0] in ("RotateSecret", "ReplicateSecretToRegions")} == {"InvalidRequestException"}

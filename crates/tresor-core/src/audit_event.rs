@@ -141,7 +141,7 @@ impl Core {
         event.request_id = call.request_id.to_owned();
         event.resources = resources(&call, &account);
         if let Some(e) = call.error {
-            event.error_code = Some(e.aws_code().to_owned());
+            event.error_code = Some(e.code_for(call.service).to_owned());
             event.error_message = Some(e.message());
         }
         event.request_parameters = call.request;

@@ -11,6 +11,32 @@ use crate::secretsmanager::dto::epoch;
 use crate::secretsmanager::validate::Validator;
 use crate::{Core, CoreError, RequestContext};
 
+/// The CloudTrail operations Tresor serves (of the botocore `cloudtrail` model, 2013-11-01).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    LookupEvents,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 1] = [Self::LookupEvents];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LookupEvents => "LookupEvents",
+        }
+    }
+
+    /// Parse the operation part of `X-Amz-Target: <CloudTrail prefix>.<Op>`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// The IAM action that authorizes this operation (`cloudtrail:LookupEvents`).
+    pub fn iam_action(self) -> String {
+        format!("cloudtrail:{}", self.name())
+    }
+}
+
 /// The attributes `LookupEvents` can filter on.
 pub const LOOKUP_ATTRIBUTES: [&str; 8] = [
     "EventId",
@@ -108,7 +134,7 @@ impl Core {
         v.one_of(req.event_category.as_deref(), "eventCategory", &["insight"]);
         v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
         v.finish()?;
-        self.authorize(ctx, "cloudtrail:LookupEvents", Resource::any())?;
+        self.authorize(ctx, &Operation::LookupEvents.iam_action(), Resource::any())?;
         if req.event_category.is_some() {
             // Insights events are not produced; the answer is an empty list, as on a trail
             // without Insights.

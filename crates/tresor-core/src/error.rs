@@ -97,6 +97,35 @@ impl CoreError {
         }
     }
 
+    /// The awsQuery services' (IAM, STS) name for this error: they name some conditions
+    /// differently from the JSON services.
+    pub fn query_code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "ValidationError",
+            Self::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            Self::LimitExceeded(_) => "LimitExceeded",
+            Self::AccessDenied(_) => "AccessDenied",
+            Self::Internal(_) => "InternalFailure",
+            Self::Authentication { code, .. } => match *code {
+                "UnrecognizedClientException" => "InvalidClientTokenId",
+                "InvalidSignatureException" => "SignatureDoesNotMatch",
+                "IncompleteSignatureException" => "IncompleteSignature",
+                "MissingAuthenticationTokenException" => "MissingAuthenticationToken",
+                "ExpiredTokenException" => "ExpiredToken",
+                other => other,
+            },
+            other => other.aws_code(),
+        }
+    }
+
+    /// The error code a client of `service` receives (and CloudTrail records).
+    pub fn code_for(&self, service: &str) -> &'static str {
+        match service {
+            "iam" | "sts" => self.query_code(),
+            _ => self.aws_code(),
+        }
+    }
+
     /// The text sent to the client.
     pub fn message(&self) -> String {
         match self {

@@ -594,9 +594,14 @@ fn json_dispatch(
                 })?;
             dispatch::secretsmanager(core, ctx, op, &exchange.body)
         }
-        CLOUDTRAIL_TARGET if operation == "LookupEvents" => {
-            dispatch::lookup_events(core, ctx, &exchange.body)
-        }
+        CLOUDTRAIL_TARGET => match tresor_core::cloudtrail::Operation::from_name(operation) {
+            Some(tresor_core::cloudtrail::Operation::LookupEvents) => {
+                dispatch::lookup_events(core, ctx, &exchange.body)
+            }
+            None => Err(CoreError::UnknownOperation(format!(
+                "Unknown operation {prefix}.{operation}."
+            ))),
+        },
         "" => Err(CoreError::UnknownOperation(
             "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
         )),

@@ -61,32 +61,26 @@ pub fn ok_xml(body: String, request_id: &str) -> Response<Body> {
     resp
 }
 
-/// The Query protocol's name for an error, and its HTTP status. IAM and STS use their own
-/// codes for the conditions the JSON services name differently.
+/// The Query protocol's name for an error ([`CoreError::query_code`]), and its HTTP status.
 fn query_code(e: &CoreError) -> (&'static str, StatusCode) {
-    match e {
-        CoreError::Validation(_) => ("ValidationError", StatusCode::BAD_REQUEST),
-        CoreError::MalformedPolicyDocument(_) => {
-            ("MalformedPolicyDocument", StatusCode::BAD_REQUEST)
-        }
-        CoreError::LimitExceeded(_) => ("LimitExceeded", StatusCode::CONFLICT),
-        CoreError::AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
-        CoreError::NoSuchEntity(_) => ("NoSuchEntity", StatusCode::NOT_FOUND),
-        CoreError::EntityAlreadyExists(_) => ("EntityAlreadyExists", StatusCode::CONFLICT),
-        CoreError::DeleteConflict(_) => ("DeleteConflict", StatusCode::CONFLICT),
-        CoreError::Internal(_) => ("InternalFailure", StatusCode::INTERNAL_SERVER_ERROR),
-        CoreError::Authentication { code, .. } => match *code {
-            "UnrecognizedClientException" => ("InvalidClientTokenId", StatusCode::FORBIDDEN),
-            "InvalidSignatureException" => ("SignatureDoesNotMatch", StatusCode::FORBIDDEN),
-            "IncompleteSignatureException" => ("IncompleteSignature", StatusCode::BAD_REQUEST),
-            "MissingAuthenticationTokenException" => {
-                ("MissingAuthenticationToken", StatusCode::FORBIDDEN)
-            }
-            "ExpiredTokenException" => ("ExpiredToken", StatusCode::FORBIDDEN),
-            other => (other, StatusCode::BAD_REQUEST),
-        },
-        other => (other.aws_code(), StatusCode::BAD_REQUEST),
-    }
+    let status = match e {
+        CoreError::LimitExceeded(_)
+        | CoreError::EntityAlreadyExists(_)
+        | CoreError::DeleteConflict(_) => StatusCode::CONFLICT,
+        CoreError::AccessDenied(_) => StatusCode::FORBIDDEN,
+        CoreError::NoSuchEntity(_) => StatusCode::NOT_FOUND,
+        CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        CoreError::Authentication {
+            code:
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "MissingAuthenticationTokenException"
+                | "ExpiredTokenException",
+            ..
+        } => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (e.query_code(), status)
 }
 
 /// An awsQuery error response (`<ErrorResponse>`).

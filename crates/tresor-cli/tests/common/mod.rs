@@ -27,6 +27,7 @@ pub const TRESOR: &str = env!("CARGO_BIN_EXE_tresor");
 pub mod faults;
 pub mod pg;
 pub mod pg_server;
+pub mod signed;
 
 /// How long a server may take to print its listening line (Argon2 in a debug build is ~1 s).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -402,6 +403,25 @@ pub fn sdk_config(endpoint: &str, creds: &Creds) -> aws_sdk_secretsmanager::conf
                 .build(),
         )
         .behavior_version(BehaviorVersion::latest())
+}
+
+/// An IAM SDK client for `endpoint`, retries off as for [`sdk_client`].
+pub fn iam_client(endpoint: &str, creds: &Creds) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .endpoint_url(endpoint)
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                creds.access_key_id.clone(),
+                creds.secret_access_key.clone(),
+                None,
+                None,
+                "test",
+            ))
+            .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .build(),
+    )
 }
 
 /// A minimal HTTP/1.1 GET over plain TCP: `(status code, body)`.

@@ -45,9 +45,12 @@ impl Operation {
         format!("sts:{}", self.name())
     }
 
-    /// Operations that change nothing (CloudTrail's `readOnly`).
+    /// CloudTrail's `readOnly`: both, `AssumeRole` included although it starts a session
+    /// (see `tresor_audit::RECORDED_AS_READ`).
     pub fn is_read_only(self) -> bool {
-        matches!(self, Self::GetCallerIdentity)
+        match self {
+            Self::GetCallerIdentity | Self::AssumeRole => true,
+        }
     }
 }
 
@@ -85,6 +88,6 @@ mod operation_tests {
         assert_eq!(Operation::from_name("assumeRole"), None);
         assert_eq!(Operation::AssumeRole.iam_action(), "sts:AssumeRole");
         assert!(Operation::GetCallerIdentity.is_read_only());
-        assert!(!Operation::AssumeRole.is_read_only());
+        assert!(Operation::AssumeRole.is_read_only());
     }
 }
