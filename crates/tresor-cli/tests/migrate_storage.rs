@@ -18,7 +18,9 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
 use common::pg::TestDb;
-use common::{run_with_timeout, sdk_client, tresor_command, unique, Creds, ServerOptions};
+use common::{
+    iam_client, run_with_timeout, sdk_client, tresor_command, unique, Creds, ServerOptions,
+};
 
 const PASSPHRASE: &str = "migrate storage passphrase";
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -81,24 +83,6 @@ fn table_counts(db: &TestDb) -> Vec<(String, i64)> {
             (t, n)
         })
         .collect()
-}
-
-fn iam_client(endpoint: &str, creds: &Creds) -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .endpoint_url(endpoint)
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                creds.access_key_id.clone(),
-                creds.secret_access_key.clone(),
-                None,
-                None,
-                "test",
-            ))
-            .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .build(),
-    )
 }
 
 const ALLOW_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;

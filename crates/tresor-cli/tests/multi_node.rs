@@ -26,12 +26,11 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use common::faults::{self, all_versions, failure, holding, Counter};
 use common::pg::TestDb;
 use common::ServerOptions;
-use common::{http_get, sdk_client, unique, Creds, Server};
+use common::{http_get, iam_client, sdk_client, unique, Creds, Server};
 
 const PASSPHRASE: &str = "multi node passphrase";
 
@@ -95,24 +94,6 @@ impl Cluster {
         );
         records
     }
-}
-
-fn iam_client(endpoint: &str, creds: &Creds) -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .endpoint_url(endpoint)
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                creds.access_key_id.clone(),
-                creds.secret_access_key.clone(),
-                None,
-                None,
-                "test",
-            ))
-            .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .build(),
-    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -404,6 +404,26 @@ pub fn sdk_config(endpoint: &str, creds: &Creds) -> aws_sdk_secretsmanager::conf
         .behavior_version(BehaviorVersion::latest())
 }
 
+/// An IAM client for `endpoint` with the given credentials, retries off as for
+/// [`sdk_client`].
+pub fn iam_client(endpoint: &str, creds: &Creds) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .endpoint_url(endpoint)
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                creds.access_key_id.clone(),
+                creds.secret_access_key.clone(),
+                None,
+                None,
+                "test",
+            ))
+            .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .build(),
+    )
+}
+
 /// A minimal HTTP/1.1 GET over plain TCP: `(status code, body)`.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
