@@ -3,6 +3,8 @@
 //! store with the same passphrase serves the same secrets to the same credentials, the moved
 //! audit trail verifies (with the passphrase, and with only the public key) and goes on
 //! growing, and a second move into the now non-empty database is refused and changes nothing.
+//! A move interrupted half-way (the process killed with SIGKILL, or its database connection
+//! cut) lands not at all: the target holds no row, and the next move into it succeeds.
 //!
 //! PostgreSQL policy as in `tresor-store`'s conformance suite: without a reachable server the
 //! PostgreSQL test prints a SKIPPED line and passes, unless `CI=true` or
@@ -11,9 +13,11 @@
 
 mod common;
 
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::Output;
-use std::time::Duration;
+use std::process::{Child, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
@@ -371,6 +375,197 @@ fn a_sqlite_store_moves_to_postgres_and_keeps_working() {
     assert!(stderr.contains("not empty"), "{stderr}");
     assert_eq!(table_counts(&db), counts);
     assert_eq!(verify(&["--storage", &db.url], true), after);
+}
+
+/// Secrets in the store whose move is interrupted: enough that copying them takes a while (a
+/// second here), so the move is surely still running when it is interrupted.
+const MANY_SECRETS: usize = 1000;
+
+/// A store of `MANY_SECRETS` secrets in `data`; returns its audit record count.
+fn many_secrets(data: &Path) -> u64 {
+    let out = tresor(
+        &["init", "--data-dir", path(data), "--output", "json"],
+        true,
+    );
+    assert!(out.status.success(), "init: {}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let creds = Creds {
+        access_key_id: json["access_key_id"].as_str().unwrap().to_owned(),
+        secret_access_key: json["secret_access_key"].as_str().unwrap().to_owned(),
+    };
+    let mut server = ServerOptions::production(data, PASSPHRASE).start();
+    let client = sdk_client(&server.url, &creds);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let tasks: Vec<_> = (0..8)
+                .map(|t| {
+                    let client = client.clone();
+                    tokio::spawn(async move {
+                        for i in (t..MANY_SECRETS).step_by(8) {
+                            client
+                                .create_secret()
+                                .name(format!("many/{i:04}"))
+                                .secret_string(unique("value"))
+                                .send()
+                                .await
+                                .expect("create");
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
+    assert!(server.stop().success());
+    verify(&["--data-dir", path(data)], true)
+}
+
+/// A `tresor migrate-storage` caught half-way: it has copied the metadata, keys and identities
+/// into its open transaction of the target (PostgreSQL gave that transaction an id: it wrote)
+/// and is copying the secrets. `stderr` collects what it printed.
+struct MidCopy {
+    child: Child,
+    stderr: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl MidCopy {
+    fn start(data: &Path, db: &TestDb) -> Self {
+        let mut child = tresor_command()
+            .args(["migrate-storage", "--from", path(data), "--to", &db.url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn migrate-storage");
+        let (tx, stderr) = mpsc::channel();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        // Progress lines come when a kind is done; the secrets come right after the access keys.
+        while !seen.iter().any(|l: &String| l.starts_with("access keys ")) {
+            match stderr.recv_timeout(TIMEOUT) {
+                Ok(line) => seen.push(line),
+                Err(e) => panic!("migrate-storage did not reach the secrets ({e}): {seen:?}"),
+            }
+        }
+        let mut admin = common::pg::admin().unwrap();
+        let writing = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = $1 AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+                &[&db.name],
+            )
+            .unwrap()
+            .get::<_, i64>(0);
+        assert_eq!(
+            writing, 1,
+            "the move has no open transaction that wrote to the target: {seen:?}"
+        );
+        Self {
+            child,
+            stderr,
+            seen,
+        }
+    }
+
+    /// Waits for the process to end: its exit status and everything it printed on stderr.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "migrate-storage did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader ends at the end of the pipe, now that the process is gone.
+        self.seen.extend(self.stderr.iter());
+        (status, self.seen.join("\n"))
+    }
+}
+
+/// Every table of the target but the schema's own bookkeeping holds no row.
+fn assert_no_rows(db: &TestDb, after: &str) {
+    let counts = table_counts(db);
+    assert!(counts.iter().any(|(t, _)| t == "secrets"), "{counts:?}");
+    let left: Vec<_> = counts
+        .iter()
+        .filter(|(t, n)| t != "tresor_schema_migrations" && *n != 0)
+        .collect();
+    assert!(
+        left.is_empty(),
+        "rows left in the target after {after}: {left:?}"
+    );
+}
+
+#[test]
+fn an_interrupted_move_leaves_the_target_empty_and_the_next_move_lands_whole() {
+    let Some(db) = TestDb::create("tresor_mig_cut") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let records = many_secrets(&data);
+
+    // The process is killed outright: PostgreSQL ends its transaction when the socket closes.
+    let mut copy = MidCopy::start(&data, &db);
+    copy.child.kill().unwrap();
+    let (status, stderr) = copy.finish();
+    assert!(
+        !status.success() && status.code().is_none(),
+        "migrate-storage finished before it was killed ({status}): {stderr}"
+    );
+    assert_no_rows(&db, "SIGKILL");
+
+    // Its connection is cut (a dropped network, a database restart): the move fails and says
+    // nothing was written.
+    let copy = MidCopy::start(&data, &db);
+    assert!(db.terminate_backends() >= 1);
+    let (status, stderr) = copy.finish();
+    assert!(
+        !status.success(),
+        "migrate-storage survived the cut: {stderr}"
+    );
+    assert!(
+        stderr.contains("moving the store failed, nothing was written"),
+        "{stderr}"
+    );
+    assert_no_rows(&db, "a cut connection");
+
+    // The source is as it was, and the next move lands whole.
+    assert_eq!(verify(&["--data-dir", path(&data)], true), records);
+    let started = Instant::now();
+    let out = tresor(
+        &["migrate-storage", "--from", path(&data), "--to", &db.url],
+        false,
+    );
+    eprintln!("the whole move took {:?}", started.elapsed());
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "migrate-storage after the interruptions failed ({}):\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("  secrets: {MANY_SECRETS}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("  audit records: {records}\n")),
+        "{stdout}"
+    );
+    assert_eq!(verify(&["--storage", &db.url], true), records);
 }
 
 #[test]
