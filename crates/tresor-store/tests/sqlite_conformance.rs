@@ -15,10 +15,10 @@ use tresor_types::{AccountId, Region, Timestamp};
 /// The schema version this build writes (migration 2 added identities and the audit trail,
 /// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out, 7 the
 /// unlabelled-versions index, 8 the by-name and labelled-rows indexes).
-const LATEST_SCHEMA: i64 = 8;
+const LATEST_SCHEMA: i64 = 9;
 
 /// The schema version of the audit trail's own file.
-const LATEST_AUDIT_SCHEMA: i64 = 2;
+const LATEST_AUDIT_SCHEMA: i64 = 3;
 
 /// The suite on a database file, with its pool of read connections.
 mod file {
@@ -596,6 +596,7 @@ fn a_version_1_file_is_upgraded() {
              DROP TABLE managed_policies;
              DROP TABLE roles;
              DROP TABLE users;
+             DROP TABLE trail_link;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -695,7 +696,9 @@ fn back_to_version_5(path: &Path) {
     let ddl: Vec<String> = conn
         .prepare(
             "SELECT sql FROM trail.sqlite_schema
-             WHERE sql IS NOT NULL AND tbl_name <> 'audit_lookup' ORDER BY rowid",
+             WHERE sql IS NOT NULL
+               AND tbl_name NOT IN ('audit_lookup', 'store_commit', 'lost_changes')
+             ORDER BY rowid",
         )
         .unwrap()
         .query_map([], |row| row.get(0))
@@ -714,6 +717,7 @@ fn back_to_version_5(path: &Path) {
          DROP INDEX secrets_by_name_whole;
          DROP INDEX secret_versions_labelled_rows;
          DROP INDEX secret_versions_unlabelled;
+         DROP TABLE trail_link;
          PRAGMA user_version = 5;",
     )
     .unwrap();
@@ -748,7 +752,8 @@ fn an_audit_file_of_version_1_has_its_records_indexed() {
     let audit = SqliteStore::audit_path(&path);
     raw(&audit)
         .execute_batch(&format!(
-            "DROP TABLE audit_lookup; {AUDIT_INDEXES_OF_VERSION_1} PRAGMA user_version = 1;"
+            "DROP TABLE audit_lookup; DROP TABLE store_commit; DROP TABLE lost_changes;
+             {AUDIT_INDEXES_OF_VERSION_1} PRAGMA user_version = 1;"
         ))
         .unwrap();
 

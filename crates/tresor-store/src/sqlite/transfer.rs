@@ -77,19 +77,23 @@ impl Transfer for SqliteStore {
     }
 
     fn is_empty(&self) -> Result<bool> {
-        self.read(|tx| {
-            let any: bool = tx.query_row(
+        self.read_both(|state, trail| {
+            let any_state: bool = state.query_row(
                 "SELECT EXISTS (SELECT 1 FROM meta) OR EXISTS (SELECT 1 FROM access_keys)
                      OR EXISTS (SELECT 1 FROM kms_keys) OR EXISTS (SELECT 1 FROM secrets)
                      OR EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM roles)
                      OR EXISTS (SELECT 1 FROM managed_policies)
-                     OR EXISTS (SELECT 1 FROM inline_policies)
-                     OR EXISTS (SELECT 1 FROM audit_records)
+                     OR EXISTS (SELECT 1 FROM inline_policies)",
+                [],
+                |row| row.get(0),
+            )?;
+            let any_trail: bool = trail.query_row(
+                "SELECT EXISTS (SELECT 1 FROM audit_records)
                      OR EXISTS (SELECT 1 FROM audit_checkpoints)",
                 [],
                 |row| row.get(0),
             )?;
-            Ok(!any)
+            Ok(!any_state && !any_trail)
         })
     }
 }
