@@ -36,8 +36,9 @@ mod late;
 
 /// Most records one transaction takes.
 const MAX_BATCH: usize = 512;
-/// How often the chain head is signed while records arrive.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// How often the chain head is signed while records arrive, unless the core is started with
+/// another interval.
+pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// Records appended between two indexing batches: bounds the trail's unindexed tail, which
 /// every lookup reads without an index.
 const INDEX_EVERY: usize = 256;
@@ -133,6 +134,7 @@ struct Writer {
     signing_key: Ed25519SigningKey,
     checkpointed: Option<u64>,
     last_checkpoint: Instant,
+    checkpoint_every: Duration,
     unindexed: Arc<AtomicUsize>,
     /// Records of requests whose batch failed, to append once the store takes writes again.
     late: late::Late,
@@ -233,7 +235,9 @@ impl Writer {
     fn run(mut self, jobs: Receiver<Job>) {
         let mut shutdown = false;
         while !shutdown {
-            let to_checkpoint = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
+            let to_checkpoint = self
+                .checkpoint_every
+                .saturating_sub(self.last_checkpoint.elapsed());
             let mut wait = if self.unindexed.load(Ordering::Relaxed) > 0 {
                 to_checkpoint.min(INDEX_WHEN_IDLE)
             } else {
@@ -251,7 +255,7 @@ impl Writer {
                     if self.unindexed.load(Ordering::Relaxed) > 0 {
                         self.index();
                     }
-                    if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                    if self.last_checkpoint.elapsed() >= self.checkpoint_every {
                         self.checkpoint();
                         self.last_checkpoint = Instant::now();
                     }
@@ -272,7 +276,7 @@ impl Writer {
             if index || unindexed >= INDEX_EVERY {
                 self.index();
             }
-            if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            if self.last_checkpoint.elapsed() >= self.checkpoint_every {
                 self.checkpoint();
             }
         }
@@ -415,11 +419,13 @@ impl Batch {
 }
 
 impl AuditLog {
-    /// Start the writer thread.
+    /// Start the writer thread, signing the chain head every `checkpoint_every` while records
+    /// arrive.
     pub fn start(
         store: Arc<StoreBackend>,
         mac_key: SecretBytes,
         signing_key: Ed25519SigningKey,
+        checkpoint_every: Duration,
     ) -> Result<Self, CoreError> {
         let checkpointed = store.list_checkpoints()?.last().map(|c| c.seq);
         let writer = Writer {
@@ -428,6 +434,7 @@ impl AuditLog {
             signing_key,
             checkpointed,
             last_checkpoint: Instant::now(),
+            checkpoint_every,
             // A tail left by a stop before its last batch is indexed after the first commit.
             unindexed: Arc::new(AtomicUsize::new(INDEX_EVERY)),
             late: late::Late::default(),
