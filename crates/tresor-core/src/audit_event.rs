@@ -141,15 +141,24 @@ impl Core {
         event.user_agent = call.user_agent.unwrap_or_default().to_owned();
         event.request_id = call.request_id.to_owned();
         event.resources = resources(&call, &account);
+        let mut additional = call.additional;
         if let Some(e) = call.error {
             event.error_code = Some(e.aws_code().to_owned());
             event.error_message = Some(e.message());
+            if let Some((key, detail)) = e.audit_detail() {
+                match &mut additional {
+                    Some(Value::Object(data)) => {
+                        data.insert(key.to_owned(), detail.into());
+                    }
+                    _ => additional = Some(serde_json::json!({ key: detail })),
+                }
+            }
         }
         event.request_parameters = call.request;
         if let Some(r) = call.response {
             event.response_elements = r;
         }
-        event.additional_event_data = call.additional;
+        event.additional_event_data = additional;
         event.redact();
         event
     }

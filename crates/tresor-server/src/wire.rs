@@ -70,7 +70,7 @@ fn query_code(e: &CoreError) -> (&'static str, StatusCode) {
             ("MalformedPolicyDocument", StatusCode::BAD_REQUEST)
         }
         CoreError::LimitExceeded(_) => ("LimitExceeded", StatusCode::CONFLICT),
-        CoreError::AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
+        CoreError::AccessDenied { .. } => ("AccessDenied", StatusCode::FORBIDDEN),
         CoreError::NoSuchEntity(_) => ("NoSuchEntity", StatusCode::NOT_FOUND),
         CoreError::EntityAlreadyExists(_) => ("EntityAlreadyExists", StatusCode::CONFLICT),
         CoreError::DeleteConflict(_) => ("DeleteConflict", StatusCode::CONFLICT),
