@@ -17,6 +17,9 @@ pub const IAM_SOURCE: &str = "iam.amazonaws.com";
 pub const STS_SOURCE: &str = "sts.amazonaws.com";
 /// `eventSource` of CloudTrail calls.
 pub const CLOUDTRAIL_SOURCE: &str = "cloudtrail.amazonaws.com";
+/// `eventType` of what a service did on its own, on no caller's request (the purge of a secret
+/// whose recovery window ended).
+pub const AWS_SERVICE_EVENT: &str = "AwsServiceEvent";
 /// The value CloudTrail writes in place of a secret-bearing member.
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
@@ -66,7 +69,7 @@ pub struct AuditEvent {
     pub error_message: Option<String>,
     /// The account whose trail holds the event (the tenant).
     pub recipient_account_id: String,
-    /// Always `AwsApiCall`.
+    /// `AwsApiCall`, or [`AWS_SERVICE_EVENT`] for what a service did on its own.
     pub event_type: String,
     /// Always `true`.
     pub management_event: bool,
@@ -159,6 +162,9 @@ pub struct UserIdentity {
     /// Present for assumed-role sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_context: Option<SessionContext>,
+    /// The service that acted, for what a service did on its own (`AWSService`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
 }
 
 impl UserIdentity {
@@ -172,6 +178,18 @@ impl UserIdentity {
             access_key_id: None,
             user_name: None,
             session_context: None,
+            invoked_by: None,
+        }
+    }
+
+    /// `{"type": "AWSService", "accountId": …, "invokedBy": "secretsmanager.amazonaws.com"}`:
+    /// the service itself acted in `account`, on no caller's request.
+    pub fn aws_service(account: impl Into<String>, service: impl Into<String>) -> Self {
+        Self {
+            identity_type: IdentityType::AwsService,
+            account_id: Some(account.into()),
+            invoked_by: Some(service.into()),
+            ..Self::unknown()
         }
     }
 }
@@ -183,8 +201,9 @@ pub enum IdentityType {
     #[serde(rename = "IAMUser")]
     IamUser,
     AssumedRole,
-    /// Tresor itself, not a caller: e.g. the record that says a group of earlier records
-    /// describes changes that never committed.
+    /// The service itself, on no caller's request: the purge at the end of a recovery window,
+    /// or the record that says a group of earlier records describes changes that never
+    /// committed.
     #[serde(rename = "AWSService")]
     AwsService,
     Unknown,
@@ -408,6 +427,7 @@ mod tests {
                     mfa_authenticated: "false".into(),
                 },
             }),
+            invoked_by: None,
         };
         e.request_parameters = json!({"secretId": "prod/openai", "SecretString": "sk-live"});
         e.resources.push(Resource {

@@ -37,8 +37,9 @@ mod lost;
 
 /// Most records one transaction takes.
 const MAX_BATCH: usize = 512;
-/// How often the chain head is signed while records arrive.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+/// How often the chain head is signed while records arrive, unless the core is started with
+/// another interval.
+pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 /// Records appended between two indexing batches: bounds the trail's unindexed tail, which
 /// every lookup reads without an index.
 const INDEX_EVERY: usize = 256;
@@ -134,6 +135,7 @@ struct Writer {
     signing_key: Ed25519SigningKey,
     checkpointed: Option<u64>,
     last_checkpoint: Instant,
+    checkpoint_every: Duration,
     unindexed: Arc<AtomicUsize>,
     /// Records of requests whose batch failed, to append once the store takes writes again.
     late: late::Late,
@@ -247,7 +249,9 @@ impl Writer {
     fn run(mut self, jobs: Receiver<Job>) {
         let mut shutdown = false;
         while !shutdown {
-            let to_checkpoint = CHECKPOINT_EVERY.saturating_sub(self.last_checkpoint.elapsed());
+            let to_checkpoint = self
+                .checkpoint_every
+                .saturating_sub(self.last_checkpoint.elapsed());
             let mut wait = if self.unindexed.load(Ordering::Relaxed) > 0 {
                 to_checkpoint.min(INDEX_WHEN_IDLE)
             } else {
@@ -265,7 +269,7 @@ impl Writer {
                     if self.unindexed.load(Ordering::Relaxed) > 0 {
                         self.index();
                     }
-                    if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                    if self.last_checkpoint.elapsed() >= self.checkpoint_every {
                         self.checkpoint();
                         self.last_checkpoint = Instant::now();
                     }
@@ -286,7 +290,7 @@ impl Writer {
             if index || unindexed >= INDEX_EVERY {
                 self.index();
             }
-            if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            if self.last_checkpoint.elapsed() >= self.checkpoint_every {
                 self.checkpoint();
             }
         }
@@ -429,11 +433,13 @@ impl Batch {
 }
 
 impl AuditLog {
-    /// Start the writer thread.
+    /// Start the writer thread, signing the chain head every `checkpoint_every` while records
+    /// arrive.
     pub fn start(
         store: Arc<StoreBackend>,
         mac_key: SecretBytes,
         signing_key: Ed25519SigningKey,
+        checkpoint_every: Duration,
     ) -> Result<Self, CoreError> {
         let checkpointed = store.list_checkpoints()?.last().map(|c| c.seq);
         let writer = Writer {
@@ -442,6 +448,7 @@ impl AuditLog {
             signing_key,
             checkpointed,
             last_checkpoint: Instant::now(),
+            checkpoint_every,
             // A tail left by a stop before its last batch is indexed after the first commit.
             unindexed: Arc::new(AtomicUsize::new(INDEX_EVERY)),
             late: late::Late::default(),

@@ -61,6 +61,7 @@ fn identity(principal: Option<&Principal>, claimed_key: Option<&str>) -> UserIde
         access_key_id: Some(p.access_key_id.clone()),
         user_name: None,
         session_context: None,
+        invoked_by: None,
     };
     match &p.kind {
         PrincipalKind::Root => UserIdentity {
@@ -140,15 +141,24 @@ impl Core {
         event.user_agent = call.user_agent.unwrap_or_default().to_owned();
         event.request_id = call.request_id.to_owned();
         event.resources = resources(&call, &account);
+        let mut additional = call.additional;
         if let Some(e) = call.error {
             event.error_code = Some(e.code_for(call.service).to_owned());
             event.error_message = Some(e.message());
+            if let Some((key, detail)) = e.audit_detail() {
+                match &mut additional {
+                    Some(Value::Object(data)) => {
+                        data.insert(key.to_owned(), detail.into());
+                    }
+                    _ => additional = Some(serde_json::json!({ key: detail })),
+                }
+            }
         }
         event.request_parameters = call.request;
         if let Some(r) = call.response {
             event.response_elements = r;
         }
-        event.additional_event_data = call.additional;
+        event.additional_event_data = additional;
         event.redact();
         event
     }
@@ -168,7 +178,13 @@ impl Core {
     /// Record a request that changed state inside the [`Core::atomically`] block that made the
     /// change, so that both commit together or neither does.
     pub fn audit_in_transaction(&self, call: AuditedCall<'_>) -> Result<(), CoreError> {
-        crate::audit::record_in_transaction(&self.store, &self.audit_mac, Self::event_of(call))?;
+        self.audit_event_in_transaction(Self::event_of(call))
+    }
+
+    /// [`Core::audit_in_transaction`] for an event built here (what the service did on its
+    /// own, on no caller's request).
+    pub(crate) fn audit_event_in_transaction(&self, event: AuditEvent) -> Result<(), CoreError> {
+        crate::audit::record_in_transaction(&self.store, &self.audit_mac, event)?;
         self.audit_log.appended_in_transaction();
         Ok(())
     }

@@ -1,11 +1,13 @@
 //! Authorization: every operation asks [`Core::authorize`] before it acts. The caller's
 //! identity policies (inline and attached, or the role's plus the session policy) and the
 //! resource's own policy go to the pure evaluator in `tresor-policy`; an explicit Deny wins,
-//! a statement that fails to evaluate never grants, and a denial becomes
+//! a statement that fails to evaluate never grants, a stored policy that can no longer be read
+//! denies everything in its place (its audit record says so), and a denial becomes
 //! `AccessDeniedException` with AWS's message.
 
 use tresor_policy::{
     AuthzRequest, Caller, ConditionContext, NamedPolicy, Policy, PolicyKind, PolicySet,
+    PolicySource,
 };
 use tresor_store::{IdentityStore, PrincipalName};
 use tresor_types::AccountId;
@@ -47,8 +49,45 @@ pub(crate) type Named = (String, Policy);
 /// several questions ([`Core::decide`]).
 pub(crate) type CallerPolicies = (Vec<Named>, Option<Named>);
 
+/// How the stand-in for a stored policy that no longer parses is named: the name of the policy
+/// it replaces follows.
+const UNREADABLE: &str = "unreadable:";
+
+/// A stored policy parsed for evaluation, or, if it no longer parses, a policy that denies
+/// everything in its place: what could not be read could have held a Deny, so authorization
+/// fails closed. The stand-in is named [`UNREADABLE`] + `name`, so that a denial it decides
+/// says why ([`Core::decide`]).
+fn parse_stored_or_deny(name: &str, document: &str, kind: PolicyKind) -> Named {
+    parse_stored(name, document, kind)
+        .unwrap_or_else(|| (format!("{UNREADABLE}{name}"), deny_all(kind)))
+}
+
+/// Why a denial decided by stand-ins for unreadable stored policies was made, for its audit
+/// record (the policies' names stay in the log).
+fn unreadable_reason(decision: &tresor_policy::Decision) -> Option<String> {
+    let mut kinds: Vec<&str> = decision
+        .deciding
+        .iter()
+        .filter(|s| s.policy.starts_with(UNREADABLE))
+        .map(|s| match s.source {
+            PolicySource::Identity => "an identity-based policy",
+            PolicySource::Resource => "the resource-based policy",
+            PolicySource::Session => "the session policy",
+        })
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    if kinds.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "stored policy unreadable: {} could not be read, so it denies every request",
+        kinds.join(" and ")
+    ))
+}
+
 /// A stored policy parsed for evaluation. Documents were validated when stored; one that no
-/// longer parses grants nothing (and is logged), as an erroring statement never grants.
+/// longer parses is logged and `None` (callers put a deny-all in its place, or grant nothing).
 pub(crate) fn parse_stored(
     name: &str,
     document: &str,
@@ -126,20 +165,16 @@ impl Core {
         let owner_label = format!("{}/{}", owner.kind.as_str(), owner.name);
         let mut identity = Vec::new();
         for (name, doc) in &stored.inline {
-            identity.extend(parse_stored(
+            identity.push(parse_stored_or_deny(
                 &format!("inline:{owner_label}/{name}"),
                 doc,
                 PolicyKind::Identity,
             ));
         }
         for (arn, doc) in &stored.managed {
-            identity.extend(parse_stored(arn, doc, PolicyKind::Identity));
+            identity.push(parse_stored_or_deny(arn, doc, PolicyKind::Identity));
         }
-        // A session policy that cannot be read must not widen anything: it denies all.
-        let session = session.map(|doc| {
-            parse_stored("session", doc, PolicyKind::Identity)
-                .unwrap_or_else(|| ("session".to_owned(), deny_all()))
-        });
+        let session = session.map(|doc| parse_stored_or_deny("session", doc, PolicyKind::Identity));
         Ok((identity, session))
     }
 
@@ -174,18 +209,13 @@ impl Core {
             keys.insert_multi(&key, values);
         }
         let (identity, session) = policies;
-        let resource_policy = match resource.policy {
-            Some(doc) => Some(
-                parse_stored(
-                    &format!("resource:{}", resource.arn),
-                    doc,
-                    PolicyKind::Resource,
-                )
-                // An unreadable resource policy could have held a Deny: fail closed.
-                .unwrap_or_else(|| (format!("resource:{}", resource.arn), deny_all_resource())),
-            ),
-            None => None,
-        };
+        let resource_policy = resource.policy.map(|doc| {
+            parse_stored_or_deny(
+                &format!("resource:{}", resource.arn),
+                doc,
+                PolicyKind::Resource,
+            )
+        });
         let set = PolicySet {
             identity: identity
                 .iter()
@@ -213,36 +243,35 @@ impl Core {
             Ok(())
         } else {
             let shown = resource.shown_as.unwrap_or(resource.arn);
-            Err(CoreError::AccessDenied(
-                decision.access_denied_message_naming(&req, shown),
-            ))
+            Err(CoreError::AccessDenied {
+                message: decision.access_denied_message_naming(&req, shown),
+                unreadable: unreadable_reason(&decision),
+            })
         }
     }
 }
 
-fn deny_all() -> Policy {
-    #[allow(clippy::expect_used)] // A constant document; covered by a unit test.
-    tresor_policy::parse(
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
-        PolicyKind::Identity,
-    )
-    .expect("constant deny-all policy parses")
-}
-
-fn deny_all_resource() -> Policy {
-    #[allow(clippy::expect_used)] // A constant document; covered by a unit test.
-    tresor_policy::parse(
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#,
-        PolicyKind::Resource,
-    )
-    .expect("constant deny-all policy parses")
+/// A policy of `kind` that denies every action on every resource (to every principal, for a
+/// resource policy).
+fn deny_all(kind: PolicyKind) -> Policy {
+    let document = match kind {
+        PolicyKind::Resource | PolicyKind::Trust => {
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#
+        }
+        PolicyKind::Identity => {
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#
+        }
+    };
+    #[allow(clippy::expect_used)] // Constant documents; covered by a unit test.
+    tresor_policy::parse(document, kind).expect("constant deny-all policy parses")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn fail_closed_policies_parse() {
-        let _ = super::deny_all();
-        let _ = super::deny_all_resource();
+        let _ = super::deny_all(tresor_policy::PolicyKind::Identity);
+        let _ = super::deny_all(tresor_policy::PolicyKind::Resource);
+        let _ = super::deny_all(tresor_policy::PolicyKind::Trust);
     }
 }

@@ -34,8 +34,14 @@ pub enum CoreError {
     UnknownOperation(String),
     #[error("{message}")]
     Authentication { code: &'static str, message: String },
-    #[error("{0}")]
-    AccessDenied(String),
+    /// Denied, with AWS's message. `unreadable` says which stored policies could not be read
+    /// and denied in their place: for the audit record only, since the message must not tell a
+    /// caller more than AWS would (such as that a secret it may not see exists).
+    #[error("{message}")]
+    AccessDenied {
+        message: String,
+        unreadable: Option<String>,
+    },
     /// IAM: the named user, role, policy or key does not exist (HTTP 404).
     #[error("{0}")]
     NoSuchEntity(String),
@@ -83,7 +89,7 @@ impl CoreError {
             Self::Serialization(_) => "SerializationException",
             Self::UnknownOperation(_) => "UnknownOperationException",
             Self::Authentication { code, .. } => code,
-            Self::AccessDenied(_) => "AccessDeniedException",
+            Self::AccessDenied { .. } => "AccessDeniedException",
             Self::NoSuchEntity(_) => "NoSuchEntity",
             Self::EntityAlreadyExists(_) => "EntityAlreadyExists",
             Self::DeleteConflict(_) => "DeleteConflict",
@@ -104,7 +110,7 @@ impl CoreError {
             Self::Validation(_) => "ValidationError",
             Self::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             Self::LimitExceeded(_) => "LimitExceeded",
-            Self::AccessDenied(_) => "AccessDenied",
+            Self::AccessDenied { .. } => "AccessDenied",
             Self::Internal(_) => "InternalFailure",
             Self::Authentication { code, .. } => match *code {
                 "UnrecognizedClientException" => "InvalidClientTokenId",
@@ -137,6 +143,25 @@ impl CoreError {
     /// True for failures on our side (HTTP 500); everything else is the caller's (HTTP 400).
     pub fn is_server_error(&self) -> bool {
         matches!(self, Self::Internal(_))
+    }
+
+    /// Denied with `message`, for no reason the audit record needs beyond it.
+    pub(crate) fn access_denied(message: String) -> Self {
+        Self::AccessDenied {
+            message,
+            unreadable: None,
+        }
+    }
+
+    /// What the audit record of this failure adds to its `additionalEventData`.
+    pub(crate) fn audit_detail(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Self::AccessDenied {
+                unreadable: Some(why),
+                ..
+            } => Some(("denialReason", why)),
+            _ => None,
+        }
     }
 
     pub(crate) fn secret_not_found() -> Self {

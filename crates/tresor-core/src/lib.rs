@@ -49,14 +49,26 @@ pub struct Core {
 }
 
 impl Core {
-    /// Start the core: this also starts the audit writer, which needs the store to be writable.
+    /// Start the core: this also starts the audit writer, which needs the store to be writable,
+    /// and signs the audit chain's head at least every minute.
     pub fn new(store: StoreBackend, keyring: Keyring) -> Result<Self, CoreError> {
+        Self::with_checkpoint_every(store, keyring, audit::CHECKPOINT_EVERY)
+    }
+
+    /// [`Core::new`], signing the audit chain's head every `checkpoint_every` while records
+    /// arrive instead of every minute.
+    pub fn with_checkpoint_every(
+        store: StoreBackend,
+        keyring: Keyring,
+        checkpoint_every: std::time::Duration,
+    ) -> Result<Self, CoreError> {
         let store = Arc::new(store);
         let audit_mac = keyring.audit_mac_key();
         let audit_log = audit::AuditLog::start(
             store.clone(),
             audit_mac.clone(),
             keyring.audit_signing_key()?,
+            checkpoint_every,
         )?;
         Ok(Self {
             store,

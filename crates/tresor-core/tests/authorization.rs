@@ -145,7 +145,7 @@ fn get(core: &Core, ctx: &RequestContext, id: &str) -> Result<String, CoreError>
 
 fn denied(r: Result<impl std::fmt::Debug, CoreError>) -> String {
     match r {
-        Err(CoreError::AccessDenied(m)) => m,
+        Err(CoreError::AccessDenied { message, .. }) => message,
         other => panic!("expected AccessDenied, got {other:?}"),
     }
 }

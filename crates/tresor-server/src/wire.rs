@@ -67,7 +67,7 @@ fn query_code(e: &CoreError) -> (&'static str, StatusCode) {
         CoreError::LimitExceeded(_)
         | CoreError::EntityAlreadyExists(_)
         | CoreError::DeleteConflict(_) => StatusCode::CONFLICT,
-        CoreError::AccessDenied(_) => StatusCode::FORBIDDEN,
+        CoreError::AccessDenied { .. } => StatusCode::FORBIDDEN,
         CoreError::NoSuchEntity(_) => StatusCode::NOT_FOUND,
         CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         CoreError::Authentication {

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use tresor_audit::{AuditEvent, IdentityType, Resource, UserIdentity};
+use tresor_audit::{AuditEvent, Resource, UserIdentity, AWS_SERVICE_EVENT};
 use tresor_store::{AuditRow, AuditStore, LostChanges, Store, StoreError};
 use tresor_types::{SecretBytes, Timestamp};
 
@@ -90,14 +90,11 @@ fn answer(
     now: Timestamp,
 ) -> AuditEvent {
     let mut event = AuditEvent::new(source, UNCOMMITTED_CHANGES, region, account, now);
-    event.user_identity = UserIdentity {
-        identity_type: IdentityType::AwsService,
-        ..UserIdentity::unknown()
-    };
-    event.event_type = "AwsServiceEvent".to_owned();
+    event.user_identity = UserIdentity::aws_service(account, source);
+    event.event_type = AWS_SERVICE_EVENT.to_owned();
     event.read_only = false;
-    event.source_ip_address = "tresor".to_owned();
-    event.user_agent = "tresor".to_owned();
+    event.source_ip_address = source.to_owned();
+    event.user_agent = source.to_owned();
     let mut resources: Vec<Resource> = Vec::new();
     for e in events {
         for r in &e.resources {

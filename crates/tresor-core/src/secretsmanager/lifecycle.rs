@@ -1,7 +1,8 @@
 //! `DeleteSecret` (recovery window or immediate), `RestoreSecret`, and the purge of secrets
 //! whose recovery window has ended.
 
-use tresor_store::{Store, StoreError};
+use tresor_audit::{AuditEvent, Resource, UserIdentity, AWS_SERVICE_EVENT, SECRETS_MANAGER_SOURCE};
+use tresor_store::{Deletion, SecretRecord, Store, StoreError};
 use tresor_types::Timestamp;
 
 use super::dto::*;
@@ -119,12 +120,72 @@ impl Core {
         })
     }
 
-    /// Remove for good every secret whose recovery window ended. Returns how many went.
+    /// Remove for good every secret whose recovery window ended by `now` (the periodic sweep
+    /// passes the current time), each in one transaction with its audit record. Returns how
+    /// many went.
     pub fn purge_expired_secrets(&self, now: Timestamp) -> Result<usize, CoreError> {
-        let arns = self.store.expired_deletions(now)?;
-        for arn in &arns {
-            self.store.purge_secret(arn)?;
+        let mut purged = 0;
+        for arn in self.store.expired_deletions(now)? {
+            if self.purge_expired_secret(&arn, now)? {
+                purged += 1;
+            }
         }
-        Ok(arns.len())
+        Ok(purged)
     }
+
+    /// Purge one secret if its recovery window still ended by `now`; whether it did.
+    fn purge_expired_secret(&self, arn: &str, now: Timestamp) -> Result<bool, CoreError> {
+        self.atomically(|| {
+            // Read again under the secret's lock: a RestoreSecret since the sweep listed it
+            // wins, and of two nodes sweeping at once only one purges (and records it).
+            let due = self.store.update_secret(arn, |txn| {
+                let record = &txn.record;
+                Ok::<_, StoreError>(
+                    record
+                        .deletion
+                        .filter(|d| d.purge_after <= now)
+                        .map(|d| purge_event(record, d, now)),
+                )
+            });
+            let event = match due {
+                Ok(Some(event)) => event,
+                // Restored, or purged meanwhile (by a forced delete, which has its own record).
+                Ok(None) | Err(StoreError::NotFound) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            };
+            self.store.purge_secret(arn)?;
+            self.audit_event_in_transaction(event)?;
+            Ok(true)
+        })
+    }
+}
+
+/// The record of a purge: what AWS records for what a service did on its own, with the
+/// service as the identity (as KMS records `DeleteKey` when a key's waiting period ends).
+fn purge_event(record: &SecretRecord, deletion: Deletion, now: Timestamp) -> AuditEvent {
+    let account = record.scope.account.as_str();
+    let mut event = AuditEvent::new(
+        SECRETS_MANAGER_SOURCE,
+        "DeleteSecret",
+        record.scope.region.as_str(),
+        account,
+        now,
+    );
+    event.user_identity = UserIdentity::aws_service(account, SECRETS_MANAGER_SOURCE);
+    event.event_type = AWS_SERVICE_EVENT.to_owned();
+    event.source_ip_address = SECRETS_MANAGER_SOURCE.to_owned();
+    event.user_agent = SECRETS_MANAGER_SOURCE.to_owned();
+    event.request_id = uuid::Uuid::new_v4().to_string();
+    event.resources = vec![Resource {
+        arn: record.arn.clone(),
+        account_id: account.to_owned(),
+        resource_type: "AWS::SecretsManager::Secret".to_owned(),
+    }];
+    event.response_elements = serde_json::json!({ "ARN": record.arn, "Name": record.name });
+    event.additional_event_data = Some(serde_json::json!({
+        "reason": "RecoveryWindowEnded",
+        "DeletedDate": deletion.deleted_date.epoch_seconds(),
+        "DeletionDate": deletion.purge_after.epoch_seconds(),
+    }));
+    event
 }

@@ -211,12 +211,24 @@ impl Core {
         let policies = self.caller_policies(ctx)?;
         let resource = secret_resource(record, access, Some(secret_id));
         match Self::decide(ctx, &policies, &access.action, resource) {
-            Err(CoreError::AccessDenied(real)) => {
-                match Self::missing_with(ctx, &policies, secret_id, access) {
-                    denied @ CoreError::AccessDenied(_) => Err(denied),
-                    _ => Err(CoreError::AccessDenied(real)),
-                }
-            }
+            Err(CoreError::AccessDenied {
+                message: real,
+                unreadable,
+            }) => match Self::missing_with(ctx, &policies, secret_id, access) {
+                // The caller is told what a missing secret would tell it; the record keeps
+                // why this one was refused if a policy could not be read.
+                CoreError::AccessDenied {
+                    message,
+                    unreadable: missing,
+                } => Err(CoreError::AccessDenied {
+                    message,
+                    unreadable: unreadable.or(missing),
+                }),
+                _ => Err(CoreError::AccessDenied {
+                    message: real,
+                    unreadable,
+                }),
+            },
             other => other,
         }
     }

@@ -39,7 +39,7 @@ const SESSION_POLICY_MAX: usize = 2_048;
 const SESSION_TOKEN_BYTES: usize = 120;
 
 fn denied(caller_arn: &str, role_arn: &str) -> CoreError {
-    CoreError::AccessDenied(format!(
+    CoreError::access_denied(format!(
         "User: {caller_arn} is not authorized to perform: {ACTION} on resource: {role_arn}"
     ))
 }
@@ -197,7 +197,7 @@ impl Core {
         let caller_arn = ctx.principal.arn.clone();
         let chained = match &ctx.principal.kind {
             PrincipalKind::Root => {
-                return Err(CoreError::AccessDenied(
+                return Err(CoreError::access_denied(
                     "Roles may not be assumed by root accounts.".to_owned(),
                 ))
             }
