@@ -59,6 +59,9 @@ enum Job {
     Touch(Touch),
     /// Records appended in transactions reached [`INDEX_EVERY`].
     Index,
+    /// Records were appended in transactions since the writer last indexed: it may be asleep
+    /// until its next checkpoint, and must wake to index them once idle.
+    Wake,
     Shutdown,
 }
 
@@ -427,6 +430,7 @@ impl Batch {
                 self.index = true;
                 false
             }
+            Job::Wake => false,
             Job::Shutdown => true,
         }
     }
@@ -468,16 +472,22 @@ impl AuditLog {
         })
     }
 
-    /// Count a record appended in a transaction ([`record_in_transaction`]) towards the next
-    /// indexing batch, and wake the writer when it completes one. The count only decides when
-    /// to index (the store knows what is left), so a transaction rolled back after its record
-    /// was counted costs nothing but an early batch.
-    pub(crate) fn appended_in_transaction(&self) {
-        if self.unindexed.fetch_add(1, Ordering::Relaxed) + 1 == INDEX_EVERY {
-            if let Ok(sender) = self.sender.lock() {
-                if let Some(sender) = sender.as_ref() {
-                    let _ = sender.send(Job::Index);
-                }
+    /// Count `records` appended in a transaction ([`record_in_transaction`]), once it has
+    /// committed, towards the next indexing batch, and wake the writer when they complete one.
+    /// The count only decides when to index (the store knows what is left).
+    pub(crate) fn appended_in_transaction(&self, records: usize) {
+        let before = self.unindexed.fetch_add(records, Ordering::Relaxed);
+        let job = if before < INDEX_EVERY && before + records >= INDEX_EVERY {
+            Job::Index
+        } else if before == 0 {
+            // The writer may be asleep until its next checkpoint: it indexes these once idle.
+            Job::Wake
+        } else {
+            return;
+        };
+        if let Ok(sender) = self.sender.lock() {
+            if let Some(sender) = sender.as_ref() {
+                let _ = sender.send(job);
             }
         }
     }

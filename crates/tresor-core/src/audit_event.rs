@@ -185,14 +185,25 @@ impl Core {
     /// own, on no caller's request).
     pub(crate) fn audit_event_in_transaction(&self, event: AuditEvent) -> Result<(), CoreError> {
         crate::audit::record_in_transaction(&self.store, &self.audit_mac, event)?;
-        self.audit_log.appended_in_transaction();
+        if !uncommitted::count_one() {
+            // Not inside `atomically`: the record's own transaction has committed.
+            self.audit_log.appended_in_transaction(1);
+        }
         Ok(())
     }
 
     /// Run `f` so that every store write it makes commits with its `Ok`, or none does.
     pub fn atomically<T>(&self, f: impl FnOnce() -> Result<T, CoreError>) -> Result<T, CoreError> {
         use tresor_store::Store;
-        self.store.atomically(f)
+        let block = uncommitted::Block::enter();
+        let out = self.store.atomically(f);
+        // Records count towards an indexing batch once committed: counted earlier, a batch
+        // running before the commit would take the count without indexing them.
+        let records = block.leave();
+        if out.is_ok() && records > 0 {
+            self.audit_log.appended_in_transaction(records);
+        }
+        out
     }
 
     /// Run read-only work with its store reads in one snapshot where the store can
@@ -205,6 +216,63 @@ impl Core {
     /// Stop the audit writer after what is queued, with a final signed checkpoint.
     pub fn shutdown(&self) {
         self.audit_log.shutdown();
+    }
+}
+
+/// Records appended inside the outermost [`Core::atomically`] block of this thread, not yet
+/// committed.
+mod uncommitted {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// (nesting depth, records appended)
+        static OPEN: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    }
+
+    /// Count a record appended in a block; `false` when no block is open.
+    pub(super) fn count_one() -> bool {
+        let (depth, records) = OPEN.get();
+        if depth == 0 {
+            return false;
+        }
+        OPEN.set((depth, records + 1));
+        true
+    }
+
+    /// An open block; leaving it (or unwinding out of it) closes it.
+    pub(super) struct Block(bool);
+
+    impl Block {
+        pub(super) fn enter() -> Self {
+            let (depth, records) = OPEN.get();
+            OPEN.set((depth + 1, records));
+            Self(false)
+        }
+
+        /// Close the block: the records it appended when it was the outermost, else 0 (the
+        /// outer block commits them).
+        pub(super) fn leave(mut self) -> usize {
+            self.0 = true;
+            let (depth, records) = OPEN.get();
+            if depth <= 1 {
+                OPEN.set((0, 0));
+                return records;
+            }
+            OPEN.set((depth - 1, records));
+            0
+        }
+    }
+
+    impl Drop for Block {
+        fn drop(&mut self) {
+            if !self.0 {
+                let (depth, records) = OPEN.get();
+                OPEN.set((
+                    depth.saturating_sub(1),
+                    if depth <= 1 { 0 } else { records },
+                ));
+            }
+        }
     }
 }
 
