@@ -15,7 +15,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{run_with_timeout, sdk_client, tresor_command, Creds, Server, ServerOptions};
+use common::{init, run_with_timeout, sdk_client, tresor_command, Creds, Server, ServerOptions};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -36,27 +36,7 @@ impl Case {
         let data = tmp.path().join("data");
         let faults = tmp.path().join("faults");
         std::fs::create_dir_all(&faults).expect("fault dir");
-        let mut cmd = tresor_command();
-        cmd.arg("init")
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--output")
-            .arg("json")
-            .env("TRESOR_PASSPHRASE", PASSPHRASE);
-        let out = run_with_timeout(cmd, TIMEOUT);
-        assert!(
-            out.status.success(),
-            "init: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json: Value = serde_json::from_slice(&out.stdout).expect("init json");
-        let creds = Creds {
-            access_key_id: json["access_key_id"].as_str().expect("key id").to_owned(),
-            secret_access_key: json["secret_access_key"]
-                .as_str()
-                .expect("secret")
-                .to_owned(),
-        };
+        let creds = init(&["--data-dir", data.to_str().expect("utf-8")], PASSPHRASE);
         Self {
             _tmp: tmp,
             data,
@@ -173,11 +153,10 @@ async fn value(client: &aws_sdk_secretsmanager::Client) -> String {
         .to_owned()
 }
 
-/// Create the secret, then make a put stop at `point`; restart. Returns the case and the
-/// running server after the restart.
-async fn crash_at(point: &str) -> (Case, Server) {
+/// A running server on a fresh store holding the secret at "sk-before".
+async fn with_secret() -> (Case, Server, aws_sdk_secretsmanager::Client) {
     let case = Case::new();
-    let mut server = case.start();
+    let server = case.start();
     let client = case.client(&server);
     client
         .create_secret()
@@ -186,6 +165,13 @@ async fn crash_at(point: &str) -> (Case, Server) {
         .send()
         .await
         .expect("CreateSecret");
+    (case, server, client)
+}
+
+/// Make a put stop the server at `point`, then restart it. Returns the case and the running
+/// server after the restart.
+async fn crash_at(point: &str) -> (Case, Server) {
+    let (case, mut server, client) = with_secret().await;
     case.arm(point);
     let put = client
         .put_secret_value()
@@ -257,16 +243,7 @@ async fn stopped_after_both_commits_the_change_and_its_record_are_both_there() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_commit_that_fails_at_run_time_is_answered_even_after_later_changes() {
-    let case = Case::new();
-    let mut server = case.start();
-    let client = case.client(&server);
-    client
-        .create_secret()
-        .name(NAME)
-        .secret_string("sk-before")
-        .send()
-        .await
-        .expect("CreateSecret");
+    let (case, mut server, client) = with_secret().await;
     case.arm("fail-store-commit");
     let failed = client
         .put_secret_value()

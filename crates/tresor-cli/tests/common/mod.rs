@@ -71,6 +71,31 @@ pub fn tresor_command() -> Command {
     cmd
 }
 
+/// `tresor init <where> --output json` with `passphrase` (`where` is `--data-dir DIR` or
+/// `--storage URL`): the root credentials it prints.
+pub fn init(place: &[&str], passphrase: &str) -> Creds {
+    let mut cmd = tresor_command();
+    cmd.arg("init")
+        .args(place)
+        .args(["--output", "json"])
+        .env("TRESOR_PASSPHRASE", passphrase);
+    let out = run_with_timeout(cmd, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "tresor init {place:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("init json");
+    Creds {
+        access_key_id: json["access_key_id"].as_str().expect("key id").to_owned(),
+        secret_access_key: json["secret_access_key"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    }
+}
+
 /// Runs a command that is expected to finish (such as `init`), failing the test if it does not
 /// finish within `timeout`.
 pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {

@@ -148,24 +148,7 @@ impl Drop for TestDb {
 
 /// `tresor init --storage <url>` with `passphrase`: the root credentials it prints.
 pub fn init_store(url: &str, passphrase: &str) -> super::Creds {
-    let mut cmd = super::tresor_command();
-    cmd.args(["init", "--storage", url, "--output", "json"])
-        .env("TRESOR_PASSPHRASE", passphrase);
-    let out = super::run_with_timeout(cmd, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "tresor init --storage failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("init json");
-    super::Creds {
-        access_key_id: json["access_key_id"].as_str().expect("key id").to_owned(),
-        secret_access_key: json["secret_access_key"]
-            .as_str()
-            .expect("secret")
-            .to_owned(),
-    }
+    super::init(&["--storage", url], passphrase)
 }
 
 /// `tresor audit verify --storage <url>` must pass with every record covered by a signature;
