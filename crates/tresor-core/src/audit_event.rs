@@ -14,6 +14,8 @@ pub struct AuditedCall<'a> {
     /// `secretsmanager`, `iam`, `sts`, …
     pub service: &'a str,
     pub operation: &'a str,
+    /// CloudTrail's `readOnly`, when the operation is known (else guessed from its name).
+    pub read_only: Option<bool>,
     pub principal: Option<&'a Principal>,
     pub claimed_access_key_id: Option<String>,
     pub region: String,
@@ -136,6 +138,9 @@ impl Core {
             account.clone(),
             call.time,
         );
+        if let Some(read_only) = call.read_only {
+            event.read_only = read_only;
+        }
         event.user_identity = identity(call.principal, call.claimed_access_key_id.as_deref());
         event.source_ip_address = call.source_ip.clone().unwrap_or_default();
         event.user_agent = call.user_agent.unwrap_or_default().to_owned();
@@ -283,6 +288,7 @@ mod tests {
     #[test]
     fn debug_never_shows_request_or_response_values() {
         let call = AuditedCall {
+            read_only: None,
             service: "secretsmanager",
             operation: "CreateSecret",
             principal: None,

@@ -1,19 +1,19 @@
 //! Tresor's core: one function per API operation, and the pipeline every request goes through.
 //!
-//! Data path: the server authenticates a request ([`Core::authenticate`], SigV4 against the
-//! access keys in the store), decodes its body into a typed request, and calls the operation
-//! here. An operation validates its input, resolves the secret, asks [`Core::authorize`] (the
-//! policy engine, with the caller's and the resource's policies), changes state in one store
-//! transaction (ciphertext only), and encrypts or decrypts through the [`Keyring`] (the only
-//! place plaintext exists). Every request is then recorded in the audit trail before its
-//! response leaves: a call that changed state writes its record inside the same transaction
-//! ([`Core::atomically`] + [`Core::audit_in_transaction`]), every other call through the
-//! group-commit writer ([`Core::audit`]). No HTTP types live here; errors are [`CoreError`]s
-//! that the server maps to the wire.
+//! Data path: the server decodes a request into an [`Operation`] and its body, and hands it to
+//! the pipeline ([`pipeline`]: [`Core::authenticate`], then [`Core::perform`], or
+//! [`Core::refuse`] for a request that never reached an operation). An operation validates its
+//! input, resolves the secret, asks [`Core::authorize`] (the policy engine, with the caller's
+//! and the resource's policies), changes state in one store transaction (ciphertext only), and
+//! encrypts or decrypts through the [`Keyring`] (the only place plaintext exists). Every request
+//! is recorded in the audit trail before its response leaves: a call that changes state writes
+//! its record inside its transaction, every other call through the group-commit writer. No
+//! HTTP types live here; errors are [`CoreError`]s that the server maps to the wire.
 
 mod audit;
 mod audit_event;
 mod auth;
+pub mod auth_failures;
 pub mod authz;
 pub mod bootstrap;
 pub mod cloudtrail;
@@ -22,6 +22,8 @@ mod error;
 pub mod fuzzing;
 pub mod iam;
 pub mod keyring;
+mod operation;
+mod pipeline;
 mod principals;
 pub mod secretsmanager;
 pub mod sts;
@@ -32,6 +34,8 @@ pub use auth::Authenticated;
 pub use context::{Principal, PrincipalKind, RequestContext};
 pub use error::CoreError;
 pub use keyring::Keyring;
+pub use operation::{Operation, Service};
+pub use pipeline::{Performed, RequestMeta};
 pub use tresor_store::Backend as StoreBackend;
 
 use std::sync::Arc;
@@ -46,6 +50,8 @@ pub struct Core {
     signing_keys: SigningKeyCache,
     audit_log: audit::AuditLog,
     audit_mac: tresor_types::SecretBytes,
+    /// How many failed authentications each source may still write to the trail.
+    auth_failures: auth_failures::AuthFailureBudget,
 }
 
 impl Core {
@@ -76,6 +82,7 @@ impl Core {
             signing_keys: SigningKeyCache::new(),
             audit_log,
             audit_mac,
+            auth_failures: auth_failures::AuthFailureBudget::new(),
         })
     }
 

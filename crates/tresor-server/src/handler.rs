@@ -1,5 +1,7 @@
-//! The per-request shell, written once for every service: limits, protocol choice,
-//! authentication, dispatch, and the response. A request is JSON (awsJson1.1, chosen by
+//! The per-request shell, written once for every service: a codec around the core's pipeline.
+//! Limits, then the protocol choice, decoding into an [`Operation`] and its body, the pipeline
+//! ([`Core::perform`] or [`Core::refuse`], which authorize, act, and record), and the answer
+//! encoded once its record is durable. A request is JSON (awsJson1.1, chosen by
 //! `X-Amz-Target`) or Query (awsQuery, form-encoded, chosen by `Action`).
 
 use std::net::SocketAddr;
@@ -10,18 +12,15 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
-use tresor_core::{AuditedCall, Core, CoreError, RequestContext};
+use tresor_core::{Core, CoreError, Operation, Performed, RequestContext, RequestMeta, Service};
 use tresor_types::Timestamp;
 
-use crate::auth_failures::{AuthFailureBudget, Verdict};
 use crate::wire::{self, Body};
 use crate::{dispatch, query, MAX_BODY_BYTES};
 
-/// What every request handler shares: the core, and the budget of failed authentications each
-/// source may write to the audit trail.
+/// What every request handler shares.
 pub struct Shared {
     pub core: Arc<Core>,
-    pub auth_failures: AuthFailureBudget,
     /// How long a request's body may take to arrive once its head has.
     pub body_read_timeout: std::time::Duration,
 }
@@ -170,11 +169,11 @@ pub async fn handle(
         // One read snapshot for the whole call (authentication included). A panic is caught
         // here as the blocking pool catches it for the other calls.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            core.reading(|| run_call(&core, &shared.auth_failures, &exchange))
+            core.reading(|| run_call(&core, &exchange))
         }))
         .map_err(|_| true)
     } else {
-        tokio::task::spawn_blocking(move || run_call(&core, &shared.auth_failures, &exchange))
+        tokio::task::spawn_blocking(move || run_call(&core, &exchange))
             .await
             .map_err(|join| join.is_panic())
     };
@@ -234,26 +233,23 @@ fn is_form(exchange: &Exchange) -> bool {
         == Some("application/x-www-form-urlencoded")
 }
 
-/// A call that ran (or failed to), before it is audited and answered.
-struct Finished {
-    service: &'static str,
-    operation: String,
-    /// `None` when authentication failed.
-    ctx: Option<RequestContext>,
-    request: Value,
-    result: Result<Payload, CoreError>,
-    /// Whether the record is already written (with the change it describes).
-    audited: bool,
-}
-
+/// What an operation answers, before it is encoded.
 enum Payload {
     Json(Vec<u8>),
     /// The `<Action>Result` content of a Query call.
     Query(Value),
 }
 
+/// What the record of a JSON call keeps of its response: the body, parsed back.
+fn json_elements(payload: &Payload) -> Option<Value> {
+    match payload {
+        Payload::Json(body) => serde_json::from_slice(body).ok(),
+        Payload::Query(value) => Some(value.clone()),
+    }
+}
+
 /// The access key id and region a request claims in its credential scope, read without
-/// trusting it (for the audit record of a request that failed authentication).
+/// trusting them (for the record of a request that failed authentication).
 fn claimed_scope(exchange: &Exchange) -> (Option<String>, Option<String>) {
     let credential = exchange
         .header("authorization")
@@ -272,243 +268,61 @@ fn claimed_scope(exchange: &Exchange) -> (Option<String>, Option<String>) {
     (key, region)
 }
 
-/// What the audit record keeps of a response: the elements of a call that changes state (reads
-/// record none, so a value read is never written down, even redacted).
-fn response_elements(operation: &str) -> impl Fn(&Payload) -> Option<Value> + '_ {
-    move |payload| {
-        if tresor_audit::is_read_only_operation(operation) {
-            return None;
+impl Exchange {
+    /// What the record of this request needs from the wire.
+    fn meta(&self, now: Timestamp) -> RequestMeta<'_> {
+        let (claimed_access_key_id, claimed_region) = claimed_scope(self);
+        RequestMeta {
+            request_id: &self.request_id,
+            source_ip: self.peer.ip(),
+            user_agent: self.header("user-agent"),
+            claimed_access_key_id,
+            claimed_region,
+            body_len: self.body.len(),
+            time: now,
         }
-        match payload {
-            Payload::Json(body) => serde_json::from_slice(body).ok(),
-            Payload::Query(value) => Some(value.clone()),
-        }
     }
 }
 
-/// Longest operation name a record keeps; every real one is shorter.
-const MAX_RECORDED_OPERATION: usize = 64;
-/// Longest user agent a record keeps (the SDKs send about 200 bytes).
-const MAX_RECORDED_USER_AGENT: usize = 512;
-/// Bodies larger than this are recorded by their size, not their parameters. Every valid
-/// request is smaller (a 64 KiB binary secret is 88 KiB in base64).
-const MAX_RECORDED_BODY: usize = 256 * 1024;
-
-/// The operation name as a record keeps it: a name the caller made up is kept only if it looks
-/// like one.
-fn recorded_operation(operation: &str) -> &str {
-    let plausible = operation.len() <= MAX_RECORDED_OPERATION
-        && operation.bytes().all(|b| b.is_ascii_alphanumeric());
-    if plausible {
-        operation
-    } else {
-        "UnknownOperation"
-    }
-}
-
-/// `text` cut to at most `max` bytes, at a character boundary.
-fn truncated(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-/// The parameters a record keeps of an authenticated request: all of them (redacted later),
-/// unless the body is larger than any valid request, when only its size is kept.
-fn recorded_parameters(exchange: &Exchange, parameters: Value) -> Value {
-    if exchange.body.len() > MAX_RECORDED_BODY {
-        serde_json::json!({ "omittedBodyBytes": exchange.body.len() })
-    } else {
-        parameters
-    }
-}
-
-/// The audit view of a call. A call that did not authenticate is recorded by its metadata
-/// (source, user agent, claimed key and region, operation, error) and never its parameters:
-/// they were sent by anyone, and could be made as large as the body limit.
-#[allow(clippy::too_many_arguments)]
-fn audited_call<'a>(
-    exchange: &'a Exchange,
-    service: &'a str,
-    operation: &'a str,
-    ctx: Option<&'a RequestContext>,
-    request: Value,
-    response: Option<Value>,
-    error: Option<&'a CoreError>,
-    now: Timestamp,
-) -> AuditedCall<'a> {
-    let (claimed_key, claimed_region) = claimed_scope(exchange);
-    let request = match ctx {
-        Some(_) => recorded_parameters(exchange, request),
-        None => Value::Null,
-    };
-    AuditedCall {
-        service,
-        operation: recorded_operation(operation),
-        principal: ctx.map(|c| &c.principal),
-        claimed_access_key_id: claimed_key,
-        region: ctx
-            .map(|c| c.region.as_str().to_owned())
-            .or(claimed_region)
-            .unwrap_or_else(|| "us-east-1".to_owned()),
-        request_id: &exchange.request_id,
-        source_ip: Some(exchange.peer.ip().to_string()),
-        user_agent: exchange
-            .header("user-agent")
-            .map(|ua| truncated(ua, MAX_RECORDED_USER_AGENT)),
-        time: now,
-        request,
-        response,
-        error,
-        additional: None,
-    }
-}
-
-/// Run an authenticated call. One that changes state runs in a single store transaction with
-/// its audit record: the change and the record commit together, or neither does.
-#[allow(clippy::too_many_arguments)]
-fn run_recorded(
-    core: &Core,
-    exchange: &Exchange,
-    ctx: &RequestContext,
-    service: &'static str,
-    operation: &str,
-    request: &Value,
-    now: Timestamp,
-    run: impl FnOnce() -> Result<Payload, CoreError>,
-) -> (Result<Payload, CoreError>, bool) {
-    if tresor_audit::is_read_only_operation(operation) {
-        return (run(), false);
-    }
-    let outcome = core.atomically(|| {
-        let payload = run()?;
-        let response = response_elements(operation)(&payload);
-        core.audit_in_transaction(audited_call(
-            exchange,
-            service,
-            operation,
-            Some(ctx),
-            request.clone(),
-            response,
-            None,
-            now,
-        ))?;
-        Ok(payload)
-    });
-    match outcome {
-        Ok(payload) => (Ok(payload), true),
-        // Rolled back: nothing changed. The failure is recorded like any other.
-        Err(e) => (Err(e), false),
-    }
-}
-
-/// A call that ran and is recorded, or queued to be, but not yet answered.
+/// A call that ran (or was refused) and is recorded, or queued to be, but not yet answered.
 struct Answer {
-    service: &'static str,
+    service: Service,
     operation: String,
-    result: Result<Payload, CoreError>,
-    /// The call's record, queued for group commit: nothing is answered before it is durable.
-    pending: Option<tresor_core::AuditTicket>,
+    performed: Performed<Payload>,
     request_id: String,
 }
 
 impl Answer {
-    /// Wait until the record is durable, then answer. Fail-closed: without a durable record,
-    /// nothing is served.
+    /// Wait until the call's record is durable, then write the answer in its protocol.
     async fn send(self) -> Response<Body> {
-        let result = match self.pending {
-            Some(ticket) => match ticket.durable().await {
-                Ok(()) => self.result,
-                Err(e) => Err(e),
-            },
-            None => self.result,
-        };
+        let result = self.performed.answer().await;
         let rid = &self.request_id;
-        match (result, self.service) {
-            (Ok(Payload::Json(body)), _) => wire::ok(body, rid),
-            (Ok(Payload::Query(value)), service) => wire::ok_xml(
-                query::to_xml(&self.operation, xmlns(service), &value, rid),
+        match result {
+            Ok(Payload::Json(body)) => wire::ok(body, rid),
+            Ok(Payload::Query(value)) => wire::ok_xml(
+                query::to_xml(&self.operation, xmlns(self.service), &value, rid),
                 rid,
             ),
-            (Err(e), "iam" | "sts") => wire::query_error(&e, xmlns(self.service), rid),
-            (Err(e), _) => wire::core_error(&e, rid),
+            Err(e) if self.service.is_query() => wire::query_error(&e, xmlns(self.service), rid),
+            Err(e) => wire::core_error(&e, rid),
         }
     }
 }
 
-/// Choose the protocol, run the request, and record it.
-fn run_call(core: &Core, auth_failures: &AuthFailureBudget, exchange: &Exchange) -> Answer {
+/// Choose the protocol, decode the request, and hand it to the core's pipeline.
+fn run_call(core: &Core, exchange: &Exchange) -> Answer {
     let now = Timestamp::now();
+    let meta = exchange.meta(now);
     let is_query = exchange.header("x-amz-target").is_none() && is_form(exchange);
-    let finished = if is_query {
-        query_call(core, exchange, now)
+    let (service, operation, performed) = if is_query {
+        query_call(core, exchange, &meta)
     } else {
-        json_call(core, exchange, now)
-    };
-    if let Some(ctx) = &finished.ctx {
-        log_outcome(ctx, &finished.operation, finished.result.as_ref().err());
-    }
-
-    // A call that failed authentication is recorded within its source's budget; past it, it
-    // is answered the same way, and only counted.
-    let mut unrecorded_before = 0;
-    if finished.ctx.is_none() {
-        match auth_failures.admit(exchange.peer.ip(), std::time::Instant::now()) {
-            Verdict::Record {
-                unrecorded_before: n,
-            } => unrecorded_before = n,
-            Verdict::Skip => {
-                return Answer {
-                    service: finished.service,
-                    operation: finished.operation,
-                    result: finished.result,
-                    pending: None,
-                    request_id: exchange.request_id.clone(),
-                }
-            }
-        }
-    }
-
-    // Calls that changed state wrote their record in the same transaction; every other call
-    // is queued for the next group commit now, and answered once it is durable.
-    let queued = if finished.audited {
-        Ok(None)
-    } else {
-        let response = finished
-            .result
-            .as_ref()
-            .ok()
-            .and_then(response_elements(&finished.operation));
-        let mut call = audited_call(
-            exchange,
-            finished.service,
-            &finished.operation,
-            finished.ctx.as_ref(),
-            finished.request,
-            response,
-            finished.result.as_ref().err(),
-            now,
-        );
-        if unrecorded_before > 0 {
-            call.additional =
-                Some(serde_json::json!({ "unrecordedAuthFailures": unrecorded_before }));
-        }
-        core.submit_audit(call).map(Some)
-    };
-    let (result, pending) = match queued {
-        Ok(pending) => (finished.result, pending),
-        Err(e) => (Err(e), None),
+        json_call(core, exchange, &meta)
     };
     Answer {
-        service: finished.service,
-        operation: finished.operation,
-        result,
-        pending,
+        service,
+        operation,
+        performed,
         request_id: exchange.request_id.clone(),
     }
 }
@@ -516,62 +330,77 @@ fn run_call(core: &Core, auth_failures: &AuthFailureBudget, exchange: &Exchange)
 const IAM_XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 const STS_XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-fn xmlns(service: &str) -> &'static str {
-    if service == "sts" {
+fn xmlns(service: Service) -> &'static str {
+    if service == Service::Sts {
         STS_XMLNS
     } else {
         IAM_XMLNS
     }
 }
 
+/// `X-Amz-Target` prefixes of the JSON services.
+const SECRETS_MANAGER_TARGET: &str = "secretsmanager";
 const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
 
+/// A call's outcome before it is answered: its service, its operation as named, and the
+/// pipeline's result.
+type Decoded = (Service, String, Performed<Payload>);
+
 /// The JSON services, chosen by `X-Amz-Target: <prefix>.<Operation>`.
-fn json_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
+fn json_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decoded {
     let target = exchange.header("x-amz-target").unwrap_or("");
-    let (prefix, operation) = target.rsplit_once('.').unwrap_or(("", target));
+    let (prefix, name) = target.rsplit_once('.').unwrap_or(("", target));
     let service = if prefix == CLOUDTRAIL_TARGET {
-        "cloudtrail"
+        Service::CloudTrail
     } else {
-        "secretsmanager"
+        Service::SecretsManager
     };
-    let mut request = Value::Null;
-    let (ctx, result, audited) = match core.authenticate(&exchange.signed(), &[service], now) {
-        Err(e) => (None, Err(e), false),
-        Ok(auth) => {
-            // Only now: a body is parsed for the record once its sender is known.
-            request = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
-            let ctx = exchange.context(auth, now);
-            let (result, audited) = run_recorded(
-                core,
-                exchange,
-                &ctx,
-                service,
-                operation,
-                &request,
-                now,
-                || json_dispatch(core, exchange, &ctx, prefix, operation).map(Payload::Json),
-            );
-            (Some(ctx), result, audited)
-        }
+    let refuse = |ctx: Option<&RequestContext>, request: Value, e: CoreError| {
+        (
+            service,
+            name.to_owned(),
+            core.refuse(meta, service, name, ctx, request, e),
+        )
     };
-    Finished {
-        service,
-        operation: operation.to_owned(),
-        ctx,
+    let auth = match core.authenticate(&exchange.signed(), &[service.name()], meta.time) {
+        Ok(auth) => auth,
+        Err(e) => return refuse(None, Value::Null, e),
+    };
+    // Only now: a body is parsed for the record once its sender is known.
+    let request = serde_json::from_slice(&exchange.body).unwrap_or(Value::Null);
+    let ctx = exchange.context(auth, meta.time);
+    let op = match json_operation(exchange, prefix, name) {
+        Ok(op) => op,
+        Err(e) => return refuse(Some(&ctx), request, e),
+    };
+    let performed = core.perform(
+        meta,
+        &ctx,
+        op,
         request,
-        result,
-        audited,
-    }
+        || {
+            match op {
+                Operation::SecretsManager(op) => {
+                    dispatch::secretsmanager(core, &ctx, op, &exchange.body)
+                }
+                Operation::CloudTrail(tresor_core::cloudtrail::Operation::LookupEvents) => {
+                    dispatch::lookup_events(core, &ctx, &exchange.body)
+                }
+                Operation::Iam(_) | Operation::Sts(_) => Err(unknown_target(prefix, name)),
+            }
+            .map(Payload::Json)
+        },
+        json_elements,
+    );
+    (service, name.to_owned(), performed)
 }
 
-fn json_dispatch(
-    core: &Core,
-    exchange: &Exchange,
-    ctx: &RequestContext,
-    prefix: &str,
-    operation: &str,
-) -> Result<Vec<u8>, CoreError> {
+fn unknown_target(prefix: &str, name: &str) -> CoreError {
+    CoreError::UnknownOperation(format!("Unknown operation {prefix}.{name}."))
+}
+
+/// The operation a JSON request names, once its content type is one the services take.
+fn json_operation(exchange: &Exchange, prefix: &str, name: &str) -> Result<Operation, CoreError> {
     match exchange
         .header("content-type")
         .map(|c| c.split(';').next().unwrap_or("").trim())
@@ -584,105 +413,94 @@ fn json_dispatch(
             ))
         }
     }
-    match prefix {
-        "secretsmanager" => {
-            let op =
-                tresor_core::secretsmanager::Operation::from_name(operation).ok_or_else(|| {
-                    CoreError::UnknownOperation(format!(
-                        "Unknown operation secretsmanager.{operation}."
-                    ))
-                })?;
-            dispatch::secretsmanager(core, ctx, op, &exchange.body)
+    let service = match prefix {
+        SECRETS_MANAGER_TARGET => Service::SecretsManager,
+        CLOUDTRAIL_TARGET => Service::CloudTrail,
+        "" => {
+            return Err(CoreError::UnknownOperation(
+                "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
+            ))
         }
-        CLOUDTRAIL_TARGET => match tresor_core::cloudtrail::Operation::from_name(operation) {
-            Some(tresor_core::cloudtrail::Operation::LookupEvents) => {
-                dispatch::lookup_events(core, ctx, &exchange.body)
-            }
-            None => Err(CoreError::UnknownOperation(format!(
-                "Unknown operation {prefix}.{operation}."
-            ))),
-        },
-        "" => Err(CoreError::UnknownOperation(
-            "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
-        )),
-        _ => Err(CoreError::UnknownOperation(format!(
-            "Unknown operation {prefix}.{operation}."
-        ))),
-    }
+        _ => return Err(unknown_target(prefix, name)),
+    };
+    Operation::parse(service, name).ok_or_else(|| unknown_target(prefix, name))
 }
 
 /// The Query services (IAM, STS), chosen by the signature's scope and `Action`.
-fn query_call(core: &Core, exchange: &Exchange, now: Timestamp) -> Finished {
+fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decoded {
     // The form is decoded before authentication (the signature covers the body, not its
     // meaning), within the decoder's limits; one it refuses is answered at once.
-    let decoded = match query::decode_form(&exchange.body) {
+    let (named_action, params) = match query::decode_form(&exchange.body) {
         Ok(decoded) => decoded,
         Err(e) => {
-            return Finished {
-                service: "iam",
-                operation: String::new(),
-                ctx: None,
-                request: Value::Null,
-                result: Err(CoreError::Validation(e.message())),
-                audited: false,
-            }
+            let e = CoreError::Validation(e.message());
+            return (
+                Service::Iam,
+                String::new(),
+                core.refuse(meta, Service::Iam, "", None, Value::Null, e),
+            );
         }
     };
-    let (named_action, params) = decoded;
     let action = named_action.clone().unwrap_or_default();
-    let (ctx, service, result, audited) =
-        match core.authenticate(&exchange.signed(), &["iam", "sts"], now) {
-            Err(e) => (None, "iam", Err(e), false),
-            Ok(auth) => {
-                let service = if auth.service == "sts" { "sts" } else { "iam" };
-                let ctx = exchange.context(auth, now);
-                let run = || {
-                    match named_action {
-                        None => Err(CoreError::InvalidInput(
-                            "Missing Action parameter.".to_owned(),
-                        )),
-                        Some(_) if service == "sts" => {
-                            match tresor_core::sts::Operation::from_name(&action) {
-                                Some(op) => {
-                                    tresor_core::sts::dispatch(core, &ctx, op, params.clone())
-                                }
-                                None => Err(CoreError::InvalidAction(format!(
-                                    "Could not find operation {action} for version 2011-06-15"
-                                ))),
-                            }
-                        }
-                        Some(_) => match tresor_core::iam::Operation::from_name(&action) {
-                            Some(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
-                            None => Err(CoreError::InvalidAction(format!(
-                                "Could not find operation {action} for version 2010-05-08"
-                            ))),
-                        },
-                    }
-                    .map(Payload::Query)
-                };
-                let (result, audited) =
-                    run_recorded(core, exchange, &ctx, service, &action, &params, now, run);
-                (Some(ctx), service, result, audited)
-            }
-        };
-    Finished {
-        service,
-        operation: action,
-        ctx,
-        request: params,
-        result,
-        audited,
-    }
-}
-
-/// One line per request: successes at `debug` (the audit trail is the record of who did what;
-/// an info line per request would cost a locked stderr write on the hot path), failures at
-/// `info`.
-fn log_outcome(ctx: &RequestContext, operation: &str, error: Option<&CoreError>) {
-    match error {
-        None => tracing::debug!(request_id = %ctx.request_id, operation, "ok"),
-        Some(e) => {
-            tracing::info!(request_id = %ctx.request_id, operation, error = e.aws_code(), "failed")
+    let auth = match core.authenticate(&exchange.signed(), &["iam", "sts"], meta.time) {
+        Ok(auth) => auth,
+        Err(e) => {
+            return (
+                Service::Iam,
+                action.clone(),
+                core.refuse(meta, Service::Iam, &action, None, Value::Null, e),
+            )
         }
-    }
+    };
+    let service = if auth.service == Service::Sts.name() {
+        Service::Sts
+    } else {
+        Service::Iam
+    };
+    let ctx = exchange.context(auth, meta.time);
+    let op = match named_action {
+        None => Err(CoreError::InvalidInput(
+            "Missing Action parameter.".to_owned(),
+        )),
+        Some(_) => Operation::parse(service, &action).ok_or_else(|| {
+            let version = if service == Service::Sts {
+                "2011-06-15"
+            } else {
+                "2010-05-08"
+            };
+            CoreError::InvalidAction(format!(
+                "Could not find operation {action} for version {version}"
+            ))
+        }),
+    };
+    let op = match op {
+        Ok(op) => op,
+        Err(e) => {
+            return (
+                service,
+                action.clone(),
+                core.refuse(meta, service, &action, Some(&ctx), params, e),
+            )
+        }
+    };
+    let performed = core.perform(
+        meta,
+        &ctx,
+        op,
+        params.clone(),
+        || {
+            match op {
+                Operation::Iam(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
+                Operation::Sts(op) => tresor_core::sts::dispatch(core, &ctx, op, params.clone()),
+                Operation::SecretsManager(_) | Operation::CloudTrail(_) => {
+                    Err(CoreError::InvalidAction(format!(
+                        "Could not find operation {action} for this service"
+                    )))
+                }
+            }
+            .map(Payload::Query)
+        },
+        json_elements,
+    );
+    (service, action, performed)
 }

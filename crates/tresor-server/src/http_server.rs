@@ -10,7 +10,6 @@ use tokio::sync::Semaphore;
 use tresor_core::Core;
 use tresor_types::Timestamp;
 
-use crate::auth_failures::AuthFailureBudget;
 use crate::deadlines::{Activity, Deadlines};
 use crate::handler::{handle, Shared};
 use crate::limits::{self, Limits, PerSource};
@@ -91,7 +90,6 @@ pub async fn serve(
     let limits = config.limits;
     let shared = Arc::new(Shared {
         core: core.clone(),
-        auth_failures: AuthFailureBudget::new(),
         body_read_timeout: limits.body_read_timeout,
     });
     let builder = Arc::new(http_builder());

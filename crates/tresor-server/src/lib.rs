@@ -7,7 +7,6 @@
 //! is encoded. This crate is the only place where a `CoreError` becomes an HTTP response
 //! (`wire.rs`); it never touches SQL or key material.
 
-mod auth_failures;
 mod deadlines;
 mod dispatch;
 pub mod fuzzing;

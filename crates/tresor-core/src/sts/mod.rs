@@ -52,6 +52,14 @@ impl Operation {
             Self::GetCallerIdentity | Self::AssumeRole => true,
         }
     }
+
+    /// Whether it writes to the store: `AssumeRole` stores the session it starts.
+    pub fn changes_state(self) -> bool {
+        match self {
+            Self::GetCallerIdentity => false,
+            Self::AssumeRole => true,
+        }
+    }
 }
 
 /// Run one STS operation; see [`crate::iam::dispatch`] for the shapes of `params` and the

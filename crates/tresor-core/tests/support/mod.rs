@@ -29,6 +29,7 @@ pub fn root(account: &AccountId) -> RequestContext {
 #[allow(dead_code)] // not every test file records calls
 pub fn audited_call<'a>(ctx: &'a RequestContext, operation: &'a str) -> AuditedCall<'a> {
     AuditedCall {
+        read_only: None,
         service: "secretsmanager",
         operation,
         principal: Some(&ctx.principal),

@@ -1,0 +1,160 @@
+//! Every operation Tresor serves, of every service, as one type.
+//!
+//! Each service keeps its own enum (its variants are its API surface, matched exhaustively by
+//! its dispatch); [`Operation`] joins them, so the pipeline ([`crate::pipeline`]) asks one
+//! value for everything it decides by: the service (SigV4 signing name, audit `eventSource`,
+//! protocol), the IAM action, whether the call changes state (it then runs in one store
+//! transaction with its record) and whether CloudTrail marks it `readOnly`. A new service is
+//! one variant here and its enum; the compiler lists every `match` that must learn it.
+
+use crate::{cloudtrail, iam, secretsmanager, sts};
+
+/// A service Tresor speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    SecretsManager,
+    Iam,
+    Sts,
+    CloudTrail,
+}
+
+impl Service {
+    pub const ALL: [Service; 4] = [Self::SecretsManager, Self::Iam, Self::Sts, Self::CloudTrail];
+
+    /// The SigV4 signing name (`secretsmanager`, `iam`, `sts`, `cloudtrail`), also the prefix
+    /// of its IAM actions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SecretsManager => "secretsmanager",
+            Self::Iam => "iam",
+            Self::Sts => "sts",
+            Self::CloudTrail => "cloudtrail",
+        }
+    }
+
+    /// The service of a SigV4 signing name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether it speaks awsQuery (form in, XML out) rather than awsJson1.1.
+    pub fn is_query(self) -> bool {
+        matches!(self, Self::Iam | Self::Sts)
+    }
+}
+
+/// One operation of one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    SecretsManager(secretsmanager::Operation),
+    Iam(iam::Operation),
+    Sts(sts::Operation),
+    CloudTrail(cloudtrail::Operation),
+}
+
+impl Operation {
+    /// Every operation of every service.
+    pub fn all() -> impl Iterator<Item = Operation> {
+        let sm = secretsmanager::Operation::ALL
+            .into_iter()
+            .map(Self::SecretsManager);
+        let iam = iam::Operation::ALL.into_iter().map(Self::Iam);
+        let sts = sts::Operation::ALL.into_iter().map(Self::Sts);
+        let ct = cloudtrail::Operation::ALL.into_iter().map(Self::CloudTrail);
+        sm.chain(iam).chain(sts).chain(ct)
+    }
+
+    /// The operation `name` of `service` (exact, case-sensitive, as AWS parses it).
+    pub fn parse(service: Service, name: &str) -> Option<Self> {
+        match service {
+            Service::SecretsManager => {
+                secretsmanager::Operation::from_name(name).map(Self::SecretsManager)
+            }
+            Service::Iam => iam::Operation::from_name(name).map(Self::Iam),
+            Service::Sts => sts::Operation::from_name(name).map(Self::Sts),
+            Service::CloudTrail => cloudtrail::Operation::from_name(name).map(Self::CloudTrail),
+        }
+    }
+
+    pub fn service(self) -> Service {
+        match self {
+            Self::SecretsManager(_) => Service::SecretsManager,
+            Self::Iam(_) => Service::Iam,
+            Self::Sts(_) => Service::Sts,
+            Self::CloudTrail(_) => Service::CloudTrail,
+        }
+    }
+
+    /// The operation's name on the wire (`GetSecretValue`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SecretsManager(op) => op.name(),
+            Self::Iam(op) => op.name(),
+            Self::Sts(op) => op.name(),
+            Self::CloudTrail(op) => op.name(),
+        }
+    }
+
+    /// The IAM action that authorizes it (`secretsmanager:GetSecretValue`).
+    pub fn iam_action(self) -> String {
+        format!("{}:{}", self.service().name(), self.name())
+    }
+
+    /// Whether it may change state: it then runs in one store transaction with its audit
+    /// record, and the record keeps its response elements.
+    pub fn changes_state(self) -> bool {
+        match self {
+            Self::SecretsManager(op) => !op.is_read_only(),
+            Self::Iam(op) => !op.is_read_only(),
+            Self::Sts(op) => op.changes_state(),
+            Self::CloudTrail(_) => false,
+        }
+    }
+
+    /// CloudTrail's `readOnly` for it (`AssumeRole` is one, although it starts a session).
+    pub fn is_read_only(self) -> bool {
+        match self {
+            Self::SecretsManager(op) => op.is_read_only(),
+            Self::Iam(op) => op.is_read_only(),
+            Self::Sts(op) => op.is_read_only(),
+            Self::CloudTrail(_) => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_parses_back_and_names_its_action() {
+        let all: Vec<Operation> = Operation::all().collect();
+        assert_eq!(all.len(), 26 + 39 + 2 + 1);
+        for op in all {
+            assert_eq!(Operation::parse(op.service(), op.name()), Some(op));
+            assert_eq!(
+                op.iam_action(),
+                match op {
+                    Operation::SecretsManager(o) => o.iam_action(),
+                    Operation::Iam(o) => o.iam_action(),
+                    Operation::Sts(o) => o.iam_action(),
+                    Operation::CloudTrail(o) => o.iam_action(),
+                }
+            );
+            // A call that changes nothing is recorded as a read.
+            assert!(op.changes_state() || op.is_read_only(), "{op:?}");
+        }
+        assert_eq!(Operation::parse(Service::Iam, "GetSecretValue"), None);
+    }
+
+    #[test]
+    fn assume_role_is_recorded_as_a_read_but_runs_as_a_write() {
+        let op = Operation::Sts(sts::Operation::AssumeRole);
+        assert!(op.is_read_only());
+        assert!(op.changes_state());
+        let op = Operation::SecretsManager(secretsmanager::Operation::GetSecretValue);
+        assert!(op.is_read_only() && !op.changes_state());
+        let op = Operation::SecretsManager(secretsmanager::Operation::PutSecretValue);
+        assert!(!op.is_read_only() && op.changes_state());
+    }
+}
