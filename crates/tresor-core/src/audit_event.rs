@@ -6,13 +6,12 @@ use tresor_audit::{
 };
 use tresor_types::Timestamp;
 
-use crate::{Core, CoreError, Principal, PrincipalKind};
+use crate::{Core, CoreError, Principal, PrincipalKind, Service};
 
 /// One finished request, as the audit trail records it. Failed authentication has no
 /// principal; the access key id it claimed (if readable) is kept.
 pub struct AuditedCall<'a> {
-    /// `secretsmanager`, `iam`, `sts`, …
-    pub service: &'a str,
+    pub service: Service,
     pub operation: &'a str,
     /// CloudTrail's `readOnly`, when the operation is known (else guessed from its name).
     pub read_only: Option<bool>,
@@ -102,7 +101,7 @@ fn identity(principal: Option<&Principal>, claimed_key: Option<&str>) -> UserIde
 
 /// The secret a Secrets Manager call was about, when it names one by ARN.
 fn resources(call: &AuditedCall<'_>, account: &str) -> Vec<tresor_audit::Resource> {
-    if call.service != "secretsmanager" {
+    if call.service != Service::SecretsManager {
         return Vec::new();
     }
     let arn = call
@@ -132,7 +131,7 @@ impl Core {
             .map(|p| p.account.as_str().to_owned())
             .unwrap_or_default();
         let mut event = AuditEvent::new(
-            format!("{}.amazonaws.com", call.service),
+            format!("{}.amazonaws.com", call.service.name()),
             call.operation,
             call.region.as_str(),
             account.clone(),
@@ -289,7 +288,7 @@ mod tests {
     fn debug_never_shows_request_or_response_values() {
         let call = AuditedCall {
             read_only: None,
-            service: "secretsmanager",
+            service: Service::SecretsManager,
             operation: "CreateSecret",
             principal: None,
             claimed_access_key_id: None,

@@ -1,10 +1,10 @@
 //! Authentication: SigV4 header auth against the access keys in the store.
 
-use tresor_sigv4::{AuthError, Request};
+use tresor_sigv4::{AuthError, AuthFailure, Request};
 use tresor_store::{AccessKeyRecord, AccessKeyStatus, IdentityStore, SessionRecord, Store};
 use tresor_types::{AccountId, Region, Timestamp};
 
-use crate::{Core, CoreError, Principal, PrincipalKind};
+use crate::{Core, CoreError, Principal, PrincipalKind, Service};
 
 /// What authentication establishes: the caller and the region its signature was scoped to.
 #[derive(Debug, Clone)]
@@ -12,19 +12,19 @@ pub struct Authenticated {
     pub principal: Principal,
     pub region: Region,
     /// The service the signature was scoped to (one of those the caller accepted).
-    pub service: String,
+    pub service: Service,
 }
 
 fn auth_error(e: &AuthError) -> CoreError {
     CoreError::Authentication {
-        code: e.aws_code(),
+        failure: e.failure(),
         message: e.message(),
     }
 }
 
 fn unrecognized() -> CoreError {
     CoreError::Authentication {
-        code: "UnrecognizedClientException",
+        failure: AuthFailure::UnrecognizedClient,
         message: "The security token included in the request is invalid.".to_owned(),
     }
 }
@@ -36,22 +36,24 @@ impl Core {
     pub fn authenticate(
         &self,
         request: &Request<'_>,
-        services: &[&str],
+        services: &[Service],
         now: Timestamp,
     ) -> Result<Authenticated, CoreError> {
         let parsed = tresor_sigv4::parse(request, now).map_err(|e| auth_error(&e))?;
         // Any well-formed region is served: secrets live per (account, region).
+        // The service the signature names, if the caller accepts it; else the first, whose
+        // scope check then refuses it.
         let service = services
             .iter()
-            .find(|s| **s == parsed.service)
+            .find(|s| s.name() == parsed.service)
             .or(services.first())
             .copied()
-            .unwrap_or_default();
+            .ok_or_else(|| CoreError::Internal("no service to authenticate for".to_owned()))?;
         parsed
-            .check_scope(&parsed.region, service)
+            .check_scope(&parsed.region, service.name())
             .map_err(|e| auth_error(&e))?;
         let region = Region::parse(&parsed.region).map_err(|_| CoreError::Authentication {
-            code: "InvalidSignatureException",
+            failure: AuthFailure::InvalidSignature,
             message: "Credential should be scoped to a valid region. ".to_owned(),
         })?;
         let key = self
@@ -81,7 +83,7 @@ impl Core {
             // holder of the key.
             if s.expires <= now {
                 return Err(CoreError::Authentication {
-                    code: "ExpiredTokenException",
+                    failure: AuthFailure::ExpiredToken,
                     message: "The security token included in the request is expired".to_owned(),
                 });
             }
@@ -90,7 +92,7 @@ impl Core {
         Ok(Authenticated {
             principal,
             region,
-            service: service.to_owned(),
+            service,
         })
     }
 

@@ -32,8 +32,12 @@ pub enum CoreError {
     /// No operation of this service matches the request's `X-Amz-Target`.
     #[error("{0}")]
     UnknownOperation(String),
+    /// The request's authentication failed; the kind decides the code each protocol answers.
     #[error("{message}")]
-    Authentication { code: &'static str, message: String },
+    Authentication {
+        failure: tresor_sigv4::AuthFailure,
+        message: String,
+    },
     /// Denied, with AWS's message. `unreadable` says which stored policies could not be read
     /// and denied in their place: for the audit record only, since the message must not tell a
     /// caller more than AWS would (such as that a secret it may not see exists).
@@ -88,7 +92,7 @@ impl CoreError {
             Self::EncryptionFailure(_) => "EncryptionFailure",
             Self::Serialization(_) => "SerializationException",
             Self::UnknownOperation(_) => "UnknownOperationException",
-            Self::Authentication { code, .. } => code,
+            Self::Authentication { failure, .. } => failure.json_code(),
             Self::AccessDenied { .. } => "AccessDeniedException",
             Self::NoSuchEntity(_) => "NoSuchEntity",
             Self::EntityAlreadyExists(_) => "EntityAlreadyExists",
@@ -112,23 +116,17 @@ impl CoreError {
             Self::LimitExceeded(_) => "LimitExceeded",
             Self::AccessDenied { .. } => "AccessDenied",
             Self::Internal(_) => "InternalFailure",
-            Self::Authentication { code, .. } => match *code {
-                "UnrecognizedClientException" => "InvalidClientTokenId",
-                "InvalidSignatureException" => "SignatureDoesNotMatch",
-                "IncompleteSignatureException" => "IncompleteSignature",
-                "MissingAuthenticationTokenException" => "MissingAuthenticationToken",
-                "ExpiredTokenException" => "ExpiredToken",
-                other => other,
-            },
+            Self::Authentication { failure, .. } => failure.query_code(),
             other => other.aws_code(),
         }
     }
 
     /// The error code a client of `service` receives (and CloudTrail records).
-    pub fn code_for(&self, service: &str) -> &'static str {
-        match service {
-            "iam" | "sts" => self.query_code(),
-            _ => self.aws_code(),
+    pub fn code_for(&self, service: crate::Service) -> &'static str {
+        if service.is_query() {
+            self.query_code()
+        } else {
+            self.aws_code()
         }
     }
 

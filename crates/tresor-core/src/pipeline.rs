@@ -186,7 +186,7 @@ fn record_of<'a>(
     request: Value,
 ) -> AuditedCall<'a> {
     AuditedCall {
-        service: service.name(),
+        service,
         operation,
         read_only: None,
         principal: ctx.map(|c| &c.principal),

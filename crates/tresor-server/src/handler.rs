@@ -362,7 +362,7 @@ fn json_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decode
             core.refuse(meta, service, name, ctx, request, e),
         )
     };
-    let auth = match core.authenticate(&exchange.signed(), &[service.name()], meta.time) {
+    let auth = match core.authenticate(&exchange.signed(), &[service], meta.time) {
         Ok(auth) => auth,
         Err(e) => return refuse(None, Value::Null, e),
     };
@@ -442,7 +442,8 @@ fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decod
         }
     };
     let action = named_action.clone().unwrap_or_default();
-    let auth = match core.authenticate(&exchange.signed(), &["iam", "sts"], meta.time) {
+    let auth = match core.authenticate(&exchange.signed(), &[Service::Iam, Service::Sts], meta.time)
+    {
         Ok(auth) => auth,
         Err(e) => {
             return (
@@ -452,11 +453,7 @@ fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decod
             )
         }
     };
-    let service = if auth.service == Service::Sts.name() {
-        Service::Sts
-    } else {
-        Service::Iam
-    };
+    let service = auth.service;
     let ctx = exchange.context(auth, meta.time);
     let op = match named_action {
         None => Err(CoreError::InvalidInput(

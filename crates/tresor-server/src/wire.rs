@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use tresor_core::CoreError;
+use tresor_sigv4::AuthFailure;
 
 pub type Body = Full<Bytes>;
 
@@ -70,17 +71,22 @@ fn query_code(e: &CoreError) -> (&'static str, StatusCode) {
         CoreError::AccessDenied { .. } => StatusCode::FORBIDDEN,
         CoreError::NoSuchEntity(_) => StatusCode::NOT_FOUND,
         CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        CoreError::Authentication {
-            code:
-                "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "MissingAuthenticationTokenException"
-                | "ExpiredTokenException",
-            ..
-        } => StatusCode::FORBIDDEN,
+        CoreError::Authentication { failure, .. } => auth_status(*failure),
         _ => StatusCode::BAD_REQUEST,
     };
     (e.query_code(), status)
+}
+
+/// The HTTP status of an awsQuery authentication failure: 403, except a malformed signature
+/// (400), as IAM and STS answer.
+fn auth_status(failure: AuthFailure) -> StatusCode {
+    match failure {
+        AuthFailure::IncompleteSignature => StatusCode::BAD_REQUEST,
+        AuthFailure::MissingToken
+        | AuthFailure::InvalidSignature
+        | AuthFailure::UnrecognizedClient
+        | AuthFailure::ExpiredToken => StatusCode::FORBIDDEN,
+    }
 }
 
 /// An awsQuery error response (`<ErrorResponse>`).

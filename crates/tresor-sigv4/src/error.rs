@@ -95,11 +95,56 @@ pub enum AuthError {
     SignatureMismatch,
 }
 
+/// The kind of an authentication failure, as AWS tells them apart: what a client sees (its
+/// error code) depends on this and on the protocol, never on more detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthFailure {
+    /// No credentials at all.
+    MissingToken,
+    /// The `Authorization` header or a header it needs is malformed.
+    IncompleteSignature,
+    /// The signature, its scope or its time does not hold.
+    InvalidSignature,
+    /// The access key (or its session token) is unknown, inactive or deleted.
+    UnrecognizedClient,
+    /// The session behind a temporary key has expired.
+    ExpiredToken,
+}
+
+impl AuthFailure {
+    /// The code of the awsJson services (Secrets Manager, CloudTrail, KMS).
+    pub fn json_code(self) -> &'static str {
+        match self {
+            Self::MissingToken => "MissingAuthenticationTokenException",
+            Self::IncompleteSignature => "IncompleteSignatureException",
+            Self::InvalidSignature => "InvalidSignatureException",
+            Self::UnrecognizedClient => "UnrecognizedClientException",
+            Self::ExpiredToken => "ExpiredTokenException",
+        }
+    }
+
+    /// The code of the awsQuery services (IAM, STS).
+    pub fn query_code(self) -> &'static str {
+        match self {
+            Self::MissingToken => "MissingAuthenticationToken",
+            Self::IncompleteSignature => "IncompleteSignature",
+            Self::InvalidSignature => "SignatureDoesNotMatch",
+            Self::UnrecognizedClient => "InvalidClientTokenId",
+            Self::ExpiredToken => "ExpiredToken",
+        }
+    }
+}
+
 impl AuthError {
     /// The AWS error code (the `__type` of an awsJson error).
     pub fn aws_code(&self) -> &'static str {
+        self.failure().json_code()
+    }
+
+    /// The kind of failure this is.
+    pub fn failure(&self) -> AuthFailure {
         match self {
-            AuthError::MissingAuthorization => "MissingAuthenticationTokenException",
+            AuthError::MissingAuthorization => AuthFailure::MissingToken,
             AuthError::DuplicateHeader { .. }
             | AuthError::UnsupportedAlgorithm { .. }
             | AuthError::MissingAuthParameters { .. }
@@ -107,7 +152,7 @@ impl AuthError {
             | AuthError::InvalidScopeTerminator { .. }
             | AuthError::MalformedSignedHeaders { .. }
             | AuthError::MissingDate
-            | AuthError::MalformedDate { .. } => "IncompleteSignatureException",
+            | AuthError::MalformedDate { .. } => AuthFailure::IncompleteSignature,
             AuthError::ScopeDateMismatch { .. }
             | AuthError::ScopeRegionInvalid { .. }
             | AuthError::ScopeServiceInvalid { .. }
@@ -115,7 +160,7 @@ impl AuthError {
             | AuthError::SignatureExpired { .. }
             | AuthError::SignatureNotYetCurrent { .. }
             | AuthError::ContentSha256Mismatch
-            | AuthError::SignatureMismatch => "InvalidSignatureException",
+            | AuthError::SignatureMismatch => AuthFailure::InvalidSignature,
         }
     }
 

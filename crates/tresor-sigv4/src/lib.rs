@@ -27,7 +27,7 @@ pub use canonical::{
     canonical_header_value, canonical_query_string, canonical_request, canonical_uri, hex_sha256,
     string_to_sign,
 };
-pub use error::AuthError;
+pub use error::{AuthError, AuthFailure};
 pub use parse::{parse, ParsedAuth};
 pub use verify::verify;
 

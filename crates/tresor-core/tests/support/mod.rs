@@ -30,7 +30,7 @@ pub fn root(account: &AccountId) -> RequestContext {
 pub fn audited_call<'a>(ctx: &'a RequestContext, operation: &'a str) -> AuditedCall<'a> {
     AuditedCall {
         read_only: None,
-        service: "secretsmanager",
+        service: tresor_core::Service::SecretsManager,
         operation,
         principal: Some(&ctx.principal),
         claimed_access_key_id: None,

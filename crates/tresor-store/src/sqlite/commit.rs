@@ -153,7 +153,9 @@ fn to_u64(seq: i64) -> Result<u64> {
 /// (`abort`, as abrupt as `kill -9`), or, for [`Point::StoreCommit`], fails the store file's
 /// commit as a full disk would (the file is removed: once). Release builds compile none of it.
 pub(super) mod fault {
-    use crate::{Result, StoreError};
+    use crate::Result;
+    #[cfg(debug_assertions)]
+    use crate::StoreError;
 
     #[derive(Debug, Clone, Copy)]
     pub(in super::super) enum Point {
