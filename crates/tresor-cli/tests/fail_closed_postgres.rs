@@ -60,15 +60,10 @@ fn unblock_audit(db: &TestDb) {
 /// is checked against.
 fn store_rows(db: &TestDb) -> BTreeMap<String, Vec<String>> {
     let mut client = db.connect();
-    let tables: Vec<String> = client
-        .query(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() \
-             AND tablename NOT LIKE 'audit%' ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
+    let tables: Vec<String> = db
+        .tables()
+        .into_iter()
+        .filter(|t| !t.starts_with("audit"))
         .collect();
     assert!(tables.iter().any(|t| t == "secret_versions"), "{tables:?}");
     tables

@@ -68,15 +68,7 @@ fn verify(args: &[&str], unseal: bool) -> u64 {
 /// Row counts of every table of the PostgreSQL store, to show a refused move changed nothing.
 fn table_counts(db: &TestDb) -> Vec<(String, i64)> {
     let mut client = db.connect();
-    let tables: Vec<String> = client
-        .query(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let tables = db.tables();
     tables
         .into_iter()
         .map(|t| {

@@ -306,15 +306,7 @@ fn dump(db: &TestDb) -> Vec<u8> {
         Err(e) => eprintln!("no pg_dump ({e}); dumping with COPY instead"),
     }
     let mut client = db.connect();
-    let tables: Vec<String> = client
-        .query(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let tables = db.tables();
     assert!(tables.iter().any(|t| t == "secret_versions"), "{tables:?}");
     let mut out = Vec::new();
     for table in tables {

@@ -84,6 +84,19 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The store's tables, by name.
+    pub fn tables(&self) -> Vec<String> {
+        self.connect()
+            .query(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
     /// `None` when PostgreSQL is not reachable and not required.
     pub fn create(prefix: &str) -> Option<Self> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
