@@ -79,8 +79,8 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// An event with CloudTrail's constants filled in, a fresh `eventID`, an `Unknown` identity,
-    /// `readOnly` as CloudTrail writes it ([`is_read_only_operation`], and
-    /// [`RECORDED_AS_READ`]), and empty/`null` everything else.
+    /// `readOnly` guessed from the name ([`is_read_only_operation`]; a caller that knows the
+    /// operation sets it), and empty/`null` everything else.
     pub fn new(
         event_source: impl Into<String>,
         event_name: impl Into<String>,
@@ -94,8 +94,7 @@ impl AuditEvent {
             user_identity: UserIdentity::unknown(),
             event_time,
             event_source: event_source.into(),
-            read_only: is_read_only_operation(&event_name)
-                || RECORDED_AS_READ.contains(&event_name.as_str()),
+            read_only: is_read_only_operation(&event_name),
             event_name,
             aws_region: aws_region.into(),
             source_ip_address: String::new(),
@@ -252,11 +251,6 @@ pub struct Resource {
     #[serde(rename = "type")]
     pub resource_type: String,
 }
-
-/// Operations that change state (so Tresor records them in the transaction of their change)
-/// but that CloudTrail marks `readOnly`: `AssumeRole` stores a session here, yet AWS records it
-/// as a read, and trails that log only writes leave it out.
-pub const RECORDED_AS_READ: &[&str] = &["AssumeRole"];
 
 /// Whether CloudTrail marks `operation` `readOnly`: reads (`Get*`, `List*`, `Describe*`,
 /// `BatchGet*`, `Lookup*`, `Validate*`) and the KMS cryptographic operations that change no state.

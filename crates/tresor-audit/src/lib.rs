@@ -57,8 +57,8 @@ pub use checkpoint::{
 pub use event::{
     is_read_only_operation, is_secret_member, redact, AuditEvent, IdentityType, Resource,
     SessionAttributes, SessionContext, SessionIssuer, UserIdentity, AWS_SERVICE_EVENT,
-    CLOUDTRAIL_SOURCE, EVENT_VERSION, HIDDEN, IAM_SOURCE, KMS_SOURCE, RECORDED_AS_READ,
-    SECRETS_MANAGER_SOURCE, STS_SOURCE,
+    CLOUDTRAIL_SOURCE, EVENT_VERSION, HIDDEN, IAM_SOURCE, KMS_SOURCE, SECRETS_MANAGER_SOURCE,
+    STS_SOURCE,
 };
 pub use export::{
     digest_signature_message, export, verify_export, verify_export_with, ExportError,

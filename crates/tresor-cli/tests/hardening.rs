@@ -145,6 +145,28 @@ fn failed_authentications_are_recorded_by_metadata_within_a_budget() {
     let events = events_claiming(&data, key);
     assert_eq!(events.len(), 21);
     assert_eq!(events[20]["eventName"], "UnknownOperation");
+    assert_eq!(events[0]["readOnly"], false, "CreateSecret changes state");
+
+    // A refused request that names an operation is recorded as that operation of its service:
+    // AssumeRole is STS's, and a read to CloudTrail although it starts a session.
+    let sts_auth = auth.replace("/secretsmanager/", "/sts/");
+    let (status, body) = raw_post(
+        server.addr,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-Amz-Date", "20261207T000000Z"),
+            ("Authorization", &sts_auth),
+        ],
+        b"Action=AssumeRole&Version=2011-06-15&RoleSessionName=s\
+          &RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fr",
+    );
+    assert!((400..500).contains(&status), "{status} {body}");
+    assert!(body.contains("sts.amazonaws.com/doc/2011-06-15"), "{body}");
+    let events = events_claiming(&data, key);
+    assert_eq!(events.len(), 22);
+    assert_eq!(events[21]["eventName"], "AssumeRole");
+    assert_eq!(events[21]["eventSource"], "sts.amazonaws.com");
+    assert_eq!(events[21]["readOnly"], true);
 
     // Past the source's budget, failures are answered the same way but not recorded.
     for _ in 0..100 {

@@ -19,8 +19,6 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [Self::SecretsManager, Self::Iam, Self::Sts, Self::CloudTrail];
-
     /// The SigV4 signing name (`secretsmanager`, `iam`, `sts`, `cloudtrail`), also the prefix
     /// of its IAM actions.
     pub fn name(self) -> &'static str {
@@ -30,11 +28,6 @@ impl Service {
             Self::Sts => "sts",
             Self::CloudTrail => "cloudtrail",
         }
-    }
-
-    /// The service of a SigV4 signing name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
     }
 
     /// Whether it speaks awsQuery (form in, XML out) rather than awsJson1.1.

@@ -153,6 +153,9 @@ impl Core {
             None => Value::Null,
         };
         let mut call = record_of(meta, service, operation, ctx, request);
+        // A request refused before its operation ran may still name one (a failed signature
+        // on a GetSecretValue): its record says what that operation is.
+        call.read_only = Operation::parse(service, operation).map(Operation::is_read_only);
         call.error = Some(&error);
         call.additional = additional;
         let queued = self.submit_audit(call);

@@ -446,11 +446,18 @@ fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decod
     {
         Ok(auth) => auth,
         Err(e) => {
+            // Unauthenticated, the service is the one whose operation the request names (the
+            // STS actions are STS's alone), for its record and its answer's namespace.
+            let named = if Operation::parse(Service::Sts, &action).is_some() {
+                Service::Sts
+            } else {
+                Service::Iam
+            };
             return (
-                Service::Iam,
+                named,
                 action.clone(),
-                core.refuse(meta, Service::Iam, &action, None, Value::Null, e),
-            )
+                core.refuse(meta, named, &action, None, Value::Null, e),
+            );
         }
     };
     let service = auth.service;

@@ -46,7 +46,7 @@ impl Operation {
     }
 
     /// CloudTrail's `readOnly`: both, `AssumeRole` included although it starts a session
-    /// (see `tresor_audit::RECORDED_AS_READ`).
+    /// (see [`Self::changes_state`]): AWS records it as a read.
     pub fn is_read_only(self) -> bool {
         match self {
             Self::GetCallerIdentity | Self::AssumeRole => true,
