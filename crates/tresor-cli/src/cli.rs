@@ -93,6 +93,11 @@ pub struct ServerArgs {
     /// Time a connection may stay open with no request in flight, e.g. `60s`.
     #[arg(long, env = "TRESOR_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// Do not serve `GET /metrics` (request counts and latencies by operation, for Prometheus;
+    /// served without authentication, so turn it off where the listener is reachable by
+    /// those who should not see them).
+    #[arg(long, env = "TRESOR_NO_METRICS")]
+    pub no_metrics: bool,
 }
 
 impl ServerArgs {

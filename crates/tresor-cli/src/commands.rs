@@ -193,6 +193,7 @@ fn server(args: ServerArgs) -> Result<(), String> {
             listen: addr,
             tls,
             limits,
+            metrics: !args.no_metrics,
         };
         let core = Arc::new(core);
         let served = tresor_server::serve(core.clone(), listener, config, shutdown_signal())

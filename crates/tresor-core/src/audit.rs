@@ -30,6 +30,7 @@ use tresor_crypto::Ed25519SigningKey;
 use tresor_store::{AuditRow, AuditStore, CheckpointRow, Store, StoreError};
 use tresor_types::{AccountId, SecretBytes, Timestamp};
 
+use crate::metrics::AuditMetrics;
 use crate::{CoreError, StoreBackend};
 
 mod late;
@@ -83,6 +84,7 @@ struct PendingRow {
 
 pub struct AuditLog {
     sender: Mutex<Option<mpsc::Sender<Job>>>,
+    metrics: Arc<AuditMetrics>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Records appended since the writer last indexed, shared with it.
     unindexed: Arc<AtomicUsize>,
@@ -142,6 +144,7 @@ struct Writer {
     unindexed: Arc<AtomicUsize>,
     /// Records of requests whose batch failed, to append once the store takes writes again.
     late: late::Late,
+    metrics: Arc<AuditMetrics>,
 }
 
 /// Link `batch` after `head` (as the store reports it inside its write transaction).
@@ -324,6 +327,7 @@ impl Writer {
                 break;
             }
             self.late.appended(n);
+            self.metrics.appended(n);
             appended += n;
         }
         appended
@@ -338,6 +342,8 @@ impl Writer {
             touches,
             index: _,
         } = batch;
+        self.metrics.taken(rows.len());
+        let started = Instant::now();
         if !touches.is_empty() {
             let store = self.store.clone();
             let touched = store.atomically(|| {
@@ -356,12 +362,16 @@ impl Writer {
                 result.map_err(StoreError::Backend)
             });
             let result = touched.map_err(|e| e.to_string());
+            self.metrics
+                .committed(rows.len(), started.elapsed(), result.is_ok());
             return self.settle(result, rows, waiters);
         }
         if rows.is_empty() {
             return 0;
         }
         let result = self.append(&rows);
+        self.metrics
+            .committed(rows.len(), started.elapsed(), result.is_ok());
         self.settle(result, rows, waiters)
     }
 
@@ -444,6 +454,7 @@ impl AuditLog {
         mac_key: SecretBytes,
         signing_key: Ed25519SigningKey,
         checkpoint_every: Duration,
+        metrics: Arc<AuditMetrics>,
     ) -> Result<Self, CoreError> {
         let checkpointed = store.list_checkpoints()?.last().map(|c| c.seq);
         let writer = Writer {
@@ -456,6 +467,7 @@ impl AuditLog {
             // A tail left by a stop before its last batch is indexed after the first commit.
             unindexed: Arc::new(AtomicUsize::new(INDEX_EVERY)),
             late: late::Late::default(),
+            metrics: metrics.clone(),
         };
         // Before any request: records left by a crash between a group's two commits.
         writer.reconcile();
@@ -468,6 +480,7 @@ impl AuditLog {
         Ok(Self {
             sender: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            metrics,
             unindexed,
         })
     }
@@ -476,6 +489,7 @@ impl AuditLog {
     /// committed, towards the next indexing batch, and wake the writer when they complete one.
     /// The count only decides when to index (the store knows what is left).
     pub(crate) fn appended_in_transaction(&self, records: usize) {
+        self.metrics.appended(records);
         let before = self.unindexed.fetch_add(records, Ordering::Relaxed);
         let job = if before < INDEX_EVERY && before + records >= INDEX_EVERY {
             Job::Index
@@ -514,6 +528,7 @@ impl AuditLog {
             .ok_or_else(audit_down)?
             .send(job)
             .map_err(|_| audit_down())?;
+        self.metrics.submitted();
         Ok(AuditTicket(wait))
     }
 

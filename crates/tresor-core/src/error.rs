@@ -171,6 +171,10 @@ impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::secret_not_found(),
+            StoreError::Backend(_) => {
+                crate::metrics::store_error();
+                Self::Internal(e.to_string())
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -22,6 +22,7 @@ mod error;
 pub mod fuzzing;
 pub mod iam;
 pub mod keyring;
+pub mod metrics;
 mod operation;
 mod pipeline;
 mod principals;
@@ -52,6 +53,7 @@ pub struct Core {
     audit_mac: tresor_types::SecretBytes,
     /// How many failed authentications each source may still write to the trail.
     auth_failures: auth_failures::AuthFailureBudget,
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl Core {
@@ -70,11 +72,13 @@ impl Core {
     ) -> Result<Self, CoreError> {
         let store = Arc::new(store);
         let audit_mac = keyring.audit_mac_key();
+        let metrics = Arc::new(metrics::Metrics::default());
         let audit_log = audit::AuditLog::start(
             store.clone(),
             audit_mac.clone(),
             keyring.audit_signing_key()?,
             checkpoint_every,
+            metrics.audit.clone(),
         )?;
         Ok(Self {
             store,
@@ -83,6 +87,7 @@ impl Core {
             audit_log,
             audit_mac,
             auth_failures: auth_failures::AuthFailureBudget::new(),
+            metrics,
         })
     }
 
@@ -93,8 +98,33 @@ impl Core {
         Ok(())
     }
 
+    /// The store, for tests that set up or inspect state the API cannot reach.
+    #[cfg(feature = "testkit")]
     pub fn store(&self) -> &StoreBackend {
         &self.store
+    }
+
+    /// Whether `op` is a read that takes microseconds on this store, so the server may run it
+    /// on the connection's own task rather than hop to the blocking pool and back (which would
+    /// cost more than the call): a point read of one secret on the embedded store. Writes wait
+    /// for an fsync, listings grow with the store, and every PostgreSQL read is a round trip.
+    pub fn reads_quickly(&self, op: Operation) -> bool {
+        use secretsmanager::Operation as O;
+        matches!(*self.store, StoreBackend::Sqlite(_))
+            && matches!(
+                op,
+                Operation::SecretsManager(
+                    O::GetSecretValue
+                        | O::DescribeSecret
+                        | O::GetResourcePolicy
+                        | O::ListSecretVersionIds
+                )
+            )
+    }
+
+    /// What the server has done, for `GET /metrics`.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
     }
 
     pub fn keyring(&self) -> &Keyring {

@@ -19,6 +19,18 @@ pub enum Service {
 }
 
 impl Service {
+    pub const ALL: [Service; 4] = [Self::SecretsManager, Self::Iam, Self::Sts, Self::CloudTrail];
+
+    /// Its position in [`Service::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Self::SecretsManager => 0,
+            Self::Iam => 1,
+            Self::Sts => 2,
+            Self::CloudTrail => 3,
+        }
+    }
+
     /// The SigV4 signing name (`secretsmanager`, `iam`, `sts`, `cloudtrail`), also the prefix
     /// of its IAM actions.
     pub fn name(self) -> &'static str {
@@ -46,6 +58,28 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// How many operations there are, of every service.
+    pub const COUNT: usize = secretsmanager::Operation::ALL.len()
+        + iam::Operation::ALL.len()
+        + sts::Operation::ALL.len()
+        + cloudtrail::Operation::ALL.len();
+
+    /// Its position in [`Operation::all`] (dense, below [`Operation::COUNT`]).
+    pub fn index(self) -> usize {
+        fn position<T: PartialEq>(all: &[T], op: &T) -> usize {
+            all.iter().position(|o| o == op).unwrap_or(0)
+        }
+        let sm = secretsmanager::Operation::ALL.len();
+        let iam = sm + iam::Operation::ALL.len();
+        let sts = iam + sts::Operation::ALL.len();
+        match self {
+            Self::SecretsManager(op) => position(&secretsmanager::Operation::ALL, &op),
+            Self::Iam(op) => sm + position(&iam::Operation::ALL, &op),
+            Self::Sts(op) => iam + position(&sts::Operation::ALL, &op),
+            Self::CloudTrail(op) => sts + position(&cloudtrail::Operation::ALL, &op),
+        }
+    }
+
     /// Every operation of every service.
     pub fn all() -> impl Iterator<Item = Operation> {
         let sm = secretsmanager::Operation::ALL
@@ -123,7 +157,9 @@ mod tests {
     fn every_operation_parses_back_and_names_its_action() {
         let all: Vec<Operation> = Operation::all().collect();
         assert_eq!(all.len(), 26 + 39 + 2 + 1);
-        for op in all {
+        assert_eq!(all.len(), Operation::COUNT);
+        for (i, op) in all.into_iter().enumerate() {
+            assert_eq!(op.index(), i);
             assert_eq!(Operation::parse(op.service(), op.name()), Some(op));
             assert_eq!(
                 op.iam_action(),

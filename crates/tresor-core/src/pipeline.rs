@@ -15,11 +15,21 @@
 //! Either gives a [`Performed`]: [`Performed::answer`] resolves once the record is durable,
 //! with the result to encode, or with the error that replaces it when the record could not be
 //! written (fail-closed). The server then writes the answer in the service's protocol.
+//!
+//! Observability falls out of the same walk: the server opens one `request` span per request
+//! (its id); the pipeline records in it the operation and the principal, and, once the answer
+//! is final, its outcome (`ok` or the AWS error code) and latency, logs one line in it
+//! (successes at `debug`, failures at `info`), and counts it in [`crate::metrics`]. Never a
+//! parameter or a value.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 use tresor_types::Timestamp;
 
 use crate::auth_failures::Verdict;
+use crate::metrics::{Metrics, Slot};
 use crate::{AuditTicket, AuditedCall, Core, CoreError, Operation, RequestContext, Service};
 
 /// Longest operation name a record keeps; every real one is shorter.
@@ -43,6 +53,8 @@ pub struct RequestMeta<'a> {
     /// The size of the body as received.
     pub body_len: usize,
     pub time: Timestamp,
+    /// When the request arrived, for its latency.
+    pub started: Instant,
 }
 
 /// A request that ran (or was refused) and is recorded, or queued to be, but not answered.
@@ -52,16 +64,42 @@ pub struct Performed<T> {
     /// The record, queued for group commit; `None` when it was written with the change, or
     /// when the request is answered without one (past its source's budget of failures).
     pending: Option<AuditTicket>,
+    counted: Counted,
+}
+
+/// Where an answered request is counted.
+struct Counted {
+    metrics: Arc<Metrics>,
+    slot: Slot,
+    started: Instant,
 }
 
 impl<T> Performed<T> {
     /// The result to answer with, once the record is durable: if it could not be written, the
     /// error that says so instead.
     pub async fn answer(self) -> Result<T, CoreError> {
-        match self.pending {
+        let result = match self.pending {
             Some(ticket) => ticket.durable().await.and(self.result),
             None => self.result,
+        };
+        let Counted {
+            metrics,
+            slot,
+            started,
+        } = self.counted;
+        let elapsed = started.elapsed();
+        let outcome = result.as_ref().err().map(CoreError::aws_code);
+        metrics.answered(slot, outcome, elapsed);
+        let span = tracing::Span::current();
+        span.record("outcome", tracing::field::display(outcome.unwrap_or("ok")));
+        span.record("latency_us", elapsed.as_micros() as u64);
+        // Successes at `debug`: the audit trail is the record of who did what, and a line per
+        // request would cost a locked stderr write on the hot path.
+        match &result {
+            Ok(_) => tracing::debug!("answered"),
+            Err(_) => tracing::info!("failed"),
         }
+        result
     }
 }
 
@@ -79,6 +117,10 @@ impl Core {
         act: impl FnOnce() -> Result<T, CoreError>,
         elements: impl Fn(&T) -> Option<Value>,
     ) -> Performed<T> {
+        let span = tracing::Span::current();
+        span.record("operation", tracing::field::display(op.name()));
+        span.record("principal", tracing::field::display(&ctx.principal.arn));
+        let counted = self.counted(meta, op.service(), Some(op));
         let request = recorded_parameters(meta, request);
         let result = if op.changes_state() {
             let outcome = self.atomically(|| {
@@ -91,10 +133,10 @@ impl Core {
             });
             match outcome {
                 Ok(out) => {
-                    log_outcome(ctx, op.name(), None);
                     return Performed {
                         result: Ok(out),
                         pending: None,
+                        counted,
                     };
                 }
                 // Rolled back: nothing changed. The failure is recorded like any other.
@@ -103,12 +145,19 @@ impl Core {
         } else {
             act()
         };
-        log_outcome(ctx, op.name(), result.as_ref().err());
         let mut call = record_of(meta, op.service(), op.name(), Some(ctx), request);
         call.read_only = Some(op.is_read_only());
         call.error = result.as_ref().err();
         let queued = self.submit_audit(call);
-        self.queued(queued, result)
+        queued_answer(queued, result, counted)
+    }
+
+    fn counted(&self, meta: &RequestMeta<'_>, service: Service, op: Option<Operation>) -> Counted {
+        Counted {
+            metrics: self.metrics.clone(),
+            slot: Slot::of(service, op),
+            started: meta.started,
+        }
     }
 
     /// Record a request of `service` that did not reach an operation: its authentication
@@ -126,9 +175,16 @@ impl Core {
         error: CoreError,
     ) -> Performed<T> {
         let operation = recorded_operation(operation);
+        let named = Operation::parse(service, operation);
+        let span = tracing::Span::current();
+        span.record("operation", tracing::field::display(operation));
+        if let Some(ctx) = ctx {
+            span.record("principal", tracing::field::display(&ctx.principal.arn));
+        }
+        let counted = self.counted(meta, service, named);
         let mut additional = None;
         match ctx {
-            Some(ctx) => log_outcome(ctx, operation, Some(&error)),
+            Some(_) => {}
             None => match self
                 .auth_failures
                 .admit(meta.source_ip, std::time::Instant::now())
@@ -144,6 +200,7 @@ impl Core {
                     return Performed {
                         result: Err(error),
                         pending: None,
+                        counted,
                     }
                 }
             },
@@ -155,28 +212,31 @@ impl Core {
         let mut call = record_of(meta, service, operation, ctx, request);
         // A request refused before its operation ran may still name one (a failed signature
         // on a GetSecretValue): its record says what that operation is.
-        call.read_only = Operation::parse(service, operation).map(Operation::is_read_only);
+        call.read_only = named.map(Operation::is_read_only);
         call.error = Some(&error);
         call.additional = additional;
         let queued = self.submit_audit(call);
-        self.queued(queued, Err(error))
+        queued_answer(queued, Err(error), counted)
     }
+}
 
-    fn queued<T>(
-        &self,
-        queued: Result<AuditTicket, CoreError>,
-        result: Result<T, CoreError>,
-    ) -> Performed<T> {
-        match queued {
-            Ok(ticket) => Performed {
-                result,
-                pending: Some(ticket),
-            },
-            Err(e) => Performed {
-                result: Err(e),
-                pending: None,
-            },
-        }
+/// The answer of a call whose record was queued, or could not be.
+fn queued_answer<T>(
+    queued: Result<AuditTicket, CoreError>,
+    result: Result<T, CoreError>,
+    counted: Counted,
+) -> Performed<T> {
+    match queued {
+        Ok(ticket) => Performed {
+            result,
+            pending: Some(ticket),
+            counted,
+        },
+        Err(e) => Performed {
+            result: Err(e),
+            pending: None,
+            counted,
+        },
     }
 }
 
@@ -242,17 +302,5 @@ fn recorded_parameters(meta: &RequestMeta<'_>, parameters: Value) -> Value {
         serde_json::json!({ "omittedBodyBytes": meta.body_len })
     } else {
         parameters
-    }
-}
-
-/// One line per request: successes at `debug` (the audit trail is the record of who did what;
-/// an info line per request would cost a locked stderr write on the hot path), failures at
-/// `info`.
-fn log_outcome(ctx: &RequestContext, operation: &str, error: Option<&CoreError>) {
-    match error {
-        None => tracing::debug!(request_id = %ctx.request_id, operation, "ok"),
-        Some(e) => {
-            tracing::info!(request_id = %ctx.request_id, operation, error = e.aws_code(), "failed")
-        }
     }
 }

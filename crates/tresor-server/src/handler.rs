@@ -12,6 +12,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
+use tracing::Instrument as _;
 use tresor_core::{Core, CoreError, Operation, Performed, RequestContext, RequestMeta, Service};
 use tresor_types::Timestamp;
 
@@ -23,6 +24,8 @@ pub struct Shared {
     pub core: Arc<Core>,
     /// How long a request's body may take to arrive once its head has.
     pub body_read_timeout: std::time::Duration,
+    /// Whether `GET /metrics` answers.
+    pub metrics: bool,
 }
 
 /// What the client sent, detached from hyper so it can move to a blocking thread.
@@ -35,6 +38,7 @@ struct Exchange {
     peer: SocketAddr,
     secure: bool,
     request_id: String,
+    started: std::time::Instant,
 }
 
 impl Exchange {
@@ -68,25 +72,60 @@ impl Exchange {
     }
 }
 
+/// Answer one request, in its `request` span (the pipeline fills in the operation, the
+/// principal, the outcome and the latency).
 pub async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
     peer: SocketAddr,
     secure: bool,
 ) -> Response<Body> {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let core = shared.core.clone();
-    if req.uri().path() == "/health" && req.method() == Method::GET {
-        return health(core, &request_id).await;
+    if req.method() == Method::GET {
+        match req.uri().path() {
+            "/health" => return health(core, &request_id).await,
+            "/metrics" if shared.metrics => return metrics(&core),
+            _ => {}
+        }
     }
     if req.method() != Method::POST || req.uri().path() != "/" {
+        let served = if shared.metrics {
+            "GET /health and GET /metrics"
+        } else {
+            "GET /health"
+        };
         return wire::error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
-            "Tresor answers POST / (AWS JSON and Query protocols) and GET /health.",
+            &format!("Tresor answers POST / (AWS JSON and Query protocols) and {served}."),
             &request_id,
         );
     }
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        operation = tracing::field::Empty,
+        principal = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        latency_us = tracing::field::Empty,
+    );
+    call(shared, req, peer, secure, request_id, started)
+        .instrument(span)
+        .await
+}
+
+/// A `POST /`: an AWS call.
+async fn call(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    secure: bool,
+    request_id: String,
+    started: std::time::Instant,
+) -> Response<Body> {
+    let core = shared.core.clone();
     let too_large = || {
         wire::error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -164,6 +203,7 @@ pub async fn handle(
         peer,
         secure,
         request_id: request_id.clone(),
+        started,
     };
     let answer = if runs_inline(&core, &exchange) {
         // One read snapshot for the whole call (authentication included). A panic is caught
@@ -173,7 +213,8 @@ pub async fn handle(
         }))
         .map_err(|_| true)
     } else {
-        tokio::task::spawn_blocking(move || run_call(&core, &exchange))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| run_call(&core, &exchange)))
             .await
             .map_err(|join| join.is_panic())
     };
@@ -196,16 +237,21 @@ pub async fn handle(
 /// network round trip) runs on the blocking pool. Either way the wait for the audit record's
 /// group commit is asynchronous, so no thread is held while it is made durable.
 fn runs_inline(core: &Core, exchange: &Exchange) -> bool {
-    const INLINE: [&str; 4] = [
-        "secretsmanager.GetSecretValue",
-        "secretsmanager.DescribeSecret",
-        "secretsmanager.GetResourcePolicy",
-        "secretsmanager.ListSecretVersionIds",
-    ];
-    matches!(core.store(), tresor_core::StoreBackend::Sqlite(_))
-        && exchange
-            .header("x-amz-target")
-            .is_some_and(|target| INLINE.contains(&target))
+    let target = exchange.header("x-amz-target").unwrap_or("");
+    let (prefix, name) = target.rsplit_once('.').unwrap_or(("", target));
+    json_service(prefix)
+        .and_then(|service| Operation::parse(service, name))
+        .is_some_and(|op| core.reads_quickly(op))
+}
+
+/// `GET /metrics`: the Prometheus text format.
+fn metrics(core: &Core) -> Response<Body> {
+    let mut resp = Response::new(Body::from(core.metrics().render()));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
 }
 
 /// 200 when the store answers (the keyring is always unsealed in a running server), 503
@@ -280,6 +326,7 @@ impl Exchange {
             claimed_region,
             body_len: self.body.len(),
             time: now,
+            started: self.started,
         }
     }
 }
@@ -350,11 +397,8 @@ type Decoded = (Service, String, Performed<Payload>);
 fn json_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decoded {
     let target = exchange.header("x-amz-target").unwrap_or("");
     let (prefix, name) = target.rsplit_once('.').unwrap_or(("", target));
-    let service = if prefix == CLOUDTRAIL_TARGET {
-        Service::CloudTrail
-    } else {
-        Service::SecretsManager
-    };
+    // A target no service has is refused as Secrets Manager's, the default service.
+    let service = json_service(prefix).unwrap_or(Service::SecretsManager);
     let refuse = |ctx: Option<&RequestContext>, request: Value, e: CoreError| {
         (
             service,
@@ -413,17 +457,23 @@ fn json_operation(exchange: &Exchange, prefix: &str, name: &str) -> Result<Opera
             ))
         }
     }
-    let service = match prefix {
-        SECRETS_MANAGER_TARGET => Service::SecretsManager,
-        CLOUDTRAIL_TARGET => Service::CloudTrail,
-        "" => {
-            return Err(CoreError::UnknownOperation(
-                "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
-            ))
-        }
-        _ => return Err(unknown_target(prefix, name)),
-    };
-    Operation::parse(service, name).ok_or_else(|| unknown_target(prefix, name))
+    if prefix.is_empty() {
+        return Err(CoreError::UnknownOperation(
+            "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
+        ));
+    }
+    json_service(prefix)
+        .and_then(|service| Operation::parse(service, name))
+        .ok_or_else(|| unknown_target(prefix, name))
+}
+
+/// The JSON service whose `X-Amz-Target` prefix this is.
+fn json_service(prefix: &str) -> Option<Service> {
+    match prefix {
+        SECRETS_MANAGER_TARGET => Some(Service::SecretsManager),
+        CLOUDTRAIL_TARGET => Some(Service::CloudTrail),
+        _ => None,
+    }
 }
 
 /// The Query services (IAM, STS), chosen by the signature's scope and `Action`.

@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub tls: Option<TlsFiles>,
     pub limits: Limits,
+    /// Whether `GET /metrics` answers (Prometheus text format, no authentication).
+    pub metrics: bool,
 }
 
 fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> {
@@ -91,6 +93,7 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         core: core.clone(),
         body_read_timeout: limits.body_read_timeout,
+        metrics: config.metrics,
     });
     let builder = Arc::new(http_builder());
     let connections = Arc::new(Semaphore::new(limits.max_connections));
