@@ -68,15 +68,14 @@ pub struct LookupEventsRequest {
 }
 
 impl Validate for LookupEventsRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
         v.one_of(
             self.event_category.as_deref(),
             "eventCategory",
             &["insight"],
         );
         v.member(self.next_token.as_ref(), "nextToken");
-        v.finish()
+        Ok(())
     }
 }
 

@@ -18,7 +18,16 @@ use crate::CoreError;
 /// The model check of one request type, with the rules AWS applies together with it (before
 /// it looks anything up).
 pub trait Validate {
-    fn validate(&self) -> Result<(), CoreError>;
+    /// Collect the request's breaches of the model in `v`, in the order AWS reports them. An
+    /// `Err` is a rule that answers on its own, whatever else is collected.
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError>;
+
+    /// The check's answer: the rule's own error, or every breach together.
+    fn validate(&self) -> Result<(), CoreError> {
+        let mut v = Validator::new();
+        self.check(&mut v)?;
+        v.finish()
+    }
 }
 
 /// A request that passed its [`Validate`] check: what an operation takes.
@@ -181,6 +190,12 @@ impl Validator {
         if let Some(p) = shape.pattern {
             self.chars(value, at, p.regex, p.allows);
         }
+    }
+
+    /// A required string member of a model shape.
+    pub fn required_member<T: ModelString>(&mut self, value: &Option<T>, at: &str) {
+        self.required(value, at);
+        self.member(value.as_ref(), at);
     }
 
     /// Each string of a list, at `<at>.<n>.member` (counted from 1, as AWS names them).

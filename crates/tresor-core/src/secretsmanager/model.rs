@@ -49,59 +49,43 @@ fn value(
     Ok(())
 }
 
-/// A required `SecretId`.
-fn secret_id(v: &mut Validator, id: &Option<tresor_types::SecretId>) {
-    v.required(id, "secretId");
-    v.member(id.as_ref(), "secretId");
-}
-
 impl Validate for SecretIdRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
-        v.finish()
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
+        Ok(())
     }
 }
 
 impl Validate for CreateSecretRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        v.required(&self.name, "name");
-        v.member(self.name.as_ref(), "name");
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.name, "name");
         v.member(self.client_request_token.as_ref(), "clientRequestToken");
         v.member(self.description.as_ref(), "description");
         v.member(self.kms_key_id.as_ref(), "kmsKeyId");
         v.member(self.secret_type.as_ref(), "type");
-        tags(&mut v, self.tags.as_deref(), "tags");
+        tags(v, self.tags.as_deref(), "tags");
         v.count(
             self.add_replica_regions.as_deref(),
             "addReplicaRegions",
             1,
             usize::MAX,
         );
-        value(
-            &mut v,
-            self.secret_string.as_ref(),
-            self.secret_binary.as_ref(),
-        )?;
-        v.finish()
+        value(v, self.secret_string.as_ref(), self.secret_binary.as_ref())
     }
 }
 
 impl Validate for GetSecretValueRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.member(self.version_id.as_ref(), "versionId");
         v.member(self.version_stage.as_ref(), "versionStage");
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for PutSecretValueRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.member(self.client_request_token.as_ref(), "clientRequestToken");
         v.count(self.version_stages.as_deref(), "versionStages", 1, 20);
         v.each(self.version_stages.as_deref(), "versionStages");
@@ -111,43 +95,30 @@ impl Validate for PutSecretValueRequest {
             ROTATION_TOKEN_MIN,
             ROTATION_TOKEN_MAX,
         );
-        value(
-            &mut v,
-            self.secret_string.as_ref(),
-            self.secret_binary.as_ref(),
-        )?;
-        v.finish()
+        value(v, self.secret_string.as_ref(), self.secret_binary.as_ref())
     }
 }
 
 impl Validate for UpdateSecretRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.member(self.client_request_token.as_ref(), "clientRequestToken");
         v.member(self.description.as_ref(), "description");
         v.member(self.kms_key_id.as_ref(), "kmsKeyId");
         v.member(self.secret_type.as_ref(), "type");
-        value(
-            &mut v,
-            self.secret_string.as_ref(),
-            self.secret_binary.as_ref(),
-        )?;
-        v.finish()
+        value(v, self.secret_string.as_ref(), self.secret_binary.as_ref())
     }
 }
 
 impl Validate for DeleteSecretRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
-        v.finish()
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
+        Ok(())
     }
 }
 
 impl Validate for ListSecretsRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
         v.range(self.max_results, "maxResults", 1, 100);
         v.member(self.next_token.as_ref(), "nextToken");
         v.one_of(self.sort_order.as_deref(), "sortOrder", &["asc", "desc"]);
@@ -161,80 +132,76 @@ impl Validate for ListSecretsRequest {
                 "name",
             ],
         );
-        validate_filters(&mut v, self.filters.as_deref());
-        v.finish()
+        validate_filters(v, self.filters.as_deref());
+        Ok(())
     }
 }
 
 impl Validate for ListSecretVersionIdsRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.range(self.max_results, "maxResults", 1, 100);
         v.member(self.next_token.as_ref(), "nextToken");
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for UpdateSecretVersionStageRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
-        v.required(&self.version_stage, "versionStage");
-        v.member(self.version_stage.as_ref(), "versionStage");
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
+        v.required_member(&self.version_stage, "versionStage");
         v.member(self.remove_from_version_id.as_ref(), "removeFromVersionId");
         v.member(self.move_to_version_id.as_ref(), "moveToVersionId");
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for TagResourceRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.required(&self.tags, "tags");
-        tags(&mut v, self.tags.as_deref(), "tags");
-        v.finish()
+        tags(v, self.tags.as_deref(), "tags");
+        Ok(())
     }
 }
 
 impl Validate for UntagResourceRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.required(&self.tag_keys, "tagKeys");
         v.each(self.tag_keys.as_deref(), "tagKeys");
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for PutResourcePolicyRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
-        v.required(&self.resource_policy, "resourcePolicy");
-        v.member(self.resource_policy.as_ref(), "resourcePolicy");
-        v.finish()
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
+        v.required_member(&self.resource_policy, "resourcePolicy");
+        Ok(())
     }
 }
 
 impl Validate for ValidateResourcePolicyRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
         v.member(self.secret_id.as_ref(), "secretId");
-        v.required(&self.resource_policy, "resourcePolicy");
-        v.member(self.resource_policy.as_ref(), "resourcePolicy");
-        v.finish()
+        v.required_member(&self.resource_policy, "resourcePolicy");
+        Ok(())
     }
 }
 
 impl Validate for ListResourcePoliciesRequest {
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.range(self.max_results, "maxResults", 1, 100);
+        v.member(self.next_token.as_ref(), "nextToken");
+        Ok(())
+    }
+
     /// Paging first: Tresor keeps one policy per secret, so it never issues a `NextToken` and
     /// any token is invalid, whatever the `SecretId`; the `SecretId` is checked after it.
     fn validate(&self) -> Result<(), CoreError> {
         let mut v = Validator::new();
-        v.range(self.max_results, "maxResults", 1, 100);
-        v.member(self.next_token.as_ref(), "nextToken");
+        self.check(&mut v)?;
         v.finish()?;
         if self.next_token.is_some() {
             return Err(CoreError::InvalidNextToken(
@@ -242,14 +209,13 @@ impl Validate for ListResourcePoliciesRequest {
             ));
         }
         let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+        v.required_member(&self.secret_id, "secretId");
         v.finish()
     }
 }
 
 impl Validate for GetRandomPasswordRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
         v.range(self.password_length, "passwordLength", 1, 4096);
         v.length(
             self.exclude_characters.as_deref(),
@@ -257,26 +223,24 @@ impl Validate for GetRandomPasswordRequest {
             0,
             4096,
         );
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for BatchGetSecretValueRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
         v.count(self.secret_id_list.as_deref(), "secretIdList", 1, 20);
         v.each(self.secret_id_list.as_deref(), "secretIdList");
-        validate_filters(&mut v, self.filters.as_deref());
+        validate_filters(v, self.filters.as_deref());
         v.range(self.max_results, "maxResults", 1, 20);
         v.member(self.next_token.as_ref(), "nextToken");
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for RotateSecretRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.member(self.client_request_token.as_ref(), "clientRequestToken");
         v.length(
             self.rotation_lambda_arn.as_deref(),
@@ -305,14 +269,13 @@ impl Validate for RotateSecretRequest {
                 256,
             );
         }
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for ReplicateSecretToRegionsRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.required(&self.add_replica_regions, "addReplicaRegions");
         v.count(
             self.add_replica_regions.as_deref(),
@@ -332,14 +295,13 @@ impl Validate for ReplicateSecretToRegionsRequest {
                 &format!("addReplicaRegions.{}.member", i + 1),
             );
         }
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for RemoveRegionsFromReplicationRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        secret_id(&mut v, &self.secret_id);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.required_member(&self.secret_id, "secretId");
         v.required(&self.remove_replica_regions, "removeReplicaRegions");
         v.count(
             self.remove_replica_regions.as_deref(),
@@ -351,13 +313,13 @@ impl Validate for RemoveRegionsFromReplicationRequest {
             self.remove_replica_regions.as_deref(),
             "removeReplicaRegions",
         );
-        v.finish()
+        Ok(())
     }
 }
 
 /// The members both cross-account operations check.
 fn cross_account_replica(v: &mut Validator, req: &CrossAccountReplicaRequest) {
-    secret_id(v, &req.secret_id);
+    v.required_member(&req.secret_id, "secretId");
     v.required(&req.cross_account_replica_arn, "crossAccountReplicaARN");
     v.length(
         req.cross_account_replica_arn.as_deref(),
@@ -368,9 +330,8 @@ fn cross_account_replica(v: &mut Validator, req: &CrossAccountReplicaRequest) {
 }
 
 impl Validate for AssociateCrossAccountReplicaRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        cross_account_replica(&mut v, &self.0);
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        cross_account_replica(v, &self.0);
         v.one_of(
             self.0.replica_restriction.as_deref(),
             "replicaRestriction",
@@ -382,15 +343,14 @@ impl Validate for AssociateCrossAccountReplicaRequest {
             20,
             2048,
         );
-        v.finish()
+        Ok(())
     }
 }
 
 impl Validate for DisassociateCrossAccountReplicaRequest {
-    fn validate(&self) -> Result<(), CoreError> {
-        let mut v = Validator::new();
-        cross_account_replica(&mut v, &self.0);
-        v.finish()
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        cross_account_replica(v, &self.0);
+        Ok(())
     }
 }
 
