@@ -111,23 +111,10 @@ impl Validator {
         }
     }
 
-    /// A list's member count.
+    /// A list's member count (reported, as AWS does, without the list).
     pub fn count<T>(&mut self, list: Option<&[T]>, at: &str, min: usize, max: usize) {
         if let Some(l) = list {
-            let n = l.len();
-            if n < min {
-                self.push(
-                    None,
-                    at,
-                    &format!("Member must have length greater than or equal to {min}"),
-                );
-            } else if n > max {
-                self.push(
-                    None,
-                    at,
-                    &format!("Member must have length less than or equal to {max}"),
-                );
-            }
+            self.length_of(None, l.len(), at, min, max);
         }
     }
 
