@@ -4,11 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 use tresor_store::{AuditQuery, AuditStore};
-use tresor_types::Timestamp;
+use tresor_types::{epoch, NextToken, Timestamp};
 
 use crate::authz::Resource;
-use crate::secretsmanager::dto::epoch;
-use crate::secretsmanager::validate::Validator;
+use crate::validate::{Validate, Validated, Validator};
 use crate::{Core, CoreError, RequestContext};
 
 /// The CloudTrail operations Tresor serves (of the botocore `cloudtrail` model, 2013-11-01).
@@ -65,7 +64,19 @@ pub struct LookupEventsRequest {
     pub end_time: Option<f64>,
     pub event_category: Option<String>,
     pub max_results: Option<i64>,
-    pub next_token: Option<String>,
+    pub next_token: Option<NextToken>,
+}
+
+impl Validate for LookupEventsRequest {
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        v.one_of(
+            self.event_category.as_deref(),
+            "eventCategory",
+            &["insight"],
+        );
+        v.member(self.next_token.as_ref(), "nextToken");
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -128,12 +139,9 @@ impl Core {
     pub fn lookup_events(
         &self,
         ctx: &RequestContext,
-        req: LookupEventsRequest,
+        req: Validated<LookupEventsRequest>,
     ) -> Result<LookupEventsResponse, CoreError> {
-        let mut v = Validator::new();
-        v.one_of(req.event_category.as_deref(), "eventCategory", &["insight"]);
-        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
-        v.finish()?;
+        let req = req.into_inner();
         self.authorize(ctx, &Operation::LookupEvents.iam_action(), Resource::any())?;
         if req.event_category.is_some() {
             // Insights events are not produced; the answer is an empty list, as on a trail

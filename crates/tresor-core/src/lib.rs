@@ -2,13 +2,15 @@
 //!
 //! Data path: the server decodes a request into an [`Operation`] and its body, and hands it to
 //! the pipeline ([`pipeline`]: [`Core::authenticate`], then [`Core::perform`], or
-//! [`Core::refuse`] for a request that never reached an operation). An operation validates its
-//! input, resolves the secret, asks [`Core::authorize`] (the policy engine, with the caller's
-//! and the resource's policies), changes state in one store transaction (ciphertext only), and
-//! encrypts or decrypts through the [`Keyring`] (the only place plaintext exists). Every request
-//! is recorded in the audit trail before its response leaves: a call that changes state writes
-//! its record inside its transaction, every other call through the group-commit writer. No
-//! HTTP types live here; errors are [`CoreError`]s that the server maps to the wire.
+//! [`Core::refuse`] for a request that never reached an operation). The request was checked
+//! against its model when it was decoded ([`validate::Validated`]); an operation applies its
+//! service's further rules, resolves the secret, asks [`Core::authorize`] (the policy engine,
+//! with the caller's and the resource's policies), changes state in one store transaction
+//! (ciphertext only), and encrypts or decrypts through the [`Keyring`] (the only place
+//! plaintext exists). Every request is recorded in the audit trail before its response leaves:
+//! a call that changes state writes its record inside its transaction, every other call
+//! through the group-commit writer. No HTTP types live here; errors are [`CoreError`]s that the
+//! server maps to the wire.
 
 mod audit;
 mod audit_event;
@@ -24,10 +26,12 @@ pub mod iam;
 pub mod keyring;
 pub mod metrics;
 mod operation;
+mod paging;
 mod pipeline;
 mod principals;
 pub mod secretsmanager;
 pub mod sts;
+pub mod validate;
 
 pub use audit::AuditTicket;
 pub use audit_event::AuditedCall;

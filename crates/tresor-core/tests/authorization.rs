@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support code
 
 use tresor_core::secretsmanager::dto::*;
+use tresor_core::validate::Validated;
 use tresor_core::{
     bootstrap, Core, CoreError, Principal, PrincipalKind, RequestContext, StoreBackend,
 };
@@ -105,7 +106,10 @@ impl World {
             "Tags": tags.iter().map(|(k, v)| serde_json::json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
         }))
         .unwrap();
-        self.core.create_secret(&self.root(), req).unwrap().arn
+        self.core
+            .create_secret(&self.root(), Validated::new(req).unwrap())
+            .unwrap()
+            .arn
     }
 }
 
@@ -115,14 +119,16 @@ fn put_policy(w: &World, secret_id: &str, policy: &str) {
         serde_json::json!({"SecretId": secret_id, "ResourcePolicy": policy}),
     )
     .unwrap();
-    w.core.put_resource_policy(&w.root(), req).unwrap();
+    w.core
+        .put_resource_policy(&w.root(), Validated::new(req).unwrap())
+        .unwrap();
 }
 
 /// The resource policy of `secret_id` as the root reads it back.
 fn shown_policy(w: &World, secret_id: &str) -> Option<String> {
     let req = serde_json::from_value(serde_json::json!({"SecretId": secret_id})).unwrap();
     w.core
-        .get_resource_policy(&w.root(), req)
+        .get_resource_policy(&w.root(), Validated::new(req).unwrap())
         .unwrap()
         .resource_policy
 }
@@ -140,7 +146,8 @@ fn rand_u128() -> u128 {
 fn get(core: &Core, ctx: &RequestContext, id: &str) -> Result<String, CoreError> {
     let req: GetSecretValueRequest =
         serde_json::from_value(serde_json::json!({ "SecretId": id })).unwrap();
-    core.get_secret_value(ctx, req).map(|r| r.version_id)
+    core.get_secret_value(ctx, Validated::new(req).unwrap())
+        .map(|r| r.version_id)
 }
 
 fn denied(r: Result<impl std::fmt::Debug, CoreError>) -> String {
@@ -176,8 +183,14 @@ fn a_user_reads_exactly_the_secret_its_policy_names() {
     // Other operations on the allowed secret are denied too.
     let describe: SecretIdRequest =
         serde_json::from_value(serde_json::json!({"SecretId": allowed})).unwrap();
-    denied(w.core.describe_secret(&alice, describe));
-    denied(w.core.list_secrets(&alice, ListSecretsRequest::default()));
+    denied(
+        w.core
+            .describe_secret(&alice, Validated::new(describe).unwrap()),
+    );
+    denied(w.core.list_secrets(
+        &alice,
+        Validated::new(ListSecretsRequest::default()).unwrap(),
+    ));
 }
 
 #[test]
@@ -239,7 +252,7 @@ fn identity_deny_beats_allow_and_create_is_authorized_before_existence() {
         serde_json::json!({"Name": "taken", "SecretString": "x", "ClientRequestToken": uuid()}),
     )
     .unwrap();
-    let msg = denied(w.core.create_secret(&dave, req));
+    let msg = denied(w.core.create_secret(&dave, Validated::new(req).unwrap()));
     assert!(
         msg.ends_with("with an explicit deny in an identity-based policy"),
         "{msg}"
@@ -248,7 +261,10 @@ fn identity_deny_beats_allow_and_create_is_authorized_before_existence() {
         serde_json::json!({"Name": "fresh", "SecretString": "x", "ClientRequestToken": uuid()}),
     )
     .unwrap();
-    assert!(w.core.create_secret(&dave, req).is_ok());
+    assert!(w
+        .core
+        .create_secret(&dave, Validated::new(req).unwrap())
+        .is_ok());
 }
 
 #[test]
@@ -262,7 +278,10 @@ fn batch_get_reports_denied_secrets_per_secret() {
     let erin = w.user("erin", Some(&policy), &[]);
     let req: BatchGetSecretValueRequest =
         serde_json::from_value(serde_json::json!({"SecretIdList": [a, b]})).unwrap();
-    let resp = w.core.batch_get_secret_value(&erin, req).unwrap();
+    let resp = w
+        .core
+        .batch_get_secret_value(&erin, Validated::new(req).unwrap())
+        .unwrap();
     assert_eq!(resp.secret_values.len(), 1);
     assert_eq!(resp.errors.len(), 1);
     assert_eq!(resp.errors[0].error_code, "AccessDeniedException");
@@ -278,7 +297,8 @@ fn batch_filtered(
     let req: BatchGetSecretValueRequest =
         serde_json::from_value(serde_json::json!({"Filters": [{"Key": key, "Values": [value]}]}))
             .unwrap();
-    w.core.batch_get_secret_value(ctx, req)
+    w.core
+        .batch_get_secret_value(ctx, Validated::new(req).unwrap())
 }
 
 #[test]
@@ -326,7 +346,7 @@ fn create_as(
         "Name": name, "SecretString": value, "ClientRequestToken": token,
     }))
     .unwrap();
-    w.core.create_secret(ctx, req)
+    w.core.create_secret(ctx, Validated::new(req).unwrap())
 }
 
 #[test]
@@ -464,7 +484,10 @@ fn a_resource_policy_naming_a_user_that_does_not_exist_is_refused() {
     let req: PutResourcePolicyRequest =
         serde_json::from_value(serde_json::json!({"SecretId": arn, "ResourcePolicy": policy}))
             .unwrap();
-    let err = w.core.put_resource_policy(&w.root(), req).unwrap_err();
+    let err = w
+        .core
+        .put_resource_policy(&w.root(), Validated::new(req).unwrap())
+        .unwrap_err();
     assert_eq!(err.aws_code(), "MalformedPolicyDocumentException");
     // Nothing was stored: a user created later under that name gets nothing.
     let later = w.user("not-yet", None, &[]);

@@ -9,9 +9,10 @@ mod support;
 
 use support::root;
 use tresor_core::secretsmanager::dto::*;
+use tresor_core::validate::Validated;
 use tresor_core::{bootstrap, Core, RequestContext, StoreBackend};
 use tresor_store::{Scope, SecretRecord, SqliteStore, Store, StoreError};
-use tresor_types::{AccountId, Timestamp};
+use tresor_types::{AccountId, NextToken, Timestamp};
 
 /// Follow `NextToken` to the end: the names listed, and how many calls it took.
 fn list_all(
@@ -26,10 +27,11 @@ fn list_all(
         let page = core
             .list_secrets(
                 ctx,
-                ListSecretsRequest {
-                    next_token: token.take(),
+                Validated::new(ListSecretsRequest {
+                    next_token: token.take().map(NextToken::from),
                     ..req()
-                },
+                })
+                .unwrap(),
             )
             .unwrap();
         calls += 1;

@@ -6,9 +6,10 @@
 mod support;
 
 use tresor_core::cloudtrail::LookupEventsRequest;
+use tresor_core::validate::Validated;
 use tresor_core::{bootstrap, Core, RequestContext, StoreBackend};
 use tresor_store::SqliteStore;
-use tresor_types::{AccountId, Region};
+use tresor_types::{AccountId, NextToken, Region};
 
 fn names(
     core: &Core,
@@ -18,10 +19,12 @@ fn names(
 ) -> (Vec<String>, Option<String>) {
     let req = LookupEventsRequest {
         max_results: max,
-        next_token: token,
+        next_token: token.map(NextToken::from),
         ..LookupEventsRequest::default()
     };
-    let resp = core.lookup_events(ctx, req).unwrap();
+    let resp = core
+        .lookup_events(ctx, Validated::new(req).unwrap())
+        .unwrap();
     (
         resp.events.into_iter().map(|e| e.event_name).collect(),
         resp.next_token,

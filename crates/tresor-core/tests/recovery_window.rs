@@ -11,6 +11,7 @@ mod support;
 use serde_json::{json, Value};
 use support::root;
 use tresor_core::secretsmanager::dto::*;
+use tresor_core::validate::{Validate, Validated};
 use tresor_core::{bootstrap, Core, CoreError, RequestContext, StoreBackend};
 use tresor_store::{AuditStore, SqliteStore};
 use tresor_types::{AccountId, Timestamp};
@@ -22,8 +23,8 @@ fn start(dir: &std::path::Path) -> (Core, RequestContext) {
     (Core::new(store, keyring).unwrap(), root(&account))
 }
 
-fn request<T: serde::de::DeserializeOwned>(body: Value) -> T {
-    serde_json::from_value(body).unwrap()
+fn request<T: serde::de::DeserializeOwned + Validate>(body: Value) -> Validated<T> {
+    Validated::new(serde_json::from_value(body).unwrap()).unwrap()
 }
 
 fn create(core: &Core, ctx: &RequestContext, name: &str) -> String {

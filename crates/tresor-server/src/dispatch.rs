@@ -1,9 +1,11 @@
 //! From a decoded operation name to the core function, with the body decoded into its typed
-//! request and the response encoded back. One exhaustive `match`: the enum is the API surface.
+//! request, checked against the model ([`Validated`]) and the response encoded back. One
+//! exhaustive `match`: the enum is the API surface.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tresor_core::secretsmanager::Operation;
+use tresor_core::validate::{Validate, Validated};
 use tresor_core::{Core, CoreError, RequestContext};
 
 /// Deepest nesting of arrays and objects a JSON body may have (the JSON parser's own limit for
@@ -39,9 +41,20 @@ fn nesting_within(body: &[u8], max: usize) -> bool {
     true
 }
 
+/// Decode a request body into its typed request and check it against the model: a body that
+/// does not decode is a `SerializationException`, a request that breaks the model the
+/// collected `ValidationException` (or the rule AWS applies with it).
+fn decode<T: DeserializeOwned + Default + Validate>(
+    body: &[u8],
+) -> Result<Validated<T>, CoreError> {
+    Validated::new(decode_body(body)?)
+}
+
 /// Decode a request body. serde's messages can quote the offending input, which may be a
-/// secret value, so only the position and the kind of problem are reported.
-pub(crate) fn decode<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, CoreError> {
+/// secret value, so only the position and the kind of problem are reported. Any JSON string
+/// decodes into a string member (a typed identifier too): its model constraints are checked
+/// after, by [`decode`].
+pub(crate) fn decode_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, CoreError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -107,10 +120,10 @@ pub fn secretsmanager(
         O::UpdateSecretVersionStage => encode(core.update_secret_version_stage(ctx, decode(body)?)),
         O::ValidateResourcePolicy => encode(core.validate_resource_policy(ctx, decode(body)?)),
         O::AssociateCrossAccountReplica => {
-            encode(core.cross_account_replica(ctx, decode(body)?, true))
+            encode(core.associate_cross_account_replica(ctx, decode(body)?))
         }
         O::DisassociateCrossAccountReplica => {
-            encode(core.cross_account_replica(ctx, decode(body)?, false))
+            encode(core.disassociate_cross_account_replica(ctx, decode(body)?))
         }
     }
 }
@@ -123,15 +136,15 @@ pub fn lookup_events(core: &Core, ctx: &RequestContext, body: &[u8]) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tresor_core::secretsmanager::dto::CreateSecretRequest;
+    use tresor_core::secretsmanager::dto::{CreateSecretRequest, GetSecretValueRequest};
 
     #[test]
     fn decode_errors_never_quote_the_input() {
         let body = br#"{"Name": "x", "SecretString": 987654321}"#;
-        let err = decode::<CreateSecretRequest>(body).unwrap_err();
+        let err = decode_body::<CreateSecretRequest>(body).unwrap_err();
         assert_eq!(err.aws_code(), "SerializationException");
         assert!(!err.message().contains("987654321"), "{}", err.message());
-        let err = decode::<CreateSecretRequest>(b"{\"Name\": \"sk-abc").unwrap_err();
+        let err = decode_body::<CreateSecretRequest>(b"{\"Name\": \"sk-abc").unwrap_err();
         assert!(!err.message().contains("sk-abc"));
     }
 
@@ -144,17 +157,34 @@ mod tests {
                 "]".repeat(n)
             )
         };
-        assert!(decode::<CreateSecretRequest>(deep(MAX_JSON_NESTING - 1).as_bytes()).is_ok());
-        let err = decode::<CreateSecretRequest>(deep(100_000).as_bytes()).unwrap_err();
+        assert!(decode_body::<CreateSecretRequest>(deep(MAX_JSON_NESTING - 1).as_bytes()).is_ok());
+        let err = decode_body::<CreateSecretRequest>(deep(100_000).as_bytes()).unwrap_err();
         assert_eq!(err.aws_code(), "SerializationException");
         // Brackets in strings, escaped quotes included, are text.
         let text = format!(r#"{{"Name":"a\"{}"}}"#, "[".repeat(1000));
-        assert!(decode::<CreateSecretRequest>(text.as_bytes()).is_ok());
+        assert!(decode_body::<CreateSecretRequest>(text.as_bytes()).is_ok());
     }
 
     #[test]
     fn empty_body_is_an_empty_request() {
-        let r: CreateSecretRequest = decode(b"").unwrap();
+        let r: CreateSecretRequest = decode_body(b"").unwrap();
         assert!(r.name.is_none());
+    }
+
+    #[test]
+    fn requests_are_checked_against_the_model_once_decoded() {
+        let err = decode::<CreateSecretRequest>(br#"{"Name": "", "SecretString": "s3cr3t"}"#)
+            .unwrap_err();
+        assert_eq!(err.aws_code(), "ValidationException");
+        assert_eq!(
+            err.message(),
+            "1 validation error detected: Value '' at 'name' failed to satisfy constraint: \
+             Member must have length greater than or equal to 1"
+        );
+        // Any JSON string is a member value; only the check refuses it.
+        let r: GetSecretValueRequest =
+            decode_body(br#"{"SecretId": "a b", "VersionId": "\u0001"}"#).unwrap();
+        assert_eq!(r.secret_id.as_deref(), Some("a b"));
+        assert!(decode::<GetSecretValueRequest>(br#"{"SecretId": "prod/db"}"#).is_ok());
     }
 }

@@ -2,15 +2,16 @@
 //! in `fuzz/` and the test that replays their corpus (`crates/tresor-fuzz`).
 //!
 //! Each function calls the very code the request path runs on an untrusted body — the awsJson
-//! `decode` of `dispatch.rs`, the awsQuery `decode_form` of `query.rs` — so a fuzz finding is a
-//! server finding. The server itself does not use this module.
+//! `decode_body` of `dispatch.rs`, the awsQuery `decode_form` of `query.rs` — so a fuzz finding
+//! is a server finding. The server itself does not use this module.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tresor_core::secretsmanager::Operation;
+use tresor_core::validate::Validated;
 use tresor_core::{Core, CoreError, RequestContext};
 
-use crate::dispatch::decode;
+use crate::dispatch::decode_body;
 
 /// Decodes an awsJson body into the typed request of `operation` exactly as the server does
 /// before running it, and drops the result.
@@ -52,22 +53,23 @@ pub fn decode_json_request(operation: &str, body: &[u8]) -> Result<(), CoreError
         O::UpdateSecret => decode_for(Core::update_secret, body),
         O::UpdateSecretVersionStage => decode_for(Core::update_secret_version_stage, body),
         O::ValidateResourcePolicy => decode_for(Core::validate_resource_policy, body),
-        O::AssociateCrossAccountReplica | O::DisassociateCrossAccountReplica => decode_for(
-            |core: &Core, ctx: &RequestContext, req| core.cross_account_replica(ctx, req, true),
-            body,
-        ),
+        O::AssociateCrossAccountReplica => decode_for(Core::associate_cross_account_replica, body),
+        O::DisassociateCrossAccountReplica => {
+            decode_for(Core::disassociate_cross_account_replica, body)
+        }
     }
 }
 
-/// Decodes `body` into the request type `_operation` takes.
+/// Decodes `body` into the request type `_operation` takes (its model check, which answers
+/// with its own errors, is not part of decoding).
 fn decode_for<T, R>(
-    _operation: impl Fn(&Core, &RequestContext, T) -> Result<R, CoreError>,
+    _operation: impl Fn(&Core, &RequestContext, Validated<T>) -> Result<R, CoreError>,
     body: &[u8],
 ) -> Result<(), CoreError>
 where
     T: DeserializeOwned + Default,
 {
-    decode::<T>(body).map(drop)
+    decode_body::<T>(body).map(drop)
 }
 
 /// Decodes an awsQuery (IAM, STS) body exactly as the server does: the `Action`, and the

@@ -1,5 +1,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::Serializer;
+
 /// A point in time, milliseconds since the Unix epoch (UTC). AWS JSON services send epoch
 /// seconds with a fraction; [`Timestamp::epoch_seconds`] gives that form.
 #[derive(
@@ -34,6 +36,21 @@ impl Timestamp {
     }
     pub fn plus_seconds(self, secs: i64) -> Self {
         Self(self.0 + secs * 1000)
+    }
+}
+
+/// `#[serde(serialize_with = "epoch")]`: epoch seconds with a fraction, as the awsJson
+/// protocols (Secrets Manager, CloudTrail) send timestamps.
+pub fn epoch<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(t.epoch_seconds())
+}
+
+/// [`epoch`] for an optional timestamp.
+#[allow(clippy::ref_option)]
+pub fn epoch_opt<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => epoch(t, s),
+        None => s.serialize_none(),
     }
 }
 

@@ -8,7 +8,8 @@ use super::dto::*;
 use super::errors::{self, no_such_access_key, no_such_user};
 use super::format::iso8601;
 use super::paging;
-use super::validate::{self, Validator};
+use super::validate;
+use crate::validate::Validator;
 use crate::{Core, CoreError, RequestContext};
 
 /// IAM's quota of access keys per user.

@@ -7,7 +7,8 @@ use super::dto::*;
 use super::errors::{self, no_such_owner, no_such_policy};
 use super::owner::OwnerKind;
 use super::paging;
-use super::validate::{self, Validator};
+use super::validate;
+use crate::validate::Validator;
 use crate::{Core, CoreError, RequestContext};
 
 /// IAM's quota of managed policies attached to one user or role.

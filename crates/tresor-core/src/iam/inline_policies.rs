@@ -11,7 +11,8 @@ use super::errors::{self, no_such_inline_policy, no_such_owner};
 use super::format::{policy_size, url_encode};
 use super::owner::OwnerKind;
 use super::paging;
-use super::validate::{self, Validator};
+use super::validate;
+use crate::validate::Validator;
 use crate::{Core, CoreError, RequestContext};
 
 /// The longest owner name the model accepts in these operations: existing user names may be

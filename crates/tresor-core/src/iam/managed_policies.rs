@@ -10,7 +10,8 @@ use super::dto::*;
 use super::errors::{self, no_such_policy, no_such_policy_version};
 use super::format::{iam_arn, iso8601, new_id, parse_iam_arn, url_encode};
 use super::paging;
-use super::validate::{self, Validator};
+use super::validate;
+use crate::validate::Validator;
 use crate::{Core, CoreError, RequestContext};
 
 /// IAM's quota of versions per managed policy.

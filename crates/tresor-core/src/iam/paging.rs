@@ -7,7 +7,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use crate::secretsmanager::validate::Validator;
+use crate::validate::Validator;
 use crate::CoreError;
 
 /// IAM's default page size.

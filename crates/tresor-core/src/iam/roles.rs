@@ -12,7 +12,8 @@ use super::format::{iam_arn, iso8601, new_id, parse_iam_arn, url_encode};
 use super::owner::{owner_name, OwnerKind};
 use super::paging;
 use super::users::{new_tags, tags_view};
-use super::validate::{self, Validator};
+use super::validate;
+use crate::validate::Validator;
 use crate::{Core, CoreError, RequestContext};
 
 /// The default and the bounds of a role's `MaxSessionDuration`, in seconds.

@@ -7,8 +7,9 @@ use super::errors::{self, no_such_user};
 use super::format::{iam_arn, iso8601, new_id};
 use super::owner::{owner_name, OwnerKind};
 use super::paging;
-use super::validate::{self, Validator};
+use super::validate;
 use crate::auth::root_arn;
+use crate::validate::Validator;
 use crate::{Core, CoreError, PrincipalKind, RequestContext};
 
 /// The tags of a request as stored, after IAM's rules on keys.

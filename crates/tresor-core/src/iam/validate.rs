@@ -4,7 +4,7 @@
 
 use tresor_policy::{Policy, PolicyKind};
 
-pub use crate::secretsmanager::validate::Validator;
+use crate::validate::Validator;
 use crate::CoreError;
 
 use super::dto::TagParam;

@@ -5,7 +5,11 @@
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
-use tresor_types::{SecretBytes, Timestamp};
+use tresor_types::{
+    epoch, epoch_opt, Description, KmsKeyId, NextToken, RegionName, ResourcePolicyText,
+    SecretBytes, SecretId, SecretName, SecretType, StagingLabel, TagKey, TagValue, Timestamp,
+    VersionId,
+};
 
 /// A `SecretString` as sent by a client.
 #[derive(Debug, Clone)]
@@ -61,32 +65,19 @@ impl Serialize for RevealedBlob {
     }
 }
 
-/// Epoch seconds with a fraction, as awsJson1.1 sends timestamps.
-pub fn epoch<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(t.epoch_seconds())
-}
-
-#[allow(clippy::ref_option)]
-pub fn epoch_opt<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_f64(t.epoch_seconds()),
-        None => s.serialize_none(),
-    }
-}
-
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct Tag {
     #[serde(default)]
-    pub key: Option<String>,
+    pub key: Option<TagKey>,
     #[serde(default)]
-    pub value: Option<String>,
+    pub value: Option<TagValue>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct ReplicaRegionType {
-    pub region: Option<String>,
+    pub region: Option<RegionName>,
     pub kms_key_id: Option<String>,
 }
 
@@ -120,61 +111,61 @@ pub struct ExternalSecretRotationMetadataItem {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct CreateSecretRequest {
-    pub name: Option<String>,
-    pub client_request_token: Option<String>,
-    pub description: Option<String>,
-    pub kms_key_id: Option<String>,
+    pub name: Option<SecretName>,
+    pub client_request_token: Option<VersionId>,
+    pub description: Option<Description>,
+    pub kms_key_id: Option<KmsKeyId>,
     pub secret_binary: Option<SecretBlob>,
     pub secret_string: Option<SecretText>,
     pub tags: Option<Vec<Tag>>,
     pub add_replica_regions: Option<Vec<ReplicaRegionType>>,
     pub force_overwrite_replica_secret: Option<bool>,
     #[serde(rename = "Type")]
-    pub secret_type: Option<String>,
+    pub secret_type: Option<SecretType>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct GetSecretValueRequest {
-    pub secret_id: Option<String>,
-    pub version_id: Option<String>,
-    pub version_stage: Option<String>,
+    pub secret_id: Option<SecretId>,
+    pub version_id: Option<VersionId>,
+    pub version_stage: Option<StagingLabel>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct PutSecretValueRequest {
-    pub secret_id: Option<String>,
-    pub client_request_token: Option<String>,
+    pub secret_id: Option<SecretId>,
+    pub client_request_token: Option<VersionId>,
     pub secret_binary: Option<SecretBlob>,
     pub secret_string: Option<SecretText>,
-    pub version_stages: Option<Vec<String>>,
+    pub version_stages: Option<Vec<StagingLabel>>,
     pub rotation_token: Option<SecretText>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct UpdateSecretRequest {
-    pub secret_id: Option<String>,
-    pub client_request_token: Option<String>,
-    pub description: Option<String>,
-    pub kms_key_id: Option<String>,
+    pub secret_id: Option<SecretId>,
+    pub client_request_token: Option<VersionId>,
+    pub description: Option<Description>,
+    pub kms_key_id: Option<KmsKeyId>,
     pub secret_binary: Option<SecretBlob>,
     pub secret_string: Option<SecretText>,
     #[serde(rename = "Type")]
-    pub secret_type: Option<String>,
+    pub secret_type: Option<SecretType>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct SecretIdRequest {
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct DeleteSecretRequest {
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
     pub recovery_window_in_days: Option<i64>,
     pub force_delete_without_recovery: Option<bool>,
 }
@@ -184,7 +175,7 @@ pub struct DeleteSecretRequest {
 pub struct ListSecretsRequest {
     pub include_planned_deletion: Option<bool>,
     pub max_results: Option<i64>,
-    pub next_token: Option<String>,
+    pub next_token: Option<NextToken>,
     pub filters: Option<Vec<Filter>>,
     pub sort_order: Option<String>,
     pub sort_by: Option<String>,
@@ -193,56 +184,56 @@ pub struct ListSecretsRequest {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ListSecretVersionIdsRequest {
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
     pub max_results: Option<i64>,
-    pub next_token: Option<String>,
+    pub next_token: Option<NextToken>,
     pub include_deprecated: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct UpdateSecretVersionStageRequest {
-    pub secret_id: Option<String>,
-    pub version_stage: Option<String>,
-    pub remove_from_version_id: Option<String>,
-    pub move_to_version_id: Option<String>,
+    pub secret_id: Option<SecretId>,
+    pub version_stage: Option<StagingLabel>,
+    pub remove_from_version_id: Option<VersionId>,
+    pub move_to_version_id: Option<VersionId>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct TagResourceRequest {
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
     pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct UntagResourceRequest {
-    pub secret_id: Option<String>,
-    pub tag_keys: Option<Vec<String>>,
+    pub secret_id: Option<SecretId>,
+    pub tag_keys: Option<Vec<TagKey>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct PutResourcePolicyRequest {
-    pub secret_id: Option<String>,
-    pub resource_policy: Option<String>,
+    pub secret_id: Option<SecretId>,
+    pub resource_policy: Option<ResourcePolicyText>,
     pub block_public_policy: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ValidateResourcePolicyRequest {
-    pub secret_id: Option<String>,
-    pub resource_policy: Option<String>,
+    pub secret_id: Option<SecretId>,
+    pub resource_policy: Option<ResourcePolicyText>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ListResourcePoliciesRequest {
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
     pub max_results: Option<i64>,
-    pub next_token: Option<String>,
+    pub next_token: Option<NextToken>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -261,17 +252,17 @@ pub struct GetRandomPasswordRequest {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct BatchGetSecretValueRequest {
-    pub secret_id_list: Option<Vec<String>>,
+    pub secret_id_list: Option<Vec<SecretId>>,
     pub filters: Option<Vec<Filter>>,
     pub max_results: Option<i64>,
-    pub next_token: Option<String>,
+    pub next_token: Option<NextToken>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct RotateSecretRequest {
-    pub secret_id: Option<String>,
-    pub client_request_token: Option<String>,
+    pub secret_id: Option<SecretId>,
+    pub client_request_token: Option<VersionId>,
     #[serde(rename = "RotationLambdaARN")]
     pub rotation_lambda_arn: Option<String>,
     pub rotation_rules: Option<RotationRulesType>,
@@ -283,7 +274,7 @@ pub struct RotateSecretRequest {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ReplicateSecretToRegionsRequest {
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
     pub add_replica_regions: Option<Vec<ReplicaRegionType>>,
     pub force_overwrite_replica_secret: Option<bool>,
 }
@@ -291,20 +282,31 @@ pub struct ReplicateSecretToRegionsRequest {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct RemoveRegionsFromReplicationRequest {
-    pub secret_id: Option<String>,
-    pub remove_replica_regions: Option<Vec<String>>,
+    pub secret_id: Option<SecretId>,
+    pub remove_replica_regions: Option<Vec<RegionName>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct CrossAccountReplicaRequest {
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
     #[serde(rename = "CrossAccountReplicaARN")]
     pub cross_account_replica_arn: Option<String>,
     pub replica_restriction: Option<String>,
     #[serde(rename = "ReplicationRoleARN")]
     pub replication_role_arn: Option<String>,
 }
+
+/// `AssociateCrossAccountReplica`: [`CrossAccountReplicaRequest`], all members checked.
+#[derive(Debug, Deserialize, Default)]
+#[serde(transparent)]
+pub struct AssociateCrossAccountReplicaRequest(pub CrossAccountReplicaRequest);
+
+/// `DisassociateCrossAccountReplica`: [`CrossAccountReplicaRequest`], whose restriction and
+/// role are not checked (nor used).
+#[derive(Debug, Deserialize, Default)]
+#[serde(transparent)]
+pub struct DisassociateCrossAccountReplicaRequest(pub CrossAccountReplicaRequest);
 
 // ---------------------------------------------------------------- responses
 

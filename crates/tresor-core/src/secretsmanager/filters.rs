@@ -27,7 +27,7 @@
 use tresor_store::SecretRecord;
 
 use super::dto::Filter;
-use super::validate::Validator;
+use crate::validate::Validator;
 use crate::CoreError;
 
 const FILTER_KEYS: [&str; 7] = [

@@ -8,9 +8,9 @@ use tresor_types::Timestamp;
 use super::dto::*;
 use super::resolve::marked_for_deletion;
 use super::resolve::Access;
-use super::validate::Validator;
 use super::write::deletion_after;
 use super::Operation;
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 /// The answer to a forced delete of a secret that doesn't exist: the ARN and name the
@@ -40,12 +40,8 @@ impl Core {
     pub fn delete_secret(
         &self,
         ctx: &RequestContext,
-        req: DeleteSecretRequest,
+        req: Validated<DeleteSecretRequest>,
     ) -> Result<DeleteSecretResponse, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.finish()?;
         let force = req.force_delete_without_recovery.unwrap_or(false);
         // AWS checks the window's range first: a window of 0 with the force flag is refused
         // for its range, not for the combination.
@@ -104,7 +100,7 @@ impl Core {
     pub fn restore_secret(
         &self,
         ctx: &RequestContext,
-        req: SecretIdRequest,
+        req: Validated<SecretIdRequest>,
     ) -> Result<ArnName, CoreError> {
         let record =
             self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::RestoreSecret)?;

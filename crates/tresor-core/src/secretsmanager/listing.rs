@@ -1,16 +1,17 @@
 //! `ListSecrets` and `BatchGetSecretValue`: paging through the store in the order asked, with
-//! filters (see [`super::filters`]) applied on the way, and opaque keyset pagination tokens.
+//! filters (see [`super::filters`]) applied on the way, and opaque keyset pagination tokens
+//! ([`crate::paging`]).
 
-use base64::Engine as _;
-use tresor_store::{ListCursor, ListOrder, SecretRecord, SecretSort, SortValue, Store};
+use tresor_store::{ListCursor, ListOrder, SecretRecord, SecretSort, Store};
 
 use super::dto::*;
-use super::filters::{filter_specs, matches, validate_filters};
+use super::filters::{filter_specs, matches};
 use super::read::{describe, stages_map, VersionSelector};
 use super::resolve::Access;
-use super::validate::Validator;
 use super::Operation;
 use crate::authz::Resource;
+use crate::paging::{cursor_token, parse_cursor_token};
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 /// Most secrets one `ListSecrets` or `BatchGetSecretValue` call reads from the store. A call
@@ -21,79 +22,10 @@ const SCAN_BUDGET: usize = 1000;
 /// Secrets read from the store at a time while filtering.
 const SCAN_CHUNK: usize = 100;
 
-fn invalid_token() -> CoreError {
-    CoreError::InvalidNextToken("The NextToken value is invalid.".to_owned())
-}
-
-fn bind(fingerprint: &str) -> String {
-    hex::encode(&tresor_crypto::sha256(fingerprint.as_bytes())[..8])
-}
-
-/// An opaque token naming where a listing in `order` continues (the sort value and ARN of the
-/// last secret it passed), bound to the request that produced it like `page_token`.
-fn cursor_token(cursor: &ListCursor, fingerprint: &str) -> String {
-    let value = match &cursor.value {
-        SortValue::Text(t) => serde_json::Value::from(t.as_str()),
-        SortValue::Millis(m) => serde_json::Value::from(*m),
-    };
-    let token = serde_json::json!({ "v": value, "a": cursor.arn, "b": bind(fingerprint) });
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
-}
-
-fn parse_cursor_token(
-    token: &str,
-    order: ListOrder,
-    fingerprint: &str,
-) -> Result<ListCursor, CoreError> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| invalid_token())?;
-    let json: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| invalid_token())?;
-    if json.get("b").and_then(|b| b.as_str()) != Some(bind(fingerprint).as_str()) {
-        return Err(invalid_token());
-    }
-    let arn = json
-        .get("a")
-        .and_then(|a| a.as_str())
-        .ok_or_else(invalid_token)?;
-    let value = match json.get("v") {
-        Some(serde_json::Value::String(t)) => SortValue::Text(t.clone()),
-        Some(v) => SortValue::Millis(v.as_i64().ok_or_else(invalid_token)?),
-        None => return Err(invalid_token()),
-    };
-    let cursor = ListCursor {
-        value,
-        arn: arn.to_owned(),
-    };
-    if !order.fits(&cursor) {
-        return Err(invalid_token());
-    }
-    Ok(cursor)
-}
-
 /// One page of a listing: the secrets to answer with, and where the next page starts.
 struct Page {
     records: Vec<SecretRecord>,
     next: Option<ListCursor>,
-}
-
-/// An opaque token naming a position (an offset) in a listing, bound to the request that
-/// produced it so a token cannot be replayed against another listing.
-pub(crate) fn page_token(offset: usize, fingerprint: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{offset}:{}", bind(fingerprint)))
-}
-
-pub(crate) fn parse_page_token(token: &str, fingerprint: &str) -> Result<usize, CoreError> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| invalid_token())?;
-    let text = String::from_utf8(raw).map_err(|_| invalid_token())?;
-    let (offset, bound) = text.split_once(':').ok_or_else(invalid_token)?;
-    if bound != bind(fingerprint) {
-        return Err(invalid_token());
-    }
-    offset.parse().map_err(|_| invalid_token())
 }
 
 impl Core {
@@ -152,24 +84,8 @@ impl Core {
     pub fn list_secrets(
         &self,
         ctx: &RequestContext,
-        req: ListSecretsRequest,
+        req: Validated<ListSecretsRequest>,
     ) -> Result<ListSecretsResponse, CoreError> {
-        let mut v = Validator::new();
-        v.range(req.max_results, "maxResults", 1, 100);
-        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
-        v.one_of(req.sort_order.as_deref(), "sortOrder", &["asc", "desc"]);
-        v.one_of(
-            req.sort_by.as_deref(),
-            "sortBy",
-            &[
-                "created-date",
-                "last-accessed-date",
-                "last-changed-date",
-                "name",
-            ],
-        );
-        validate_filters(&mut v, req.filters.as_deref());
-        v.finish()?;
         let specs = filter_specs(req.filters.as_deref().unwrap_or_default())?;
         self.authorize(ctx, &Operation::ListSecrets.iam_action(), Resource::any())?;
         let include_deleted = req.include_planned_deletion.unwrap_or(false);
@@ -215,23 +131,9 @@ impl Core {
     pub fn batch_get_secret_value(
         &self,
         ctx: &RequestContext,
-        req: BatchGetSecretValueRequest,
+        req: Validated<BatchGetSecretValueRequest>,
     ) -> Result<BatchGetSecretValueResponse, CoreError> {
-        let mut v = Validator::new();
-        v.count(req.secret_id_list.as_deref(), "secretIdList", 1, 20);
-        for (i, id) in req
-            .secret_id_list
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            v.length(Some(id), &format!("secretIdList.{}.member", i + 1), 1, 2048);
-        }
-        validate_filters(&mut v, req.filters.as_deref());
-        v.range(req.max_results, "maxResults", 1, 20);
-        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
-        v.finish()?;
+        let req = req.into_inner();
         self.authorize(
             ctx,
             &Operation::BatchGetSecretValue.iam_action(),
@@ -315,48 +217,5 @@ impl Core {
                 "Either SecretIdList or Filters must be specified, but not both.".to_owned(),
             )),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_tokens_round_trip_bound_to_their_listing_and_order() {
-        let by_date = ListOrder {
-            by: SecretSort::Created,
-            descending: true,
-        };
-        let cursor = ListCursor {
-            value: SortValue::Millis(1_700_000_000_123),
-            arn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:a-AbCdEf".to_owned(),
-        };
-        let t = cursor_token(&cursor, "a");
-        assert_eq!(parse_cursor_token(&t, by_date, "a").unwrap(), cursor);
-        assert!(parse_cursor_token(&t, by_date, "b").is_err());
-        assert!(parse_cursor_token(&t, ListOrder::BY_NAME, "a").is_err());
-        let named = ListCursor {
-            value: SortValue::Text("app/key".to_owned()),
-            ..cursor
-        };
-        let t = cursor_token(&named, "a");
-        assert_eq!(
-            parse_cursor_token(&t, ListOrder::BY_NAME, "a").unwrap(),
-            named
-        );
-        assert!(parse_cursor_token(&t, by_date, "a").is_err());
-        assert!(parse_cursor_token("garbage!", by_date, "a").is_err());
-        let no_arn = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!(r#"{{"v":1,"b":"{}"}}"#, bind("a")));
-        assert!(parse_cursor_token(&no_arn, by_date, "a").is_err());
-    }
-
-    #[test]
-    fn page_tokens_are_bound_to_their_listing() {
-        let t = page_token(40, "a");
-        assert_eq!(parse_page_token(&t, "a").unwrap(), 40);
-        assert!(parse_page_token(&t, "b").is_err());
-        assert!(parse_page_token("garbage!", "a").is_err());
     }
 }

@@ -4,6 +4,7 @@ pub mod dto;
 mod filters;
 mod lifecycle;
 mod listing;
+mod model;
 mod password;
 mod policy;
 mod read;

@@ -3,9 +3,9 @@
 use tresor_types::SecretBytes;
 
 use super::dto::*;
-use super::validate::Validator;
 use super::Operation;
 use crate::authz::Resource;
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
@@ -27,17 +27,9 @@ impl Core {
     pub fn get_random_password(
         &self,
         ctx: &RequestContext,
-        req: GetRandomPasswordRequest,
+        req: Validated<GetRandomPasswordRequest>,
     ) -> Result<GetRandomPasswordResponse, CoreError> {
-        let mut v = Validator::new();
-        v.range(req.password_length, "passwordLength", 1, 4096);
-        v.length(
-            req.exclude_characters.as_deref(),
-            "excludeCharacters",
-            0,
-            4096,
-        );
-        v.finish()?;
+        let req = req.into_inner();
         self.authorize(
             ctx,
             &Operation::GetRandomPassword.iam_action(),

@@ -7,12 +7,10 @@ use tresor_store::Store;
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
-use super::validate::Validator;
 use super::Operation;
 use crate::authz::Resource;
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
-
-const POLICY_MAX: usize = 20_480;
 
 fn parse_policy(document: &str) -> Result<tresor_policy::Policy, CoreError> {
     // serde_json accepts what AWS accepts here; the grammar errors point at the problem.
@@ -28,21 +26,10 @@ impl Core {
     pub fn put_resource_policy(
         &self,
         ctx: &RequestContext,
-        req: PutResourcePolicyRequest,
+        req: Validated<PutResourcePolicyRequest>,
     ) -> Result<ArnName, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.resource_policy, "resourcePolicy");
-        v.length(
-            req.resource_policy.as_deref(),
-            "resourcePolicy",
-            1,
-            POLICY_MAX,
-        );
-        v.finish()?;
-        let document = req.resource_policy.unwrap_or_default();
-        let policy = parse_policy(&document)?;
+        let document = req.resource_policy.as_deref().unwrap_or_default();
+        let policy = parse_policy(document)?;
         // AWS blocks public policies unless told otherwise (BlockPublicPolicy defaults to true
         // in current SDKs' documentation; the API default is false). Follow the API default.
         if req.block_public_policy.unwrap_or(false) && tresor_policy::grants_public_access(&policy)
@@ -59,7 +46,7 @@ impl Core {
         )?;
         ensure_not_deleted(&record)?;
         // Users and roles it names by ARN are stored by unique id, as IAM does.
-        let stored = self.bind_principals(&record.scope.account, &document, |_| {
+        let stored = self.bind_principals(&record.scope.account, document, |_| {
             CoreError::MalformedPolicyDocument(
                 "This resource policy contains an unsupported principal.".to_owned(),
             )
@@ -79,7 +66,7 @@ impl Core {
     pub fn get_resource_policy(
         &self,
         ctx: &RequestContext,
-        req: SecretIdRequest,
+        req: Validated<SecretIdRequest>,
     ) -> Result<GetResourcePolicyResponse, CoreError> {
         let record = self.resolve_secret_request(
             ctx,
@@ -100,7 +87,7 @@ impl Core {
     pub fn delete_resource_policy(
         &self,
         ctx: &RequestContext,
-        req: SecretIdRequest,
+        req: Validated<SecretIdRequest>,
     ) -> Result<ArnName, CoreError> {
         let record = self.resolve_secret_request(
             ctx,
@@ -125,17 +112,8 @@ impl Core {
     pub fn list_resource_policies(
         &self,
         ctx: &RequestContext,
-        req: ListResourcePoliciesRequest,
+        req: Validated<ListResourcePoliciesRequest>,
     ) -> Result<ListResourcePoliciesResponse, CoreError> {
-        let mut v = Validator::new();
-        v.range(req.max_results, "maxResults", 1, 100);
-        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
-        v.finish()?;
-        if req.next_token.is_some() {
-            return Err(CoreError::InvalidNextToken(
-                "The NextToken value is invalid.".to_owned(),
-            ));
-        }
         let record = self.resolve_secret_request(
             ctx,
             req.secret_id.as_deref(),
@@ -159,18 +137,8 @@ impl Core {
     pub fn validate_resource_policy(
         &self,
         ctx: &RequestContext,
-        req: ValidateResourcePolicyRequest,
+        req: Validated<ValidateResourcePolicyRequest>,
     ) -> Result<ValidateResourcePolicyResponse, CoreError> {
-        let mut v = Validator::new();
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.resource_policy, "resourcePolicy");
-        v.length(
-            req.resource_policy.as_deref(),
-            "resourcePolicy",
-            1,
-            POLICY_MAX,
-        );
-        v.finish()?;
         match req.secret_id.as_deref() {
             Some(id) => {
                 self.resolve_secret(ctx, id, Access::to(Operation::ValidateResourcePolicy))?;

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use tresor_store::{SealedValue, SecretRecord, Store, VersionPick};
 
 use super::dto::*;
-use super::listing::{page_token, parse_page_token};
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
-use super::validate::{self, Validator};
 use super::Operation;
 use super::AWSCURRENT;
 use crate::keyring::{ValueKind, DEFAULT_SECRETS_KEY_ALIAS};
+use crate::paging::{page_token, parse_page_token};
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 /// Which version a read asks for.
@@ -99,8 +99,8 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
                 .tags
                 .iter()
                 .map(|t| Tag {
-                    key: Some(t.key.clone()),
-                    value: Some(t.value.clone()),
+                    key: Some(t.key.as_str().into()),
+                    value: Some(t.value.as_str().into()),
                 })
                 .collect()
         }),
@@ -164,14 +164,8 @@ impl Core {
     pub fn get_secret_value(
         &self,
         ctx: &RequestContext,
-        req: GetSecretValueRequest,
+        req: Validated<GetSecretValueRequest>,
     ) -> Result<GetSecretValueResponse, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        validate::version_token(&mut v, req.version_id.as_deref(), "versionId");
-        v.length(req.version_stage.as_deref(), "versionStage", 1, 256);
-        v.finish()?;
         let access = Access {
             version_id: req.version_id.as_deref(),
             version_stage: req.version_stage.as_deref(),
@@ -208,7 +202,7 @@ impl Core {
     pub fn describe_secret(
         &self,
         ctx: &RequestContext,
-        req: SecretIdRequest,
+        req: Validated<SecretIdRequest>,
     ) -> Result<SecretDescription, CoreError> {
         let record =
             self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::DescribeSecret)?;
@@ -220,14 +214,8 @@ impl Core {
     pub fn list_secret_version_ids(
         &self,
         ctx: &RequestContext,
-        req: ListSecretVersionIdsRequest,
+        req: Validated<ListSecretVersionIdsRequest>,
     ) -> Result<ListSecretVersionIdsResponse, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.range(req.max_results, "maxResults", 1, 100);
-        v.length(req.next_token.as_deref(), "nextToken", 1, 4096);
-        v.finish()?;
         let record = self.resolve_secret(
             ctx,
             req.secret_id.as_deref().unwrap_or_default(),
@@ -273,17 +261,14 @@ impl Core {
         })
     }
 
-    /// Validate a lone `SecretId` member, resolve it and authorize `op` on it.
+    /// Resolve the `SecretId` of a validated request (where it is required) and authorize
+    /// `op` on it.
     pub(crate) fn resolve_secret_request(
         &self,
         ctx: &RequestContext,
         secret_id: Option<&str>,
         op: Operation,
     ) -> Result<SecretRecord, CoreError> {
-        let mut v = Validator::new();
-        v.required(&secret_id, "secretId");
-        v.length(secret_id, "secretId", 1, 2048);
-        v.finish()?;
         self.resolve_secret(ctx, secret_id.unwrap_or_default(), Access::to(op))
     }
 }

@@ -5,10 +5,10 @@ use tresor_store::Store;
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
-use super::validate::{self, Validator};
 use super::write::move_stages;
 use super::Operation;
 use super::AWSCURRENT;
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 const MAX_LABELS_PER_VERSION: usize = 20;
@@ -17,22 +17,14 @@ impl Core {
     pub fn update_secret_version_stage(
         &self,
         ctx: &RequestContext,
-        req: UpdateSecretVersionStageRequest,
+        req: Validated<UpdateSecretVersionStageRequest>,
     ) -> Result<ArnName, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.version_stage, "versionStage");
-        v.length(req.version_stage.as_deref(), "versionStage", 1, 256);
-        validate::version_token(
-            &mut v,
-            req.remove_from_version_id.as_deref(),
-            "removeFromVersionId",
+        let req = req.into_inner();
+        let label = req.version_stage.map(String::from).unwrap_or_default();
+        let (remove_from, move_to) = (
+            req.remove_from_version_id.map(String::from),
+            req.move_to_version_id.map(String::from),
         );
-        validate::version_token(&mut v, req.move_to_version_id.as_deref(), "moveToVersionId");
-        v.finish()?;
-        let label = req.version_stage.unwrap_or_default();
-        let (remove_from, move_to) = (req.remove_from_version_id, req.move_to_version_id);
         let access = Access {
             version_stage: Some(&label),
             ..Access::to(Operation::UpdateSecretVersionStage)

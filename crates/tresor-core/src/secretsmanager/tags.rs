@@ -5,29 +5,25 @@ use tresor_store::{Store, Tag};
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
-use super::validate::{self, Validator};
+use super::validate;
 use super::Operation;
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 impl Core {
     pub fn tag_resource(
         &self,
         ctx: &RequestContext,
-        req: TagResourceRequest,
+        req: Validated<TagResourceRequest>,
     ) -> Result<Empty, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.tags, "tags");
-        validate::tags(&mut v, req.tags.as_deref(), "tags");
-        v.finish()?;
+        let req = req.into_inner();
         let new: Vec<Tag> = req
             .tags
             .unwrap_or_default()
             .into_iter()
             .map(|t| Tag {
-                key: t.key.unwrap_or_default(),
-                value: t.value.unwrap_or_default(),
+                key: t.key.map(String::from).unwrap_or_default(),
+                value: t.value.map(String::from).unwrap_or_default(),
             })
             .collect();
         let access = Access {
@@ -59,23 +55,15 @@ impl Core {
     pub fn untag_resource(
         &self,
         ctx: &RequestContext,
-        req: UntagResourceRequest,
+        req: Validated<UntagResourceRequest>,
     ) -> Result<Empty, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.tag_keys, "tagKeys");
-        for (i, k) in req
+        let req = req.into_inner();
+        let keys: Vec<String> = req
             .tag_keys
-            .as_deref()
             .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            v.length(Some(k), &format!("tagKeys.{}.member", i + 1), 1, 128);
-        }
-        v.finish()?;
-        let keys = req.tag_keys.unwrap_or_default();
+            .into_iter()
+            .map(String::from)
+            .collect();
         let access = Access {
             tag_keys: keys.clone(),
             ..Access::to(Operation::UntagResource)

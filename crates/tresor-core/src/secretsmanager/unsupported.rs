@@ -1,12 +1,12 @@
 //! Rotation and replication: their engine arrives in a later issue. Until then each operation
-//! validates its input, resolves the secret (so a missing secret still answers
+//! takes its validated input, resolves the secret (so a missing secret still answers
 //! `ResourceNotFoundException`), and then refuses with a clear `InvalidRequestException`: never
 //! a fake success.
 
 use super::dto::*;
 use super::resolve::Access;
-use super::validate::{self, Validator};
 use super::Operation;
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 pub(crate) fn rotation_unavailable() -> CoreError {
@@ -23,58 +23,12 @@ pub(crate) fn replication_unavailable() -> CoreError {
     )
 }
 
-fn regions(v: &mut Validator, regions: impl Iterator<Item = Option<String>>, at: &str) {
-    for (i, r) in regions.enumerate() {
-        let at = format!("{at}.{}.member", i + 1);
-        v.length(r.as_deref(), &at, 1, 128);
-        v.chars(r.as_deref(), &at, "^([a-z]+-)+\\d+$", |c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
-        });
-    }
-}
-
 impl Core {
     pub fn rotate_secret(
         &self,
         ctx: &RequestContext,
-        req: RotateSecretRequest,
+        req: Validated<RotateSecretRequest>,
     ) -> Result<ArnNameVersion, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        validate::version_token(
-            &mut v,
-            req.client_request_token.as_deref(),
-            "clientRequestToken",
-        );
-        v.length(
-            req.rotation_lambda_arn.as_deref(),
-            "rotationLambdaARN",
-            0,
-            2048,
-        );
-        v.length(
-            req.external_secret_rotation_role_arn.as_deref(),
-            "externalSecretRotationRoleArn",
-            20,
-            2048,
-        );
-        if let Some(rules) = &req.rotation_rules {
-            v.range(
-                rules.automatically_after_days,
-                "rotationRules.automaticallyAfterDays",
-                1,
-                1000,
-            );
-            v.length(rules.duration.as_deref(), "rotationRules.duration", 2, 3);
-            v.length(
-                rules.schedule_expression.as_deref(),
-                "rotationRules.scheduleExpression",
-                1,
-                256,
-            );
-        }
-        v.finish()?;
         // The SDKs always send a token; AWS refuses a raw request without one before it looks
         // the secret up.
         if req.client_request_token.is_none() {
@@ -91,7 +45,7 @@ impl Core {
     pub fn cancel_rotate_secret(
         &self,
         ctx: &RequestContext,
-        req: SecretIdRequest,
+        req: Validated<SecretIdRequest>,
     ) -> Result<ArnNameVersion, CoreError> {
         self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::CancelRotateSecret)?;
         Err(rotation_unavailable())
@@ -100,27 +54,8 @@ impl Core {
     pub fn replicate_secret_to_regions(
         &self,
         ctx: &RequestContext,
-        req: ReplicateSecretToRegionsRequest,
+        req: Validated<ReplicateSecretToRegionsRequest>,
     ) -> Result<Empty, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.add_replica_regions, "addReplicaRegions");
-        v.count(
-            req.add_replica_regions.as_deref(),
-            "addReplicaRegions",
-            1,
-            usize::MAX,
-        );
-        regions(
-            &mut v,
-            req.add_replica_regions
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| r.region),
-            "addReplicaRegions",
-        );
-        v.finish()?;
         self.resolve_secret(
             ctx,
             req.secret_id.as_deref().unwrap_or_default(),
@@ -132,27 +67,8 @@ impl Core {
     pub fn remove_regions_from_replication(
         &self,
         ctx: &RequestContext,
-        req: RemoveRegionsFromReplicationRequest,
+        req: Validated<RemoveRegionsFromReplicationRequest>,
     ) -> Result<Empty, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.remove_replica_regions, "removeReplicaRegions");
-        v.count(
-            req.remove_replica_regions.as_deref(),
-            "removeReplicaRegions",
-            1,
-            usize::MAX,
-        );
-        regions(
-            &mut v,
-            req.remove_replica_regions
-                .unwrap_or_default()
-                .into_iter()
-                .map(Some),
-            "removeReplicaRegions",
-        );
-        v.finish()?;
         self.resolve_secret(
             ctx,
             req.secret_id.as_deref().unwrap_or_default(),
@@ -164,7 +80,7 @@ impl Core {
     pub fn stop_replication_to_replica(
         &self,
         ctx: &RequestContext,
-        req: SecretIdRequest,
+        req: Validated<SecretIdRequest>,
     ) -> Result<Empty, CoreError> {
         self.resolve_secret_request(
             ctx,
@@ -174,41 +90,28 @@ impl Core {
         Err(replication_unavailable())
     }
 
-    pub fn cross_account_replica(
+    pub fn associate_cross_account_replica(
         &self,
         ctx: &RequestContext,
-        req: CrossAccountReplicaRequest,
-        associate: bool,
+        req: Validated<AssociateCrossAccountReplicaRequest>,
     ) -> Result<Empty, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        v.required(&req.cross_account_replica_arn, "crossAccountReplicaARN");
-        v.length(
-            req.cross_account_replica_arn.as_deref(),
-            "crossAccountReplicaARN",
-            20,
-            2048,
-        );
-        if associate {
-            v.one_of(
-                req.replica_restriction.as_deref(),
-                "replicaRestriction",
-                &["SameOrg", "NoRestriction"],
-            );
-            v.length(
-                req.replication_role_arn.as_deref(),
-                "replicationRoleARN",
-                20,
-                2048,
-            );
-        }
-        v.finish()?;
-        let op = if associate {
-            Operation::AssociateCrossAccountReplica
-        } else {
-            Operation::DisassociateCrossAccountReplica
-        };
+        self.cross_account_replica(ctx, &req.0, Operation::AssociateCrossAccountReplica)
+    }
+
+    pub fn disassociate_cross_account_replica(
+        &self,
+        ctx: &RequestContext,
+        req: Validated<DisassociateCrossAccountReplicaRequest>,
+    ) -> Result<Empty, CoreError> {
+        self.cross_account_replica(ctx, &req.0, Operation::DisassociateCrossAccountReplica)
+    }
+
+    fn cross_account_replica(
+        &self,
+        ctx: &RequestContext,
+        req: &CrossAccountReplicaRequest,
+        op: Operation,
+    ) -> Result<Empty, CoreError> {
         self.resolve_secret(
             ctx,
             req.secret_id.as_deref().unwrap_or_default(),

@@ -9,10 +9,11 @@ use tresor_types::{SecretBytes, Timestamp};
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
-use super::validate::{self, Validator, SECRET_VALUE_MAX};
+use super::validate;
 use super::Operation;
 use super::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::keyring::ValueKind;
+use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
 /// Versions beyond this many are pruned, oldest deprecated first…
@@ -26,26 +27,12 @@ pub(crate) struct NewValue {
     pub value: SecretBytes,
 }
 
-/// Check and take the value members of a request (`SecretString` xor `SecretBinary`).
+/// Take the value members of a validated request (`SecretString` xor `SecretBinary`).
 pub(crate) fn take_value(
-    v: &mut Validator,
     string: Option<SecretText>,
     binary: Option<SecretBlob>,
-) -> Result<Option<NewValue>, CoreError> {
-    validate::one_value(string.is_some(), binary.is_some())?;
-    v.sensitive_length(
-        string.as_ref().map(|s| s.0.len()),
-        "secretString",
-        1,
-        SECRET_VALUE_MAX,
-    );
-    v.sensitive_length(
-        binary.as_ref().map(|b| b.0.len()),
-        "secretBinary",
-        1,
-        SECRET_VALUE_MAX,
-    );
-    Ok(match (string, binary) {
+) -> Option<NewValue> {
+    match (string, binary) {
         (Some(s), _) => Some(NewValue {
             kind: ValueKind::String,
             value: s.0,
@@ -55,7 +42,7 @@ pub(crate) fn take_value(
             value: b.0,
         }),
         (None, None) => None,
-    })
+    }
 }
 
 /// AWS answers a write without a token (only raw requests can omit it) with
@@ -223,34 +210,17 @@ impl Core {
     pub fn create_secret(
         &self,
         ctx: &RequestContext,
-        req: CreateSecretRequest,
+        req: Validated<CreateSecretRequest>,
     ) -> Result<ArnNameVersion, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.name, "name");
-        v.length(req.name.as_deref(), "name", 1, 512);
-        validate::version_token(
-            &mut v,
-            req.client_request_token.as_deref(),
-            "clientRequestToken",
-        );
-        v.length(req.description.as_deref(), "description", 0, 2048);
-        v.length(req.kms_key_id.as_deref(), "kmsKeyId", 0, 2048);
-        v.length(req.secret_type.as_deref(), "type", 0, 256);
-        validate::tags(&mut v, req.tags.as_deref(), "tags");
-        v.count(
-            req.add_replica_regions.as_deref(),
-            "addReplicaRegions",
-            1,
-            usize::MAX,
-        );
-        let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
-        v.finish()?;
-        let name = req.name.unwrap_or_default();
+        let req = req.into_inner();
+        let value = take_value(req.secret_string, req.secret_binary);
+        let name = req.name.map(String::from).unwrap_or_default();
         validate::secret_name(&name)?;
         // A key names one tag: a repeated key keeps its last value, as TagResource does.
         let mut tags: Vec<Tag> = Vec::new();
         for t in req.tags.unwrap_or_default() {
-            let (key, value) = (t.key.unwrap_or_default(), t.value.unwrap_or_default());
+            let key = t.key.map(String::from).unwrap_or_default();
+            let value = t.value.map(String::from).unwrap_or_default();
             match tags.iter_mut().find(|existing| existing.key == key) {
                 Some(existing) => existing.value = value,
                 None => tags.push(Tag { key, value }),
@@ -262,7 +232,7 @@ impl Core {
         }
         let token = match (&value, req.client_request_token) {
             (Some(_), None) => return Err(missing_token()),
-            (_, t) => t,
+            (_, t) => t.map(String::from),
         };
         let scope = ctx.scope();
         let arn = format!(
@@ -291,8 +261,8 @@ impl Core {
             scope,
             arn: arn.clone(),
             name: name.clone(),
-            description: req.description,
-            kms_key_id: req.kms_key_id.filter(|k| !k.is_empty()),
+            description: req.description.map(String::from),
+            kms_key_id: req.kms_key_id.map(String::from).filter(|k| !k.is_empty()),
             tags,
             resource_policy: None,
             rotation: None,
@@ -385,34 +355,19 @@ impl Core {
     pub fn put_secret_value(
         &self,
         ctx: &RequestContext,
-        req: PutSecretValueRequest,
+        req: Validated<PutSecretValueRequest>,
     ) -> Result<PutSecretValueResponse, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        validate::version_token(
-            &mut v,
-            req.client_request_token.as_deref(),
-            "clientRequestToken",
-        );
-        validate::version_stages(&mut v, req.version_stages.as_deref(), "versionStages");
-        v.sensitive_length(
-            req.rotation_token.as_ref().map(|t| t.0.len()),
-            "rotationToken",
-            36,
-            256,
-        );
-        let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
-        v.finish()?;
-        let value = value.ok_or_else(|| {
+        let req = req.into_inner();
+        let value = take_value(req.secret_string, req.secret_binary).ok_or_else(|| {
             CoreError::InvalidParameter(
                 "You must provide either SecretString or SecretBinary.".to_owned(),
             )
         })?;
-        let token = req.client_request_token.ok_or_else(missing_token)?;
-        let stages = req
-            .version_stages
-            .unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
+        let token = String::from(req.client_request_token.ok_or_else(missing_token)?);
+        let stages = req.version_stages.map_or_else(
+            || vec![AWSCURRENT.to_owned()],
+            |labels| labels.into_iter().map(String::from).collect(),
+        );
 
         let record = self.resolve_secret(
             ctx,
@@ -441,24 +396,13 @@ impl Core {
     pub fn update_secret(
         &self,
         ctx: &RequestContext,
-        req: UpdateSecretRequest,
+        req: Validated<UpdateSecretRequest>,
     ) -> Result<ArnNameVersion, CoreError> {
-        let mut v = Validator::new();
-        v.required(&req.secret_id, "secretId");
-        v.length(req.secret_id.as_deref(), "secretId", 1, 2048);
-        validate::version_token(
-            &mut v,
-            req.client_request_token.as_deref(),
-            "clientRequestToken",
-        );
-        v.length(req.description.as_deref(), "description", 0, 2048);
-        v.length(req.kms_key_id.as_deref(), "kmsKeyId", 0, 2048);
-        v.length(req.secret_type.as_deref(), "type", 0, 256);
-        let value = take_value(&mut v, req.secret_string, req.secret_binary)?;
-        v.finish()?;
+        let req = req.into_inner();
+        let value = take_value(req.secret_string, req.secret_binary);
         let token = match (&value, req.client_request_token) {
             (Some(_), None) => return Err(missing_token()),
-            (_, token) => token,
+            (_, token) => token.map(String::from),
         };
 
         let access = Access {
@@ -470,7 +414,7 @@ impl Core {
         ensure_not_deleted(&record)?;
         // `Some(None)`: back to the default key ("If you set this to an empty string, Secrets
         // Manager uses the Amazon Web Services managed key aws/secretsmanager").
-        let new_kms_key: Option<Option<String>> = req.kms_key_id.map(|k| {
+        let new_kms_key: Option<Option<String>> = req.kms_key_id.as_deref().map(|k| {
             let k = k.trim();
             (!k.is_empty()).then(|| k.to_owned())
         });
@@ -484,7 +428,7 @@ impl Core {
             (Some(value), Some(token)) => Some(self.prepare_version(ctx, &record, token, value)?),
             _ => None,
         };
-        let description = req.description;
+        let description = req.description.map(String::from);
         let update = |txn: &mut SecretTxn| {
             ensure_not_deleted(&txn.record)?;
             if let Some(d) = &description {

@@ -24,7 +24,8 @@ use super::dto::*;
 use crate::authz::{parse_stored, Named};
 use crate::iam::dto::RevealedSecret;
 use crate::iam::format::{iso8601, parse_iam_arn, policy_size};
-use crate::iam::validate::{self, Validator, NAME_PATTERN};
+use crate::iam::validate::{self, NAME_PATTERN};
+use crate::validate::Validator;
 use crate::{Core, CoreError, PrincipalKind, RequestContext};
 
 const ACTION: &str = "sts:AssumeRole";
