@@ -72,6 +72,8 @@ struct Counted {
     metrics: Arc<Metrics>,
     slot: Slot,
     started: Instant,
+    /// The request's span, current when the call was performed.
+    span: tracing::Span,
 }
 
 impl<T> Performed<T> {
@@ -86,15 +88,16 @@ impl<T> Performed<T> {
             metrics,
             slot,
             started,
+            span,
         } = self.counted;
         let elapsed = started.elapsed();
         let outcome = result.as_ref().err().map(CoreError::aws_code);
         metrics.answered(slot, outcome, elapsed);
-        let span = tracing::Span::current();
         span.record("outcome", tracing::field::display(outcome.unwrap_or("ok")));
         span.record("latency_us", elapsed.as_micros() as u64);
         // Successes at `debug`: the audit trail is the record of who did what, and a line per
         // request would cost a locked stderr write on the hot path.
+        let _in_span = span.enter();
         match &result {
             Ok(_) => tracing::debug!("answered"),
             Err(_) => tracing::info!("failed"),
@@ -157,6 +160,7 @@ impl Core {
             metrics: self.metrics.clone(),
             slot: Slot::of(service, op),
             started: meta.started,
+            span: tracing::Span::current(),
         }
     }
 

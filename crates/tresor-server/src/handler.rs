@@ -12,7 +12,6 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
-use tracing::Instrument as _;
 use tresor_core::{Core, CoreError, Operation, Performed, RequestContext, RequestMeta, Service};
 use tresor_types::Timestamp;
 
@@ -111,9 +110,7 @@ pub async fn handle(
         outcome = tracing::field::Empty,
         latency_us = tracing::field::Empty,
     );
-    call(shared, req, peer, secure, request_id, started)
-        .instrument(span)
-        .await
+    call(shared, req, peer, secure, request_id, started, span).await
 }
 
 /// A `POST /`: an AWS call.
@@ -124,6 +121,7 @@ async fn call(
     secure: bool,
     request_id: String,
     started: std::time::Instant,
+    span: tracing::Span,
 ) -> Response<Body> {
     let core = shared.core.clone();
     let too_large = || {
@@ -209,11 +207,10 @@ async fn call(
         // One read snapshot for the whole call (authentication included). A panic is caught
         // here as the blocking pool catches it for the other calls.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            core.reading(|| run_call(&core, &exchange))
+            span.in_scope(|| core.reading(|| run_call(&core, &exchange)))
         }))
         .map_err(|_| true)
     } else {
-        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(|| run_call(&core, &exchange)))
             .await
             .map_err(|join| join.is_panic())
