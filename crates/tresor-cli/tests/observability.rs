@@ -17,7 +17,7 @@ fn sample(text: &str, key: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_request_spans_say_what_happened_without_values() {
     let server = ServerOptions::dev()
-        .env("TRESOR_LOG", "info,tresor_core=debug")
+        .env("TRESOR_LOG", "info,tresor::request=debug")
         .start();
     let client = server.client();
     let name = unique("observed/name");
@@ -122,9 +122,45 @@ async fn metrics_and_request_spans_say_what_happened_without_values() {
     assert!(!log.contains(&value), "the log holds a secret value");
 }
 
-#[test]
-fn metrics_can_be_turned_off() {
+/// At the default level requests are not traced (the span costs CPU on every request), but a
+/// failure is still logged, with the span's fields; and `/metrics` can be turned off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_failures_are_logged_and_metrics_can_be_turned_off() {
     let server = ServerOptions::dev().arg("--no-metrics").start();
+    let client = server.client();
+    let name = unique("quiet/name");
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string("sk-quiet-value")
+        .send()
+        .await
+        .unwrap();
+    let missing = client
+        .get_secret_value()
+        .secret_id(unique("quiet/missing"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some("ResourceNotFoundException"));
+    let log = String::from_utf8_lossy(&server.stderr()).into_owned();
+    let failed = log
+        .lines()
+        .find(|l| l.contains(" failed ") && l.contains("operation=\"GetSecretValue\""))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        failed.contains(" INFO ")
+            && failed.contains("outcome=\"ResourceNotFoundException\"")
+            && failed.contains("principal=\"arn:aws:iam::000000000000:root\"")
+            && failed.contains("request_id="),
+        "{failed}"
+    );
+    assert!(
+        !log.contains("request{"),
+        "requests are traced at the default level: {log}"
+    );
+    assert!(!log.contains("operation=\"CreateSecret\""), "{log}");
+
     let (status, body) = http_get(server.addr, "/metrics");
     assert_eq!(status, 404, "{body}");
     assert!(!body.contains("tresor_requests_total"));

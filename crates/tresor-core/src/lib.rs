@@ -40,7 +40,7 @@ pub use context::{Principal, PrincipalKind, RequestContext};
 pub use error::CoreError;
 pub use keyring::Keyring;
 pub use operation::{Operation, Service};
-pub use pipeline::{Performed, RequestMeta};
+pub use pipeline::{Performed, RequestMeta, REQUEST_LOG};
 pub use tresor_store::Backend as StoreBackend;
 
 use std::sync::Arc;

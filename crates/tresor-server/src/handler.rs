@@ -102,7 +102,9 @@ pub async fn handle(
             &request_id,
         );
     }
-    let span = tracing::info_span!(
+    // Off at the default level (see `tresor_core::REQUEST_LOG`); the pipeline fills it in.
+    let span = tracing::debug_span!(
+        target: tresor_core::REQUEST_LOG,
         "request",
         id = %request_id,
         operation = tracing::field::Empty,
