@@ -121,125 +121,16 @@ impl Store for Backend {
     }
 }
 
-impl IdentityStore for Backend {
-    fn create_user(&self, user: &UserRecord) -> Result<()> {
-        each!(self, s => s.create_user(user))
+impl crate::sql::Transactions for Backend {
+    fn read_db<T>(&self, f: impl FnOnce(&mut dyn crate::sql::Db) -> Result<T>) -> Result<T> {
+        each!(self, s => s.read_db(f))
     }
-    fn get_user(&self, account: &AccountId, user_name: &str) -> Result<Option<UserRecord>> {
-        each!(self, s => s.get_user(account, user_name))
-    }
-    fn list_users(&self, account: &AccountId) -> Result<Vec<UserRecord>> {
-        each!(self, s => s.list_users(account))
-    }
-    fn set_user_tags(&self, account: &AccountId, user_name: &str, tags: &[Tag]) -> Result<()> {
-        each!(self, s => s.set_user_tags(account, user_name, tags))
-    }
-    fn delete_user(&self, account: &AccountId, user_name: &str) -> Result<()> {
-        each!(self, s => s.delete_user(account, user_name))
-    }
-    fn list_user_access_keys(
+
+    fn write_db<T, E: From<StoreError>>(
         &self,
-        account: &AccountId,
-        user_name: &str,
-    ) -> Result<Vec<AccessKeyRecord>> {
-        each!(self, s => s.list_user_access_keys(account, user_name))
-    }
-    fn set_access_key_status(&self, access_key_id: &str, status: AccessKeyStatus) -> Result<()> {
-        each!(self, s => s.set_access_key_status(access_key_id, status))
-    }
-    fn delete_access_key(&self, access_key_id: &str) -> Result<()> {
-        each!(self, s => s.delete_access_key(access_key_id))
-    }
-    fn put_session_key(&self, key: &AccessKeyRecord, session: &SessionRecord) -> Result<()> {
-        each!(self, s => s.put_session_key(key, session))
-    }
-    fn get_session(&self, access_key_id: &str) -> Result<Option<SessionRecord>> {
-        each!(self, s => s.get_session(access_key_id))
-    }
-    fn purge_expired_sessions(&self, now: Timestamp) -> Result<usize> {
-        each!(self, s => s.purge_expired_sessions(now))
-    }
-    fn create_role(&self, role: &RoleRecord) -> Result<()> {
-        each!(self, s => s.create_role(role))
-    }
-    fn get_role(&self, account: &AccountId, role_name: &str) -> Result<Option<RoleRecord>> {
-        each!(self, s => s.get_role(account, role_name))
-    }
-    fn list_roles(&self, account: &AccountId) -> Result<Vec<RoleRecord>> {
-        each!(self, s => s.list_roles(account))
-    }
-    fn update_role_trust_policy(
-        &self,
-        account: &AccountId,
-        role_name: &str,
-        document: &str,
-    ) -> Result<()> {
-        each!(self, s => s.update_role_trust_policy(account, role_name, document))
-    }
-    fn delete_role(&self, account: &AccountId, role_name: &str) -> Result<()> {
-        each!(self, s => s.delete_role(account, role_name))
-    }
-    fn put_inline_policy(
-        &self,
-        owner: &PrincipalName,
-        policy_name: &str,
-        document: &str,
-    ) -> Result<()> {
-        each!(self, s => s.put_inline_policy(owner, policy_name, document))
-    }
-    fn get_inline_policy(
-        &self,
-        owner: &PrincipalName,
-        policy_name: &str,
-    ) -> Result<Option<String>> {
-        each!(self, s => s.get_inline_policy(owner, policy_name))
-    }
-    fn list_inline_policies(&self, owner: &PrincipalName) -> Result<Vec<String>> {
-        each!(self, s => s.list_inline_policies(owner))
-    }
-    fn delete_inline_policy(&self, owner: &PrincipalName, policy_name: &str) -> Result<()> {
-        each!(self, s => s.delete_inline_policy(owner, policy_name))
-    }
-    fn create_managed_policy(&self, policy: &ManagedPolicyRecord) -> Result<()> {
-        each!(self, s => s.create_managed_policy(policy))
-    }
-    fn get_managed_policy(&self, arn: &str) -> Result<Option<ManagedPolicyRecord>> {
-        each!(self, s => s.get_managed_policy(arn))
-    }
-    fn list_managed_policies(&self, account: &AccountId) -> Result<Vec<ManagedPolicyRecord>> {
-        each!(self, s => s.list_managed_policies(account))
-    }
-    fn add_policy_version(
-        &self,
-        arn: &str,
-        version: &PolicyVersionRecord,
-        set_as_default: bool,
-    ) -> Result<()> {
-        each!(self, s => s.add_policy_version(arn, version, set_as_default))
-    }
-    fn set_default_policy_version(&self, arn: &str, version_id: &str) -> Result<()> {
-        each!(self, s => s.set_default_policy_version(arn, version_id))
-    }
-    fn delete_policy_version(&self, arn: &str, version_id: &str) -> Result<()> {
-        each!(self, s => s.delete_policy_version(arn, version_id))
-    }
-    fn managed_policy_attachment_count(&self, arn: &str) -> Result<usize> {
-        each!(self, s => s.managed_policy_attachment_count(arn))
-    }
-    fn delete_managed_policy(&self, arn: &str) -> Result<()> {
-        each!(self, s => s.delete_managed_policy(arn))
-    }
-    fn attach_policy(&self, owner: &PrincipalName, policy_arn: &str) -> Result<()> {
-        each!(self, s => s.attach_policy(owner, policy_arn))
-    }
-    fn detach_policy(&self, owner: &PrincipalName, policy_arn: &str) -> Result<()> {
-        each!(self, s => s.detach_policy(owner, policy_arn))
-    }
-    fn list_attached_policies(&self, owner: &PrincipalName) -> Result<Vec<String>> {
-        each!(self, s => s.list_attached_policies(owner))
-    }
-    fn principal_policies(&self, owner: &PrincipalName) -> Result<PrincipalPolicies> {
-        each!(self, s => s.principal_policies(owner))
+        f: impl FnMut(&mut dyn crate::sql::Db) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        each!(self, s => s.write_db(f))
     }
 }
 

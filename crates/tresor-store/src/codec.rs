@@ -75,3 +75,26 @@ pub(crate) fn check_cursor(order: ListOrder, after: Option<&ListCursor>) -> Resu
         _ => Ok(()),
     }
 }
+
+// ---- columns that hold domain values ----
+
+pub(crate) fn millis(t: tresor_types::Timestamp) -> i64 {
+    t.0
+}
+
+pub(crate) fn parse_account(s: &str) -> Result<tresor_types::AccountId> {
+    tresor_types::AccountId::parse(s)
+        .map_err(|_| StoreError::Backend("a stored account id is malformed".to_owned()))
+}
+
+pub(crate) fn parse_region(s: &str) -> Result<tresor_types::Region> {
+    tresor_types::Region::parse(s)
+        .map_err(|_| StoreError::Backend("a stored region is malformed".to_owned()))
+}
+
+pub(crate) fn parse_scope(account: &str, region: &str) -> Result<crate::Scope> {
+    Ok(crate::Scope {
+        account: parse_account(account)?,
+        region: parse_region(region)?,
+    })
+}

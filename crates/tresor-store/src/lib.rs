@@ -14,6 +14,7 @@ mod error;
 mod identity;
 mod model;
 mod postgres;
+mod sql;
 mod sqlite;
 mod transfer;
 

@@ -23,8 +23,7 @@
 
 mod audit;
 mod conn;
-mod identity;
-mod keys;
+mod db;
 mod schema;
 mod secrets;
 mod transfer;
@@ -32,7 +31,10 @@ mod transfer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tresor_types::{AccountId, Region, Timestamp};
+use tresor_types::Timestamp;
+
+use crate::codec::{millis, parse_account, parse_scope};
+use crate::sql::{keys, Db, Transactions};
 
 use self::conn::{Atomic, Block, Conn, Pool, PooledConn};
 use crate::{
@@ -292,57 +294,50 @@ impl From<postgres::Error> for StoreError {
 
 // ---- conversions between records and columns ----
 
-fn millis(t: Timestamp) -> i64 {
-    t.0
-}
-
-fn parse_account(s: &str) -> Result<AccountId> {
-    AccountId::parse(s)
-        .map_err(|_| StoreError::Backend("a stored account id is malformed".to_owned()))
-}
-
-fn parse_region(s: &str) -> Result<Region> {
-    Region::parse(s).map_err(|_| StoreError::Backend("a stored region is malformed".to_owned()))
-}
-
-fn parse_scope(account: &str, region: &str) -> Result<Scope> {
-    Ok(Scope {
-        account: parse_account(account)?,
-        region: parse_region(region)?,
-    })
-}
-
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+impl Transactions for PostgresStore {
+    fn read_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
+        self.read(|conn| f(conn))
+    }
+
+    fn write_db<T, E: From<StoreError>>(
+        &self,
+        mut f: impl FnMut(&mut dyn Db) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.write(|conn| f(conn))
+    }
+}
+
 impl Store for PostgresStore {
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|c| keys::get_meta(c, key))
+        self.read_db(|db| keys::get_meta(db, key))
     }
 
     fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()> {
-        self.write(|c| keys::init_meta(c, entries))
+        self.write_db(|db| keys::init_meta(db, entries))
     }
 
     fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
-        self.write(|c| keys::put_access_key(c, key))
+        self.write_db(|db| keys::put_access_key(db, key))
     }
 
     fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>> {
-        self.read(|c| keys::get_access_key(c, access_key_id))
+        self.read_db(|db| keys::get_access_key(db, access_key_id))
     }
 
     fn put_kms_key(&self, key: &KmsKeyRecord) -> Result<()> {
-        self.write(|c| keys::put_kms_key(c, key))
+        self.write_db(|db| keys::put_kms_key(db, key))
     }
 
     fn get_kms_key(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read(|c| keys::get_kms_key(c, scope, keys::KmsLookup::Id(key_id)))
+        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Id(key_id)))
     }
 
     fn get_kms_key_by_alias(&self, scope: &Scope, alias: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read(|c| keys::get_kms_key(c, scope, keys::KmsLookup::Alias(alias)))
+        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Alias(alias)))
     }
 
     fn create_secret(&self, record: &SecretRecord, first: Option<&SealedVersion>) -> Result<()> {

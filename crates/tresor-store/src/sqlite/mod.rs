@@ -25,9 +25,8 @@
 mod audit;
 mod audit_schema;
 mod commit;
+mod db;
 mod group;
-mod identity;
-mod keys;
 mod schema;
 mod secrets;
 mod transfer;
@@ -41,7 +40,11 @@ use std::time::Duration;
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
-use tresor_types::{AccountId, Region, Timestamp};
+use tresor_types::Timestamp;
+
+use self::db::Lite;
+use crate::codec::{millis, parse_account, parse_scope};
+use crate::sql::{keys, Transactions};
 
 use crate::{
     AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedValue,
@@ -891,53 +894,46 @@ impl From<rusqlite::Error> for StoreError {
 
 // ---- conversions between records and columns ----
 
-fn millis(t: Timestamp) -> i64 {
-    t.0
-}
+impl Transactions for SqliteStore {
+    fn read_db<T>(&self, f: impl FnOnce(&mut dyn crate::sql::Db) -> Result<T>) -> Result<T> {
+        self.read(|conn| f(&mut Lite(conn)))
+    }
 
-fn parse_account(s: &str) -> Result<AccountId> {
-    AccountId::parse(s)
-        .map_err(|_| StoreError::Backend("a stored account id is malformed".to_owned()))
-}
-
-fn parse_region(s: &str) -> Result<Region> {
-    Region::parse(s).map_err(|_| StoreError::Backend("a stored region is malformed".to_owned()))
-}
-
-fn parse_scope(account: &str, region: &str) -> Result<Scope> {
-    Ok(Scope {
-        account: parse_account(account)?,
-        region: parse_region(region)?,
-    })
+    fn write_db<T, E: From<StoreError>>(
+        &self,
+        mut f: impl FnMut(&mut dyn crate::sql::Db) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.write(|conn| f(&mut Lite(conn)))
+    }
 }
 
 impl Store for SqliteStore {
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|tx| keys::get_meta(tx, key))
+        self.read_db(|db| keys::get_meta(db, key))
     }
 
     fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()> {
-        self.write(|tx| keys::init_meta(tx, entries))
+        self.write_db(|db| keys::init_meta(db, entries))
     }
 
     fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
-        self.write(|tx| keys::put_access_key(tx, key))
+        self.write_db(|db| keys::put_access_key(db, key))
     }
 
     fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>> {
-        self.read(|tx| keys::get_access_key(tx, access_key_id))
+        self.read_db(|db| keys::get_access_key(db, access_key_id))
     }
 
     fn put_kms_key(&self, key: &KmsKeyRecord) -> Result<()> {
-        self.write(|tx| keys::put_kms_key(tx, key))
+        self.write_db(|db| keys::put_kms_key(db, key))
     }
 
     fn get_kms_key(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read(|tx| keys::get_kms_key(tx, scope, keys::KmsLookup::Id(key_id)))
+        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Id(key_id)))
     }
 
     fn get_kms_key_by_alias(&self, scope: &Scope, alias: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read(|tx| keys::get_kms_key(tx, scope, keys::KmsLookup::Alias(alias)))
+        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Alias(alias)))
     }
 
     fn create_secret(&self, record: &SecretRecord, first: Option<&SealedVersion>) -> Result<()> {

@@ -1,0 +1,189 @@
+//! Store metadata, access keys and KMS keys, written once for both backends.
+
+use tresor_types::Timestamp;
+
+use super::{params, sql, Db, Row};
+use crate::codec::{millis, parse_account};
+use crate::{AccessKeyRecord, AccessKeyStatus, KmsKeyRecord, Result, Scope, StoreError};
+
+// ---- metadata ----
+
+pub(crate) fn get_meta(db: &mut dyn Db, key: &str) -> Result<Option<Vec<u8>>> {
+    db.query_opt(
+        sql!("SELECT value FROM meta WHERE key = $1"),
+        params![key],
+        |row| row.blob(0),
+    )
+}
+
+pub(crate) fn init_meta(db: &mut dyn Db, entries: &[(&str, Vec<u8>)]) -> Result<()> {
+    // The caller's transaction makes the check and the inserts one unit: on error nothing of
+    // it is committed. Two PostgreSQL nodes initializing at once: the loser's insert meets the
+    // winner's key (SQLite has one writer, so it cannot).
+    for (key, _) in entries {
+        if get_meta(db, key)?.is_some() {
+            return Err(StoreError::AlreadyInitialized);
+        }
+    }
+    for (key, value) in entries {
+        let inserted = db.execute(
+            sql!(
+                pg: "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                lite: "INSERT INTO meta (key, value) VALUES ($1, $2)",
+            ),
+            params![*key, value],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyInitialized);
+        }
+    }
+    Ok(())
+}
+
+// ---- access keys ----
+
+pub(crate) fn put_access_key(db: &mut dyn Db, key: &AccessKeyRecord) -> Result<()> {
+    let inserted = db.execute(
+        sql!(
+            "INSERT INTO access_keys
+                 (access_key_id, account, principal_arn, user_name, sealed_secret, status,
+                  created)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT DO NOTHING"
+        ),
+        params![
+            &key.access_key_id,
+            key.account.as_str(),
+            &key.principal_arn,
+            &key.user_name,
+            &key.sealed_secret,
+            key.status.as_str(),
+            millis(key.created),
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}
+
+pub(crate) fn get_access_key(
+    db: &mut dyn Db,
+    access_key_id: &str,
+) -> Result<Option<AccessKeyRecord>> {
+    db.query_opt(
+        sql!(
+            "SELECT account, principal_arn, user_name, sealed_secret, status, created
+             FROM access_keys WHERE access_key_id = $1"
+        ),
+        params![access_key_id],
+        |row| {
+            let status = match row.text(4)?.as_str() {
+                "Active" => AccessKeyStatus::Active,
+                "Inactive" => AccessKeyStatus::Inactive,
+                _ => {
+                    return Err(StoreError::Backend(
+                        "a stored access key status is unknown".to_owned(),
+                    ))
+                }
+            };
+            Ok(AccessKeyRecord {
+                access_key_id: access_key_id.to_owned(),
+                account: parse_account(&row.text(0)?)?,
+                principal_arn: row.text(1)?,
+                user_name: row.opt_text(2)?,
+                sealed_secret: row.blob(3)?,
+                status,
+                created: Timestamp(row.int(5)?),
+            })
+        },
+    )
+}
+
+// ---- KMS keys ----
+
+pub(crate) fn put_kms_key(db: &mut dyn Db, key: &KmsKeyRecord) -> Result<()> {
+    // Every uniqueness rule (id, ARN, alias in the scope) is a constraint: a taken one is a
+    // unique violation, which is `Conflict`, and the transaction writes nothing.
+    db.execute(
+        sql!(
+            "INSERT INTO kms_keys (key_id, account, region, arn, alias, description, created)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ),
+        params![
+            &key.key_id,
+            key.scope.account.as_str(),
+            key.scope.region.as_str(),
+            &key.arn,
+            &key.alias,
+            &key.description,
+            millis(key.created),
+        ],
+    )?;
+    for (version, wrapped) in &key.versions {
+        db.execute(
+            sql!("INSERT INTO kms_key_versions (key_id, version, wrapped) VALUES ($1, $2, $3)"),
+            params![&key.key_id, i64::from(*version), wrapped],
+        )?;
+    }
+    Ok(())
+}
+
+/// How a KMS key is looked up within a scope.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KmsLookup<'a> {
+    Id(&'a str),
+    Alias(&'a str),
+}
+
+pub(crate) fn get_kms_key(
+    db: &mut dyn Db,
+    scope: &Scope,
+    lookup: KmsLookup<'_>,
+) -> Result<Option<KmsKeyRecord>> {
+    let (sql, value) = match lookup {
+        KmsLookup::Id(id) => (
+            sql!(
+                "SELECT key_id, arn, alias, description, created FROM kms_keys
+                 WHERE account = $1 AND region = $2 AND key_id = $3"
+            ),
+            id,
+        ),
+        KmsLookup::Alias(alias) => (
+            sql!(
+                "SELECT key_id, arn, alias, description, created FROM kms_keys
+                 WHERE account = $1 AND region = $2 AND alias = $3"
+            ),
+            alias,
+        ),
+    };
+    let found = db.query_opt(
+        sql,
+        params![scope.account.as_str(), scope.region.as_str(), value],
+        |row: &dyn Row| {
+            Ok(KmsKeyRecord {
+                scope: scope.clone(),
+                key_id: row.text(0)?,
+                arn: row.text(1)?,
+                alias: row.opt_text(2)?,
+                description: row.text(3)?,
+                created: Timestamp(row.int(4)?),
+                versions: Vec::new(),
+            })
+        },
+    )?;
+    let Some(mut key) = found else {
+        return Ok(None);
+    };
+    key.versions = db.query(
+        sql!("SELECT version, wrapped FROM kms_key_versions WHERE key_id = $1 ORDER BY version"),
+        params![&key.key_id],
+        |row| {
+            let version = u32::try_from(row.int(0)?).map_err(|_| {
+                StoreError::Backend("a stored KMS key version is out of range".to_owned())
+            })?;
+            Ok((version, row.blob(1)?))
+        },
+    )?;
+    Ok(Some(key))
+}
