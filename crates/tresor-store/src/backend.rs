@@ -21,106 +21,6 @@ macro_rules! each {
     };
 }
 
-impl Store for Backend {
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        each!(self, s => s.get_meta(key))
-    }
-    fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()> {
-        each!(self, s => s.init_meta(entries))
-    }
-    fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
-        each!(self, s => s.put_access_key(key))
-    }
-    fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>> {
-        each!(self, s => s.get_access_key(access_key_id))
-    }
-    fn put_kms_key(&self, key: &KmsKeyRecord) -> Result<()> {
-        each!(self, s => s.put_kms_key(key))
-    }
-    fn get_kms_key(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyRecord>> {
-        each!(self, s => s.get_kms_key(scope, key_id))
-    }
-    fn get_kms_key_by_alias(&self, scope: &Scope, alias: &str) -> Result<Option<KmsKeyRecord>> {
-        each!(self, s => s.get_kms_key_by_alias(scope, alias))
-    }
-    fn create_secret(&self, record: &SecretRecord, first: Option<&SealedVersion>) -> Result<()> {
-        each!(self, s => s.create_secret(record, first))
-    }
-    fn find_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>> {
-        each!(self, s => s.find_secret_by_arn(arn))
-    }
-    fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>> {
-        each!(self, s => s.find_secret_by_name(scope, name))
-    }
-    fn find_secret_labelled(
-        &self,
-        key: SecretKey<'_>,
-        version_id: Option<&str>,
-    ) -> Result<Option<SecretRecord>> {
-        each!(self, s => s.find_secret_labelled(key, version_id))
-    }
-    fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {
-        each!(self, s => s.read_envelope(arn, version_id))
-    }
-
-    fn find_secret_value(
-        &self,
-        key: SecretKey<'_>,
-        pick: VersionPick<'_>,
-    ) -> Result<Option<(SecretRecord, Option<SealedValue>)>> {
-        each!(self, s => s.find_secret_value(key, pick))
-    }
-    fn update_secret<T, E, F>(&self, arn: &str, f: F) -> Result<T, E>
-    where
-        F: FnMut(&mut SecretTxn) -> Result<T, E>,
-        E: From<StoreError>,
-    {
-        each!(self, s => s.update_secret(arn, f))
-    }
-    fn add_secret_version<T, E, F>(
-        &self,
-        arn: &str,
-        version_id: &str,
-        prune: VersionPruning,
-        f: F,
-    ) -> Result<T, E>
-    where
-        F: FnMut(&mut SecretTxn) -> Result<T, E>,
-        E: From<StoreError>,
-    {
-        each!(self, s => s.add_secret_version(arn, version_id, prune, f))
-    }
-    fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()> {
-        each!(self, s => s.touch_secret(arn, version_id, day))
-    }
-    fn purge_secret(&self, arn: &str) -> Result<()> {
-        each!(self, s => s.purge_secret(arn))
-    }
-    fn list_secrets_ordered(
-        &self,
-        scope: &Scope,
-        order: ListOrder,
-        after: Option<&ListCursor>,
-        limit: usize,
-    ) -> Result<Vec<SecretRecord>> {
-        each!(self, s => s.list_secrets_ordered(scope, order, after, limit))
-    }
-    fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
-        each!(self, s => s.expired_deletions(now))
-    }
-    fn atomically<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce() -> Result<T, E>,
-        E: From<StoreError>,
-    {
-        each!(self, s => s.atomically(f))
-    }
-
-    fn reading<T>(&self, f: impl FnOnce() -> T) -> T {
-        each!(self, s => s.reading(f))
-    }
-}
-
 impl crate::sql::Transactions for Backend {
     fn read_db<T>(&self, f: impl FnOnce(&mut dyn crate::sql::Db) -> Result<T>) -> Result<T> {
         each!(self, s => s.read_db(f))
@@ -131,6 +31,17 @@ impl crate::sql::Transactions for Backend {
         f: impl FnMut(&mut dyn crate::sql::Db) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         each!(self, s => s.write_db(f))
+    }
+
+    fn atomically_db<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        each!(self, s => s.atomically_db(f))
+    }
+
+    fn reading_db<T>(&self, f: impl FnOnce() -> T) -> T {
+        each!(self, s => s.reading_db(f))
     }
 }
 

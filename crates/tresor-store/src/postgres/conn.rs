@@ -116,10 +116,6 @@ impl Conn {
             .map_err(|e| self.note(e))
     }
 
-    pub(super) fn exists(&mut self, sql: &str, params: &[Param<'_>]) -> Result<bool> {
-        Ok(self.query_opt(sql, params)?.is_some())
-    }
-
     /// Run statements without parameters (transaction control, DDL).
     pub(super) fn batch(&mut self, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).map_err(|e| self.note(e))

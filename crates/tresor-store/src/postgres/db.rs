@@ -5,7 +5,7 @@ use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, WrongType};
 
 use super::conn::{Conn, Param};
-use crate::sql::{Db, Row, Sql, Value, Visit};
+use crate::sql::{Db, Engine, Row, Sql, Value, Visit};
 use crate::Result;
 
 type ToSqlResult = std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>>;
@@ -70,18 +70,22 @@ fn refs<'a>(params: &'a [Value<'_>]) -> Vec<Param<'a>> {
 }
 
 impl Db for Conn {
-    fn execute(&mut self, sql: Sql, params: &[Value<'_>]) -> Result<u64> {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn execute(&mut self, sql: Sql<'_>, params: &[Value<'_>]) -> Result<u64> {
         Conn::execute(self, sql.pg, &refs(params))
     }
 
-    fn each(&mut self, sql: Sql, params: &[Value<'_>], visit: Visit<'_>) -> Result<()> {
+    fn each(&mut self, sql: Sql<'_>, params: &[Value<'_>], visit: Visit<'_>) -> Result<()> {
         for row in &self.query(sql.pg, &refs(params))? {
             visit(row)?;
         }
         Ok(())
     }
 
-    fn one(&mut self, sql: Sql, params: &[Value<'_>], visit: Visit<'_>) -> Result<bool> {
+    fn one(&mut self, sql: Sql<'_>, params: &[Value<'_>], visit: Visit<'_>) -> Result<bool> {
         match self.query_opt(sql.pg, &refs(params))? {
             Some(row) => {
                 visit(&row)?;
@@ -91,7 +95,11 @@ impl Db for Conn {
         }
     }
 
-    fn exists(&mut self, sql: Sql, params: &[Value<'_>]) -> Result<bool> {
+    fn exists(&mut self, sql: Sql<'_>, params: &[Value<'_>]) -> Result<bool> {
         Ok(!self.query(sql.pg, &refs(params))?.is_empty())
+    }
+
+    fn retry_later(&mut self) {
+        self.retryable = true;
     }
 }

@@ -25,22 +25,15 @@ mod audit;
 mod conn;
 mod db;
 mod schema;
-mod secrets;
 mod transfer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tresor_types::Timestamp;
-
-use crate::codec::{millis, parse_account, parse_scope};
-use crate::sql::{keys, Db, Transactions};
-
 use self::conn::{Atomic, Block, Conn, Pool, PooledConn};
-use crate::{
-    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedVersion, SecretKey,
-    SecretRecord, SecretTxn, Store, StoreError, VersionPruning,
-};
+use crate::codec::{millis, parse_account, parse_scope};
+use crate::sql::{Db, Transactions};
+use crate::{Result, StoreError};
 
 /// Connections per store (per node).
 const POOL_SIZE: usize = 8;
@@ -309,134 +302,11 @@ impl Transactions for PostgresStore {
     ) -> std::result::Result<T, E> {
         self.write(|conn| f(conn))
     }
-}
 
-impl Store for PostgresStore {
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.read_db(|db| keys::get_meta(db, key))
-    }
-
-    fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()> {
-        self.write_db(|db| keys::init_meta(db, entries))
-    }
-
-    fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
-        self.write_db(|db| keys::put_access_key(db, key))
-    }
-
-    fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>> {
-        self.read_db(|db| keys::get_access_key(db, access_key_id))
-    }
-
-    fn put_kms_key(&self, key: &KmsKeyRecord) -> Result<()> {
-        self.write_db(|db| keys::put_kms_key(db, key))
-    }
-
-    fn get_kms_key(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Id(key_id)))
-    }
-
-    fn get_kms_key_by_alias(&self, scope: &Scope, alias: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Alias(alias)))
-    }
-
-    fn create_secret(&self, record: &SecretRecord, first: Option<&SealedVersion>) -> Result<()> {
-        self.write(|c| secrets::create(c, record, first))
-    }
-
-    fn find_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>> {
-        self.read(|c| Ok(secrets::load_by_arn(c, arn, false)?.map(|(_, record)| record)))
-    }
-
-    fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>> {
-        self.read(|c| secrets::load_by_name(c, scope, name))
-    }
-
-    fn find_secret_labelled(
+    fn atomically_db<T, E: From<StoreError>>(
         &self,
-        key: SecretKey<'_>,
-        version_id: Option<&str>,
-    ) -> Result<Option<SecretRecord>> {
-        self.read(|c| {
-            Ok(secrets::load_labelled(c, key, version_id, false)?.map(|(_, record)| record))
-        })
-    }
-
-    fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|c| secrets::read_envelope(c, arn, version_id))
-    }
-
-    fn update_secret<T, E, F>(&self, arn: &str, mut f: F) -> Result<T, E>
-    where
-        F: FnMut(&mut SecretTxn) -> Result<T, E>,
-        E: From<StoreError>,
-    {
-        // The secret's row is locked (`FOR UPDATE`) before its versions are read, so nothing
-        // can change it between the read and the write; `f` reruns only after a deadlock.
-        self.write(|c| {
-            let (id, before) = secrets::load_by_arn(c, arn, true)?.ok_or(StoreError::NotFound)?;
-            let mut txn = SecretTxn::new(before.clone());
-            let out = f(&mut txn)?;
-            secrets::write_changes(c, id, &before, &txn)?;
-            Ok(out)
-        })
-    }
-
-    fn add_secret_version<T, E, F>(
-        &self,
-        arn: &str,
-        version_id: &str,
-        prune: VersionPruning,
-        mut f: F,
-    ) -> std::result::Result<T, E>
-    where
-        F: FnMut(&mut SecretTxn) -> std::result::Result<T, E>,
-        E: From<StoreError>,
-    {
-        // As `update_secret`: the secret's row is locked before its versions are read.
-        self.write(|c| {
-            let (id, before, stored) =
-                secrets::load_for_new_version(c, arn, version_id)?.ok_or(StoreError::NotFound)?;
-            let unloaded = stored.saturating_sub(before.versions.len());
-            let mut txn = SecretTxn::partial(before.clone(), unloaded);
-            let out = f(&mut txn)?;
-            secrets::write_changes(c, id, &before, &txn)?;
-            secrets::prune_versions(c, id, prune, txn.stored_versions())?;
-            Ok(out)
-        })
-    }
-
-    fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()> {
-        // Most reads happen on a day already recorded: answer those without writing.
-        if self.read(|c| secrets::is_touched(c, arn, version_id, day))? {
-            return Ok(());
-        }
-        self.write(|c| secrets::touch(c, arn, version_id, day))
-    }
-
-    fn purge_secret(&self, arn: &str) -> Result<()> {
-        self.write(|c| secrets::purge(c, arn))
-    }
-
-    fn list_secrets_ordered(
-        &self,
-        scope: &Scope,
-        order: ListOrder,
-        after: Option<&ListCursor>,
-        limit: usize,
-    ) -> Result<Vec<SecretRecord>> {
-        self.read(|c| secrets::list(c, scope, order, after, limit))
-    }
-
-    fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
-        self.read(|c| secrets::expired_deletions(c, now))
-    }
-
-    fn atomically<T, E, F>(&self, f: F) -> std::result::Result<T, E>
-    where
-        F: FnOnce() -> std::result::Result<T, E>,
-        E: From<StoreError>,
-    {
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         self.run_atomically(f)
     }
 }

@@ -16,14 +16,23 @@
 
 pub(crate) mod identity;
 pub(crate) mod keys;
+pub(crate) mod secrets;
+mod store;
 
 use crate::{Result, StoreError};
 
 /// One statement, in the text each engine runs.
 #[derive(Debug, Clone, Copy)]
-pub struct Sql {
-    pub pg: &'static str,
-    pub lite: &'static str,
+pub struct Sql<'a> {
+    pub pg: &'a str,
+    pub lite: &'a str,
+}
+
+/// Which engine a [`Db`] is, for the few operations whose steps (not only their text) differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
 }
 
 /// SQLite's text of a statement written with `$N` placeholders: `?N`, the same length.
@@ -41,6 +50,21 @@ pub(crate) const fn sqlite_text<const N: usize>(pg: &str) -> [u8; N] {
         i += 1;
     }
     out
+}
+
+/// [`sqlite_text`] for a statement built at run time.
+pub(crate) fn sqlite_string(pg: &str) -> String {
+    let bytes = pg.as_bytes();
+    pg.char_indices()
+        .map(|(i, c)| {
+            let placeholder = c == '$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            if placeholder {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// A statement for both engines: `sql!("… $1 …")`, or `sql!(pg: "…", lite: "…")` where the
@@ -154,21 +178,25 @@ pub type Visit<'f> = &'f mut dyn FnMut(&dyn Row) -> Result<()>;
 
 /// A connection inside a transaction (see the module comment).
 pub trait Db {
+    fn engine(&self) -> Engine;
     /// Run a statement; how many rows it changed.
-    fn execute(&mut self, sql: Sql, params: &[Value<'_>]) -> Result<u64>;
+    fn execute(&mut self, sql: Sql<'_>, params: &[Value<'_>]) -> Result<u64>;
     /// Visit every row of a query, in order.
-    fn each(&mut self, sql: Sql, params: &[Value<'_>], visit: Visit<'_>) -> Result<()>;
+    fn each(&mut self, sql: Sql<'_>, params: &[Value<'_>], visit: Visit<'_>) -> Result<()>;
     /// Visit the row of a query that answers at most one; whether there was one.
-    fn one(&mut self, sql: Sql, params: &[Value<'_>], visit: Visit<'_>) -> Result<bool>;
+    fn one(&mut self, sql: Sql<'_>, params: &[Value<'_>], visit: Visit<'_>) -> Result<bool>;
     /// Whether a query answers any row.
-    fn exists(&mut self, sql: Sql, params: &[Value<'_>]) -> Result<bool>;
+    fn exists(&mut self, sql: Sql<'_>, params: &[Value<'_>]) -> Result<bool>;
+    /// The transaction met a concurrent change that a rerun from the start resolves: the
+    /// backend may rerun it after it fails. (SQLite's single writer never meets one.)
+    fn retry_later(&mut self) {}
 }
 
 impl dyn Db + '_ {
     /// Every row of a query, each read by `read`.
     pub fn query<T>(
         &mut self,
-        sql: Sql,
+        sql: Sql<'_>,
         params: &[Value<'_>],
         mut read: impl FnMut(&dyn Row) -> Result<T>,
     ) -> Result<Vec<T>> {
@@ -183,7 +211,7 @@ impl dyn Db + '_ {
     /// The row of a query that answers at most one, read by `read`.
     pub fn query_opt<T>(
         &mut self,
-        sql: Sql,
+        sql: Sql<'_>,
         params: &[Value<'_>],
         read: impl FnOnce(&dyn Row) -> Result<T>,
     ) -> Result<Option<T>> {
@@ -201,7 +229,7 @@ impl dyn Db + '_ {
     /// The row of a query that always answers one (an aggregate, `RETURNING`).
     pub fn query_one<T>(
         &mut self,
-        sql: Sql,
+        sql: Sql<'_>,
         params: &[Value<'_>],
         read: impl FnOnce(&dyn Row) -> Result<T>,
     ) -> Result<T> {
@@ -210,9 +238,9 @@ impl dyn Db + '_ {
     }
 }
 
-/// How a backend runs an operation in a transaction. Implemented by both stores; the store
-/// traits' methods that are one operation each are implemented once, over it.
-pub trait Transactions {
+/// How a backend runs an operation in a transaction. Implemented by both stores; `Store` and
+/// `IdentityStore` are implemented once, over it.
+pub trait Transactions: Send + Sync + 'static {
     /// Run `f` in a read transaction (one snapshot).
     fn read_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T>;
     /// Run `f` in a write transaction and commit if it succeeds. `f` may run more than once
@@ -221,6 +249,15 @@ pub trait Transactions {
         &self,
         f: impl FnMut(&mut dyn Db) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E>;
+    /// `Store::atomically`.
+    fn atomically_db<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>;
+    /// `Store::reading`.
+    fn reading_db<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
+    }
 }
 
 /// A count read from the database as a `usize`.

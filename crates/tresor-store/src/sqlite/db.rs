@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection};
 
-use crate::sql::{Db, Row, Sql, Value, Visit};
+use crate::sql::{Db, Engine, Row, Sql, Value, Visit};
 use crate::Result;
 
 /// A SQLite connection with a transaction open on it.
@@ -43,7 +43,11 @@ impl Row for rusqlite::Row<'_> {
 }
 
 impl Db for Lite<'_> {
-    fn execute(&mut self, sql: Sql, params: &[Value<'_>]) -> Result<u64> {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn execute(&mut self, sql: Sql<'_>, params: &[Value<'_>]) -> Result<u64> {
         let changed = self
             .0
             .prepare_cached(sql.lite)?
@@ -51,7 +55,7 @@ impl Db for Lite<'_> {
         Ok(u64::try_from(changed).unwrap_or(u64::MAX))
     }
 
-    fn each(&mut self, sql: Sql, params: &[Value<'_>], visit: Visit<'_>) -> Result<()> {
+    fn each(&mut self, sql: Sql<'_>, params: &[Value<'_>], visit: Visit<'_>) -> Result<()> {
         let mut stmt = self.0.prepare_cached(sql.lite)?;
         let mut rows = stmt.query(params_from_iter(params))?;
         while let Some(row) = rows.next()? {
@@ -60,7 +64,7 @@ impl Db for Lite<'_> {
         Ok(())
     }
 
-    fn one(&mut self, sql: Sql, params: &[Value<'_>], visit: Visit<'_>) -> Result<bool> {
+    fn one(&mut self, sql: Sql<'_>, params: &[Value<'_>], visit: Visit<'_>) -> Result<bool> {
         let mut stmt = self.0.prepare_cached(sql.lite)?;
         let mut rows = stmt.query(params_from_iter(params))?;
         match rows.next()? {
@@ -72,7 +76,7 @@ impl Db for Lite<'_> {
         }
     }
 
-    fn exists(&mut self, sql: Sql, params: &[Value<'_>]) -> Result<bool> {
+    fn exists(&mut self, sql: Sql<'_>, params: &[Value<'_>]) -> Result<bool> {
         Ok(self
             .0
             .prepare_cached(sql.lite)?

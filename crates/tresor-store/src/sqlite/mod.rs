@@ -27,9 +27,11 @@ mod audit_schema;
 mod commit;
 mod db;
 mod group;
+mod pick;
 mod schema;
-mod secrets;
 mod transfer;
+
+pub(crate) use pick::load_picked;
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
@@ -40,17 +42,11 @@ use std::time::Duration;
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
-use tresor_types::Timestamp;
 
 use self::db::Lite;
 use crate::codec::{millis, parse_account, parse_scope};
-use crate::sql::{keys, Transactions};
-
-use crate::{
-    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedValue,
-    SealedVersion, SecretKey, SecretRecord, SecretTxn, Store, StoreError, VersionPick,
-    VersionPruning,
-};
+use crate::sql::Transactions;
+use crate::{Result, StoreError};
 
 /// How many read connections a file-backed store keeps. Reads are short; a few connections
 /// keep request handlers from queueing behind one another without holding many file handles.
@@ -905,143 +901,15 @@ impl Transactions for SqliteStore {
     ) -> std::result::Result<T, E> {
         self.write(|conn| f(&mut Lite(conn)))
     }
-}
 
-impl Store for SqliteStore {
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.read_db(|db| keys::get_meta(db, key))
-    }
-
-    fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()> {
-        self.write_db(|db| keys::init_meta(db, entries))
-    }
-
-    fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
-        self.write_db(|db| keys::put_access_key(db, key))
-    }
-
-    fn get_access_key(&self, access_key_id: &str) -> Result<Option<AccessKeyRecord>> {
-        self.read_db(|db| keys::get_access_key(db, access_key_id))
-    }
-
-    fn put_kms_key(&self, key: &KmsKeyRecord) -> Result<()> {
-        self.write_db(|db| keys::put_kms_key(db, key))
-    }
-
-    fn get_kms_key(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Id(key_id)))
-    }
-
-    fn get_kms_key_by_alias(&self, scope: &Scope, alias: &str) -> Result<Option<KmsKeyRecord>> {
-        self.read_db(|db| keys::get_kms_key(db, scope, keys::KmsLookup::Alias(alias)))
-    }
-
-    fn create_secret(&self, record: &SecretRecord, first: Option<&SealedVersion>) -> Result<()> {
-        self.write(|tx| secrets::create(tx, record, first))
-    }
-
-    fn find_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>> {
-        self.read(|tx| Ok(secrets::load_by_arn(tx, arn)?.map(|(_, record)| record)))
-    }
-
-    fn find_secret_by_name(&self, scope: &Scope, name: &str) -> Result<Option<SecretRecord>> {
-        self.read(|tx| secrets::load_by_name(tx, scope, name))
-    }
-
-    fn find_secret_labelled(
+    fn atomically_db<T, E: From<StoreError>>(
         &self,
-        key: SecretKey<'_>,
-        version_id: Option<&str>,
-    ) -> Result<Option<SecretRecord>> {
-        self.read(|tx| Ok(secrets::load_labelled(tx, key, version_id)?.map(|(_, record)| record)))
-    }
-
-    fn find_secret_value(
-        &self,
-        key: SecretKey<'_>,
-        pick: VersionPick<'_>,
-    ) -> Result<Option<(SecretRecord, Option<SealedValue>)>> {
-        self.read(|tx| secrets::load_picked(tx, key, pick))
-    }
-
-    fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|tx| secrets::read_envelope(tx, arn, version_id))
-    }
-
-    fn update_secret<T, E, F>(&self, arn: &str, mut f: F) -> Result<T, E>
-    where
-        F: FnMut(&mut SecretTxn) -> Result<T, E>,
-        E: From<StoreError>,
-    {
-        // One writer and `BEGIN IMMEDIATE`: nothing can change the secret between the read and
-        // the write, so `f` runs exactly once.
-        self.write(|conn| {
-            let (id, before) = secrets::load_by_arn(conn, arn)?.ok_or(StoreError::NotFound)?;
-            let mut txn = SecretTxn::new(before.clone());
-            let out = f(&mut txn)?;
-            secrets::write_changes(conn, id, &before, &txn)?;
-            Ok(out)
-        })
-    }
-
-    fn add_secret_version<T, E, F>(
-        &self,
-        arn: &str,
-        version_id: &str,
-        prune: VersionPruning,
-        mut f: F,
-    ) -> std::result::Result<T, E>
-    where
-        F: FnMut(&mut SecretTxn) -> std::result::Result<T, E>,
-        E: From<StoreError>,
-    {
-        self.write(|conn| {
-            let (id, before, stored) = secrets::load_for_new_version(conn, arn, version_id)?
-                .ok_or(StoreError::NotFound)?;
-            let unloaded = stored.saturating_sub(before.versions.len());
-            let mut txn = SecretTxn::partial(before.clone(), unloaded);
-            let out = f(&mut txn)?;
-            secrets::write_changes(conn, id, &before, &txn)?;
-            secrets::prune_versions(conn, id, prune, txn.stored_versions())?;
-            Ok(out)
-        })
-    }
-
-    fn touch_secret(&self, arn: &str, version_id: &str, day: Timestamp) -> Result<()> {
-        // Most reads happen on a day already recorded: answer those without taking the writer.
-        if self.read(|tx| secrets::is_touched(tx, arn, version_id, day))? {
-            return Ok(());
-        }
-        self.write(|tx| secrets::touch(tx, arn, version_id, day))
-    }
-
-    fn purge_secret(&self, arn: &str) -> Result<()> {
-        self.write(|tx| secrets::purge(tx, arn))
-    }
-
-    fn list_secrets_ordered(
-        &self,
-        scope: &Scope,
-        order: ListOrder,
-        after: Option<&ListCursor>,
-        limit: usize,
-    ) -> Result<Vec<SecretRecord>> {
-        self.read(|tx| secrets::list(tx, scope, order, after, limit))
-    }
-
-    fn expired_deletions(&self, now: Timestamp) -> Result<Vec<String>> {
-        self.read(|tx| secrets::expired_deletions(tx, now))
-    }
-
-    fn atomically<T, E, F>(&self, f: F) -> std::result::Result<T, E>
-    where
-        F: FnOnce() -> std::result::Result<T, E>,
-        E: From<StoreError>,
-    {
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         self.run_atomically(f)
     }
 
-    fn reading<T>(&self, f: impl FnOnce() -> T) -> T {
+    fn reading_db<T>(&self, f: impl FnOnce() -> T) -> T {
         self.run_reading(f)
     }
 }
