@@ -16,6 +16,7 @@ impl ToSql for Value<'_> {
             Value::Text(s) => s.to_sql(ty, out),
             Value::Int(n) => n.to_sql(ty, out),
             Value::Blob(b) => b.to_sql(ty, out),
+            Value::Bool(b) => b.to_sql(ty, out),
             Value::Null => Ok(IsNull::Yes),
         }
     }
@@ -30,12 +31,14 @@ impl ToSql for Value<'_> {
             Value::Text(_) => <&str as ToSql>::accepts(ty),
             Value::Int(_) => <i64 as ToSql>::accepts(ty),
             Value::Blob(_) => <&[u8] as ToSql>::accepts(ty),
+            Value::Bool(_) => <bool as ToSql>::accepts(ty),
             Value::Null => true,
         };
         if !fits {
             let wrong = match self {
                 Value::Text(_) => WrongType::new::<&str>(ty.clone()),
                 Value::Blob(_) => WrongType::new::<&[u8]>(ty.clone()),
+                Value::Bool(_) => WrongType::new::<bool>(ty.clone()),
                 _ => WrongType::new::<i64>(ty.clone()),
             };
             return Err(Box::new(wrong));
@@ -61,6 +64,9 @@ impl Row for postgres::Row {
         Ok(self.try_get(i)?)
     }
     fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.try_get(i)?)
+    }
+    fn bool(&self, i: usize) -> Result<bool> {
         Ok(self.try_get(i)?)
     }
 }

@@ -14,6 +14,7 @@
 //! statement is written twice, `sql!(pg: …, lite: …)`. A unique violation is
 //! `StoreError::Conflict` on both.
 
+pub(crate) mod audit;
 pub(crate) mod identity;
 pub(crate) mod keys;
 pub(crate) mod secrets;
@@ -101,6 +102,7 @@ pub enum Value<'a> {
     Text(&'a str),
     Int(i64),
     Blob(&'a [u8]),
+    Bool(bool),
     Null,
 }
 
@@ -119,6 +121,12 @@ impl<'a> From<&'a String> for Value<'a> {
 impl From<i64> for Value<'_> {
     fn from(n: i64) -> Self {
         Value::Int(n)
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
     }
 }
 
@@ -171,6 +179,7 @@ pub trait Row {
     fn opt_int(&self, i: usize) -> Result<Option<i64>>;
     fn blob(&self, i: usize) -> Result<Vec<u8>>;
     fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>>;
+    fn bool(&self, i: usize) -> Result<bool>;
 }
 
 /// What a visitor of rows answers per row.

@@ -16,6 +16,7 @@ impl rusqlite::ToSql for Value<'_> {
             Value::Text(s) => ValueRef::Text(s.as_bytes()),
             Value::Int(n) => ValueRef::Integer(n),
             Value::Blob(b) => ValueRef::Blob(b),
+            Value::Bool(b) => ValueRef::Integer(i64::from(b)),
             Value::Null => ValueRef::Null,
         }))
     }
@@ -38,6 +39,9 @@ impl Row for rusqlite::Row<'_> {
         Ok(self.get(i)?)
     }
     fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.get(i)?)
+    }
+    fn bool(&self, i: usize) -> Result<bool> {
         Ok(self.get(i)?)
     }
 }
