@@ -4,11 +4,13 @@
 //! method per state change (create a secret with its first version; read-modify-write a secret
 //! inside one transaction; add an access key; …). The store only ever sees ciphertext and
 //! metadata. Backends: SQLite (embedded default, WAL, `synchronous=FULL`) and PostgreSQL
-//! (any number of nodes on one database); [`conformance`] is the suite every backend must pass.
+//! (any number of nodes on one database). `conformance` is the suite every backend must pass, and
+//! `testkit` the PostgreSQL test harness: both behind the feature `testkit`, for tests.
 
 mod audit;
 mod backend;
 mod codec;
+#[cfg(feature = "testkit")]
 pub mod conformance;
 mod error;
 mod identity;
@@ -16,6 +18,8 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod transfer;
 
 pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow, LostChanges};

@@ -2,20 +2,19 @@
 //! under a lock when nodes start together, persistence across reopen, and concurrency through
 //! several store instances (as several nodes on one database).
 //!
-//! The server is `TRESOR_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`),
-//! used only as a maintenance connection: every case gets a fresh database
-//! `tresor_test_<pid>_<n>_<nanos>` that is dropped afterwards. When no server answers, the
-//! tests print a SKIPPED line and pass, unless `CI=true` or `TRESOR_REQUIRE_POSTGRES=1`, in which
-//! case they fail.
+//! The server and its throwaway databases are the store's test harness
+//! (`tresor_store::testkit::postgres`): `TRESOR_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), a fresh database `tresor_test_<pid>_<n>_<nanos>`
+//! per case, dropped afterwards. When no server answers, the tests print a SKIPPED line and
+//! pass, unless `CI=true` or `TRESOR_REQUIRE_POSTGRES=1`, in which case they fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Barrier, OnceLock};
+use std::sync::Barrier;
 use std::time::Duration;
 
+use tresor_store::testkit::postgres::TestDb;
 use tresor_store::{
     AccessKeyRecord, AccessKeyStatus, AuditRow, AuditStore, Backend, Deletion, IdentityStore,
     KmsKeyRecord, PostgresStore, PrincipalKind, PrincipalName, Scope, SealedVersion, SecretRecord,
@@ -26,140 +25,12 @@ use tresor_types::{AccountId, Region, Timestamp};
 /// The schema version this build writes.
 const LATEST_SCHEMA: i64 = 4;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-// ---- the test server and its databases ----
-
-fn admin_url() -> String {
-    std::env::var("TRESOR_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("TRESOR_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
-}
-
-fn admin() -> Result<postgres::Client, postgres::Error> {
-    let mut config: postgres::Config = admin_url().parse()?;
-    config.connect_timeout(Duration::from_secs(5));
-    config.connect(postgres::NoTls)
-}
-
-/// Whether the server answers (checked once per run). Panics when it does not and PostgreSQL
-/// is required; otherwise says loudly, on the real stderr (not the captured one), that the
-/// PostgreSQL tests are skipped.
-fn available() -> bool {
-    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
-    let outcome = AVAILABLE.get_or_init(|| admin().map(drop).map_err(|e| e.to_string()));
-    match outcome {
-        Ok(()) => true,
-        Err(e) if required() => panic!(
-            "PostgreSQL is required (CI=true or TRESOR_REQUIRE_POSTGRES=1) but not reachable \
-             at {} (set TRESOR_TEST_POSTGRES): {e}",
-            admin_url()
-        ),
-        Err(e) => {
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\nSKIPPED: PostgreSQL not reachable at {} ({e}); the PostgreSQL store \
-                     tests did not run (set TRESOR_TEST_POSTGRES; CI=true makes this a failure)",
-                    admin_url()
-                );
-            });
-            false
-        }
-    }
-}
-
-/// `url` with its database name replaced by `db`.
-fn with_dbname(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{db}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-/// A fresh database, dropped (with any connection still open to it) when this goes.
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    /// `None` when PostgreSQL is not reachable and not required.
-    fn create() -> Option<Self> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        if !available() {
-            return None;
-        }
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!(
-            "tresor_test_{}_{}_{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        admin()
-            .unwrap()
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .unwrap();
-        let url = with_dbname(&admin_url(), &name);
-        Some(Self { name, url })
-    }
-
-    fn open(&self) -> PostgresStore {
-        PostgresStore::open(&self.url).unwrap()
-    }
-
-    fn raw(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match admin() {
-            Ok(mut client) => {
-                let dropped = client.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                    self.name
-                ));
-                if let Err(e) = dropped {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "could not drop test database {}: {e}",
-                        self.name
-                    );
-                }
-            }
-            Err(e) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "could not drop test database {}: {e}",
-                    self.name
-                );
-            }
-        }
-    }
-}
+/// The prefix of this suite's test databases.
+const PREFIX: &str = "tresor_test";
 
 /// Run `case` on a store over a fresh database.
 fn with_db(case: impl FnOnce(&TestDb)) {
-    if let Some(db) = TestDb::create() {
+    if let Some(db) = TestDb::create(PREFIX) {
         case(&db);
     }
 }
@@ -184,7 +55,7 @@ mod conformance {
 fn run_all_through_the_backend() {
     with_db(|db| {
         drop(db.open());
-        let mut raw = db.raw();
+        let mut raw = db.connect();
         let tables: Vec<String> = raw
             .query(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() \
@@ -281,7 +152,7 @@ fn audit_record(seq: u64, prev_hash: Vec<u8>, hash: Vec<u8>) -> AuditRow {
 }
 
 fn migrations(db: &TestDb) -> Vec<i64> {
-    db.raw()
+    db.connect()
         .query(
             "SELECT version FROM tresor_schema_migrations ORDER BY version",
             &[],
@@ -605,7 +476,7 @@ fn an_atomic_block_holds_the_chain_across_nodes() {
 fn a_newer_schema_is_refused() {
     with_db(|db| {
         drop(db.open());
-        db.raw()
+        db.connect()
             .batch_execute("INSERT INTO tresor_schema_migrations (version) VALUES (99)")
             .unwrap();
         let r = PostgresStore::open(&db.url);
@@ -616,13 +487,13 @@ fn a_newer_schema_is_refused() {
 #[test]
 fn another_applications_database_is_refused() {
     with_db(|db| {
-        db.raw()
+        db.connect()
             .batch_execute("CREATE TABLE notes (body TEXT)")
             .unwrap();
         let r = PostgresStore::open(&db.url);
         assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
         let tables: i64 = db
-            .raw()
+            .connect()
             .query_one(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
                 &[],
@@ -689,7 +560,7 @@ fn errors_name_the_condition_not_the_values() {
         });
         assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
         // A constraint violation names the constraint, not the row.
-        db.raw()
+        db.connect()
             .batch_execute("ALTER TABLE secrets ADD CONSTRAINT no_x CHECK (name <> 'x')")
             .unwrap();
         let (x, sealed) = secret("x", "ZzZzZz");
@@ -769,7 +640,7 @@ fn the_store_reconnects_after_its_sessions_are_terminated() {
             }
         });
         let terminated: i64 = db
-            .raw()
+            .connect()
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
                  WHERE datname = current_database() AND pid <> pg_backend_pid() \
