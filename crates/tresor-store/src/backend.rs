@@ -80,24 +80,3 @@ impl AuditStore for Backend {
         each!(self, s => s.settle_lost_changes(lost))
     }
 }
-
-impl Transfer for Backend {
-    fn all_meta(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        each!(self, s => s.all_meta())
-    }
-    fn access_key_ids(&self) -> Result<Vec<String>> {
-        each!(self, s => s.access_key_ids())
-    }
-    fn kms_key_ids(&self) -> Result<Vec<(Scope, String)>> {
-        each!(self, s => s.kms_key_ids())
-    }
-    fn secret_arns(&self) -> Result<Vec<String>> {
-        each!(self, s => s.secret_arns())
-    }
-    fn identity_accounts(&self) -> Result<Vec<AccountId>> {
-        each!(self, s => s.identity_accounts())
-    }
-    fn is_empty(&self) -> Result<bool> {
-        each!(self, s => s.is_empty())
-    }
-}

@@ -25,13 +25,12 @@ mod audit;
 mod conn;
 mod db;
 mod schema;
-mod transfer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use self::conn::{Atomic, Block, Conn, Pool, PooledConn};
-use crate::codec::{millis, parse_account, parse_scope};
+use crate::codec::millis;
 use crate::sql::{Db, Transactions};
 use crate::{Result, StoreError};
 

@@ -19,6 +19,9 @@ pub(crate) mod identity;
 pub(crate) mod keys;
 pub(crate) mod secrets;
 mod store;
+mod transfer;
+
+pub(crate) use transfer::holds_trail;
 
 use crate::{Result, StoreError};
 
@@ -247,8 +250,8 @@ impl dyn Db + '_ {
     }
 }
 
-/// How a backend runs an operation in a transaction. Implemented by both stores; `Store` and
-/// `IdentityStore` are implemented once, over it.
+/// How a backend runs an operation in a transaction. Implemented by both stores; `Store`,
+/// `IdentityStore` and `Transfer` are implemented once, over it.
 pub trait Transactions: Send + Sync + 'static {
     /// Run `f` in a read transaction (one snapshot).
     fn read_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T>;
@@ -258,6 +261,11 @@ pub trait Transactions: Send + Sync + 'static {
         &self,
         f: impl FnMut(&mut dyn Db) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E>;
+    /// [`Self::read_db`] on the audit trail's tables (SQLite keeps them in a file of their
+    /// own; PostgreSQL in the one database).
+    fn read_trail_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
+        self.read_db(f)
+    }
     /// `Store::atomically`.
     fn atomically_db<T, E: From<StoreError>>(
         &self,

@@ -24,15 +24,6 @@ use super::{millis, SqliteStore};
 use crate::sql::audit::{self, record_columns, record_from_row};
 use crate::{AuditQuery, AuditRow, AuditStore, CheckpointRow, LostChanges, Result, StoreError};
 
-/// Whether the trail holds any record or checkpoint.
-pub(super) fn holds_records(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM audit_records) OR EXISTS (SELECT 1 FROM audit_checkpoints)",
-        [],
-        |row| row.get(0),
-    )?)
-}
-
 /// The highest `seq` the lookup indexes hold (0 when none): every record up to it is indexed.
 fn indexed_up_to(conn: &Connection) -> Result<i64> {
     Ok(conn

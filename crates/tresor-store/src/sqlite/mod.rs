@@ -29,7 +29,6 @@ mod db;
 mod group;
 mod pick;
 mod schema;
-mod transfer;
 
 pub(crate) use pick::load_picked;
 
@@ -44,7 +43,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use self::db::Lite;
-use crate::codec::{millis, parse_account, parse_scope};
+use crate::codec::millis;
 use crate::sql::Transactions;
 use crate::{Result, StoreError};
 
@@ -233,7 +232,7 @@ impl SqliteStore {
         configure(&conn, &["main"])?;
         wal(&conn, "main")?;
         audit_schema::migrate(&mut conn, "main")?;
-        if new_store && audit::holds_records(&conn)? {
+        if new_store && crate::sql::holds_trail(&mut Lite(&conn))? {
             // Its records are chained and sealed under another store's keys.
             return Err(StoreError::Backend(
                 "the audit file beside the new store file holds another store's audit trail; \
@@ -900,6 +899,10 @@ impl Transactions for SqliteStore {
         mut f: impl FnMut(&mut dyn crate::sql::Db) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         self.write(|conn| f(&mut Lite(conn)))
+    }
+
+    fn read_trail_db<T>(&self, f: impl FnOnce(&mut dyn crate::sql::Db) -> Result<T>) -> Result<T> {
+        self.read_trail(|conn| f(&mut Lite(conn)))
     }
 
     fn atomically_db<T, E: From<StoreError>>(
