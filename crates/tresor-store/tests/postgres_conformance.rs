@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use tresor_store::testkit::postgres::TestDb;
 use tresor_store::{
-    AccessKeyRecord, AccessKeyStatus, AuditRow, AuditStore, Backend, Deletion, IdentityStore,
-    KmsKeyRecord, PostgresStore, PrincipalKind, PrincipalName, Scope, SealedVersion, SecretRecord,
-    Store, StoreError, UserRecord, VersionMeta,
+    AuditRow, AuditStore, Backend, Deletion, PostgresStore, Scope, SealedVersion, SecretRecord,
+    Store, StoreError, VersionMeta,
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
@@ -120,18 +119,6 @@ fn secret(name: &str, suffix: &str) -> (SecretRecord, SealedVersion) {
     (record, sealed)
 }
 
-fn alice() -> UserRecord {
-    UserRecord {
-        account: AccountId::parse("111111111111").unwrap(),
-        user_name: "alice".to_owned(),
-        user_id: "AIDAALICE".to_owned(),
-        arn: "arn:aws:iam::111111111111:user/alice".to_owned(),
-        path: "/".to_owned(),
-        tags: Vec::new(),
-        created: Timestamp(3),
-    }
-}
-
 fn audit_record(seq: u64, prev_hash: Vec<u8>, hash: Vec<u8>) -> AuditRow {
     AuditRow {
         seq,
@@ -208,79 +195,7 @@ fn migrations_run_once_when_nodes_start_together() {
 
 #[test]
 fn data_persists_across_reopen() {
-    with_db(|db| {
-        let (record, sealed) = secret("kept", "AbCdEf");
-        let access_key = AccessKeyRecord {
-            access_key_id: "AKIAKEPT000000000001".to_owned(),
-            account: AccountId::parse("111111111111").unwrap(),
-            principal_arn: "arn:aws:iam::111111111111:root".to_owned(),
-            user_name: None,
-            sealed_secret: b"sealed secret".to_vec(),
-            status: AccessKeyStatus::Active,
-            created: Timestamp(1),
-        };
-        let kms_key = KmsKeyRecord {
-            scope: scope(),
-            key_id: "key-1".to_owned(),
-            arn: "arn:aws:kms:us-east-1:111111111111:key/key-1".to_owned(),
-            alias: Some("alias/aws/secretsmanager".to_owned()),
-            description: "default".to_owned(),
-            created: Timestamp(2),
-            versions: vec![(1, b"wrapped".to_vec())],
-        };
-        let me = PrincipalName {
-            account: alice().account,
-            kind: PrincipalKind::User,
-            name: "alice".to_owned(),
-        };
-        let records = [
-            audit_record(1, vec![0; 32], b"hash 1".to_vec()),
-            audit_record(2, b"hash 1".to_vec(), b"hash 2".to_vec()),
-        ];
-        {
-            let store = db.open();
-            store
-                .init_meta(&[("root", b"sealed root".to_vec())])
-                .unwrap();
-            store.put_access_key(&access_key).unwrap();
-            store.put_kms_key(&kms_key).unwrap();
-            store.create_secret(&record, Some(&sealed)).unwrap();
-            store
-                .touch_secret(&record.arn, "v1", Timestamp(86_400_000))
-                .unwrap();
-            store.create_user(&alice()).unwrap();
-            store.put_inline_policy(&me, "inline", "{}").unwrap();
-            store.append_audit(&records).unwrap();
-        }
-
-        let store = db.open();
-        assert_eq!(
-            store.get_meta("root").unwrap(),
-            Some(b"sealed root".to_vec())
-        );
-        assert_eq!(
-            store.get_access_key(&access_key.access_key_id).unwrap(),
-            Some(access_key)
-        );
-        assert_eq!(store.get_kms_key(&scope(), "key-1").unwrap(), Some(kms_key));
-        let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
-        assert_eq!(found.description.as_deref(), Some("persisted"));
-        assert_eq!(found.last_accessed, Some(Timestamp(86_400_000)));
-        assert_eq!(
-            store.read_envelope(&record.arn, "v1").unwrap(),
-            Some(sealed.envelope)
-        );
-        assert_eq!(
-            store.get_user(&alice().account, "ALICE").unwrap(),
-            Some(alice())
-        );
-        assert_eq!(
-            store.get_inline_policy(&me, "inline").unwrap().as_deref(),
-            Some("{}")
-        );
-        assert_eq!(store.read_audit(1, 10).unwrap(), records.to_vec());
-        assert_eq!(store.audit_head().unwrap(), Some((2, b"hash 2".to_vec())));
-    });
+    with_db(|db| tresor_store::conformance::data_persists_across_reopen(&|| db.open()));
 }
 
 /// Eight creators of one name, on two nodes, at once: one secret, seven `SecretExists`. Then,

@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use tresor_store::{
-    AccessKeyRecord, AccessKeyStatus, AuditQuery, AuditRow, AuditStore, Backend, CheckpointRow,
-    IdentityStore, KmsKeyRecord, PrincipalKind, PrincipalName, Scope, SealedValue, SealedVersion,
-    SecretKey, SecretRecord, SqliteStore, Store, StoreError, UserRecord, VersionMeta, VersionPick,
+    AuditQuery, AuditRow, AuditStore, Backend, CheckpointRow, IdentityStore, PrincipalKind,
+    PrincipalName, Scope, SealedValue, SealedVersion, SecretKey, SecretRecord, SqliteStore, Store,
+    StoreError, UserRecord, VersionMeta, VersionPick,
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
@@ -98,55 +98,7 @@ fn raw(path: &Path) -> rusqlite::Connection {
 fn data_persists_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tresor.db");
-    let (record, sealed) = secret("kept");
-    let access_key = AccessKeyRecord {
-        access_key_id: "AKIAKEPT000000000001".to_owned(),
-        account: AccountId::parse("111111111111").unwrap(),
-        principal_arn: "arn:aws:iam::111111111111:root".to_owned(),
-        user_name: None,
-        sealed_secret: b"sealed secret".to_vec(),
-        status: AccessKeyStatus::Active,
-        created: Timestamp(1),
-    };
-    let kms_key = KmsKeyRecord {
-        scope: scope(),
-        key_id: "key-1".to_owned(),
-        arn: "arn:aws:kms:us-east-1:111111111111:key/key-1".to_owned(),
-        alias: Some("alias/aws/secretsmanager".to_owned()),
-        description: "default".to_owned(),
-        created: Timestamp(2),
-        versions: vec![(1, b"wrapped".to_vec())],
-    };
-    {
-        let store = SqliteStore::open(&path).unwrap();
-        store
-            .init_meta(&[("root", b"sealed root".to_vec())])
-            .unwrap();
-        store.put_access_key(&access_key).unwrap();
-        store.put_kms_key(&kms_key).unwrap();
-        store.create_secret(&record, Some(&sealed)).unwrap();
-        store
-            .touch_secret(&record.arn, "v1", Timestamp(86_400_000))
-            .unwrap();
-    }
-
-    let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(
-        store.get_meta("root").unwrap(),
-        Some(b"sealed root".to_vec())
-    );
-    assert_eq!(
-        store.get_access_key(&access_key.access_key_id).unwrap(),
-        Some(access_key)
-    );
-    assert_eq!(store.get_kms_key(&scope(), "key-1").unwrap(), Some(kms_key));
-    let found = store.find_secret_by_arn(&record.arn).unwrap().unwrap();
-    assert_eq!(found.description.as_deref(), Some("persisted"));
-    assert_eq!(found.last_accessed, Some(Timestamp(86_400_000)));
-    assert_eq!(
-        store.read_envelope(&record.arn, "v1").unwrap(),
-        Some(sealed.envelope)
-    );
+    tresor_store::conformance::data_persists_across_reopen(&|| SqliteStore::open(&path).unwrap());
 }
 
 #[test]

@@ -35,6 +35,7 @@ mod fixtures;
 mod identity;
 mod keys;
 mod lifecycle;
+mod reopen;
 mod transfer;
 mod update;
 
@@ -46,6 +47,7 @@ pub use fixtures::scope;
 pub use identity::*;
 pub use keys::*;
 pub use lifecycle::*;
+pub use reopen::*;
 pub use transfer::*;
 pub use update::*;
 
