@@ -80,34 +80,13 @@ pub trait Store: Send + Sync + 'static {
     /// The sealed value of one version.
     fn read_envelope(&self, arn: &str, version_id: &str) -> Result<Option<Vec<u8>>>;
     /// `find_secret_labelled(key, pick.version_id)` and, in the same snapshot, the sealed value
-    /// of the version `pick` picks if the secret has it: what `GetSecretValue` reads. Backends
-    /// whose value lookup by ARN costs index reads the secret's lookup already made override
-    /// this.
+    /// of the version `pick` picks if the secret has it: what `GetSecretValue` reads (SQLite in
+    /// one pass over the version rows; PostgreSQL by a second lookup in the same transaction).
     fn find_secret_value(
         &self,
         key: SecretKey<'_>,
         pick: VersionPick<'_>,
-    ) -> Result<Option<(SecretRecord, Option<SealedValue>)>> {
-        self.reading(|| {
-            let Some(record) = self.find_secret_labelled(key, pick.version_id)? else {
-                return Ok(None);
-            };
-            let picked = pick
-                .position(&record.versions)
-                .and_then(|i| record.versions.get(i))
-                .map(|v| v.version_id.clone());
-            let value = match picked {
-                Some(version_id) => self
-                    .read_envelope(&record.arn, &version_id)?
-                    .map(|envelope| SealedValue {
-                        version_id,
-                        envelope,
-                    }),
-                None => None,
-            };
-            Ok(Some((record, value)))
-        })
-    }
+    ) -> Result<Option<(SecretRecord, Option<SealedValue>)>>;
     /// Read-modify-write one secret in a single transaction. `f` may run more than once (a
     /// backend may retry on a serialization conflict), so it must not have side effects beyond
     /// the transaction it is given. If `f` fails, nothing is written. A missing secret answers
