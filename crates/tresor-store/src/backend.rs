@@ -1,5 +1,9 @@
 //! The backend chosen at start-up. Callers hold a `Backend` and never name a concrete store:
 //! SQLite (one file) or PostgreSQL (any number of nodes on one database).
+//!
+//! `Store`, `IdentityStore` and `Transfer` are written once over [`crate::sql::Transactions`],
+//! so a `Backend` only hands each transaction to the store it holds; the audit trail, whose
+//! appends and lookups differ by backend, is forwarded as a whole.
 
 use tresor_types::AccountId;
 
@@ -31,6 +35,10 @@ impl crate::sql::Transactions for Backend {
         f: impl FnMut(&mut dyn crate::sql::Db) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         each!(self, s => s.write_db(f))
+    }
+
+    fn read_trail_db<T>(&self, f: impl FnOnce(&mut dyn crate::sql::Db) -> Result<T>) -> Result<T> {
+        each!(self, s => s.read_trail_db(f))
     }
 
     fn atomically_db<T, E: From<StoreError>>(

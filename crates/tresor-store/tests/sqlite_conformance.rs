@@ -8,7 +8,7 @@ use std::path::Path;
 use tresor_store::{
     AuditQuery, AuditRow, AuditStore, Backend, CheckpointRow, IdentityStore, PrincipalKind,
     PrincipalName, Scope, SealedValue, SealedVersion, SecretKey, SecretRecord, SqliteStore, Store,
-    StoreError, UserRecord, VersionMeta, VersionPick,
+    StoreError, Transfer, UserRecord, VersionMeta, VersionPick,
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
@@ -944,6 +944,28 @@ fn transfer_refuses_a_non_empty_sqlite_target() {
     let from = SqliteStore::open(&dir.path().join("from.db")).unwrap();
     let to = SqliteStore::open(&dir.path().join("to.db")).unwrap();
     tresor_store::conformance::transfer_refuses_a_non_empty_target(&from, &to);
+}
+
+/// Inside `atomically` the writer holds the two files on connections of their own: the
+/// emptiness check of a whole-store copy still reads the trail from the trail's file, through
+/// the backend the callers hold.
+#[test]
+fn is_empty_inside_atomically_reads_the_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Backend::Sqlite(SqliteStore::open(&dir.path().join("tresor.db")).unwrap());
+    store
+        .atomically(|| {
+            assert!(store.is_empty()?);
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    store.append_audit(&[audit_record(1, vec![0; 32])]).unwrap();
+    store
+        .atomically(|| {
+            assert!(!store.is_empty()?);
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
 }
 
 /// An audit trail left beside a missing store file belongs to that store (its records are

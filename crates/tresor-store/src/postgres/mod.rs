@@ -18,8 +18,10 @@
 //! plain threads or `spawn_blocking` threads, never from an async task. (Opening and dropping
 //! the store are safe anywhere.)
 //!
-//! Layout: [`schema`] (migrations, applied at open under an advisory lock), [`secrets`],
-//! [`keys`] (metadata, access keys, KMS keys), [`identity`], [`audit`].
+//! Layout: the operations themselves are written once for both backends ([`crate::sql`]); this
+//! backend keeps its transactions and connections ([`conn`]), its side of the dialect
+//! ([`db`]), [`schema`] (migrations, applied at open under an advisory lock) and what is its
+//! own in the audit trail ([`audit`]: the append lock, lookups).
 
 mod audit;
 mod conn;
@@ -300,6 +302,16 @@ impl Transactions for PostgresStore {
         mut f: impl FnMut(&mut dyn Db) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         self.write(|conn| f(conn))
+    }
+
+    /// The trail is in the one database.
+    fn read_trail_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
+        self.read(|conn| f(conn))
+    }
+
+    /// Each read is a transaction of its own: there is no cheaper way to share one.
+    fn reading_db<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
     }
 
     fn atomically_db<T, E: From<StoreError>>(

@@ -263,18 +263,14 @@ pub trait Transactions: Send + Sync + 'static {
     ) -> std::result::Result<T, E>;
     /// [`Self::read_db`] on the audit trail's tables (SQLite keeps them in a file of their
     /// own; PostgreSQL in the one database).
-    fn read_trail_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
-        self.read_db(f)
-    }
+    fn read_trail_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T>;
     /// `Store::atomically`.
     fn atomically_db<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E>;
     /// `Store::reading`.
-    fn reading_db<T>(&self, f: impl FnOnce() -> T) -> T {
-        f()
-    }
+    fn reading_db<T>(&self, f: impl FnOnce() -> T) -> T;
 }
 
 /// A count read from the database as a `usize`.

@@ -18,9 +18,11 @@
 //! The trail has a file of its own because it is written on every request, reads included: in
 //! one file, each of its commits emptied the read connections' page caches.
 //!
-//! Layout: [`schema`] and [`audit_schema`] (migrations, applied at open), [`secrets`] (secrets
-//! and their versions), [`keys`] (store metadata, access keys, KMS keys), [`identity`] (IAM
-//! users, roles, policies and STS sessions), [`audit`] (the audit chain and its checkpoints).
+//! Layout: the operations themselves are written once for both backends ([`crate::sql`]); this
+//! backend keeps its transactions (the writer, the readers, [`group`] commit and [`commit`]
+//! across the two files), its side of the dialect ([`db`]), [`schema`] and [`audit_schema`]
+//! (migrations, applied at open), GetSecretValue's one-pass read ([`pick`]) and what is its
+//! own in the audit trail ([`audit`]: deferred lookup indexes, lost changes).
 
 mod audit;
 mod audit_schema;
