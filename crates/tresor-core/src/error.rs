@@ -170,7 +170,7 @@ impl CoreError {
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => Self::secret_not_found(),
+            StoreError::NotFound(_) => Self::secret_not_found(),
             StoreError::Backend(_) => {
                 crate::metrics::store_error();
                 Self::Internal(e.to_string())

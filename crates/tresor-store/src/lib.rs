@@ -24,7 +24,7 @@ mod transfer;
 
 pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow, LostChanges};
 pub use backend::Backend;
-pub use error::StoreError;
+pub use error::{Missing, StoreError};
 pub use identity::*;
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -90,7 +90,7 @@ pub trait Store: Send + Sync + 'static {
     /// Read-modify-write one secret in a single transaction. `f` may run more than once (a
     /// backend may retry on a serialization conflict), so it must not have side effects beyond
     /// the transaction it is given. If `f` fails, nothing is written. A missing secret answers
-    /// `StoreError::NotFound` (converted into `E`).
+    /// `StoreError::NotFound(Missing::Secret)` (converted into `E`).
     fn update_secret<T, E, F>(&self, arn: &str, f: F) -> Result<T, E>
     where
         F: FnMut(&mut SecretTxn) -> Result<T, E>,

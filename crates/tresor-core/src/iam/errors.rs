@@ -88,7 +88,7 @@ pub(crate) fn store(
     conflict: impl FnOnce() -> CoreError,
 ) -> CoreError {
     match e {
-        StoreError::NotFound => not_found(),
+        StoreError::NotFound(_) => not_found(),
         StoreError::Conflict => conflict(),
         other => CoreError::Internal(other.to_string()),
     }

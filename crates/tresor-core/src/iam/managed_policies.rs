@@ -206,7 +206,7 @@ impl Core {
                 let count = match self.store.managed_policy_attachment_count(&p.arn) {
                     Ok(n) => n,
                     // Deleted since it was listed.
-                    Err(tresor_store::StoreError::NotFound) => continue,
+                    Err(tresor_store::StoreError::NotFound(_)) => continue,
                     Err(e) => return Err(errors::internal(e)),
                 };
                 if req.only_attached == Some(true) && count == 0 {

@@ -72,7 +72,7 @@ impl Core {
         if force {
             match self.store.purge_secret(&record.arn) {
                 // Purged by a concurrent request: the outcome the caller asked for.
-                Ok(()) | Err(StoreError::NotFound) => {}
+                Ok(()) | Err(StoreError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
             return Ok(DeleteSecretResponse {
@@ -146,7 +146,7 @@ impl Core {
             let event = match due {
                 Ok(Some(event)) => event,
                 // Restored, or purged meanwhile (by a forced delete, which has its own record).
-                Ok(None) | Err(StoreError::NotFound) => return Ok(false),
+                Ok(None) | Err(StoreError::NotFound(_)) => return Ok(false),
                 Err(e) => return Err(e.into()),
             };
             self.store.purge_secret(arn)?;

@@ -18,7 +18,7 @@ fn conflict(e: &StoreError) -> bool {
 }
 
 fn not_found(e: &StoreError) -> bool {
-    matches!(e, StoreError::NotFound)
+    matches!(e, StoreError::NotFound(_))
 }
 
 // ---- users ----

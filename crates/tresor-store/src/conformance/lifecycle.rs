@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use tresor_types::Timestamp;
 
 use crate::{
-    Deletion, ListCursor, ListOrder, Scope, SecretRecord, SecretSort, SortValue, Store, StoreError,
-    Tag,
+    Deletion, ListCursor, ListOrder, Missing, Scope, SecretRecord, SecretSort, SortValue, Store,
+    StoreError, Tag,
 };
 
 use super::fixtures::*;
@@ -40,9 +40,15 @@ pub fn touch_records_access<S: Store>(store: &S) {
 
     // A missing secret or version is `NotFound`, and nothing changes.
     let r = store.touch_secret("arn:aws:secretsmanager:missing", "v1", later.plus_days(1));
-    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::NotFound(Missing::Secret))),
+        "{r:?}"
+    );
     let r = store.touch_secret(&secret.arn, "v9", later.plus_days(1));
-    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::NotFound(Missing::SecretVersion))),
+        "{r:?}"
+    );
     assert_eq!(find(store, &secret.arn), record);
 }
 
@@ -66,7 +72,10 @@ pub fn purge_removes_everything<S: Store>(store: &S) {
     assert_eq!(store.read_envelope(&secret.arn, "v2").unwrap(), None);
     assert!(store.expired_deletions(T0.plus_days(8)).unwrap().is_empty());
     let r = store.update_secret::<(), StoreError, _>(&secret.arn, |_| Ok(()));
-    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    assert!(
+        matches!(r, Err(StoreError::NotFound(Missing::Secret))),
+        "{r:?}"
+    );
 
     store.purge_secret(&secret.arn).unwrap();
     store

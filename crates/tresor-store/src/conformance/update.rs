@@ -3,7 +3,7 @@
 use tresor_types::Timestamp;
 
 use crate::{
-    Deletion, SealedValue, SecretKey, SecretRecord, Store, StoreError, Tag, VersionPick,
+    Deletion, Missing, SealedValue, SecretKey, SecretRecord, Store, StoreError, Tag, VersionPick,
     VersionPruning,
 };
 
@@ -195,7 +195,10 @@ pub fn update_missing_secret_is_not_found<S: Store>(store: &S) {
         Ok(())
     });
     assert!(
-        matches!(r, Err(CallerError::Store(StoreError::NotFound))),
+        matches!(
+            r,
+            Err(CallerError::Store(StoreError::NotFound(Missing::Secret)))
+        ),
         "{r:?}"
     );
     assert!(!ran, "the closure ran for a missing secret");
@@ -325,7 +328,10 @@ pub fn add_version_loads_labelled_versions_only<S: Store>(store: &S) {
         keep_nothing_old(),
         |_| Ok(()),
     );
-    assert!(matches!(missing, Err(StoreError::NotFound)));
+    assert!(matches!(
+        missing,
+        Err(StoreError::NotFound(Missing::Secret))
+    ));
 }
 
 /// Pruning that never applies: every version was created after `Timestamp(0)`.

@@ -20,9 +20,9 @@ use tresor_types::{AccountId, Timestamp};
 use super::{count, keys, params, sql, Db, Row, Sql, Transactions};
 use crate::codec::{millis, parse_account, tags_from_json, tags_to_json};
 use crate::{
-    AccessKeyRecord, AccessKeyStatus, IdentityStore, ManagedPolicyRecord, PolicyVersionRecord,
-    PrincipalKind, PrincipalName, PrincipalPolicies, Result, RoleRecord, SessionRecord, StoreError,
-    Tag, UserRecord,
+    AccessKeyRecord, AccessKeyStatus, IdentityStore, ManagedPolicyRecord, Missing,
+    PolicyVersionRecord, PrincipalKind, PrincipalName, PrincipalPolicies, Result, RoleRecord,
+    SessionRecord, StoreError, Tag, UserRecord,
 };
 
 /// The form of a name that uniqueness and lookups use. IAM names are ASCII, and both SQLite's
@@ -126,7 +126,7 @@ fn set_user_tags(
         ],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::User));
     }
     Ok(())
 }
@@ -168,7 +168,7 @@ fn delete_user(db: &mut dyn Db, account: &AccountId, user_name: &str) -> Result<
         params![account.as_str(), lower.as_str()],
     )?;
     if !found {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::User));
     }
     let has_keys = db.exists(
         sql!(
@@ -197,7 +197,7 @@ fn list_user_access_keys(
     user_name: &str,
 ) -> Result<Vec<AccessKeyRecord>> {
     if !user_exists(db, account, user_name)? {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::User));
     }
     let ids = db.query(
         sql!(
@@ -216,7 +216,7 @@ fn list_user_access_keys(
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
         // Same read transaction: the key cannot have gone in between.
-        found.push(keys::get_access_key(db, &id)?.ok_or(StoreError::NotFound)?);
+        found.push(keys::get_access_key(db, &id)?.ok_or(StoreError::NotFound(Missing::AccessKey))?);
     }
     Ok(found)
 }
@@ -231,7 +231,7 @@ fn set_access_key_status(
         params![status.as_str(), access_key_id],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::AccessKey));
     }
     Ok(())
 }
@@ -247,7 +247,7 @@ fn delete_access_key(db: &mut dyn Db, access_key_id: &str) -> Result<()> {
         params![access_key_id],
     )?;
     if deleted == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::AccessKey));
     }
     Ok(())
 }
@@ -398,7 +398,7 @@ fn update_role_trust_policy(
         params![document, account.as_str(), fold(role_name).as_str()],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::Role));
     }
     Ok(())
 }
@@ -413,7 +413,7 @@ fn delete_role(db: &mut dyn Db, account: &AccountId, role_name: &str) -> Result<
         params![account.as_str(), lower.as_str()],
     )?;
     if !found {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::Role));
     }
     if has_policies(db, account, PrincipalKind::Role, &lower)? {
         return Err(StoreError::Conflict);
@@ -458,7 +458,7 @@ fn require_principal(db: &mut dyn Db, owner: &PrincipalName, lock: bool) -> Resu
     if principal_exists(db, owner, lock)? {
         Ok(())
     } else {
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(Missing::of(owner.kind)))
     }
 }
 
@@ -538,7 +538,7 @@ fn delete_inline_policy(db: &mut dyn Db, owner: &PrincipalName, policy_name: &st
         ],
     )?;
     if deleted == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::InlinePolicy));
     }
     Ok(())
 }
@@ -697,7 +697,7 @@ fn policy_row_id(db: &mut dyn Db, arn: &str, lock: Lock) -> Result<i64> {
         ),
     };
     db.query_opt(sql, params![arn], |row| row.int(0))?
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::NotFound(Missing::ManagedPolicy))
 }
 
 fn get_managed_policy(db: &mut dyn Db, arn: &str) -> Result<Option<ManagedPolicyRecord>> {
@@ -796,7 +796,7 @@ fn add_policy_version(
 fn set_default_policy_version(db: &mut dyn Db, arn: &str, version_id: &str) -> Result<()> {
     let id = policy_row_id(db, arn, Lock::Update)?;
     if !version_exists(db, id, version_id)? {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::PolicyVersion));
     }
     db.execute(
         sql!("UPDATE managed_policies SET default_version_id = $1 WHERE id = $2"),
@@ -806,9 +806,10 @@ fn set_default_policy_version(db: &mut dyn Db, arn: &str, version_id: &str) -> R
 }
 
 fn delete_policy_version(db: &mut dyn Db, arn: &str, version_id: &str) -> Result<()> {
-    let row = load_policy_row(db, arn, Lock::Update)?.ok_or(StoreError::NotFound)?;
+    let row = load_policy_row(db, arn, Lock::Update)?
+        .ok_or(StoreError::NotFound(Missing::ManagedPolicy))?;
     if !version_exists(db, row.id, version_id)? {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::PolicyVersion));
     }
     if row.record.default_version_id == version_id {
         return Err(StoreError::Conflict);
@@ -883,7 +884,7 @@ fn detach_policy(db: &mut dyn Db, owner: &PrincipalName, policy_arn: &str) -> Re
         ],
     )?;
     if deleted == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::Attachment));
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::{count, params, sql, sqlite_string, Db, Engine, Row, Sql, Value};
 use crate::codec::{check_cursor, list_order_sql, millis, parse_scope};
 use crate::codec::{stages_from_json, stages_to_json, tags_from_json, tags_to_json};
 use crate::{
-    Deletion, ListCursor, ListOrder, Result, Scope, SealedValue, SealedVersion, SecretKey,
+    Deletion, ListCursor, ListOrder, Missing, Result, Scope, SealedValue, SealedVersion, SecretKey,
     SecretRecord, SecretTxn, SortValue, StoreError, VersionMeta, VersionPick, VersionPruning,
 };
 
@@ -697,7 +697,7 @@ pub(crate) fn touch(db: &mut dyn Db, arn: &str, version_id: &str, day: Timestamp
             params![arn],
             |row| row.int(0),
         )?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound(Missing::Secret))?;
     let day = millis(day);
     let touched = db.execute(
         sql!(
@@ -707,7 +707,7 @@ pub(crate) fn touch(db: &mut dyn Db, arn: &str, version_id: &str, day: Timestamp
         params![day, id, version_id],
     )?;
     if touched == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound(Missing::SecretVersion));
     }
     db.execute(
         sql!("UPDATE secrets SET last_accessed = $1 WHERE id = $2"),

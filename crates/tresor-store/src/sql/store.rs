@@ -5,7 +5,7 @@ use tresor_types::Timestamp;
 
 use super::{keys, secrets, Transactions};
 use crate::{
-    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Result, Scope, SealedValue,
+    AccessKeyRecord, KmsKeyRecord, ListCursor, ListOrder, Missing, Result, Scope, SealedValue,
     SealedVersion, SecretKey, SecretRecord, SecretTxn, Store, StoreError, VersionPick,
     VersionPruning,
 };
@@ -82,7 +82,8 @@ impl<S: Transactions> Store for S {
         // its versions are read, so nothing can change it between the read and the write; `f`
         // reruns only after a deadlock.
         self.write_db(|db| {
-            let (id, before) = secrets::load_by_arn(db, arn, true)?.ok_or(StoreError::NotFound)?;
+            let (id, before) = secrets::load_by_arn(db, arn, true)?
+                .ok_or(StoreError::NotFound(Missing::Secret))?;
             let mut txn = SecretTxn::new(before.clone());
             let out = f(&mut txn)?;
             secrets::write_changes(db, id, &before, &txn)?;
@@ -103,8 +104,8 @@ impl<S: Transactions> Store for S {
     {
         // As `update_secret`: the secret's row is locked before its versions are read.
         self.write_db(|db| {
-            let (id, before, stored) =
-                secrets::load_for_new_version(db, arn, version_id)?.ok_or(StoreError::NotFound)?;
+            let (id, before, stored) = secrets::load_for_new_version(db, arn, version_id)?
+                .ok_or(StoreError::NotFound(Missing::Secret))?;
             let unloaded = stored.saturating_sub(before.versions.len());
             let mut txn = SecretTxn::partial(before.clone(), unloaded);
             let out = f(&mut txn)?;
