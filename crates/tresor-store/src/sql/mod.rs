@@ -1,7 +1,8 @@
 //! The dialect both backends speak: each store operation is written once in the modules below
-//! ([`identity`], [`keys`]), against [`Db`], "a connection inside a transaction", and each
+//! ([`keys`], [`secrets`], [`identity`], [`audit`], and `store`/`transfer`, which implement the
+//! store traits over them), against [`Db`], "a connection inside a transaction", and each
 //! backend implements `Db` on its own connection (SQLite's in `sqlite/db.rs`, PostgreSQL's in
-//! `postgres/db.rs`).
+//! `postgres/db.rs`) and [`Transactions`] on its store.
 //!
 //! Data path: a backend opens the transaction (SQLite: its single writer or a reader;
 //! PostgreSQL: a pooled connection, retried on a serialization failure) and hands the operation
@@ -11,8 +12,9 @@
 //!
 //! SQL is written once with PostgreSQL's `$N` placeholders; [`sql!`] derives SQLite's `?N`
 //! text at compile time. Where the engines really differ (row locks, collations, upserts) the
-//! statement is written twice, `sql!(pg: …, lite: …)`. A unique violation is
-//! `StoreError::Conflict` on both.
+//! statement is written twice, `sql!(pg: …, lite: …)`; where the steps differ too (pruning,
+//! GetSecretValue's read, the audit indexes) the operation asks [`Db::engine`]. A unique
+//! violation is `StoreError::Conflict` on both.
 
 pub(crate) mod audit;
 pub(crate) mod identity;
@@ -276,4 +278,25 @@ pub trait Transactions: Send + Sync + 'static {
 /// A count read from the database as a `usize`.
 pub(crate) fn count(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_sqlites_and_nothing_else_changes() {
+        const BOTH: Sql<'static> = sql!("SELECT '$' || a FROM t WHERE b = $1 AND c IN ($2, $10)");
+        assert_eq!(
+            BOTH.lite,
+            "SELECT '$' || a FROM t WHERE b = ?1 AND c IN (?2, ?10)"
+        );
+        assert_eq!(
+            BOTH.pg,
+            "SELECT '$' || a FROM t WHERE b = $1 AND c IN ($2, $10)"
+        );
+        assert_eq!(sqlite_string(BOTH.pg), BOTH.lite);
+        let pair = sql!(pg: "SELECT 1 FOR UPDATE WHERE x = $1", lite: "SELECT 1 WHERE x = $1");
+        assert_eq!(pair.lite, "SELECT 1 WHERE x = ?1");
+    }
 }
