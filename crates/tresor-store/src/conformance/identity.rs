@@ -175,12 +175,22 @@ pub fn delete_user_conflicts_while_in_use<S: Store + IdentityStore>(store: &S) {
     let key = access_key("AKIAALICE00000000001", "111111111111", Some("Alice"));
     store.put_access_key(&key).unwrap();
     assert_err(store.delete_user(&acct(), "alice"), conflict);
+    // Two of them (IAM allows two keys a user) are the same conflict, not a failure.
+    let second = access_key("AKIAALICE00000000002", "111111111111", Some("alice"));
+    store.put_access_key(&second).unwrap();
+    assert_err(store.delete_user(&acct(), "alice"), conflict);
+    store.delete_access_key(&second.access_key_id).unwrap();
     store.delete_access_key(&key.access_key_id).unwrap();
 
     store
         .put_inline_policy(&me, "inline", &document("s3:*"))
         .unwrap();
     assert_err(store.delete_user(&acct(), "alice"), conflict);
+    store
+        .put_inline_policy(&me, "another", &document("s3:*"))
+        .unwrap();
+    assert_err(store.delete_user(&acct(), "alice"), conflict);
+    store.delete_inline_policy(&me, "another").unwrap();
     store.delete_inline_policy(&me, "inline").unwrap();
 
     let policy = managed_policy(&acct(), "ReadSecrets");
