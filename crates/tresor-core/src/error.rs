@@ -165,12 +165,22 @@ impl CoreError {
     pub(crate) fn secret_not_found() -> Self {
         Self::ResourceNotFound("Secrets Manager can't find the specified secret.".to_owned())
     }
+
+    /// The answer for what the store did not find: Secrets Manager's for a secret, IAM's
+    /// `NoSuchEntity`, worded as IAM words it, for the rest.
+    fn not_found(missing: &tresor_store::Missing) -> Self {
+        use tresor_store::Missing;
+        match missing {
+            Missing::Secret | Missing::SecretVersion => Self::secret_not_found(),
+            other => crate::iam::errors::no_such(other),
+        }
+    }
 }
 
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(_) => Self::secret_not_found(),
+            StoreError::NotFound(missing) => Self::not_found(&missing),
             StoreError::Backend(_) => {
                 crate::metrics::store_error();
                 Self::Internal(e.to_string())

@@ -15,47 +15,79 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// What a [`StoreError::NotFound`] did not find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a [`StoreError::NotFound`] did not find, named as the caller named it, so the caller
+/// answers its own "no such …" error from it without knowing which step of the call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Missing {
     Secret,
     SecretVersion,
-    AccessKey,
-    User,
-    Role,
-    /// Groups are not stored: a group is always missing.
-    Group,
-    InlinePolicy,
-    ManagedPolicy,
-    PolicyVersion,
-    /// The policy was not attached to the principal.
-    Attachment,
+    /// The access key with this id.
+    AccessKey(String),
+    /// The user, role or group of this kind and name.
+    Principal {
+        kind: crate::PrincipalKind,
+        name: String,
+    },
+    /// The inline policy of this name, of a principal of this kind.
+    InlinePolicy {
+        kind: crate::PrincipalKind,
+        name: String,
+    },
+    /// The managed policy with this ARN.
+    ManagedPolicy(String),
+    /// This version of the managed policy with this ARN.
+    PolicyVersion {
+        arn: String,
+        version_id: String,
+    },
+    /// The managed policy with this ARN is not attached to the principal.
+    Attachment(String),
 }
 
 impl Missing {
-    /// The principal of this kind.
-    pub fn of(kind: crate::PrincipalKind) -> Self {
-        match kind {
-            crate::PrincipalKind::User => Self::User,
-            crate::PrincipalKind::Role => Self::Role,
-            crate::PrincipalKind::Group => Self::Group,
+    /// The user, role or group `owner`.
+    pub fn principal(owner: &crate::PrincipalName) -> Self {
+        Self::Principal {
+            kind: owner.kind,
+            name: owner.name.clone(),
+        }
+    }
+
+    pub fn user(name: &str) -> Self {
+        Self::Principal {
+            kind: crate::PrincipalKind::User,
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn role(name: &str) -> Self {
+        Self::Principal {
+            kind: crate::PrincipalKind::Role,
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn policy_version(arn: &str, version_id: &str) -> Self {
+        Self::PolicyVersion {
+            arn: arn.to_owned(),
+            version_id: version_id.to_owned(),
         }
     }
 }
 
 impl std::fmt::Display for Missing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Secret => "secret",
-            Self::SecretVersion => "secret version",
-            Self::AccessKey => "access key",
-            Self::User => "user",
-            Self::Role => "role",
-            Self::Group => "group",
-            Self::InlinePolicy => "inline policy",
-            Self::ManagedPolicy => "managed policy",
-            Self::PolicyVersion => "policy version",
-            Self::Attachment => "policy attachment",
-        })
+        match self {
+            Self::Secret => f.write_str("secret"),
+            Self::SecretVersion => f.write_str("secret version"),
+            Self::AccessKey(id) => write!(f, "access key {id}"),
+            Self::Principal { kind, name } => write!(f, "{} {name}", kind.as_str()),
+            Self::InlinePolicy { kind, name } => write!(f, "{} policy {name}", kind.as_str()),
+            Self::ManagedPolicy(arn) => write!(f, "managed policy {arn}"),
+            Self::PolicyVersion { arn, version_id } => {
+                write!(f, "version {version_id} of policy {arn}")
+            }
+            Self::Attachment(arn) => write!(f, "attachment of policy {arn}"),
+        }
     }
 }

@@ -5,7 +5,7 @@
 use tresor_store::{AccessKeyRecord, AccessKeyStatus, IdentityStore, Store, UserRecord};
 
 use super::dto::*;
-use super::errors::{self, no_such_access_key, no_such_user};
+use super::errors::{self, no_such_access_key};
 use super::format::iso8601;
 use super::paging;
 use super::validate;
@@ -52,14 +52,7 @@ impl Core {
         let user = self.iam_target_user(ctx, req.user_name.as_deref())?;
         let existing = self
             .store
-            .list_user_access_keys(&user.account, &user.user_name)
-            .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_user(&user.user_name),
-                    || no_such_user(&user.user_name),
-                )
-            })?;
+            .list_user_access_keys(&user.account, &user.user_name)?;
         if existing.len() >= MAX_KEYS_PER_USER {
             return Err(CoreError::LimitExceeded(format!(
                 "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}"
@@ -102,14 +95,7 @@ impl Core {
         let user = self.iam_target_user(ctx, req.user_name.as_deref())?;
         let keys = self
             .store
-            .list_user_access_keys(&user.account, &user.user_name)
-            .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_user(&user.user_name),
-                    || no_such_user(&user.user_name),
-                )
-            })?;
+            .list_user_access_keys(&user.account, &user.user_name)?;
         let page = paging::page(
             keys,
             |k| format!("{:020}/{}", k.created.millis(), k.access_key_id),
@@ -160,10 +146,7 @@ impl Core {
         let user = self.iam_target_user(ctx, req.user_name.as_deref())?;
         let key = self.user_access_key(&user, &id)?;
         self.store
-            .set_access_key_status(&key.access_key_id, status)
-            .map_err(|e| {
-                errors::store(e, || no_such_access_key(&id), || no_such_access_key(&id))
-            })?;
+            .set_access_key_status(&key.access_key_id, status)?;
         Ok(Empty {})
     }
 
@@ -179,11 +162,7 @@ impl Core {
         let id = req.access_key_id.unwrap_or_default();
         let user = self.iam_target_user(ctx, req.user_name.as_deref())?;
         let key = self.user_access_key(&user, &id)?;
-        self.store
-            .delete_access_key(&key.access_key_id)
-            .map_err(|e| {
-                errors::store(e, || no_such_access_key(&id), || no_such_access_key(&id))
-            })?;
+        self.store.delete_access_key(&key.access_key_id)?;
         Ok(Empty {})
     }
 }

@@ -4,7 +4,7 @@
 use tresor_store::IdentityStore;
 
 use super::dto::*;
-use super::errors::{self, no_such_owner, no_such_policy};
+use super::errors::{self, no_such_policy};
 use super::owner::OwnerKind;
 use super::paging;
 use super::validate;
@@ -30,13 +30,7 @@ impl Core {
         let arn = policy_arn.unwrap_or_default();
         let owner = self.iam_owner(ctx, kind, &name)?;
         let policy = self.iam_managed_policy(ctx, &arn)?;
-        let attached = self.store.list_attached_policies(&owner).map_err(|e| {
-            errors::store(
-                e,
-                || no_such_owner(kind, &name),
-                || no_such_owner(kind, &name),
-            )
-        })?;
+        let attached = self.store.list_attached_policies(&owner)?;
         if !attached.contains(&policy.arn) && attached.len() >= MAX_ATTACHED {
             let quota = match kind {
                 OwnerKind::User => "PoliciesPerUser",
@@ -46,16 +40,9 @@ impl Core {
                 "Cannot exceed quota for {quota}: {MAX_ATTACHED}"
             )));
         }
-        self.store.attach_policy(&owner, &policy.arn).map_err(|e| {
-            errors::store(
-                e,
-                || match self.store.get_managed_policy(&policy.arn) {
-                    Ok(Some(_)) => no_such_owner(kind, &name),
-                    _ => no_such_policy(&policy.arn),
-                },
-                || no_such_policy(&policy.arn),
-            )
-        })?;
+        self.store
+            .attach_policy(&owner, &policy.arn)
+            .map_err(|e| errors::store(e, || no_such_policy(&policy.arn)))?;
         Ok(Empty {})
     }
 
@@ -76,10 +63,7 @@ impl Core {
             return Err(errors::invalid_arn(&arn));
         }
         let owner = self.iam_owner(ctx, kind, &name)?;
-        let missing = || errors::not_attached(&arn);
-        self.store
-            .detach_policy(&owner, &arn)
-            .map_err(|e| errors::store(e, missing, missing))?;
+        self.store.detach_policy(&owner, &arn)?;
         Ok(Empty {})
     }
 
@@ -99,13 +83,7 @@ impl Core {
         v.finish()?;
         let name = owner.unwrap_or_default();
         let owner = self.iam_owner(ctx, kind, &name)?;
-        let arns = self.store.list_attached_policies(&owner).map_err(|e| {
-            errors::store(
-                e,
-                || no_such_owner(kind, &name),
-                || no_such_owner(kind, &name),
-            )
-        })?;
+        let arns = self.store.list_attached_policies(&owner)?;
         let prefix = path_prefix.unwrap_or_else(|| "/".to_owned());
         let mut attached = Vec::with_capacity(arns.len());
         for arn in arns {

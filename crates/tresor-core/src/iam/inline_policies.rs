@@ -7,7 +7,7 @@ use tresor_policy::PolicyKind;
 use tresor_store::IdentityStore;
 
 use super::dto::*;
-use super::errors::{self, no_such_inline_policy, no_such_owner};
+use super::errors::{self, no_such_inline_policy};
 use super::format::{policy_size, url_encode};
 use super::owner::OwnerKind;
 use super::paging;
@@ -85,14 +85,7 @@ impl Core {
             )));
         }
         self.store
-            .put_inline_policy(&owner, &r.policy_name, &document)
-            .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_owner(kind, &r.owner),
-                    || no_such_owner(kind, &r.owner),
-                )
-            })?;
+            .put_inline_policy(&owner, &r.policy_name, &document)?;
         Ok(Empty {})
     }
 
@@ -130,13 +123,7 @@ impl Core {
         v.finish()?;
         let name = owner.unwrap_or_default();
         let owner = self.iam_owner(ctx, kind, &name)?;
-        let names = self.store.list_inline_policies(&owner).map_err(|e| {
-            errors::store(
-                e,
-                || no_such_owner(kind, &name),
-                || no_such_owner(kind, &name),
-            )
-        })?;
+        let names = self.store.list_inline_policies(&owner)?;
         let page = paging::page(names, String::clone, marker.as_deref(), max_items)?;
         Ok(ListPolicyNamesResponse {
             policy_names: page.items,
@@ -156,10 +143,7 @@ impl Core {
         let r = check_ref(&mut v, kind, owner, policy_name);
         v.finish()?;
         let owner = self.iam_owner(ctx, kind, &r.owner)?;
-        let missing = || no_such_inline_policy(kind, &r.policy_name);
-        self.store
-            .delete_inline_policy(&owner, &r.policy_name)
-            .map_err(|e| errors::store(e, missing, missing))?;
+        self.store.delete_inline_policy(&owner, &r.policy_name)?;
         Ok(Empty {})
     }
 

@@ -84,7 +84,7 @@ impl Core {
     fn attachment_count(&self, arn: &str) -> Result<usize, CoreError> {
         self.store
             .managed_policy_attachment_count(arn)
-            .map_err(|e| errors::store(e, || no_such_policy(arn), || no_such_policy(arn)))
+            .map_err(CoreError::from)
     }
 
     pub fn create_policy(
@@ -126,13 +126,9 @@ impl Core {
             created: ctx.now,
             updated: ctx.now,
         };
-        self.store.create_managed_policy(&policy).map_err(|e| {
-            errors::store(
-                e,
-                || no_such_policy(&policy.arn),
-                || errors::policy_exists(&policy.policy_name),
-            )
-        })?;
+        self.store
+            .create_managed_policy(&policy)
+            .map_err(|e| errors::store(e, || errors::policy_exists(&policy.policy_name)))?;
         Ok(CreatePolicyResponse {
             policy: policy_view(&policy, 0, true),
         })
@@ -254,7 +250,7 @@ impl Core {
         }
         self.store
             .delete_managed_policy(&policy.arn)
-            .map_err(|e| errors::store(e, || no_such_policy(&policy.arn), attached))?;
+            .map_err(|e| errors::store(e, attached))?;
         Ok(Empty {})
     }
 
@@ -291,15 +287,11 @@ impl Core {
         self.store
             .add_policy_version(&policy.arn, &version, set_as_default)
             .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_policy(&policy.arn),
-                    || {
-                        CoreError::Internal(
-                            "a concurrent CreatePolicyVersion took the version id".to_owned(),
-                        )
-                    },
-                )
+                errors::store(e, || {
+                    CoreError::Internal(
+                        "a concurrent CreatePolicyVersion took the version id".to_owned(),
+                    )
+                })
             })?;
         Ok(PolicyVersionResponse {
             policy_version: PolicyVersion {
@@ -353,9 +345,7 @@ impl Core {
         if !policy.versions.iter().any(|v| v.version_id == id) {
             return Err(missing());
         }
-        self.store
-            .set_default_policy_version(&policy.arn, &id)
-            .map_err(|e| errors::store(e, missing, missing))?;
+        self.store.set_default_policy_version(&policy.arn, &id)?;
         Ok(Empty {})
     }
 
@@ -382,7 +372,7 @@ impl Core {
         }
         self.store
             .delete_policy_version(&policy.arn, &id)
-            .map_err(|e| errors::store(e, missing, is_default))?;
+            .map_err(|e| errors::store(e, is_default))?;
         Ok(Empty {})
     }
 }

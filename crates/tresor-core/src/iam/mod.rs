@@ -13,7 +13,7 @@ mod access_keys;
 mod attachments;
 mod authorize;
 pub mod dto;
-mod errors;
+pub(crate) mod errors;
 pub(crate) mod format;
 mod inline_policies;
 mod managed_policies;

@@ -157,13 +157,9 @@ impl Core {
             tags,
             created: ctx.now,
         };
-        self.store.create_role(&role).map_err(|e| {
-            errors::store(
-                e,
-                || no_such_role(&role.role_name),
-                || errors::role_exists(&role.role_name),
-            )
-        })?;
+        self.store
+            .create_role(&role)
+            .map_err(|e| errors::store(e, || errors::role_exists(&role.role_name)))?;
         // Shown as given: every principal it names by ARN exists (checked above).
         let shown = RoleRecord {
             assume_role_policy: document,
@@ -242,18 +238,17 @@ impl Core {
         v.finish()?;
         let role = self.iam_role(ctx, req.role_name.as_deref().unwrap_or_default())?;
         let owner = owner_name(ctx, OwnerKind::Role, &role.role_name);
-        let not_found = || no_such_role(&role.role_name);
         let inline = self
             .store
             .list_inline_policies(&owner)
-            .map_err(|e| errors::store(e, not_found, errors::must_delete_policies))?;
+            .map_err(|e| errors::store(e, errors::must_delete_policies))?;
         if !inline.is_empty() {
             return Err(errors::must_delete_policies());
         }
         let attached = self
             .store
             .list_attached_policies(&owner)
-            .map_err(|e| errors::store(e, not_found, errors::must_detach_policies))?;
+            .map_err(|e| errors::store(e, errors::must_detach_policies))?;
         if !attached.is_empty() {
             return Err(errors::must_detach_policies());
         }
@@ -261,7 +256,7 @@ impl Core {
         // the same id.
         self.store
             .delete_role(&ctx.principal.account, &role.role_name)
-            .map_err(|e| errors::store(e, not_found, errors::must_delete_policies))?;
+            .map_err(|e| errors::store(e, errors::must_delete_policies))?;
         Ok(Empty {})
     }
 
@@ -281,14 +276,7 @@ impl Core {
         let stored =
             self.bind_principals(&ctx.principal.account, &document, errors::invalid_principal)?;
         self.store
-            .update_role_trust_policy(&ctx.principal.account, &role.role_name, &stored)
-            .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_role(&role.role_name),
-                    || no_such_role(&role.role_name),
-                )
-            })?;
+            .update_role_trust_policy(&ctx.principal.account, &role.role_name, &stored)?;
         Ok(Empty {})
     }
 }

@@ -103,13 +103,9 @@ impl Core {
             tags,
             created: ctx.now,
         };
-        self.store.create_user(&user).map_err(|e| {
-            errors::store(
-                e,
-                || no_such_user(&user.user_name),
-                || errors::user_exists(&user.user_name),
-            )
-        })?;
+        self.store
+            .create_user(&user)
+            .map_err(|e| errors::store(e, || errors::user_exists(&user.user_name)))?;
         Ok(CreateUserResponse {
             user: user_view(&user, true),
         })
@@ -191,35 +187,28 @@ impl Core {
         let keys = self
             .store
             .list_user_access_keys(account, &user.user_name)
-            .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_user(&user.user_name),
-                    errors::must_delete_access_keys,
-                )
-            })?;
+            .map_err(|e| errors::store(e, errors::must_delete_access_keys))?;
         if !keys.is_empty() {
             return Err(errors::must_delete_access_keys());
         }
         let owner = owner_name(ctx, OwnerKind::User, &user.user_name);
-        let not_found = || no_such_user(&user.user_name);
         let inline = self
             .store
             .list_inline_policies(&owner)
-            .map_err(|e| errors::store(e, not_found, errors::must_delete_policies))?;
+            .map_err(|e| errors::store(e, errors::must_delete_policies))?;
         if !inline.is_empty() {
             return Err(errors::must_delete_policies());
         }
         let attached = self
             .store
             .list_attached_policies(&owner)
-            .map_err(|e| errors::store(e, not_found, errors::must_detach_policies))?;
+            .map_err(|e| errors::store(e, errors::must_detach_policies))?;
         if !attached.is_empty() {
             return Err(errors::must_detach_policies());
         }
         self.store
             .delete_user(account, &user.user_name)
-            .map_err(|e| errors::store(e, not_found, errors::must_delete_access_keys))?;
+            .map_err(|e| errors::store(e, errors::must_delete_access_keys))?;
         Ok(Empty {})
     }
 
@@ -248,14 +237,7 @@ impl Core {
             )));
         }
         self.store
-            .set_user_tags(&ctx.principal.account, &user.user_name, &tags)
-            .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_user(&user.user_name),
-                    || no_such_user(&user.user_name),
-                )
-            })?;
+            .set_user_tags(&ctx.principal.account, &user.user_name, &tags)?;
         Ok(Empty {})
     }
 
@@ -277,14 +259,7 @@ impl Core {
         let mut tags = user.tags;
         tags.retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
         self.store
-            .set_user_tags(&ctx.principal.account, &user.user_name, &tags)
-            .map_err(|e| {
-                errors::store(
-                    e,
-                    || no_such_user(&user.user_name),
-                    || no_such_user(&user.user_name),
-                )
-            })?;
+            .set_user_tags(&ctx.principal.account, &user.user_name, &tags)?;
         Ok(Empty {})
     }
 

@@ -126,7 +126,7 @@ fn set_user_tags(
         ],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound(Missing::User));
+        return Err(StoreError::NotFound(Missing::user(user_name)));
     }
     Ok(())
 }
@@ -168,7 +168,7 @@ fn delete_user(db: &mut dyn Db, account: &AccountId, user_name: &str) -> Result<
         params![account.as_str(), lower.as_str()],
     )?;
     if !found {
-        return Err(StoreError::NotFound(Missing::User));
+        return Err(StoreError::NotFound(Missing::user(user_name)));
     }
     let has_keys = db.exists(
         sql!(
@@ -197,7 +197,7 @@ fn list_user_access_keys(
     user_name: &str,
 ) -> Result<Vec<AccessKeyRecord>> {
     if !user_exists(db, account, user_name)? {
-        return Err(StoreError::NotFound(Missing::User));
+        return Err(StoreError::NotFound(Missing::user(user_name)));
     }
     let ids = db.query(
         sql!(
@@ -216,7 +216,10 @@ fn list_user_access_keys(
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
         // Same read transaction: the key cannot have gone in between.
-        found.push(keys::get_access_key(db, &id)?.ok_or(StoreError::NotFound(Missing::AccessKey))?);
+        found.push(
+            keys::get_access_key(db, &id)?
+                .ok_or(StoreError::NotFound(Missing::AccessKey(id.clone())))?,
+        );
     }
     Ok(found)
 }
@@ -231,7 +234,9 @@ fn set_access_key_status(
         params![status.as_str(), access_key_id],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound(Missing::AccessKey));
+        return Err(StoreError::NotFound(Missing::AccessKey(
+            access_key_id.to_owned(),
+        )));
     }
     Ok(())
 }
@@ -247,7 +252,9 @@ fn delete_access_key(db: &mut dyn Db, access_key_id: &str) -> Result<()> {
         params![access_key_id],
     )?;
     if deleted == 0 {
-        return Err(StoreError::NotFound(Missing::AccessKey));
+        return Err(StoreError::NotFound(Missing::AccessKey(
+            access_key_id.to_owned(),
+        )));
     }
     Ok(())
 }
@@ -398,7 +405,7 @@ fn update_role_trust_policy(
         params![document, account.as_str(), fold(role_name).as_str()],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound(Missing::Role));
+        return Err(StoreError::NotFound(Missing::role(role_name)));
     }
     Ok(())
 }
@@ -413,7 +420,7 @@ fn delete_role(db: &mut dyn Db, account: &AccountId, role_name: &str) -> Result<
         params![account.as_str(), lower.as_str()],
     )?;
     if !found {
-        return Err(StoreError::NotFound(Missing::Role));
+        return Err(StoreError::NotFound(Missing::role(role_name)));
     }
     if has_policies(db, account, PrincipalKind::Role, &lower)? {
         return Err(StoreError::Conflict);
@@ -458,7 +465,7 @@ fn require_principal(db: &mut dyn Db, owner: &PrincipalName, lock: bool) -> Resu
     if principal_exists(db, owner, lock)? {
         Ok(())
     } else {
-        Err(StoreError::NotFound(Missing::of(owner.kind)))
+        Err(StoreError::NotFound(Missing::principal(owner)))
     }
 }
 
@@ -538,7 +545,10 @@ fn delete_inline_policy(db: &mut dyn Db, owner: &PrincipalName, policy_name: &st
         ],
     )?;
     if deleted == 0 {
-        return Err(StoreError::NotFound(Missing::InlinePolicy));
+        return Err(StoreError::NotFound(Missing::InlinePolicy {
+            kind: owner.kind,
+            name: policy_name.to_owned(),
+        }));
     }
     Ok(())
 }
@@ -697,7 +707,7 @@ fn policy_row_id(db: &mut dyn Db, arn: &str, lock: Lock) -> Result<i64> {
         ),
     };
     db.query_opt(sql, params![arn], |row| row.int(0))?
-        .ok_or(StoreError::NotFound(Missing::ManagedPolicy))
+        .ok_or_else(|| StoreError::NotFound(Missing::ManagedPolicy(arn.to_owned())))
 }
 
 fn get_managed_policy(db: &mut dyn Db, arn: &str) -> Result<Option<ManagedPolicyRecord>> {
@@ -796,7 +806,9 @@ fn add_policy_version(
 fn set_default_policy_version(db: &mut dyn Db, arn: &str, version_id: &str) -> Result<()> {
     let id = policy_row_id(db, arn, Lock::Update)?;
     if !version_exists(db, id, version_id)? {
-        return Err(StoreError::NotFound(Missing::PolicyVersion));
+        return Err(StoreError::NotFound(Missing::policy_version(
+            arn, version_id,
+        )));
     }
     db.execute(
         sql!("UPDATE managed_policies SET default_version_id = $1 WHERE id = $2"),
@@ -807,9 +819,11 @@ fn set_default_policy_version(db: &mut dyn Db, arn: &str, version_id: &str) -> R
 
 fn delete_policy_version(db: &mut dyn Db, arn: &str, version_id: &str) -> Result<()> {
     let row = load_policy_row(db, arn, Lock::Update)?
-        .ok_or(StoreError::NotFound(Missing::ManagedPolicy))?;
+        .ok_or_else(|| StoreError::NotFound(Missing::ManagedPolicy(arn.to_owned())))?;
     if !version_exists(db, row.id, version_id)? {
-        return Err(StoreError::NotFound(Missing::PolicyVersion));
+        return Err(StoreError::NotFound(Missing::policy_version(
+            arn, version_id,
+        )));
     }
     if row.record.default_version_id == version_id {
         return Err(StoreError::Conflict);
@@ -884,7 +898,9 @@ fn detach_policy(db: &mut dyn Db, owner: &PrincipalName, policy_arn: &str) -> Re
         ],
     )?;
     if deleted == 0 {
-        return Err(StoreError::NotFound(Missing::Attachment));
+        return Err(StoreError::NotFound(Missing::Attachment(
+            policy_arn.to_owned(),
+        )));
     }
     Ok(())
 }
