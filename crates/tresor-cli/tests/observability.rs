@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::io::{Read as _, Write as _};
+
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata as _;
 use common::{http_get, sdk_client, unique, Creds, ServerOptions};
 
@@ -54,8 +56,34 @@ async fn metrics_and_request_spans_say_what_happened_without_values() {
         .unwrap_err();
     assert_eq!(refused.code(), Some("UnrecognizedClientException"));
 
+    // Answered before any operation: counted by reason.
+    let (status, _) = http_get(server.addr, "/nowhere");
+    assert_eq!(status, 404);
+    let mut raw = std::net::TcpStream::connect(server.addr).unwrap();
+    write!(
+        raw,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = raw.read_to_end(&mut answer);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 413"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
     let (status, text) = http_get(server.addr, "/metrics");
     assert_eq!(status, 200, "{text}");
+    let refused = |reason: &str| {
+        sample(
+            &text,
+            &format!("tresor_requests_refused_total{{reason=\"{reason}\"}}"),
+        )
+    };
+    assert_eq!(refused("unknown_path"), Some(1.0), "{text}");
+    assert_eq!(refused("body_too_large"), Some(1.0), "{text}");
+    assert_eq!(refused("panic"), Some(0.0), "{text}");
     let requests = |op: &str, outcome: &str| {
         sample(
             &text,

@@ -123,6 +123,42 @@ impl AuditMetrics {
     }
 }
 
+/// Why the server answered a request before it reached the pipeline (so with no operation and
+/// no audit record), or could not answer it from the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The body is larger than any request (413).
+    BodyTooLarge,
+    /// The body did not arrive in time (408).
+    BodyTimeout,
+    /// The body could not be read (the connection failed mid-body).
+    UnreadableBody,
+    /// Not `POST /` nor a `GET` the server serves (404).
+    UnknownPath,
+    /// The operation panicked; the client got an internal error.
+    Panic,
+}
+
+impl Refusal {
+    const ALL: [Refusal; 5] = [
+        Self::BodyTooLarge,
+        Self::BodyTimeout,
+        Self::UnreadableBody,
+        Self::UnknownPath,
+        Self::Panic,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::BodyTooLarge => "body_too_large",
+            Self::BodyTimeout => "body_timeout",
+            Self::UnreadableBody => "unreadable_body",
+            Self::UnknownPath => "unknown_path",
+            Self::Panic => "panic",
+        }
+    }
+}
+
 /// The counters of one operation (or of the requests of one service that named none).
 #[derive(Default)]
 struct OperationMetrics {
@@ -137,6 +173,8 @@ pub struct Metrics {
     /// Failed requests by slot and AWS error code (a fixed set).
     failures: Mutex<BTreeMap<(usize, &'static str), u64>>,
     pub(crate) audit: std::sync::Arc<AuditMetrics>,
+    /// By [`Refusal`], in the order of [`Refusal::ALL`].
+    refused: [AtomicU64; Refusal::ALL.len()],
 }
 
 impl Default for Metrics {
@@ -146,6 +184,7 @@ impl Default for Metrics {
             operations: (0..slots).map(|_| OperationMetrics::default()).collect(),
             failures: Mutex::default(),
             audit: std::sync::Arc::default(),
+            refused: Default::default(),
         }
     }
 }
@@ -175,6 +214,13 @@ impl Slot {
 }
 
 impl Metrics {
+    /// Count a request the server answered without the pipeline.
+    pub fn refused(&self, why: Refusal) {
+        if let Some(i) = Refusal::ALL.iter().position(|&r| r == why) {
+            self.refused[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Count one answered request.
     pub(crate) fn answered(&self, slot: Slot, outcome: Option<&'static str>, elapsed: Duration) {
         let Some(op) = self.operations.get(slot.0) else {
@@ -230,6 +276,18 @@ impl Metrics {
                 op.latency
                     .render(&mut out, "tresor_request_duration_seconds", &labels);
             }
+        }
+        out.push_str(
+            "# HELP tresor_requests_refused_total Requests answered before reaching an operation (no audit record), or whose operation panicked, by reason.\n\
+             # TYPE tresor_requests_refused_total counter\n",
+        );
+        for (why, n) in Refusal::ALL.iter().zip(&self.refused) {
+            let _ = writeln!(
+                out,
+                "tresor_requests_refused_total{{reason=\"{}\"}} {}",
+                why.label(),
+                n.load(Ordering::Relaxed)
+            );
         }
         let audit = &self.audit;
         let gauge = |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
@@ -330,6 +388,18 @@ mod tests {
         ));
         // Operations never called are not listed.
         assert!(!text.contains("operation=\"PutSecretValue\""));
+    }
+
+    #[test]
+    fn refusals_are_counted_by_reason() {
+        let m = Metrics::default();
+        m.refused(Refusal::BodyTooLarge);
+        m.refused(Refusal::BodyTooLarge);
+        m.refused(Refusal::Panic);
+        let text = m.render();
+        assert!(text.contains("\ntresor_requests_refused_total{reason=\"body_too_large\"} 2\n"));
+        assert!(text.contains("\ntresor_requests_refused_total{reason=\"panic\"} 1\n"));
+        assert!(text.contains("\ntresor_requests_refused_total{reason=\"body_timeout\"} 0\n"));
     }
 
     #[test]

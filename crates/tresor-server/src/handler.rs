@@ -12,6 +12,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
+use tresor_core::metrics::Refusal;
 use tresor_core::{Core, CoreError, Operation, Performed, RequestContext, RequestMeta, Service};
 use tresor_types::Timestamp;
 
@@ -95,6 +96,7 @@ pub async fn handle(
         } else {
             "GET /health"
         };
+        core.metrics().refused(Refusal::UnknownPath);
         return wire::error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
@@ -127,6 +129,7 @@ async fn call(
 ) -> Response<Body> {
     let core = shared.core.clone();
     let too_large = || {
+        core.metrics().refused(Refusal::BodyTooLarge);
         wire::error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",
@@ -149,6 +152,7 @@ async fn call(
     )
     .await;
     let Ok(collected) = collected else {
+        core.metrics().refused(Refusal::BodyTimeout);
         let mut resp = wire::error(
             StatusCode::REQUEST_TIMEOUT,
             "RequestTimeoutException",
@@ -170,12 +174,13 @@ async fn call(
             return too_large()
         }
         Err(_) => {
+            core.metrics().refused(Refusal::UnreadableBody);
             return wire::error(
                 StatusCode::BAD_REQUEST,
                 "SerializationException",
                 "The request body could not be read.",
                 &request_id,
-            )
+            );
         }
     };
     let mut headers: Vec<(String, String)> = parts
@@ -222,6 +227,7 @@ async fn call(
         Err(panicked) => {
             // A panic in an operation: log the fact, never its payload (it might hold data).
             tracing::error!(request_id, panicked, "operation task failed");
+            shared.core.metrics().refused(Refusal::Panic);
             wire::core_error(
                 &CoreError::Internal("operation task failed".to_owned()),
                 &request_id,
