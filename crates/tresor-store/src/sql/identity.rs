@@ -514,20 +514,30 @@ fn get_inline_policy(
     )
 }
 
-fn list_inline_policies(db: &mut dyn Db, owner: &PrincipalName) -> Result<Vec<String>> {
+/// The names `select` lists for `owner` (its one text column, keyed by the owner's account,
+/// kind and folded name as `$1`–`$3`), once the owner is known to exist.
+fn owner_names(db: &mut dyn Db, owner: &PrincipalName, select: Sql<'_>) -> Result<Vec<String>> {
     require_principal(db, owner, false)?;
     db.query(
-        sql!(
-            "SELECT policy_name FROM inline_policies
-             WHERE account = $1 AND kind = $2 AND principal_lower = $3
-             ORDER BY policy_name"
-        ),
+        select,
         params![
             owner.account.as_str(),
             owner.kind.as_str(),
             fold(&owner.name).as_str(),
         ],
         |row| row.text(0),
+    )
+}
+
+fn list_inline_policies(db: &mut dyn Db, owner: &PrincipalName) -> Result<Vec<String>> {
+    owner_names(
+        db,
+        owner,
+        sql!(
+            "SELECT policy_name FROM inline_policies
+             WHERE account = $1 AND kind = $2 AND principal_lower = $3
+             ORDER BY policy_name"
+        ),
     )
 }
 
@@ -906,19 +916,14 @@ fn detach_policy(db: &mut dyn Db, owner: &PrincipalName, policy_arn: &str) -> Re
 }
 
 fn list_attached_policies(db: &mut dyn Db, owner: &PrincipalName) -> Result<Vec<String>> {
-    require_principal(db, owner, false)?;
-    db.query(
+    owner_names(
+        db,
+        owner,
         sql!(
             "SELECT policy_arn FROM policy_attachments
              WHERE account = $1 AND kind = $2 AND principal_lower = $3
              ORDER BY policy_arn"
         ),
-        params![
-            owner.account.as_str(),
-            owner.kind.as_str(),
-            fold(&owner.name).as_str(),
-        ],
-        |row| row.text(0),
     )
 }
 
