@@ -239,7 +239,7 @@ impl Metrics {
         }
     }
 
-    /// Everything, in the Prometheus text format. `audit_queue` is read at the time of asking.
+    /// Everything, in the Prometheus text format, as it stands when asked.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
         out.push_str(

@@ -39,6 +39,8 @@ struct Exchange {
     secure: bool,
     request_id: String,
     started: std::time::Instant,
+    /// The JSON operation `X-Amz-Target` names, decoded once.
+    target: Option<Operation>,
 }
 
 impl Exchange {
@@ -92,15 +94,15 @@ pub async fn handle(
     }
     if req.method() != Method::POST || req.uri().path() != "/" {
         let served = if shared.metrics {
-            "GET /health and GET /metrics"
+            ", GET /health and GET /metrics"
         } else {
-            "GET /health"
+            " and GET /health"
         };
         core.metrics().refused(Refusal::UnknownPath);
         return wire::error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
-            &format!("Tresor answers POST / (AWS JSON and Query protocols) and {served}."),
+            &format!("Tresor answers POST / (AWS JSON and Query protocols){served}."),
             &request_id,
         );
     }
@@ -203,14 +205,15 @@ async fn call(
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or("").to_owned(),
-        headers,
         body,
         peer,
         secure,
         request_id: request_id.clone(),
         started,
+        target: json_target(&headers),
+        headers,
     };
-    let answer = if runs_inline(&core, &exchange) {
+    let answer = if exchange.target.is_some_and(|op| core.reads_quickly(op)) {
         // One read snapshot for the whole call (authentication included). A panic is caught
         // here as the blocking pool catches it for the other calls.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -236,17 +239,18 @@ async fn call(
     }
 }
 
-/// Reads that take microseconds on the embedded store run on the connection's own task: a hop
-/// to the blocking pool (and back) would cost more than the call. Everything else (writes,
-/// which wait for an fsync; scans that grow with the store; PostgreSQL, where every read is a
-/// network round trip) runs on the blocking pool. Either way the wait for the audit record's
-/// group commit is asynchronous, so no thread is held while it is made durable.
-fn runs_inline(core: &Core, exchange: &Exchange) -> bool {
-    let target = exchange.header("x-amz-target").unwrap_or("");
-    let (prefix, name) = target.rsplit_once('.').unwrap_or(("", target));
-    json_service(prefix)
-        .and_then(|service| Operation::parse(service, name))
-        .is_some_and(|op| core.reads_quickly(op))
+/// The JSON operation a request's `X-Amz-Target: <prefix>.<Operation>` names, if any.
+///
+/// Reads that take microseconds on the embedded store ([`Core::reads_quickly`]) run on the
+/// connection's own task: a hop to the blocking pool (and back) would cost more than the call.
+/// Everything else (writes, which wait for an fsync; scans that grow with the store;
+/// PostgreSQL, where every read is a network round trip) runs on the blocking pool. Either way
+/// the wait for the audit record's group commit is asynchronous, so no thread is held while it
+/// is made durable.
+fn json_target(headers: &[(String, String)]) -> Option<Operation> {
+    let (_, target) = headers.iter().find(|(k, _)| k == "x-amz-target")?;
+    let (prefix, name) = target.rsplit_once('.')?;
+    Operation::parse(json_service(prefix)?, name)
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -467,9 +471,7 @@ fn json_operation(exchange: &Exchange, prefix: &str, name: &str) -> Result<Opera
             "Missing X-Amz-Target header: Tresor needs it to choose the operation.".to_owned(),
         ));
     }
-    json_service(prefix)
-        .and_then(|service| Operation::parse(service, name))
-        .ok_or_else(|| unknown_target(prefix, name))
+    exchange.target.ok_or_else(|| unknown_target(prefix, name))
 }
 
 /// The JSON service whose `X-Amz-Target` prefix this is.
