@@ -13,6 +13,7 @@ mod codec;
 #[cfg(feature = "testkit")]
 pub mod conformance;
 mod error;
+mod gateway;
 mod identity;
 mod model;
 mod postgres;
@@ -25,6 +26,7 @@ mod transfer;
 pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow, LostChanges};
 pub use backend::Backend;
 pub use error::{Missing, StoreError};
+pub use gateway::*;
 pub use identity::*;
 pub use model::*;
 pub use postgres::PostgresStore;

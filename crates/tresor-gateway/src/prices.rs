@@ -1,0 +1,1 @@
+//! Model prices (placeholder; see the brief).
