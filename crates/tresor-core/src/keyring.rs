@@ -16,6 +16,8 @@ pub const DEFAULT_SECRETS_KEY_ALIAS: &str = "alias/aws/secretsmanager";
 const LABEL_ACCESS_KEY_SEAL: &str = "tresor/access-key-seal/v1";
 const LABEL_VALUE_DIGEST: &str = "tresor/value-digest/v1";
 const LABEL_SESSION_TOKEN: &str = "tresor/session-token/v1";
+/// MACs gateway key tokens: the store keeps the MAC, never the token.
+const LABEL_GATEWAY_KEY: &str = "tresor/gateway-key-mac/v1";
 
 /// What a stored secret value is: the first byte of every sealed plaintext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,7 @@ pub struct Keyring {
     access_key_seal: SecretBytes,
     value_digest: SecretBytes,
     session_token: SecretBytes,
+    gateway_key: SecretBytes,
     materials: RwLock<HashMap<MaterialId, Arc<KeyMaterial>>>,
 }
 
@@ -47,11 +50,13 @@ impl Keyring {
         let access_key_seal = root.subkey(LABEL_ACCESS_KEY_SEAL);
         let value_digest = root.subkey(LABEL_VALUE_DIGEST);
         let session_token = root.subkey(LABEL_SESSION_TOKEN);
+        let gateway_key = root.subkey(LABEL_GATEWAY_KEY);
         Self {
             root,
             access_key_seal,
             value_digest,
             session_token,
+            gateway_key,
             materials: RwLock::new(HashMap::new()),
         }
     }
@@ -247,6 +252,11 @@ impl Keyring {
     /// Keyed digest of a session token: the store keeps this, never the token.
     pub fn session_token_digest(&self, token: &str) -> Vec<u8> {
         tresor_crypto::hmac_sha256(self.session_token.expose(), token.as_bytes()).to_vec()
+    }
+
+    /// Keyed digest of a gateway key token: the store keeps this, never the token.
+    pub fn gateway_key_mac(&self, token: &[u8]) -> Vec<u8> {
+        tresor_crypto::hmac_sha256(self.gateway_key.expose(), token).to_vec()
     }
 
     pub fn seal_access_secret(

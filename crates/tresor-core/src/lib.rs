@@ -22,6 +22,7 @@ pub mod cloudtrail;
 mod context;
 mod error;
 pub mod fuzzing;
+pub mod gateway;
 pub mod iam;
 pub mod keyring;
 pub mod metrics;
@@ -58,6 +59,8 @@ pub struct Core {
     /// How many failed authentications each source may still write to the trail.
     auth_failures: auth_failures::AuthFailureBudget,
     metrics: Arc<metrics::Metrics>,
+    /// What the AI gateway caches (upstream keys, for at most a second).
+    gateway: gateway::invoke::GatewayCaches,
 }
 
 impl Core {
@@ -92,6 +95,7 @@ impl Core {
             audit_mac,
             auth_failures: auth_failures::AuthFailureBudget::new(),
             metrics,
+            gateway: Default::default(),
         })
     }
 

@@ -7,7 +7,7 @@
 //! transaction with its record) and whether CloudTrail marks it `readOnly`. A new service is
 //! one variant here and its enum; the compiler lists every `match` that must learn it.
 
-use crate::{cloudtrail, iam, secretsmanager, sts};
+use crate::{cloudtrail, gateway, iam, secretsmanager, sts};
 
 /// A service Tresor speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,10 +16,18 @@ pub enum Service {
     Iam,
     Sts,
     CloudTrail,
+    /// The AI gateway's admin API and its invocations.
+    Gateway,
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [Self::SecretsManager, Self::Iam, Self::Sts, Self::CloudTrail];
+    pub const ALL: [Service; 5] = [
+        Self::SecretsManager,
+        Self::Iam,
+        Self::Sts,
+        Self::CloudTrail,
+        Self::Gateway,
+    ];
 
     /// Its position in [`Service::ALL`].
     pub fn index(self) -> usize {
@@ -28,6 +36,7 @@ impl Service {
             Self::Iam => 1,
             Self::Sts => 2,
             Self::CloudTrail => 3,
+            Self::Gateway => 4,
         }
     }
 
@@ -39,6 +48,7 @@ impl Service {
             Self::Iam => "iam",
             Self::Sts => "sts",
             Self::CloudTrail => "cloudtrail",
+            Self::Gateway => "gateway",
         }
     }
 
@@ -55,6 +65,7 @@ pub enum Operation {
     Iam(iam::Operation),
     Sts(sts::Operation),
     CloudTrail(cloudtrail::Operation),
+    Gateway(gateway::Operation),
 }
 
 impl Operation {
@@ -62,7 +73,8 @@ impl Operation {
     pub const COUNT: usize = secretsmanager::Operation::ALL.len()
         + iam::Operation::ALL.len()
         + sts::Operation::ALL.len()
-        + cloudtrail::Operation::ALL.len();
+        + cloudtrail::Operation::ALL.len()
+        + gateway::Operation::ALL.len();
 
     /// Its position in [`Operation::all`] (dense, below [`Operation::COUNT`]).
     pub fn index(self) -> usize {
@@ -72,11 +84,13 @@ impl Operation {
         let sm = secretsmanager::Operation::ALL.len();
         let iam = sm + iam::Operation::ALL.len();
         let sts = iam + sts::Operation::ALL.len();
+        let ct = sts + cloudtrail::Operation::ALL.len();
         match self {
             Self::SecretsManager(op) => position(&secretsmanager::Operation::ALL, &op),
             Self::Iam(op) => sm + position(&iam::Operation::ALL, &op),
             Self::Sts(op) => iam + position(&sts::Operation::ALL, &op),
             Self::CloudTrail(op) => sts + position(&cloudtrail::Operation::ALL, &op),
+            Self::Gateway(op) => ct + position(&gateway::Operation::ALL, &op),
         }
     }
 
@@ -88,7 +102,8 @@ impl Operation {
         let iam = iam::Operation::ALL.into_iter().map(Self::Iam);
         let sts = sts::Operation::ALL.into_iter().map(Self::Sts);
         let ct = cloudtrail::Operation::ALL.into_iter().map(Self::CloudTrail);
-        sm.chain(iam).chain(sts).chain(ct)
+        let gw = gateway::Operation::ALL.into_iter().map(Self::Gateway);
+        sm.chain(iam).chain(sts).chain(ct).chain(gw)
     }
 
     /// The operation `name` of `service` (exact, case-sensitive, as AWS parses it).
@@ -100,6 +115,7 @@ impl Operation {
             Service::Iam => iam::Operation::from_name(name).map(Self::Iam),
             Service::Sts => sts::Operation::from_name(name).map(Self::Sts),
             Service::CloudTrail => cloudtrail::Operation::from_name(name).map(Self::CloudTrail),
+            Service::Gateway => gateway::Operation::from_name(name).map(Self::Gateway),
         }
     }
 
@@ -109,6 +125,7 @@ impl Operation {
             Self::Iam(_) => Service::Iam,
             Self::Sts(_) => Service::Sts,
             Self::CloudTrail(_) => Service::CloudTrail,
+            Self::Gateway(_) => Service::Gateway,
         }
     }
 
@@ -119,6 +136,7 @@ impl Operation {
             Self::Iam(op) => op.name(),
             Self::Sts(op) => op.name(),
             Self::CloudTrail(op) => op.name(),
+            Self::Gateway(op) => op.name(),
         }
     }
 
@@ -135,6 +153,7 @@ impl Operation {
             Self::Iam(op) => !op.is_read_only(),
             Self::Sts(op) => op.changes_state(),
             Self::CloudTrail(_) => false,
+            Self::Gateway(op) => op.changes_state(),
         }
     }
 
@@ -145,6 +164,7 @@ impl Operation {
             Self::Iam(op) => op.is_read_only(),
             Self::Sts(op) => op.is_read_only(),
             Self::CloudTrail(_) => true,
+            Self::Gateway(op) => op.is_read_only(),
         }
     }
 }

@@ -150,6 +150,11 @@ impl Validator {
         }
     }
 
+    /// Any other constraint of the model, in its words.
+    pub fn constraint(&mut self, value: Option<&str>, at: &str, constraint: &str) {
+        self.push(value, at, constraint);
+    }
+
     /// A character-class pattern: every character must satisfy `ok`.
     pub fn chars(
         &mut self,

@@ -128,6 +128,36 @@ pub fn secretsmanager(
     }
 }
 
+/// Run one operation of the gateway's admin API. `Invoke` has no admin target: it is reached
+/// through `/gateway/<route>/…` only.
+pub fn gateway(
+    core: &Core,
+    ctx: &RequestContext,
+    op: tresor_core::gateway::Operation,
+    body: &[u8],
+) -> Result<Vec<u8>, CoreError> {
+    use tresor_core::gateway::Operation as O;
+    match op {
+        O::CreateRoute => encode(core.gateway_create_route(ctx, decode(body)?)),
+        O::UpdateRoute => encode(core.gateway_update_route(ctx, decode(body)?)),
+        O::GetRoute => encode(core.gateway_get_route(ctx, decode(body)?)),
+        O::ListRoutes => encode(core.gateway_list_routes(ctx, decode(body)?)),
+        O::DeleteRoute => encode(core.gateway_delete_route(ctx, decode(body)?)),
+        O::CreateKey => encode(core.gateway_create_key(ctx, decode(body)?)),
+        O::UpdateKey => encode(core.gateway_update_key(ctx, decode(body)?)),
+        O::GetKey => encode(core.gateway_get_key(ctx, decode(body)?)),
+        O::ListKeys => encode(core.gateway_list_keys(ctx, decode(body)?)),
+        O::DeleteKey => encode(core.gateway_delete_key(ctx, decode(body)?)),
+        O::GetKeyUsage => encode(core.gateway_key_usage(ctx, decode(body)?)),
+        O::PutPrice => encode(core.gateway_put_price(ctx, decode(body)?)),
+        O::ListPrices => encode(core.gateway_list_prices(ctx, decode(body)?)),
+        O::DeletePrice => encode(core.gateway_delete_price(ctx, decode(body)?)),
+        O::Invoke => Err(CoreError::UnknownOperation(
+            "Unknown operation TresorGateway.Invoke: calls go through /gateway/<route>/.".to_owned(),
+        )),
+    }
+}
+
 /// CloudTrail `LookupEvents`.
 pub fn lookup_events(core: &Core, ctx: &RequestContext, body: &[u8]) -> Result<Vec<u8>, CoreError> {
     encode(core.lookup_events(ctx, decode(body)?))

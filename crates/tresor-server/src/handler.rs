@@ -26,6 +26,8 @@ pub struct Shared {
     pub body_read_timeout: std::time::Duration,
     /// Whether `GET /metrics` answers.
     pub metrics: bool,
+    /// The AI gateway, answering `/gateway/…`.
+    pub gateway: Arc<tresor_gateway::Gateway>,
 }
 
 /// What the client sent, detached from hyper so it can move to a blocking thread.
@@ -92,11 +94,15 @@ pub async fn handle(
             _ => {}
         }
     }
+    if req.uri().path().starts_with(tresor_gateway::PATH_PREFIX) {
+        let gateway = shared.gateway.clone();
+        return gateway.handle(req, peer, secure, request_id, started).await;
+    }
     if req.method() != Method::POST || req.uri().path() != "/" {
         let served = if shared.metrics {
-            ", GET /health and GET /metrics"
+            ", /gateway/<route>/…, GET /health and GET /metrics"
         } else {
-            " and GET /health"
+            ", /gateway/<route>/… and GET /health"
         };
         core.metrics().refused(Refusal::UnknownPath);
         return wire::error(
@@ -255,7 +261,7 @@ fn json_target(headers: &[(String, String)]) -> Option<Operation> {
 
 /// `GET /metrics`: the Prometheus text format.
 fn metrics(core: &Core) -> Response<Body> {
-    let mut resp = Response::new(Body::from(core.metrics().render()));
+    let mut resp = Response::new(wire::full(core.metrics().render()));
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -301,6 +307,22 @@ fn json_elements(payload: &Payload) -> Option<Value> {
         Payload::Json(body) => serde_json::from_slice(body).ok(),
         Payload::Query(value) => Some(value.clone()),
     }
+}
+
+/// What the record of a JSON call keeps of its response: [`json_elements`], without the one
+/// credential an answer carries (`CreateKey`'s gateway key token, shown once, to its caller).
+fn recorded_elements(payload: &Payload) -> Option<Value> {
+    let mut elements = json_elements(payload)?;
+    if let Some(map) = elements.as_object_mut() {
+        if map
+            .get("Key")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.starts_with(tresor_core::gateway::keys::TOKEN_PREFIX))
+        {
+            map.remove("Key");
+        }
+    }
+    Some(elements)
 }
 
 /// The access key id and region a request claims in its credential scope, read without
@@ -439,11 +461,12 @@ fn json_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decode
                 Operation::CloudTrail(tresor_core::cloudtrail::Operation::LookupEvents) => {
                     dispatch::lookup_events(core, &ctx, &exchange.body)
                 }
+                Operation::Gateway(op) => dispatch::gateway(core, &ctx, op, &exchange.body),
                 Operation::Iam(_) | Operation::Sts(_) => Err(unknown_target(prefix, name)),
             }
             .map(Payload::Json)
         },
-        json_elements,
+        recorded_elements,
     );
     (service, name.to_owned(), performed)
 }
@@ -479,6 +502,7 @@ fn json_service(prefix: &str) -> Option<Service> {
     match prefix {
         SECRETS_MANAGER_TARGET => Some(Service::SecretsManager),
         CLOUDTRAIL_TARGET => Some(Service::CloudTrail),
+        tresor_core::gateway::TARGET_PREFIX => Some(Service::Gateway),
         _ => None,
     }
 }
@@ -553,7 +577,9 @@ fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decod
             match op {
                 Operation::Iam(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
                 Operation::Sts(op) => tresor_core::sts::dispatch(core, &ctx, op, params.clone()),
-                Operation::SecretsManager(_) | Operation::CloudTrail(_) => {
+                Operation::SecretsManager(_)
+                | Operation::CloudTrail(_)
+                | Operation::Gateway(_) => {
                     Err(CoreError::InvalidAction(format!(
                         "Could not find operation {action} for this service"
                     )))

@@ -90,10 +90,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
     let limits = config.limits;
+    let gateway = tresor_gateway::Gateway::new(core.clone(), tresor_gateway::Config::default())
+        .map_err(|e| std::io::Error::other(format!("AI gateway: {e}")))?;
     let shared = Arc::new(Shared {
         core: core.clone(),
         body_read_timeout: limits.body_read_timeout,
         metrics: config.metrics,
+        gateway: Arc::new(gateway),
     });
     let builder = Arc::new(http_builder());
     let connections = Arc::new(Semaphore::new(limits.max_connections));
@@ -147,7 +150,9 @@ pub async fn serve(
                 let in_flight = activity.begin();
                 async move {
                     let response = handle(shared, req, peer, secure).await;
-                    drop(in_flight);
+                    // In flight until its body ends: a gateway stream can outlast the idle
+                    // deadline, which must not cut it.
+                    let response = response.map(|body| crate::wire::held(body, in_flight));
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });

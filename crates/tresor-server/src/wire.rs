@@ -2,11 +2,11 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 use tresor_core::CoreError;
 use tresor_sigv4::AuthFailure;
 
-pub type Body = Full<Bytes>;
+pub use tresor_gateway::body::full;
+pub use tresor_gateway::Body;
 
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -23,13 +23,13 @@ fn with_common_headers(mut resp: Response<Body>, request_id: &str) -> Response<B
 }
 
 pub fn ok(body: Vec<u8>, request_id: &str) -> Response<Body> {
-    with_common_headers(Response::new(Full::new(Bytes::from(body))), request_id)
+    with_common_headers(Response::new(full(body)), request_id)
 }
 
 /// An AWS-shaped error: `{"__type": code, "Message": text}` plus `x-amzn-ErrorType`.
 pub fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response<Body> {
     let body = serde_json::json!({ "__type": code, "Message": message }).to_string();
-    let mut resp = with_common_headers(Response::new(Full::new(Bytes::from(body))), request_id);
+    let mut resp = with_common_headers(Response::new(full(body)), request_id);
     *resp.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(code) {
         resp.headers_mut().insert("x-amzn-errortype", v);
@@ -51,7 +51,7 @@ pub fn core_error(e: &CoreError, request_id: &str) -> Response<Body> {
 pub const XML_CONTENT_TYPE: &str = "text/xml";
 
 pub fn ok_xml(body: String, request_id: &str) -> Response<Body> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let mut resp = Response::new(full(body));
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(XML_CONTENT_TYPE),
@@ -99,4 +99,35 @@ pub fn query_error(e: &CoreError, xmlns: &str, request_id: &str) -> Response<Bod
     let mut resp = ok_xml(body, request_id);
     *resp.status_mut() = status;
     resp
+}
+
+/// `body`, keeping `guard` alive until it ends (or is dropped).
+pub fn held<G: Send + 'static>(body: Body, guard: G) -> Body {
+    use http_body_util::BodyExt;
+    Held { body, _guard: guard }.boxed_unsync()
+}
+
+struct Held<G> {
+    body: Body,
+    _guard: G,
+}
+
+impl<G: Unpin> hyper::body::Body for Held<G> {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }

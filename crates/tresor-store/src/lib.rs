@@ -14,6 +14,7 @@ mod codec;
 pub mod conformance;
 mod error;
 mod gateway;
+mod gateway_stub;
 mod identity;
 mod model;
 mod postgres;

@@ -272,3 +272,47 @@ impl Core {
         self.resolve_secret(ctx, secret_id.unwrap_or_default(), Access::to(op))
     }
 }
+
+impl Core {
+    /// Authorize the caller to read the secret `secret_id` as `GetSecretValue` would, without
+    /// reading its value: what pointing a gateway route at a secret needs, since the route
+    /// sends that value to an upstream its creator chooses.
+    pub(crate) fn authorize_secret_read(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+    ) -> Result<SecretRecord, CoreError> {
+        let access = Access {
+            load: super::resolve::Versions::Labelled(None),
+            ..Access::to(Operation::GetSecretValue)
+        };
+        let record = self.resolve_secret(ctx, secret_id, access)?;
+        ensure_not_deleted(&record)?;
+        Ok(record)
+    }
+
+    /// The `AWSCURRENT` value of `secret_id` in `ctx`'s scope, read by Tresor on its own
+    /// behalf (the gateway's upstream key: its callers are authorized for the route, never
+    /// for the secret), with its version id. The read is recorded on the secret as any read.
+    pub(crate) fn current_value_unchecked(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+    ) -> Result<(String, tresor_types::SecretBytes), CoreError> {
+        let pick = VersionPick::default();
+        let find = |key: tresor_store::SecretKey<'_>| self.store.find_secret_value(key, pick);
+        let (record, read) = self
+            .find_secret(ctx, secret_id, find)?
+            .ok_or_else(CoreError::secret_not_found)?;
+        let sel = VersionSelector {
+            version_id: None,
+            version_stage: None,
+        };
+        let entry = self.reveal(ctx, &record, &sel, read)?;
+        let value = match (entry.secret_string, entry.secret_binary) {
+            (Some(RevealedString(v)), _) | (None, Some(RevealedBlob(v))) => v,
+            (None, None) => return Err(CoreError::secret_not_found()),
+        };
+        Ok((entry.version_id, value))
+    }
+}

@@ -287,7 +287,7 @@ impl Core {
     /// Find the secret `secret_id` names, within the caller's (account, region): by exact ARN,
     /// by partial ARN (without the random suffix) or by name, each looked up with `find`. A
     /// malformed name is refused here, before any lookup or authorization, for every operation.
-    fn find_secret<T>(
+    pub(crate) fn find_secret<T>(
         &self,
         ctx: &RequestContext,
         secret_id: &str,
