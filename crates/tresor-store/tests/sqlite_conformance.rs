@@ -938,6 +938,58 @@ fn lookups_use_indexes() {
     }
 }
 
+/// The gateway's lookups on the hot path (a call's live holds, a scope's expired ones, a
+/// principal's keys, a key by its MAC, old settled markers) are served by indexes.
+#[test]
+fn gateway_lookups_use_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = raw(&path);
+    for (sql, index) in [
+        (
+            "SELECT SUM(amount_micro_usd) FROM gateway_holds \
+             WHERE scope = 'k' AND period_start = 1 AND lease_until > 5",
+            "COVERING INDEX gateway_holds_by_scope",
+        ),
+        (
+            "SELECT 1 FROM gateway_holds WHERE scope = 'k' AND lease_until <= 5",
+            "gateway_holds_by_scope",
+        ),
+        (
+            "SELECT scope FROM gateway_holds WHERE hold_id = 'h'",
+            "PRIMARY KEY",
+        ),
+        (
+            "SELECT key_id FROM gateway_keys WHERE account = '1' AND principal_kind = 'user' \
+             AND principal_lower = 'alice' ORDER BY key_id",
+            "gateway_keys_by_principal",
+        ),
+        (
+            "SELECT key_id FROM gateway_keys WHERE account = '1' ORDER BY key_id",
+            "gateway_keys_by_account",
+        ),
+        (
+            "SELECT key_id FROM gateway_keys WHERE mac = x'00'",
+            "sqlite_autoindex_gateway_keys_2",
+        ),
+        (
+            "SELECT hold_id FROM gateway_settled WHERE settled_at < 5 LIMIT 16",
+            "gateway_settled_by_time",
+        ),
+    ] {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("; ");
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
+    }
+}
+
 /// A whole store copied from one SQLite file to another (and into memory, through `Backend`)
 /// reads back the same; a non-empty target is refused and left as it was.
 #[test]

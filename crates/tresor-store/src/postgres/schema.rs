@@ -347,7 +347,6 @@ CREATE TABLE gateway_holds (
 
 CREATE INDEX gateway_holds_by_scope
     ON gateway_holds (scope, period_start, lease_until) INCLUDE (amount_micro_usd);
-CREATE INDEX gateway_holds_by_lease ON gateway_holds (scope, lease_until);
 
 CREATE TABLE gateway_settled (
     hold_id    TEXT COLLATE "C" PRIMARY KEY,

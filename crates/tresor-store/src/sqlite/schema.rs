@@ -412,10 +412,11 @@ CREATE TABLE gateway_holds (
     PRIMARY KEY (hold_id, scope)
 ) STRICT, WITHOUT ROWID;
 
--- The live holds of a scope in a period, summed from the index alone; and its expired ones.
+-- The live holds of a scope in a period, summed from the index alone. A scope's expired holds
+-- are found through it too: a scope has few holds at a time (its calls in flight), and one
+-- index less is one write less per hold.
 CREATE INDEX gateway_holds_by_scope
     ON gateway_holds (scope, period_start, lease_until, amount_micro_usd);
-CREATE INDEX gateway_holds_by_lease ON gateway_holds (scope, lease_until);
 
 CREATE TABLE gateway_settled (
     hold_id    TEXT PRIMARY KEY NOT NULL,
