@@ -42,6 +42,12 @@ pub enum Missing {
     },
     /// The managed policy with this ARN is not attached to the principal.
     Attachment(String),
+    /// The AI gateway's route of this name.
+    GatewayRoute(String),
+    /// The AI gateway's key with this id.
+    GatewayKey(String),
+    /// The price override of this model.
+    Price(String),
 }
 
 impl Missing {
@@ -88,6 +94,9 @@ impl std::fmt::Display for Missing {
                 write!(f, "version {version_id} of policy {arn}")
             }
             Self::Attachment(arn) => write!(f, "attachment of policy {arn}"),
+            Self::GatewayRoute(name) => write!(f, "gateway route {name}"),
+            Self::GatewayKey(id) => write!(f, "gateway key {id}"),
+            Self::Price(model) => write!(f, "price of model {model}"),
         }
     }
 }

@@ -22,7 +22,7 @@ use tresor_store::{
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes.
-const LATEST_SCHEMA: i64 = 4;
+const LATEST_SCHEMA: i64 = 5;
 
 /// The prefix of this suite's test databases.
 const PREFIX: &str = "tresor_test";
@@ -46,6 +46,16 @@ mod conformance {
     }
 
     tresor_store::conformance_tests!(PostgresStore, with_store);
+}
+
+/// Two store instances on one database (two nodes) share one gateway budget: 32 threads over
+/// both, each reserving a tenth of a cap of which a quarter is left, get exactly two through.
+#[test]
+fn gateway_budget_is_shared_by_two_nodes() {
+    with_db(|db| {
+        let (a, b) = (db.open(), db.open());
+        tresor_store::conformance::gateway_budget_holds_across_stores(&[&a, &b]);
+    });
 }
 
 /// Every case once more, through the start-up `Backend`, on one database emptied between

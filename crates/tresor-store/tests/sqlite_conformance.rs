@@ -14,8 +14,9 @@ use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (migration 2 added identities and the audit trail,
 /// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out, 7 the
-/// unlabelled-versions index, 8 the by-name and labelled-rows indexes).
-const LATEST_SCHEMA: i64 = 9;
+/// unlabelled-versions index, 8 the by-name and labelled-rows indexes, 9 the link to the trail,
+/// 10 the AI gateway's tables).
+const LATEST_SCHEMA: i64 = 10;
 
 /// The schema version of the audit trail's own file.
 const LATEST_AUDIT_SCHEMA: i64 = 3;
@@ -528,8 +529,9 @@ fn a_version_1_file_is_upgraded() {
         let store = SqliteStore::open(&path).unwrap();
         store.create_secret(&record, Some(&sealed)).unwrap();
     }
-    // Take the file back to version 1: drop what migrations 8, 7, 5, 4, 3 and 2 added (6 took
-    // out the audit trail that 2 added).
+    // Take the file back to version 1: drop what migrations 10, 9, 8, 7, 5, 4, 3 and 2 added
+    // (6 took out the audit trail that 2 added).
+    raw(&path).execute_batch(DROP_GATEWAY).unwrap();
     raw(&path)
         .execute_batch(
             "DROP INDEX secrets_by_name_whole;
@@ -637,9 +639,20 @@ const AUDIT_INDEXES_OF_VERSION_1: &str = "
     CREATE INDEX audit_by_event_time ON audit_records (account, event_time);
 ";
 
+/// What migration 10 added (the AI gateway's tables, with their indexes).
+const DROP_GATEWAY: &str = "
+    DROP TABLE gateway_routes;
+    DROP TABLE gateway_keys;
+    DROP TABLE gateway_prices;
+    DROP TABLE gateway_ledger;
+    DROP TABLE gateway_holds;
+    DROP TABLE gateway_settled;
+    DROP TABLE gateway_rate;
+";
+
 /// Turn the store at `path` into one at version 5: the audit trail (its tables, as the audit
 /// file holds them, with the lookup indexes on the records as they were then, and its rows)
-/// inside the store file, no audit file, and without what migrations 7 and 8 added.
+/// inside the store file, no audit file, and without what migrations 7 to 10 added.
 fn back_to_version_5(path: &Path) {
     let audit = SqliteStore::audit_path(path);
     let conn = raw(path);
@@ -661,6 +674,7 @@ fn back_to_version_5(path: &Path) {
         conn.execute_batch(&sql).unwrap();
     }
     conn.execute_batch(AUDIT_INDEXES_OF_VERSION_1).unwrap();
+    conn.execute_batch(DROP_GATEWAY).unwrap();
     conn.execute_batch(
         "INSERT INTO main.audit_records SELECT * FROM trail.audit_records;
          INSERT INTO main.audit_resources SELECT * FROM trail.audit_resources;
@@ -921,6 +935,58 @@ fn lookups_use_indexes() {
             assert!(plan.contains(index), "{sql}\n  uses: {plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
         }
+    }
+}
+
+/// The gateway's lookups on the hot path (a call's live holds, a scope's expired ones, a
+/// principal's keys, a key by its MAC, old settled markers) are served by indexes.
+#[test]
+fn gateway_lookups_use_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = raw(&path);
+    for (sql, index) in [
+        (
+            "SELECT SUM(amount_micro_usd) FROM gateway_holds \
+             WHERE scope = 'k' AND period_start = 1 AND lease_until > 5",
+            "COVERING INDEX gateway_holds_by_scope",
+        ),
+        (
+            "SELECT 1 FROM gateway_holds WHERE scope = 'k' AND lease_until <= 5",
+            "gateway_holds_by_scope",
+        ),
+        (
+            "SELECT scope FROM gateway_holds WHERE hold_id = 'h'",
+            "PRIMARY KEY",
+        ),
+        (
+            "SELECT key_id FROM gateway_keys WHERE account = '1' AND principal_kind = 'user' \
+             AND principal_lower = 'alice' ORDER BY key_id",
+            "gateway_keys_by_principal",
+        ),
+        (
+            "SELECT key_id FROM gateway_keys WHERE account = '1' ORDER BY key_id",
+            "gateway_keys_by_account",
+        ),
+        (
+            "SELECT key_id FROM gateway_keys WHERE mac = x'00'",
+            "sqlite_autoindex_gateway_keys_2",
+        ),
+        (
+            "SELECT hold_id FROM gateway_settled WHERE settled_at < 5 LIMIT 16",
+            "gateway_settled_by_time",
+        ),
+    ] {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("; ");
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
     }
 }
 

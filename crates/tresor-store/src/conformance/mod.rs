@@ -1,5 +1,5 @@
-//! The contract of [`Store`], [`IdentityStore`] and [`AuditStore`], as executable checks that
-//! every backend must pass.
+//! The contract of [`Store`], [`IdentityStore`], [`AuditStore`] and [`GatewayStore`], as
+//! executable checks that every backend must pass.
 //!
 //! Each case takes a fresh, empty store. A backend's tests run them all, either one `#[test]`
 //! per case with [`conformance_tests!`](crate::conformance_tests) or in one go with
@@ -32,6 +32,8 @@ mod audit;
 mod concurrency;
 mod create;
 mod fixtures;
+mod gateway;
+mod gateway_budget;
 mod identity;
 mod keys;
 mod lifecycle;
@@ -44,6 +46,8 @@ pub use audit::*;
 pub use concurrency::*;
 pub use create::*;
 pub use fixtures::scope;
+pub use gateway::*;
+pub use gateway_budget::*;
 pub use identity::*;
 pub use keys::*;
 pub use lifecycle::*;
@@ -51,12 +55,12 @@ pub use reopen::*;
 pub use transfer::*;
 pub use update::*;
 
-use crate::{AuditStore, IdentityStore, Store};
+use crate::{AuditStore, GatewayStore, IdentityStore, Store};
 
-/// What a backend implements, and the suite checks: all three store traits.
-pub trait FullStore: Store + IdentityStore + AuditStore {}
+/// What a backend implements, and the suite checks: all four store traits.
+pub trait FullStore: Store + IdentityStore + AuditStore + GatewayStore {}
 
-impl<S: Store + IdentityStore + AuditStore> FullStore for S {}
+impl<S: Store + IdentityStore + AuditStore + GatewayStore> FullStore for S {}
 
 /// One conformance case: it gets a fresh, empty store.
 pub type Case<S> = fn(&S);
@@ -211,6 +215,58 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "reading_sees_committed_state_and_ends_cleanly",
             reading_sees_committed_state_and_ends_cleanly::<S>,
         ),
+        (
+            "gateway_routes_round_trip_and_conflict",
+            gateway_routes_round_trip_and_conflict::<S>,
+        ),
+        (
+            "gateway_routes_refuse_bad_input",
+            gateway_routes_refuse_bad_input::<S>,
+        ),
+        (
+            "gateway_keys_round_trip_and_lookups",
+            gateway_keys_round_trip_and_lookups::<S>,
+        ),
+        (
+            "gateway_keys_refuse_bad_input",
+            gateway_keys_refuse_bad_input::<S>,
+        ),
+        (
+            "gateway_prices_put_replace_list_delete",
+            gateway_prices_put_replace_list_delete::<S>,
+        ),
+        (
+            "gateway_reserve_admits_up_to_the_cap",
+            gateway_reserve_admits_up_to_the_cap::<S>,
+        ),
+        (
+            "gateway_reserve_refuses_bad_input",
+            gateway_reserve_refuses_bad_input::<S>,
+        ),
+        (
+            "gateway_holds_expire_with_their_lease",
+            gateway_holds_expire_with_their_lease::<S>,
+        ),
+        (
+            "gateway_settle_moves_held_to_spent_once",
+            gateway_settle_moves_held_to_spent_once::<S>,
+        ),
+        (
+            "gateway_rate_limits_refuse_until_the_minute_ends",
+            gateway_rate_limits_refuse_until_the_minute_ends::<S>,
+        ),
+        (
+            "gateway_usage_per_scope_and_period",
+            gateway_usage_per_scope_and_period::<S>,
+        ),
+        (
+            "gateway_key_delete_forgets_its_budget_and_rates",
+            gateway_key_delete_forgets_its_budget_and_rates::<S>,
+        ),
+        (
+            "gateway_concurrent_reserves_fit_the_budget",
+            gateway_concurrent_reserves_fit_the_budget::<S>,
+        ),
     ]
 }
 
@@ -282,6 +338,19 @@ macro_rules! conformance_tests {
             atomically_survives_a_failed_inner_write,
             audit_append_with_links_to_the_current_head,
             reading_sees_committed_state_and_ends_cleanly,
+            gateway_routes_round_trip_and_conflict,
+            gateway_routes_refuse_bad_input,
+            gateway_keys_round_trip_and_lookups,
+            gateway_keys_refuse_bad_input,
+            gateway_prices_put_replace_list_delete,
+            gateway_reserve_admits_up_to_the_cap,
+            gateway_reserve_refuses_bad_input,
+            gateway_holds_expire_with_their_lease,
+            gateway_settle_moves_held_to_spent_once,
+            gateway_rate_limits_refuse_until_the_minute_ends,
+            gateway_usage_per_scope_and_period,
+            gateway_key_delete_forgets_its_budget_and_rates,
+            gateway_concurrent_reserves_fit_the_budget,
         );
     };
 }

@@ -19,7 +19,13 @@ const MIGRATION_LOCK: i64 = 0x5452_5352_4d49_4752;
 
 /// The migrations, in order; migration `n` (1-based) moves the schema from version `n - 1`
 /// to `n`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
+const MIGRATIONS: &[&str] = &[
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+];
 
 /// The schema version this build writes.
 pub(super) const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -263,6 +269,99 @@ CREATE INDEX secret_versions_labelled ON secret_versions (secret_id, seq)
 const MIGRATION_4: &str = r#"
 CREATE INDEX secret_versions_unlabelled ON secret_versions (secret_id, created, seq)
     WHERE stages_json = '[]';
+"#;
+
+/// The AI gateway, as SQLite's migration 10: routes, gateway keys, price overrides, and the
+/// budget and rate ledgers. [`crate::sql::gateway`] locks a call's ledger rows (`FOR UPDATE`,
+/// in one order) before it reads them, so nodes admitting calls at once share one budget.
+const MIGRATION_5: &str = r#"
+CREATE TABLE gateway_routes (
+    account     TEXT COLLATE "C" NOT NULL,
+    name        TEXT COLLATE "C" NOT NULL,
+    region      TEXT COLLATE "C" NOT NULL,
+    arn         TEXT COLLATE "C" NOT NULL UNIQUE,
+    provider    TEXT COLLATE "C" NOT NULL CHECK (provider IN ('openai', 'anthropic')),
+    secret_id   TEXT COLLATE "C" NOT NULL,
+    base_url    TEXT NOT NULL,
+    allow_http  BOOLEAN NOT NULL,
+    ca_pem      TEXT,
+    description TEXT,
+    created     BIGINT NOT NULL,
+    updated     BIGINT NOT NULL,
+    PRIMARY KEY (account, name)
+);
+
+CREATE TABLE gateway_keys (
+    key_id           TEXT COLLATE "C" PRIMARY KEY,
+    account          TEXT COLLATE "C" NOT NULL,
+    region           TEXT COLLATE "C" NOT NULL,
+    mac              BYTEA NOT NULL UNIQUE,
+    principal_kind   TEXT COLLATE "C" NOT NULL CHECK (principal_kind IN ('user', 'role')),
+    principal_name   TEXT COLLATE "C" NOT NULL,
+    principal_lower  TEXT COLLATE "C" NOT NULL,
+    routes_json      TEXT NOT NULL,
+    models_json      TEXT NOT NULL,
+    budget_micro_usd BIGINT CHECK (budget_micro_usd >= 0),
+    budget_period    TEXT COLLATE "C" NOT NULL
+                     CHECK (budget_period IN ('day', 'week', 'month', 'total')),
+    rpm              BIGINT CHECK (rpm >= 0),
+    tpm              BIGINT CHECK (tpm >= 0),
+    expires          BIGINT,
+    status           TEXT COLLATE "C" NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    description      TEXT,
+    created          BIGINT NOT NULL
+);
+
+CREATE INDEX gateway_keys_by_account ON gateway_keys (account, key_id);
+CREATE INDEX gateway_keys_by_principal
+    ON gateway_keys (account, principal_kind, principal_lower, key_id);
+
+CREATE TABLE gateway_prices (
+    account                     TEXT COLLATE "C" NOT NULL,
+    model                       TEXT COLLATE "C" NOT NULL,
+    input_micro_per_mtok        BIGINT NOT NULL CHECK (input_micro_per_mtok >= 0),
+    output_micro_per_mtok       BIGINT NOT NULL CHECK (output_micro_per_mtok >= 0),
+    cached_input_micro_per_mtok BIGINT CHECK (cached_input_micro_per_mtok >= 0),
+    updated                     BIGINT NOT NULL,
+    PRIMARY KEY (account, model)
+);
+
+CREATE TABLE gateway_ledger (
+    scope           TEXT COLLATE "C" NOT NULL,
+    period_start    BIGINT NOT NULL,
+    spent_micro_usd BIGINT NOT NULL,
+    requests        BIGINT NOT NULL,
+    input_tokens    BIGINT NOT NULL,
+    output_tokens   BIGINT NOT NULL,
+    PRIMARY KEY (scope, period_start)
+);
+
+CREATE TABLE gateway_holds (
+    hold_id          TEXT COLLATE "C" NOT NULL,
+    scope            TEXT COLLATE "C" NOT NULL,
+    period_start     BIGINT NOT NULL,
+    amount_micro_usd BIGINT NOT NULL CHECK (amount_micro_usd >= 0),
+    lease_until      BIGINT NOT NULL,
+    PRIMARY KEY (hold_id, scope)
+);
+
+CREATE INDEX gateway_holds_by_scope
+    ON gateway_holds (scope, period_start, lease_until) INCLUDE (amount_micro_usd);
+
+CREATE TABLE gateway_settled (
+    hold_id    TEXT COLLATE "C" PRIMARY KEY,
+    settled_at BIGINT NOT NULL
+);
+
+CREATE INDEX gateway_settled_by_time ON gateway_settled (settled_at);
+
+CREATE TABLE gateway_rate (
+    key_id       TEXT COLLATE "C" NOT NULL,
+    window_start BIGINT NOT NULL,
+    requests     BIGINT NOT NULL,
+    tokens       BIGINT NOT NULL,
+    PRIMARY KEY (key_id, window_start)
+);
 "#;
 
 /// The schema version of the database: the number of migrations applied (0 for none).

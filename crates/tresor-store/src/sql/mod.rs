@@ -1,6 +1,6 @@
 //! The dialect both backends speak: each store operation is written once in the modules below
-//! ([`keys`], [`secrets`], [`identity`], [`audit`], and `store`/`transfer`, which implement the
-//! store traits over them), against [`Db`], "a connection inside a transaction", and each
+//! ([`keys`], [`secrets`], [`identity`], [`audit`], `gateway`, and `store`/`transfer`, which
+//! implement the store traits over them), against [`Db`], "a connection inside a transaction", and each
 //! backend implements `Db` on its own connection (SQLite's in `sqlite/db.rs`, PostgreSQL's in
 //! `postgres/db.rs`) and [`Transactions`] on its store.
 //!
@@ -17,6 +17,7 @@
 //! violation is `StoreError::Conflict` on both.
 
 pub(crate) mod audit;
+mod gateway;
 pub(crate) mod identity;
 pub(crate) mod keys;
 pub(crate) mod secrets;

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_7,
     MIGRATION_8,
     MIGRATION_9,
+    MIGRATION_10,
 ];
 
 /// The schema version this build writes.
@@ -332,6 +333,105 @@ CREATE TABLE trail_link (
     last_seq INTEGER NOT NULL CHECK (last_seq >= 0)
 ) STRICT;
 INSERT INTO trail_link (id, last_seq) VALUES (1, 0);
+";
+
+/// The AI gateway: routes, gateway keys (their token's MAC only), price overrides, and the
+/// budget and rate ledgers (see [`crate::GatewayStore`]). Amounts are micro-USD. A ledger row
+/// is one scope (`key:<id>`, `principal:<arn>`) in one period; a hold is one call's estimate in
+/// one scope, counted while its lease runs; `gateway_settled` remembers the holds already
+/// settled, so that settling one twice bills it once; a rate row is one key's fixed minute.
+/// Route and key lists are small JSON arrays the store never queries into.
+const MIGRATION_10: &str = "
+CREATE TABLE gateway_routes (
+    account     TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    arn         TEXT NOT NULL UNIQUE,
+    provider    TEXT NOT NULL CHECK (provider IN ('openai', 'anthropic')),
+    secret_id   TEXT NOT NULL,
+    base_url    TEXT NOT NULL,
+    allow_http  INTEGER NOT NULL CHECK (allow_http IN (0, 1)),
+    ca_pem      TEXT,
+    description TEXT,
+    created     INTEGER NOT NULL,
+    updated     INTEGER NOT NULL,
+    PRIMARY KEY (account, name)
+) STRICT;
+
+-- A key's principal is matched as IAM matches names: by its ASCII-lowercased form.
+CREATE TABLE gateway_keys (
+    key_id           TEXT PRIMARY KEY NOT NULL,
+    account          TEXT NOT NULL,
+    region           TEXT NOT NULL,
+    mac              BLOB NOT NULL UNIQUE,
+    principal_kind   TEXT NOT NULL CHECK (principal_kind IN ('user', 'role')),
+    principal_name   TEXT NOT NULL,
+    principal_lower  TEXT NOT NULL,
+    routes_json      TEXT NOT NULL,
+    models_json      TEXT NOT NULL,
+    budget_micro_usd INTEGER CHECK (budget_micro_usd >= 0),
+    budget_period    TEXT NOT NULL CHECK (budget_period IN ('day', 'week', 'month', 'total')),
+    rpm              INTEGER CHECK (rpm >= 0),
+    tpm              INTEGER CHECK (tpm >= 0),
+    expires          INTEGER,
+    status           TEXT NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    description      TEXT,
+    created          INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX gateway_keys_by_account ON gateway_keys (account, key_id);
+CREATE INDEX gateway_keys_by_principal
+    ON gateway_keys (account, principal_kind, principal_lower, key_id);
+
+CREATE TABLE gateway_prices (
+    account                     TEXT NOT NULL,
+    model                       TEXT NOT NULL,
+    input_micro_per_mtok        INTEGER NOT NULL CHECK (input_micro_per_mtok >= 0),
+    output_micro_per_mtok       INTEGER NOT NULL CHECK (output_micro_per_mtok >= 0),
+    cached_input_micro_per_mtok INTEGER CHECK (cached_input_micro_per_mtok >= 0),
+    updated                     INTEGER NOT NULL,
+    PRIMARY KEY (account, model)
+) STRICT;
+
+CREATE TABLE gateway_ledger (
+    scope           TEXT NOT NULL,
+    period_start    INTEGER NOT NULL,
+    spent_micro_usd INTEGER NOT NULL,
+    requests        INTEGER NOT NULL,
+    input_tokens    INTEGER NOT NULL,
+    output_tokens   INTEGER NOT NULL,
+    PRIMARY KEY (scope, period_start)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE gateway_holds (
+    hold_id         TEXT NOT NULL,
+    scope           TEXT NOT NULL,
+    period_start    INTEGER NOT NULL,
+    amount_micro_usd INTEGER NOT NULL CHECK (amount_micro_usd >= 0),
+    lease_until     INTEGER NOT NULL,
+    PRIMARY KEY (hold_id, scope)
+) STRICT, WITHOUT ROWID;
+
+-- The live holds of a scope in a period, summed from the index alone. A scope's expired holds
+-- are found through it too: a scope has few holds at a time (its calls in flight), and one
+-- index less is one write less per hold.
+CREATE INDEX gateway_holds_by_scope
+    ON gateway_holds (scope, period_start, lease_until, amount_micro_usd);
+
+CREATE TABLE gateway_settled (
+    hold_id    TEXT PRIMARY KEY NOT NULL,
+    settled_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX gateway_settled_by_time ON gateway_settled (settled_at);
+
+CREATE TABLE gateway_rate (
+    key_id       TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    requests     INTEGER NOT NULL,
+    tokens       INTEGER NOT NULL,
+    PRIMARY KEY (key_id, window_start)
+) STRICT, WITHOUT ROWID;
 ";
 
 /// The first version without the audit trail in this file.
