@@ -14,7 +14,6 @@ mod codec;
 pub mod conformance;
 mod error;
 mod gateway;
-mod gateway_stub;
 mod identity;
 mod model;
 mod postgres;

@@ -18,7 +18,7 @@ mod dto;
 pub mod invoke;
 pub mod keys;
 mod prices;
-mod routes;
+pub(crate) mod routes;
 
 pub use dto::*;
 pub use invoke::{

@@ -91,6 +91,11 @@ pub(crate) fn no_such(missing: &Missing) -> CoreError {
         Missing::PolicyVersion { arn, version_id } => no_such_policy_version(arn, version_id),
         Missing::Attachment(arn) => not_attached(arn),
         Missing::Secret | Missing::SecretVersion => CoreError::secret_not_found(),
+        Missing::GatewayRoute(name) => crate::gateway::routes::route_not_found(name),
+        Missing::GatewayKey(id) => crate::gateway::keys::key_not_found(id),
+        Missing::Price(model) => {
+            CoreError::ResourceNotFound(format!("No price override for model {model}."))
+        }
     }
 }
 
