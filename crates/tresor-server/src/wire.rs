@@ -102,7 +102,7 @@ pub fn query_error(e: &CoreError, xmlns: &str, request_id: &str) -> Response<Bod
 }
 
 /// `body`, keeping `guard` alive until it ends (or is dropped).
-pub fn held<G: Send + 'static>(body: Body, guard: G) -> Body {
+pub fn held<G: Send + Unpin + 'static>(body: Body, guard: G) -> Body {
     use http_body_util::BodyExt;
     Held { body, _guard: guard }.boxed_unsync()
 }
