@@ -7,14 +7,24 @@ use crate::cli::Output;
 
 #[derive(Debug, clap::Args)]
 pub struct GatewayArgs {
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value = "text")]
-    pub output: Output,
+    /// Output format (default: text); may also follow any command but `price set`.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Output>,
     /// The Tresor endpoint, e.g. http://127.0.0.1:8750 (default: AWS_ENDPOINT_URL).
     #[arg(long, global = true)]
     pub endpoint: Option<String>,
     #[command(subcommand)]
     pub command: GatewayCommand,
+}
+
+/// `--output text|json` after a command. Why not one global flag: `price set` has its own
+/// `--output` (the output-token price, in the contract), and clap cannot keep a global
+/// flag away from one subcommand; there the format goes right after `gateway`.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Format {
+    /// Output format (default: text).
+    #[arg(long = "output", value_enum, value_name = "FORMAT")]
+    pub output: Option<Output>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -71,11 +81,22 @@ pub enum RouteCommand {
     /// Change a route; only the options given change.
     Update(RouteUpdateArgs),
     /// Show a route.
-    Get { name: String },
+    Get {
+        name: String,
+        #[command(flatten)]
+        format: Format,
+    },
     /// List the routes.
-    List,
+    List {
+        #[command(flatten)]
+        format: Format,
+    },
     /// Delete a route.
-    Delete { name: String },
+    Delete {
+        name: String,
+        #[command(flatten)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,6 +119,8 @@ pub struct RouteCreateArgs {
     pub ca_file: Option<PathBuf>,
     #[arg(long)]
     pub description: Option<String>,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,6 +143,8 @@ pub struct RouteUpdateArgs {
     pub ca_file: Option<PathBuf>,
     #[arg(long)]
     pub description: Option<String>,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -127,19 +152,26 @@ pub enum KeyCommand {
     /// Create a gateway key; it is printed once and cannot be shown again.
     Create(KeyCreateArgs),
     /// Show a key (never its secret).
-    Get { key_id: String },
+    Get(KeyIdArgs),
     /// List keys, all or one user's or role's.
     List(KeyListArgs),
     /// Change a key's limits; only the options given change.
     Update(KeyUpdateArgs),
     /// Delete a key: the next call with it is refused.
-    Delete { key_id: String },
+    Delete(KeyIdArgs),
     /// Disable a key: the next call with it is refused until it is enabled.
-    Disable { key_id: String },
+    Disable(KeyIdArgs),
     /// Enable a disabled key.
-    Enable { key_id: String },
+    Enable(KeyIdArgs),
     /// A key's usage in its current budget period.
-    Usage { key_id: String },
+    Usage(KeyIdArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeyIdArgs {
+    pub key_id: String,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -158,7 +190,7 @@ pub struct KeyCreateArgs {
     #[arg(long, value_delimiter = ',', value_parser = non_empty_item)]
     pub models: Option<Vec<String>>,
     /// Spending limit per period, in USD.
-    #[arg(long, value_parser = usd)]
+    #[arg(long, value_parser = usd, allow_negative_numbers = true)]
     pub budget_usd: Option<f64>,
     /// The budget's period (the server's default: month).
     #[arg(long, value_enum)]
@@ -174,6 +206,8 @@ pub struct KeyCreateArgs {
     pub expires_in: Option<u64>,
     #[arg(long)]
     pub description: Option<String>,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -182,6 +216,8 @@ pub struct KeyListArgs {
     pub user: Option<String>,
     #[arg(long)]
     pub role: Option<String>,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -197,7 +233,7 @@ pub struct KeyUpdateArgs {
     pub routes: Option<Vec<String>>,
     #[arg(long, value_delimiter = ',', value_parser = non_empty_item)]
     pub models: Option<Vec<String>>,
-    #[arg(long, value_parser = usd)]
+    #[arg(long, value_parser = usd, allow_negative_numbers = true)]
     pub budget_usd: Option<f64>,
     #[arg(long, value_enum)]
     pub budget_period: Option<BudgetPeriod>,
@@ -207,30 +243,70 @@ pub struct KeyUpdateArgs {
     pub tpm: Option<u64>,
     #[arg(long)]
     pub description: Option<String>,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PriceCommand {
-    /// Set (override) a model's price.
+    /// Set (override) a model's price. `--output` is the output price here: choose the
+    /// format with `tresor gateway --output json price set …`.
     Set(PriceSetArgs),
     /// List the prices in effect: shipped defaults and overrides.
-    List,
+    List {
+        #[command(flatten)]
+        format: Format,
+    },
     /// Delete an override (the shipped default, if any, applies again).
-    Delete { model: String },
+    Delete {
+        model: String,
+        #[command(flatten)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 pub struct PriceSetArgs {
     pub model: String,
     /// USD per million input tokens.
-    #[arg(long, value_parser = usd)]
+    #[arg(long, value_parser = usd, allow_negative_numbers = true)]
     pub input: f64,
     /// USD per million output tokens.
-    #[arg(long, value_parser = usd)]
+    #[arg(long, value_parser = usd, allow_negative_numbers = true)]
     pub output: f64,
     /// USD per million cached input tokens.
-    #[arg(long, value_parser = usd)]
+    #[arg(long, value_parser = usd, allow_negative_numbers = true)]
     pub cached_input: Option<f64>,
+}
+
+impl GatewayCommand {
+    /// The `--output` given after the command, if any (`price set` has none).
+    pub fn format(&self) -> Option<Output> {
+        let format = match self {
+            Self::Route(c) => match c {
+                RouteCommand::Create(a) => a.format,
+                RouteCommand::Update(a) => a.format,
+                RouteCommand::Get { format, .. }
+                | RouteCommand::List { format }
+                | RouteCommand::Delete { format, .. } => *format,
+            },
+            Self::Key(c) => match c {
+                KeyCommand::Create(a) => a.format,
+                KeyCommand::List(a) => a.format,
+                KeyCommand::Update(a) => a.format,
+                KeyCommand::Get(a)
+                | KeyCommand::Delete(a)
+                | KeyCommand::Disable(a)
+                | KeyCommand::Enable(a)
+                | KeyCommand::Usage(a) => a.format,
+            },
+            Self::Price(c) => match c {
+                PriceCommand::Set(_) => return None,
+                PriceCommand::List { format } | PriceCommand::Delete { format, .. } => *format,
+            },
+        };
+        format.output
+    }
 }
 
 /// One name of a comma-separated list: `a,,b` is a typing error, not an empty name.

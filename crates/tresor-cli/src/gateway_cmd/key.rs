@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use super::args::KeyCommand;
+use super::args::{KeyCommand, KeyIdArgs};
 use super::shapes::{member, whole, CreatedKey, GatewayKey, KeyUsage};
 use super::{render, Gateway};
 use crate::client::CallError;
@@ -27,7 +27,7 @@ impl Gateway {
                 let answer = self.call("CreateKey", request).await?;
                 self.print_created(answer)
             }
-            KeyCommand::Get { key_id } => {
+            KeyCommand::Get(KeyIdArgs { key_id, .. }) => {
                 self.print_key(self.call("GetKey", json!({ "KeyId": key_id })).await?)
             }
             KeyCommand::List(a) => {
@@ -49,15 +49,15 @@ impl Gateway {
                 });
                 self.print_key(self.call("UpdateKey", request).await?)
             }
-            KeyCommand::Disable { key_id } => self.set_status(key_id, "Inactive").await,
-            KeyCommand::Enable { key_id } => self.set_status(key_id, "Active").await,
-            KeyCommand::Delete { key_id } => {
+            KeyCommand::Disable(a) => self.set_status(a.key_id, "Inactive").await,
+            KeyCommand::Enable(a) => self.set_status(a.key_id, "Active").await,
+            KeyCommand::Delete(KeyIdArgs { key_id, .. }) => {
                 self.call("DeleteKey", json!({ "KeyId": key_id })).await?;
                 self.print(&json!({ "key_id": key_id, "deleted": true }), || {
                     format!("Deleted gateway key {key_id}.\n")
                 })
             }
-            KeyCommand::Usage { key_id } => {
+            KeyCommand::Usage(KeyIdArgs { key_id, .. }) => {
                 let answer = self.call("GetKeyUsage", json!({ "KeyId": key_id })).await?;
                 let usage: KeyUsage = whole(answer)?;
                 self.print(&usage, || render::usage(&usage))

@@ -36,7 +36,12 @@ pub fn run(args: GatewayArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
-    let output = args.output;
+    // After the command wins over before it: the last word typed is what was meant.
+    let output = args
+        .command
+        .format()
+        .or(args.output)
+        .unwrap_or(Output::Text);
     runtime
         .block_on(async move {
             let client = Client::new(connection, SIGNING_NAME)?;

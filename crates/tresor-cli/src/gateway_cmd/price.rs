@@ -21,12 +21,12 @@ impl Gateway {
                 let price: Price = member(&mut answer, "Price")?;
                 self.print(&price, || render::price(&price))
             }
-            PriceCommand::List => {
+            PriceCommand::List { .. } => {
                 let mut answer = self.call("ListPrices", json!({})).await?;
                 let prices: Vec<Price> = member(&mut answer, "Prices")?;
                 self.print(&prices, || render::prices(&prices))
             }
-            PriceCommand::Delete { model } => {
+            PriceCommand::Delete { model, .. } => {
                 self.call("DeletePrice", json!({ "Model": model })).await?;
                 self.print(&json!({ "model": model, "deleted": true }), || {
                     format!("Deleted the price override of {model}.\n")

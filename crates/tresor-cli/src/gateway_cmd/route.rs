@@ -38,15 +38,15 @@ impl Gateway {
                 });
                 self.print_route(self.call("UpdateRoute", request).await?)
             }
-            RouteCommand::Get { name } => {
+            RouteCommand::Get { name, .. } => {
                 self.print_route(self.call("GetRoute", json!({ "Name": name })).await?)
             }
-            RouteCommand::List => {
+            RouteCommand::List { .. } => {
                 let mut answer = self.call("ListRoutes", json!({})).await?;
                 let routes: Vec<Route> = member(&mut answer, "Routes")?;
                 self.print(&routes, || render::routes(&routes))
             }
-            RouteCommand::Delete { name } => {
+            RouteCommand::Delete { name, .. } => {
                 self.call("DeleteRoute", json!({ "Name": name })).await?;
                 self.print(&json!({ "name": name, "deleted": true }), || {
                     format!("Deleted route {name}.\n")
