@@ -10,12 +10,16 @@ use tresor_types::{AccountId, SecretBytes};
 use crate::cli::{Command, InitArgs, Output, ServerArgs};
 use crate::unseal;
 
+/// Runs the command; the error is the whole line to print on stderr.
 pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
+    let prefixed = |e: String| format!("tresor: {e}");
     match cli.command {
-        Command::Server(args) => server(args),
-        Command::Init(args) => init(args),
-        Command::Audit(command) => crate::audit_cmd::run(command),
-        Command::MigrateStorage(args) => crate::migrate_cmd::run(args),
+        Command::Server(args) => server(args).map_err(prefixed),
+        Command::Init(args) => init(args).map_err(prefixed),
+        Command::Audit(command) => crate::audit_cmd::run(command).map_err(prefixed),
+        Command::MigrateStorage(args) => crate::migrate_cmd::run(args).map_err(prefixed),
+        // Its errors are `error: <Code>: <Message>`, as the aws CLI prints them.
+        Command::Gateway(args) => crate::gateway_cmd::run(args),
     }
 }
 

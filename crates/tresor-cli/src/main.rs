@@ -1,5 +1,5 @@
-//! The `tresor` binary: `server` (production or `--dev`), `init`, `audit …` and
-//! `migrate-storage`.
+//! The `tresor` binary: `server` (production or `--dev`), `init`, `audit …`,
+//! `migrate-storage`, and `gateway …` (a client of a running server's admin API).
 //!
 //! Data path: this crate only gathers configuration (flags and `TRESOR_*` variables), opens
 //! the store, unseals the keyring through `tresor-core`'s bootstrap, and hands both to
@@ -7,7 +7,9 @@
 
 mod audit_cmd;
 mod cli;
+mod client;
 mod commands;
+mod gateway_cmd;
 mod location;
 mod migrate_cmd;
 mod unseal;
@@ -32,7 +34,7 @@ fn main() -> std::process::ExitCode {
     match commands::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tresor: {e}");
+            eprintln!("{e}");
             std::process::ExitCode::FAILURE
         }
     }
