@@ -433,11 +433,11 @@ fn prices_set_list_and_delete() {
             "price",
             "set",
             "my-model",
-            "--input",
+            "--input-usd",
             "1",
-            "--output",
+            "--output-usd",
             "2.5",
-            "--cached-input",
+            "--cached-input-usd",
             "0.1",
         ],
     );
@@ -455,11 +455,10 @@ fn prices_set_list_and_delete() {
     assert_eq!(v[0]["input_per_million_usd"], 0.15);
     assert_eq!(v[0]["source"], "default");
     assert_eq!(v[1]["cached_input_per_million_usd"], Value::Null);
-    // In `price set`, `--output` is the price; the format goes right after `gateway`.
     let run = gateway(
         &fake,
         &[
-            "--output", "json", "price", "set", "m2", "--input", "0.5", "--output", "4",
+            "price", "set", "m2", "--input-usd", "0.5", "--output-usd", "4", "--output", "json",
         ],
     );
     ok(&run);
@@ -586,13 +585,13 @@ fn usage_errors_exit_2_before_any_call() {
         ),
         (&["route", "update", "r"], "required"),
         (&["route", "get", "r", "--output", "yaml"], "yaml"),
-        (&["price", "set", "m", "--input", "1"], "--output"),
+        (&["price", "set", "m", "--input-usd", "1"], "--output-usd"),
         (
-            &["price", "set", "m", "--input", "1", "--output", "json"],
+            &["price", "set", "m", "--input-usd", "1", "--output-usd", "json"],
             "USD",
         ),
         (
-            &["price", "set", "m", "--input", "-1", "--output", "1"],
+            &["price", "set", "m", "--input-usd", "-1", "--output-usd", "1"],
             "USD",
         ),
     ] {

@@ -7,7 +7,7 @@ use crate::cli::Output;
 
 #[derive(Debug, clap::Args)]
 pub struct GatewayArgs {
-    /// Output format (default: text); may also follow any command but `price set`.
+    /// Output format (default: text); may also follow the command.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output: Option<Output>,
     /// The Tresor endpoint, e.g. http://127.0.0.1:8750 (default: AWS_ENDPOINT_URL).
@@ -17,9 +17,7 @@ pub struct GatewayArgs {
     pub command: GatewayCommand,
 }
 
-/// `--output text|json` after a command. Why not one global flag: `price set` has its own
-/// `--output` (the output-token price, in the contract), and clap cannot keep a global
-/// flag away from one subcommand; there the format goes right after `gateway`.
+/// `--output text|json` after a command (or right after `gateway`).
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Format {
     /// Output format (default: text).
@@ -249,8 +247,7 @@ pub struct KeyUpdateArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PriceCommand {
-    /// Set (override) a model's price. `--output` is the output price here: choose the
-    /// format with `tresor gateway --output json price set …`.
+    /// Set (override) a model's price, in USD per million tokens.
     Set(PriceSetArgs),
     /// List the prices in effect: shipped defaults and overrides.
     List {
@@ -270,17 +267,19 @@ pub struct PriceSetArgs {
     pub model: String,
     /// USD per million input tokens.
     #[arg(long, value_parser = usd, allow_negative_numbers = true)]
-    pub input: f64,
+    pub input_usd: f64,
     /// USD per million output tokens.
     #[arg(long, value_parser = usd, allow_negative_numbers = true)]
-    pub output: f64,
+    pub output_usd: f64,
     /// USD per million cached input tokens.
     #[arg(long, value_parser = usd, allow_negative_numbers = true)]
-    pub cached_input: Option<f64>,
+    pub cached_input_usd: Option<f64>,
+    #[command(flatten)]
+    pub format: Format,
 }
 
 impl GatewayCommand {
-    /// The `--output` given after the command, if any (`price set` has none).
+    /// The `--output` given after the command, if any.
     pub fn format(&self) -> Option<Output> {
         let format = match self {
             Self::Route(c) => match c {
@@ -301,7 +300,7 @@ impl GatewayCommand {
                 | KeyCommand::Usage(a) => a.format,
             },
             Self::Price(c) => match c {
-                PriceCommand::Set(_) => return None,
+                PriceCommand::Set(a) => a.format,
                 PriceCommand::List { format } | PriceCommand::Delete { format, .. } => *format,
             },
         };

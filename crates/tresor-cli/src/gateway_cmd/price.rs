@@ -13,9 +13,9 @@ impl Gateway {
             PriceCommand::Set(a) => {
                 let request = json!({
                     "Model": a.model,
-                    "InputPerMillionUsd": a.input,
-                    "OutputPerMillionUsd": a.output,
-                    "CachedInputPerMillionUsd": a.cached_input,
+                    "InputPerMillionUsd": a.input_usd,
+                    "OutputPerMillionUsd": a.output_usd,
+                    "CachedInputPerMillionUsd": a.cached_input_usd,
                 });
                 let mut answer = self.call("PutPrice", request).await?;
                 let price: Price = member(&mut answer, "Price")?;
