@@ -107,6 +107,11 @@ const DEFAULTS: &[(&str, Price)] = &[
         micro(3_000_000, Some(300_000), 15_000_000),
     ),
     ("claude-3-5-haiku", micro(800_000, Some(80_000), 4_000_000)),
+    (
+        "claude-3-opus",
+        micro(15_000_000, Some(1_500_000), 75_000_000),
+    ),
+    ("claude-3-haiku", micro(250_000, Some(30_000), 1_250_000)),
 ];
 
 /// Prices by model: the shipped defaults, then the account's overrides on top.

@@ -78,6 +78,8 @@ fn dated_ids_match_their_family() {
         ("claude-3-7-sonnet-20250219", "claude-3-7-sonnet"),
         ("claude-3-5-sonnet-20241022", "claude-3-5-sonnet"),
         ("claude-3-5-haiku-latest", "claude-3-5-haiku"),
+        ("claude-3-opus-20240229", "claude-3-opus"),
+        ("claude-3-haiku-20240307", "claude-3-haiku"),
     ] {
         assert_eq!(t.price(dated), t.price(family), "{dated}");
         assert!(t.price(dated).is_some(), "{dated}");

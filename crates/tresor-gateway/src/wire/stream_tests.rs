@@ -342,3 +342,64 @@ fn debug_output_shows_no_content() {
     let _ = meter.push(b"data: {\"choices\":[{\"delta\":{\"content\":\"PLANTED-CONTENT");
     assert!(!format!("{meter:?}").contains("PLANTED"));
 }
+
+// Streams recorded from tests/compat/mock_provider.py (the compat suites' upstream), so the
+// meter and the mock are known to agree on the wire: a chat stream with include_usage and a
+// Responses stream (prompt "Count the tokens of this prompt, mock.", x-mock-cached-tokens: 2),
+// and an Anthropic stream (same prompt, x-mock-cache-read: 30, x-mock-cache-creation: 20).
+// If the mock's output changes, record them again and take the figures from its
+// `expected_usage`.
+const MOCK_CHAT: &[u8] = include_bytes!("testdata/openai_chat_usage.sse");
+const MOCK_RESPONSES: &[u8] = include_bytes!("testdata/openai_responses.sse");
+const MOCK_ANTHROPIC: &[u8] = include_bytes!("testdata/anthropic_messages.sse");
+
+#[test]
+fn the_mock_providers_streams_are_metered_at_every_split() {
+    let mock_usage = Usage {
+        input_tokens: 16,
+        output_tokens: 25,
+        cached_input_tokens: 2,
+        ..Usage::default()
+    };
+    for (endpoint, stream, strip) in [
+        (Endpoint::ChatCompletions, MOCK_CHAT, true),
+        (Endpoint::ChatCompletions, MOCK_CHAT, false),
+        (Endpoint::Responses, MOCK_RESPONSES, false),
+    ] {
+        for chunks in splits(stream) {
+            let meter = StreamMeter::new(Provider::OpenAi, endpoint, strip);
+            let (out, meter) = run(meter, &chunks);
+            assert_eq!(meter.usage(), Some(mock_usage), "{endpoint:?}");
+            assert!(meter.completed() && !meter.saw_error());
+            if strip {
+                let text = String::from_utf8(out).unwrap();
+                assert!(!text.contains("\"choices\": []"), "usage chunk stripped");
+                assert!(text.ends_with("data: [DONE]\n\n"));
+                assert_eq!(text.matches("\n\n").count(), stream_events(stream) - 1);
+            } else {
+                assert_eq!(out, stream);
+            }
+        }
+    }
+    for chunks in splits(MOCK_ANTHROPIC) {
+        let meter = StreamMeter::new(Provider::Anthropic, Endpoint::Messages, false);
+        let (out, meter) = run(meter, &chunks);
+        assert_eq!(out, MOCK_ANTHROPIC);
+        // message_delta repeats the input figures: merged, not summed.
+        assert_eq!(
+            meter.usage(),
+            Some(Usage {
+                input_tokens: 16 + 20 + 30,
+                output_tokens: 25,
+                cached_input_tokens: 30,
+                cache_creation_tokens: 20,
+                cache_creation_1h_tokens: 0,
+            })
+        );
+        assert!(meter.completed() && !meter.saw_error());
+    }
+}
+
+fn stream_events(stream: &[u8]) -> usize {
+    String::from_utf8_lossy(stream).matches("\n\n").count()
+}
