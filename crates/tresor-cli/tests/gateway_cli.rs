@@ -458,7 +458,15 @@ fn prices_set_list_and_delete() {
     let run = gateway(
         &fake,
         &[
-            "price", "set", "m2", "--input-usd", "0.5", "--output-usd", "4", "--output", "json",
+            "price",
+            "set",
+            "m2",
+            "--input-usd",
+            "0.5",
+            "--output-usd",
+            "4",
+            "--output",
+            "json",
         ],
     );
     ok(&run);
@@ -587,11 +595,27 @@ fn usage_errors_exit_2_before_any_call() {
         (&["route", "get", "r", "--output", "yaml"], "yaml"),
         (&["price", "set", "m", "--input-usd", "1"], "--output-usd"),
         (
-            &["price", "set", "m", "--input-usd", "1", "--output-usd", "json"],
+            &[
+                "price",
+                "set",
+                "m",
+                "--input-usd",
+                "1",
+                "--output-usd",
+                "json",
+            ],
             "USD",
         ),
         (
-            &["price", "set", "m", "--input-usd", "-1", "--output-usd", "1"],
+            &[
+                "price",
+                "set",
+                "m",
+                "--input-usd",
+                "-1",
+                "--output-usd",
+                "1",
+            ],
             "USD",
         ),
     ] {

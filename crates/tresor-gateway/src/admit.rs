@@ -49,7 +49,11 @@ pub struct PriceCache {
 const PRICE_TTL: Duration = Duration::from_secs(1);
 
 impl PriceCache {
-    fn table(&self, core: &Core, account: &tresor_types::AccountId) -> Result<Arc<PriceTable>, Refusal> {
+    fn table(
+        &self,
+        core: &Core,
+        account: &tresor_types::AccountId,
+    ) -> Result<Arc<PriceTable>, Refusal> {
         if let Some((at, t)) = self.tables.lock().get(account.as_str()) {
             if at.elapsed() < PRICE_TTL {
                 return Ok(t.clone());
@@ -58,8 +62,8 @@ impl PriceCache {
         let overrides = core
             .gateway_price_overrides(account)
             .map_err(|_| Refusal::Unavailable("the price table could not be read".to_owned()))?;
-        let table = Arc::new(PriceTable::defaults().with_overrides(overrides.into_iter().map(
-            |p| {
+        let table = Arc::new(
+            PriceTable::defaults().with_overrides(overrides.into_iter().map(|p| {
                 (
                     p.model,
                     Price {
@@ -68,8 +72,8 @@ impl PriceCache {
                         cached_input_per_mtok_micro: p.cached_input_micro_per_mtok,
                     },
                 )
-            },
-        )));
+            })),
+        );
         self.tables
             .lock()
             .insert(account.as_str().to_owned(), (Instant::now(), table.clone()));
@@ -95,29 +99,30 @@ pub fn admit(
     config: &Config,
     call: Incoming<'_>,
     meta: CallMeta,
-) -> Result<Admitted, Rejected> {
+) -> Result<Admitted, Box<Rejected>> {
     let now = Timestamp::now();
     let mut inv = match core.gateway_identify(call.token, call.route, meta, now) {
         Ok(inv) => inv,
-        Err((refusal, meta)) => {
-            return Err(Rejected {
+        Err(unidentified) => {
+            let (refusal, meta) = *unidentified;
+            return Err(Box::new(Rejected {
                 refusal,
                 provider: call.looks_like,
                 inv: None,
                 meta,
-            })
+            }));
         }
     };
     let provider = match inv.route.provider.parse::<Provider>() {
         Ok(p) => p,
         Err(_) => {
             let meta = inv.meta.clone();
-            return Err(Rejected {
+            return Err(Box::new(Rejected {
                 refusal: Refusal::Unavailable("the route names an unknown provider".to_owned()),
                 provider: call.looks_like,
                 inv: Some(inv),
                 meta,
-            });
+            }));
         }
     };
     match checked(core, prices, config, &mut inv, provider, &call) {
@@ -134,17 +139,25 @@ pub fn admit(
         }),
         Err(refusal) => {
             let meta = inv.meta.clone();
-            Err(Rejected {
+            Err(Box::new(Rejected {
                 refusal,
                 provider,
                 inv: Some(inv),
                 meta,
-            })
+            }))
         }
     }
 }
 
-type Checked = (Endpoint, CallShape, Option<Price>, SecretBytes, Bytes, bool, String);
+type Checked = (
+    Endpoint,
+    CallShape,
+    Option<Price>,
+    SecretBytes,
+    Bytes,
+    bool,
+    String,
+);
 
 fn checked(
     core: &Core,
@@ -157,7 +170,10 @@ fn checked(
     // OpenAI-style clients address the route's base URL as `/gateway/<route>/v1`; Anthropic
     // clients as `/gateway/<route>` (their paths carry `/v1/…`).
     let after_base = match provider {
-        Provider::OpenAi => call.rest.strip_prefix("/v1").filter(|r| r.is_empty() || r.starts_with('/')),
+        Provider::OpenAi => call
+            .rest
+            .strip_prefix("/v1")
+            .filter(|r| r.is_empty() || r.starts_with('/')),
         Provider::Anthropic => Some(call.rest),
     }
     .ok_or_else(|| {
@@ -204,13 +220,22 @@ fn checked(
         },
     )?;
     let key = core.gateway_upstream_key(inv)?;
-    let (body, strip_usage) = match wire::with_usage_requested(provider, endpoint, &shape, &call.body) {
-        Some(b) => (Bytes::from(b), true),
-        None => (call.body.clone(), false),
-    };
+    let (body, strip_usage) =
+        match wire::with_usage_requested(provider, endpoint, &shape, &call.body) {
+            Some(b) => (Bytes::from(b), true),
+            None => (call.body.clone(), false),
+        };
     let upstream_path = match call.query {
         Some(q) => format!("{after_base}?{q}"),
         None => after_base.to_owned(),
     };
-    Ok((endpoint, shape, price, key, body, strip_usage, upstream_path))
+    Ok((
+        endpoint,
+        shape,
+        price,
+        key,
+        body,
+        strip_usage,
+        upstream_path,
+    ))
 }

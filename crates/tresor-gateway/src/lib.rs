@@ -24,9 +24,9 @@
 
 mod admit;
 pub mod body;
+pub mod headers;
 #[cfg(feature = "mock")]
 pub mod mock;
-pub mod headers;
 pub mod prices;
 mod relay;
 pub mod upstream;
@@ -148,7 +148,10 @@ impl Gateway {
         .await;
         let body: Bytes = match collected {
             Ok(Ok(c)) => c.to_bytes(),
-            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
                 return too_large()
             }
             _ => {
@@ -220,8 +223,15 @@ impl Gateway {
                 // A task of its own: a client that goes away does not stop the settlement
                 // and the record of a call already sent upstream.
                 let relayed = tokio::spawn(async move {
-                    relay::relay(gw.core.clone(), &gw.upstreams, &gw.config, admitted, method, headers)
-                        .await
+                    relay::relay(
+                        gw.core.clone(),
+                        &gw.upstreams,
+                        &gw.config,
+                        admitted,
+                        method,
+                        headers,
+                    )
+                    .await
                 });
                 match relayed.await {
                     Ok(resp) => resp,

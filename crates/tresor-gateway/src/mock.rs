@@ -59,7 +59,11 @@ impl MockUpstream {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let kept = kept.clone();
-                        async move { Ok::<_, std::convert::Infallible>(answer(req, record.then_some(kept)).await) }
+                        async move {
+                            Ok::<_, std::convert::Infallible>(
+                                answer(req, record.then_some(kept)).await,
+                            )
+                        }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
@@ -90,9 +94,16 @@ impl Drop for MockUpstream {
 
 type MockBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
 
-async fn answer(req: Request<Incoming>, record: Option<Arc<Mutex<Vec<Received>>>>) -> Response<MockBody> {
+async fn answer(
+    req: Request<Incoming>,
+    record: Option<Arc<Mutex<Vec<Received>>>>,
+) -> Response<MockBody> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     if let Some(kept) = record {
         let credential = parts
             .headers
@@ -111,7 +122,8 @@ async fn answer(req: Request<Incoming>, record: Option<Arc<Mutex<Vec<Received>>>
     let anthropic = path.ends_with("/messages");
     let text = std::str::from_utf8(&body).unwrap_or("");
     let stream = text.contains("\"stream\":true") || text.contains("\"stream\": true");
-    let usage_asked = text.contains("\"include_usage\":true") || text.contains("\"include_usage\": true");
+    let usage_asked =
+        text.contains("\"include_usage\":true") || text.contains("\"include_usage\": true");
     let slow = text.contains("mock-slow");
     match (anthropic, stream) {
         (false, false) => json(OPENAI_CHAT),

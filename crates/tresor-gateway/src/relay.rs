@@ -43,10 +43,22 @@ pub async fn relay(
         Ok(Err(e)) => {
             // The error's text can name the host; it never holds the key.
             tracing::info!(request_id, error = %e, "gateway upstream unreachable");
-            return finish_failed(core, admitted, "the upstream could not be reached", ErrorKind::Upstream).await;
+            return finish_failed(
+                core,
+                admitted,
+                "the upstream could not be reached",
+                ErrorKind::Upstream,
+            )
+            .await;
         }
         Err(_) => {
-            return finish_failed(core, admitted, "the upstream did not answer in time", ErrorKind::Upstream).await;
+            return finish_failed(
+                core,
+                admitted,
+                "the upstream did not answer in time",
+                ErrorKind::Upstream,
+            )
+            .await;
         }
     };
     let (parts, upstream_body) = response.into_parts();
@@ -138,7 +150,13 @@ async fn whole(
         .collect()
         .await;
     let Ok(collected) = collected else {
-        return finish_failed(core, a, "the upstream's answer could not be read", ErrorKind::Upstream).await;
+        return finish_failed(
+            core,
+            a,
+            "the upstream's answer could not be read",
+            ErrorKind::Upstream,
+        )
+        .await;
     };
     let bytes = collected.to_bytes();
     let status = parts.status.as_u16();
@@ -186,8 +204,10 @@ fn stream(
     *resp.status_mut() = parts.status;
     *resp.headers_mut() = headers::client_response(&parts.headers, true);
     if !resp.headers().contains_key(http::header::CACHE_CONTROL) {
-        resp.headers_mut()
-            .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        resp.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        );
     }
     let status = parts.status;
     tokio::spawn(pump(core, a, status, upstream_body, tx));

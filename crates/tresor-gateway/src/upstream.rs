@@ -66,7 +66,9 @@ fn roots(extra_pem: Option<&str>) -> Result<rustls::RootCertStore, ClientError> 
         let mut reader = pem.as_bytes();
         let mut added = 0;
         for cert in rustls_pemfile::certs(&mut reader) {
-            roots.add(cert.map_err(|_| ClientError::BadCa)?).map_err(|_| ClientError::BadCa)?;
+            roots
+                .add(cert.map_err(|_| ClientError::BadCa)?)
+                .map_err(|_| ClientError::BadCa)?;
             added += 1;
         }
         if added == 0 {

@@ -153,7 +153,8 @@ pub fn gateway(
         O::ListPrices => encode(core.gateway_list_prices(ctx, decode(body)?)),
         O::DeletePrice => encode(core.gateway_delete_price(ctx, decode(body)?)),
         O::Invoke => Err(CoreError::UnknownOperation(
-            "Unknown operation TresorGateway.Invoke: calls go through /gateway/<route>/.".to_owned(),
+            "Unknown operation TresorGateway.Invoke: calls go through /gateway/<route>/."
+                .to_owned(),
         )),
     }
 }

@@ -577,9 +577,7 @@ fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decod
             match op {
                 Operation::Iam(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
                 Operation::Sts(op) => tresor_core::sts::dispatch(core, &ctx, op, params.clone()),
-                Operation::SecretsManager(_)
-                | Operation::CloudTrail(_)
-                | Operation::Gateway(_) => {
+                Operation::SecretsManager(_) | Operation::CloudTrail(_) | Operation::Gateway(_) => {
                     Err(CoreError::InvalidAction(format!(
                         "Could not find operation {action} for this service"
                     )))

@@ -104,7 +104,11 @@ pub fn query_error(e: &CoreError, xmlns: &str, request_id: &str) -> Response<Bod
 /// `body`, keeping `guard` alive until it ends (or is dropped).
 pub fn held<G: Send + Unpin + 'static>(body: Body, guard: G) -> Body {
     use http_body_util::BodyExt;
-    Held { body, _guard: guard }.boxed_unsync()
+    Held {
+        body,
+        _guard: guard,
+    }
+    .boxed_unsync()
 }
 
 struct Held<G> {

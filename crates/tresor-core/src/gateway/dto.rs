@@ -30,7 +30,11 @@ fn check_base_url(v: &mut Validator, value: Option<&str>) {
     v.length(value, "baseUrl", 1, 2048);
     if let Some(url) = value {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            v.constraint(Some(url), "baseUrl", "Member must be an http:// or https:// URL");
+            v.constraint(
+                Some(url),
+                "baseUrl",
+                "Member must be an http:// or https:// URL",
+            );
         }
     }
 }
@@ -81,7 +85,12 @@ impl Validate for CreateRouteRequest {
         v.required(&self.secret_id, "secretId");
         v.length(self.secret_id.as_deref(), "secretId", 1, 2048);
         check_base_url(v, self.base_url.as_deref());
-        v.length(self.ca_certificate_pem.as_deref(), "caCertificatePem", 1, MAX_CA_PEM);
+        v.length(
+            self.ca_certificate_pem.as_deref(),
+            "caCertificatePem",
+            1,
+            MAX_CA_PEM,
+        );
         v.length(self.description.as_deref(), "description", 0, 2048);
         Ok(())
     }
@@ -104,7 +113,12 @@ impl Validate for UpdateRouteRequest {
         check_name(v, self.name.as_deref(), "name");
         v.length(self.secret_id.as_deref(), "secretId", 1, 2048);
         check_base_url(v, self.base_url.as_deref());
-        v.length(self.ca_certificate_pem.as_deref(), "caCertificatePem", 0, MAX_CA_PEM);
+        v.length(
+            self.ca_certificate_pem.as_deref(),
+            "caCertificatePem",
+            0,
+            MAX_CA_PEM,
+        );
         v.length(self.description.as_deref(), "description", 0, 2048);
         Ok(())
     }
@@ -199,7 +213,12 @@ impl Validate for CreateKeyRequest {
         check_budget(v, self.budget_usd, self.budget_period.as_deref());
         v.range(self.rpm, "rpm", 1, 1_000_000_000);
         v.range(self.tpm, "tpm", 1, 1_000_000_000_000);
-        v.range(self.expires_in_seconds, "expiresInSeconds", 60, MAX_EXPIRES_IN);
+        v.range(
+            self.expires_in_seconds,
+            "expiresInSeconds",
+            60,
+            MAX_EXPIRES_IN,
+        );
         v.length(self.description.as_deref(), "description", 0, 2048);
         Ok(())
     }
@@ -373,7 +392,11 @@ impl Validate for PutPriceRequest {
         v.required(&self.output_per_million_usd, "outputPerMillionUsd");
         check_price(v, self.input_per_million_usd, "inputPerMillionUsd");
         check_price(v, self.output_per_million_usd, "outputPerMillionUsd");
-        check_price(v, self.cached_input_per_million_usd, "cachedInputPerMillionUsd");
+        check_price(
+            v,
+            self.cached_input_per_million_usd,
+            "cachedInputPerMillionUsd",
+        );
         Ok(())
     }
 }

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tresor_store::{
-    BudgetScope, GatewayKeyRecord, GatewayStore, IdentityStore, PrincipalKind, RateCharge,
-    Refused, Reservation, RouteRecord, Settlement,
+    BudgetScope, GatewayKeyRecord, GatewayStore, IdentityStore, PrincipalKind, RateCharge, Refused,
+    Reservation, RouteRecord, Settlement,
 };
 use tresor_types::{Region, SecretBytes, Timestamp};
 
@@ -73,7 +73,10 @@ pub enum Refusal {
     /// The key's budget cannot hold the call's estimate.
     Budget { retry_after_secs: Option<u64> },
     /// The key's requests or tokens per minute are spent.
-    Rate { what: &'static str, retry_after_secs: u64 },
+    Rate {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     /// The store (budgets, keys) or the route's secret could not be read: fail closed.
     Unavailable(String),
 }
@@ -232,15 +235,17 @@ impl Core {
         route: &str,
         meta: CallMeta,
         now: Timestamp,
-    ) -> Result<Invocation, (Refusal, CallMeta)> {
-        let Some(token) = token.filter(|t| t.len() <= MAX_TOKEN && t.starts_with(TOKEN_PREFIX.as_bytes())) else {
-            return Err((Refusal::Unauthenticated, meta));
+    ) -> Result<Invocation, Box<(Refusal, CallMeta)>> {
+        let Some(token) =
+            token.filter(|t| t.len() <= MAX_TOKEN && t.starts_with(TOKEN_PREFIX.as_bytes()))
+        else {
+            return Err(Box::new((Refusal::Unauthenticated, meta)));
         };
         let mac = self.keyring.gateway_key_mac(token);
         let key = match self.store.find_gateway_key_by_mac(&mac) {
             Ok(Some(key)) => key,
-            Ok(None) => return Err((Refusal::Unauthenticated, meta)),
-            Err(e) => return Err((unavailable(e.into()), meta)),
+            Ok(None) => return Err(Box::new((Refusal::Unauthenticated, meta))),
+            Err(e) => return Err(Box::new((unavailable(e.into()), meta))),
         };
         // The index lookup found it by MAC; comparing again in constant time keeps the answer
         // from depending on anything but the MAC's equality.
@@ -248,15 +253,18 @@ impl Core {
             || key.status != "Active"
             || key.expires.is_some_and(|e| e <= now)
         {
-            return Err((Refusal::Unauthenticated, meta));
+            return Err(Box::new((Refusal::Unauthenticated, meta)));
         }
         let principal = match self.key_principal(&key) {
             Ok(Some(p)) => p,
-            Ok(None) => return Err((Refusal::Unauthenticated, meta)),
-            Err(e) => return Err((unavailable(e), meta)),
+            Ok(None) => return Err(Box::new((Refusal::Unauthenticated, meta))),
+            Err(e) => return Err(Box::new((unavailable(e), meta))),
         };
         let Ok(region) = Region::parse(&key.region).or_else(|_| Region::parse("us-east-1")) else {
-            return Err((Refusal::Unavailable("the key's region is unreadable".to_owned()), meta));
+            return Err(Box::new((
+                Refusal::Unavailable("the key's region is unreadable".to_owned()),
+                meta,
+            )));
         };
         let ctx = RequestContext {
             principal,
@@ -271,9 +279,9 @@ impl Core {
             Ok(Some(r)) => r,
             Ok(None) => {
                 let inv = Invocation::unrouted(key, ctx, meta, route);
-                return Err((Refusal::NoRoute(route.to_owned()), inv.meta));
+                return Err(Box::new((Refusal::NoRoute(route.to_owned()), inv.meta)));
             }
-            Err(e) => return Err((unavailable(e.into()), meta)),
+            Err(e) => return Err(Box::new((unavailable(e.into()), meta))),
         };
         Ok(Invocation {
             key,
@@ -291,34 +299,39 @@ impl Core {
     fn key_principal(&self, key: &GatewayKeyRecord) -> Result<Option<Principal>, CoreError> {
         let account = key.account.clone();
         Ok(match key.principal_kind {
-            PrincipalKind::Role => self.store.get_role(&account, &key.principal_name)?.map(|role| {
-                Principal {
-                    arn: format!(
-                        "arn:aws:sts::{account}:assumed-role/{}/{}",
-                        role.role_name, key.key_id
-                    ),
-                    kind: crate::PrincipalKind::AssumedRole {
-                        role_name: role.role_name,
-                        role_id: role.role_id,
-                        role_arn: role.arn,
-                        session_name: key.key_id.clone(),
-                        session_policy: None,
+            PrincipalKind::Role => {
+                self.store
+                    .get_role(&account, &key.principal_name)?
+                    .map(|role| Principal {
+                        arn: format!(
+                            "arn:aws:sts::{account}:assumed-role/{}/{}",
+                            role.role_name, key.key_id
+                        ),
+                        kind: crate::PrincipalKind::AssumedRole {
+                            role_name: role.role_name,
+                            role_id: role.role_id,
+                            role_arn: role.arn,
+                            session_name: key.key_id.clone(),
+                            session_policy: None,
+                        },
+                        access_key_id: key.key_id.clone(),
+                        tags: role.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+                        account,
+                    })
+            }
+            _ => self
+                .store
+                .get_user(&account, &key.principal_name)?
+                .map(|user| Principal {
+                    arn: user.arn,
+                    kind: crate::PrincipalKind::User {
+                        name: user.user_name,
+                        id: user.user_id,
                     },
                     access_key_id: key.key_id.clone(),
-                    tags: role.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+                    tags: user.tags.into_iter().map(|t| (t.key, t.value)).collect(),
                     account,
-                }
-            }),
-            _ => self.store.get_user(&account, &key.principal_name)?.map(|user| Principal {
-                arn: user.arn,
-                kind: crate::PrincipalKind::User {
-                    name: user.user_name,
-                    id: user.user_id,
-                },
-                access_key_id: key.key_id.clone(),
-                tags: user.tags.into_iter().map(|t| (t.key, t.value)).collect(),
-                account,
-            }),
+                }),
         })
     }
 
@@ -369,7 +382,11 @@ impl Core {
     }
 
     /// Step 3: hold the estimate against the budget and charge the rate window.
-    pub fn gateway_reserve(&self, inv: &mut Invocation, admit: AdmitRequest) -> Result<(), Refusal> {
+    pub fn gateway_reserve(
+        &self,
+        inv: &mut Invocation,
+        admit: AdmitRequest,
+    ) -> Result<(), Refusal> {
         let key = &inv.key;
         let now = inv.ctx.now;
         let (start, next) = period_bounds(&key.budget_period, now);
@@ -398,9 +415,7 @@ impl Core {
                 hold_id: admission.hold_id.clone(),
                 scopes: admission.scopes.clone(),
                 amount_micro_usd: admit.estimate_micro_usd,
-                lease_until: Timestamp::from_millis(
-                    now.millis() + admit.lease.as_millis() as i64,
-                ),
+                lease_until: Timestamp::from_millis(now.millis() + admit.lease.as_millis() as i64),
                 now,
                 rate: admission.rate.clone(),
             };
@@ -475,8 +490,7 @@ impl Core {
         };
         let result = self.atomically(|| {
             if let Some(a) = &inv.admission {
-                self.store
-                    .settle(&settlement, &a.scopes, a.rate.as_ref())?;
+                self.store.settle(&settlement, &a.scopes, a.rate.as_ref())?;
             }
             let mut call = self.invoke_record(inv);
             call.additional = Some(outcome_data(inv, outcome));
@@ -490,7 +504,10 @@ impl Core {
             Ok(()) => None,
         };
         self.metrics.answered(
-            Slot::of(Service::Gateway, Some(crate::Operation::Gateway(Operation::Invoke))),
+            Slot::of(
+                Service::Gateway,
+                Some(crate::Operation::Gateway(Operation::Invoke)),
+            ),
             code,
             inv.meta.started.elapsed(),
         );
@@ -509,7 +526,10 @@ impl Core {
     ) -> Result<(), CoreError> {
         let error = refusal.core_error();
         self.metrics.answered(
-            Slot::of(Service::Gateway, Some(crate::Operation::Gateway(Operation::Invoke))),
+            Slot::of(
+                Service::Gateway,
+                Some(crate::Operation::Gateway(Operation::Invoke)),
+            ),
             Some(error.aws_code()),
             meta.started.elapsed(),
         );
@@ -705,7 +725,10 @@ mod tests {
     fn api_key_from_a_string_or_json() {
         let k = api_key_of(SecretBytes::from_slice(b" sk-abc \n")).unwrap();
         assert_eq!(k.expose(), b"sk-abc");
-        let k = api_key_of(SecretBytes::from_slice(br#"{"api_key":"sk-json","org":"x"}"#)).unwrap();
+        let k = api_key_of(SecretBytes::from_slice(
+            br#"{"api_key":"sk-json","org":"x"}"#,
+        ))
+        .unwrap();
         assert_eq!(k.expose(), b"sk-json");
         assert!(api_key_of(SecretBytes::from_slice(br#"{"key":"sk"}"#)).is_none());
         assert!(api_key_of(SecretBytes::from_slice(b"  ")).is_none());

@@ -9,9 +9,7 @@
 
 use base64::Engine;
 use serde::Serialize;
-use tresor_store::{
-    GatewayKeyRecord, GatewayStore, IdentityStore, PrincipalKind, StoreError,
-};
+use tresor_store::{GatewayKeyRecord, GatewayStore, IdentityStore, PrincipalKind, StoreError};
 use tresor_types::{AccountId, Timestamp};
 use zeroize::Zeroizing;
 
@@ -101,7 +99,10 @@ pub fn period_bounds(period: &str, now: Timestamp) -> (Timestamp, Option<Timesta
     let ms = now.millis();
     let day = ms.div_euclid(DAY) * DAY;
     match period {
-        "day" => (Timestamp::from_millis(day), Some(Timestamp::from_millis(day + DAY))),
+        "day" => (
+            Timestamp::from_millis(day),
+            Some(Timestamp::from_millis(day + DAY)),
+        ),
         "week" => {
             // 1970-01-01 was a Thursday: day n is a Monday when (n + 3) % 7 == 0.
             let days = day / DAY;
@@ -198,7 +199,11 @@ impl Core {
         if !exists {
             return Err(CoreError::NoSuchEntity(format!(
                 "The {} with name {name} cannot be found.",
-                if kind == PrincipalKind::Role { "role" } else { "user" }
+                if kind == PrincipalKind::Role {
+                    "role"
+                } else {
+                    "user"
+                }
             )));
         }
         let token = new_token()?;
@@ -362,12 +367,19 @@ mod tests {
         assert_eq!(day.millis(), 1_796_601_600_000);
         assert_eq!(next_day.unwrap().millis() - day.millis(), 86_400_000);
         let (week, _) = period_bounds("week", now);
-        assert_eq!(week.millis(), 1_796_601_600_000, "a Monday starts its own week");
+        assert_eq!(
+            week.millis(),
+            1_796_601_600_000,
+            "a Monday starts its own week"
+        );
         let (week, _) = period_bounds("week", now.plus_days(6));
         assert_eq!(week.millis(), 1_796_601_600_000);
         let (month, next) = period_bounds("month", now);
         assert_eq!(month.millis(), 1_796_083_200_000); // 2026-12-01
         assert_eq!(next.unwrap().millis(), 1_798_761_600_000); // 2027-01-01
-        assert_eq!(period_bounds("total", now), (Timestamp::from_millis(0), None));
+        assert_eq!(
+            period_bounds("total", now),
+            (Timestamp::from_millis(0), None)
+        );
     }
 }
