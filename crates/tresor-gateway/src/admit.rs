@@ -81,50 +81,74 @@ impl PriceCache {
     }
 }
 
-/// What the path and headers say before anything is looked up.
-pub struct Incoming<'a> {
+/// What the path and headers say, before the body is read.
+pub struct Head<'a> {
     pub token: Option<&'a [u8]>,
     pub route: &'a str,
-    /// The path after `/gateway/<route>` (`/v1/chat/completions`).
-    pub rest: &'a str,
-    pub query: Option<&'a str>,
-    pub body: Bytes,
     /// The provider the request looks like (for the shape of an early refusal).
     pub looks_like: Provider,
 }
 
-pub fn admit(
+/// The rest of the request, read once its key is known.
+pub struct Incoming<'a> {
+    /// The path after `/gateway/<route>` (`/v1/chat/completions`).
+    pub rest: &'a str,
+    pub query: Option<&'a str>,
+    pub body: Bytes,
+}
+
+/// The key and the route: done before the body is read, so a caller without a valid key can
+/// make the gateway read no more than the request's head.
+pub fn identify(
     core: &Core,
-    prices: &PriceCache,
-    config: &Config,
-    call: Incoming<'_>,
+    head: &Head<'_>,
     meta: CallMeta,
-) -> Result<Admitted, Box<Rejected>> {
-    let now = Timestamp::now();
-    let mut inv = match core.gateway_identify(call.token, call.route, meta, now) {
+) -> Result<(Invocation, Provider), Box<Rejected>> {
+    let inv = match core.gateway_identify(head.token, head.route, meta, Timestamp::now()) {
         Ok(inv) => inv,
         Err(unidentified) => {
             let (refusal, meta) = *unidentified;
             return Err(Box::new(Rejected {
                 refusal,
-                provider: call.looks_like,
+                provider: head.looks_like,
                 inv: None,
                 meta,
             }));
         }
     };
-    let provider = match inv.route.provider.parse::<Provider>() {
-        Ok(p) => p,
-        Err(_) => {
-            let meta = inv.meta.clone();
-            return Err(Box::new(Rejected {
-                refusal: Refusal::Unavailable("the route names an unknown provider".to_owned()),
-                provider: call.looks_like,
-                inv: Some(inv),
-                meta,
-            }));
-        }
-    };
+    match inv.route.provider.parse::<Provider>() {
+        Ok(p) => Ok((inv, p)),
+        Err(_) => Err(Rejected::of(
+            inv,
+            head.looks_like,
+            Refusal::Unavailable("the route names an unknown provider".to_owned()),
+        )),
+    }
+}
+
+impl Rejected {
+    /// A refusal of an identified call.
+    pub fn of(inv: Invocation, provider: Provider, refusal: Refusal) -> Box<Self> {
+        let meta = inv.meta.clone();
+        Box::new(Rejected {
+            refusal,
+            provider,
+            inv: Some(inv),
+            meta,
+        })
+    }
+}
+
+/// Everything else before the call goes upstream: authorization, prices, the reservation and
+/// the provider key.
+pub fn admit(
+    core: &Core,
+    prices: &PriceCache,
+    config: &Config,
+    mut inv: Invocation,
+    provider: Provider,
+    call: Incoming<'_>,
+) -> Result<Admitted, Box<Rejected>> {
     match checked(core, prices, config, &mut inv, provider, &call) {
         Ok((endpoint, shape, price, key, body, strip_usage, upstream_path)) => Ok(Admitted {
             inv,
@@ -137,15 +161,7 @@ pub fn admit(
             strip_usage,
             upstream_path,
         }),
-        Err(refusal) => {
-            let meta = inv.meta.clone();
-            Err(Box::new(Rejected {
-                refusal,
-                provider,
-                inv: Some(inv),
-                meta,
-            }))
-        }
+        Err(refusal) => Err(Rejected::of(inv, provider, refusal)),
     }
 }
 

@@ -23,6 +23,7 @@ const DROPPED_REQUEST: &[&str] = &[
     "trailer",
     "transfer-encoding",
     "upgrade",
+    "expect",
     "host",
     "content-length",
     "accept-encoding",

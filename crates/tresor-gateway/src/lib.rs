@@ -112,8 +112,7 @@ impl Gateway {
         } else {
             Provider::OpenAi
         };
-        let path = parts.uri.path();
-        let Some((route, rest)) = split_path(path) else {
+        let Some((route, rest)) = split_path(parts.uri.path()) else {
             return error_response(
                 looks_like,
                 ErrorKind::NotFound,
@@ -122,48 +121,7 @@ impl Gateway {
                 &request_id,
             );
         };
-        let route = route.to_owned();
-        let rest = rest.to_owned();
-        let declared = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let too_large = || {
-            error_response(
-                looks_like,
-                ErrorKind::InvalidRequest,
-                "Tresor gateway: the request body is larger than the gateway accepts.",
-                None,
-                &request_id,
-            )
-        };
-        if declared.is_some_and(|n| n > self.config.max_request_body as u64) {
-            return too_large();
-        }
-        let collected = tokio::time::timeout(
-            self.config.body_read_timeout,
-            Limited::new(body, self.config.max_request_body).collect(),
-        )
-        .await;
-        let body: Bytes = match collected {
-            Ok(Ok(c)) => c.to_bytes(),
-            Ok(Err(e))
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                return too_large()
-            }
-            _ => {
-                return error_response(
-                    looks_like,
-                    ErrorKind::InvalidRequest,
-                    "Tresor gateway: the request body could not be read in time.",
-                    None,
-                    &request_id,
-                )
-            }
-        };
+        let (route, rest) = (route.to_owned(), rest.to_owned());
         let meta = CallMeta {
             request_id: request_id.clone(),
             source_ip: peer.ip(),
@@ -176,101 +134,178 @@ impl Gateway {
             started,
             path: rest.clone(),
         };
+
+        // 1. The key and the route, before the body is read.
         let token: Option<Vec<u8>> = headers::presented_key(&parts.headers).map(<[u8]>::to_vec);
-        let query = parts.uri.query().map(str::to_owned);
         let gw = self.clone();
-        let admitted = tokio::task::spawn_blocking(move || {
-            let call = admit::Incoming {
-                token: token.as_deref(),
-                route: &route,
-                rest: &rest,
-                query: query.as_deref(),
-                body,
-                looks_like,
-            };
-            let result = admit::admit(&gw.core, &gw.prices, &gw.config, call, meta);
-            if let Err(rejected) = &result {
-                // Recorded before the refusal is answered (fail closed if it cannot be).
-                let recorded = gw.core.gateway_refused(
-                    rejected.inv.as_ref(),
-                    &rejected.meta,
-                    &route,
-                    &rejected.refusal,
-                );
-                return (result, recorded.is_ok());
-            }
-            (result, true)
-        })
-        .await;
-        let (admitted, recorded) = match admitted {
-            Ok(a) => a,
-            Err(_) => {
-                tracing::error!(request_id, "gateway admission task failed");
-                return error_response(
+        let identified = self
+            .blocking(looks_like, &request_id, move || {
+                let head = admit::Head {
+                    token: token.as_deref(),
+                    route: &route,
                     looks_like,
-                    ErrorKind::Unavailable,
-                    "Tresor gateway: internal error.",
-                    None,
-                    &request_id,
-                );
+                };
+                admit::identify(&gw.core, &head, meta)
+            })
+            .await;
+        let (inv, provider) = match identified {
+            Ok(Ok(identified)) => identified,
+            Ok(Err(rejected)) => return self.reject(rejected).await,
+            Err(resp) => return resp,
+        };
+
+        // 2. The body, bounded.
+        let body = match self.read_body(&parts.headers, body).await {
+            Ok(body) => body,
+            Err(why) => {
+                let rejected =
+                    admit::Rejected::of(inv, provider, Refusal::BadRequest(why.to_owned()));
+                return self.reject(rejected).await;
             }
         };
-        match admitted {
-            Ok(admitted) => {
-                let gw = self.clone();
-                let method = parts.method.clone();
-                let headers = parts.headers;
-                // A task of its own: a client that goes away does not stop the settlement
-                // and the record of a call already sent upstream.
-                let relayed = tokio::spawn(async move {
-                    relay::relay(
-                        gw.core.clone(),
-                        &gw.upstreams,
-                        &gw.config,
-                        admitted,
-                        method,
-                        headers,
-                    )
-                    .await
-                });
-                match relayed.await {
-                    Ok(resp) => resp,
-                    Err(_) => error_response(
-                        looks_like,
-                        ErrorKind::Unavailable,
-                        "Tresor gateway: internal error.",
-                        None,
-                        &request_id,
-                    ),
-                }
+
+        // 3. Authorization, budget, the provider key.
+        let query = parts.uri.query().map(str::to_owned);
+        let gw = self.clone();
+        let admitted = self
+            .blocking(provider, &request_id, move || {
+                let call = admit::Incoming {
+                    rest: &rest,
+                    query: query.as_deref(),
+                    body,
+                };
+                admit::admit(&gw.core, &gw.prices, &gw.config, inv, provider, call)
+            })
+            .await;
+        let admitted = match admitted {
+            Ok(Ok(admitted)) => admitted,
+            Ok(Err(rejected)) => return self.reject(rejected).await,
+            Err(resp) => return resp,
+        };
+
+        // 4. Upstream, in a task of its own: a client that goes away does not stop the
+        // settlement and the record of a call already sent.
+        let gw = self.clone();
+        let method = parts.method.clone();
+        let headers = parts.headers;
+        let relayed = tokio::spawn(async move {
+            relay::relay(
+                gw.core.clone(),
+                &gw.upstreams,
+                &gw.config,
+                admitted,
+                method,
+                headers,
+            )
+            .await
+        });
+        match relayed.await {
+            Ok(resp) => resp,
+            Err(_) => internal_error(provider, &request_id),
+        }
+    }
+
+    /// Run store work on a blocking thread; a task that failed is answered at once.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        provider: Provider,
+        request_id: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Response<Body>> {
+        tokio::task::spawn_blocking(work).await.map_err(|_| {
+            tracing::error!(request_id, "gateway task failed");
+            internal_error(provider, request_id)
+        })
+    }
+
+    /// The request body, within the size and time limits (a message for the caller if not).
+    async fn read_body(
+        &self,
+        headers: &http::HeaderMap,
+        body: Incoming,
+    ) -> Result<Bytes, &'static str> {
+        const TOO_LARGE: &str = "the request body is larger than the gateway accepts";
+        let declared = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.config.max_request_body as u64) {
+            return Err(TOO_LARGE);
+        }
+        let collected = tokio::time::timeout(
+            self.config.body_read_timeout,
+            Limited::new(body, self.config.max_request_body).collect(),
+        )
+        .await;
+        match collected {
+            Ok(Ok(c)) => Ok(c.to_bytes()),
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                Err(TOO_LARGE)
             }
-            Err(rejected) if !recorded => error_response(
-                rejected.provider,
+            _ => Err("the request body could not be read in time"),
+        }
+    }
+
+    /// Record a refusal, then answer it in the provider's shape (or, if the record could not
+    /// be written, with 503: nothing is answered without its record).
+    async fn reject(self: &Arc<Self>, rejected: Box<admit::Rejected>) -> Response<Body> {
+        let gw = self.clone();
+        let request_id = rejected.meta.request_id.clone();
+        let provider = rejected.provider;
+        let recorded = tokio::task::spawn_blocking(move || {
+            let route = rejected
+                .inv
+                .as_ref()
+                .map(|i| i.route.name.clone())
+                .unwrap_or_default();
+            let recorded = gw.core.gateway_refused(
+                rejected.inv.as_ref(),
+                &rejected.meta,
+                &route,
+                &rejected.refusal,
+            );
+            (rejected, recorded.is_ok())
+        })
+        .await;
+        let Ok((rejected, true)) = recorded else {
+            return error_response(
+                provider,
                 ErrorKind::Unavailable,
                 "Tresor gateway: the call could not be recorded.",
                 None,
                 &request_id,
-            ),
-            Err(rejected) => {
-                let kind = match &rejected.refusal {
-                    Refusal::Unauthenticated => ErrorKind::Authentication,
-                    Refusal::NoRoute(_) => ErrorKind::NotFound,
-                    Refusal::Denied(_) => ErrorKind::Permission,
-                    Refusal::BadRequest(_) => ErrorKind::InvalidRequest,
-                    Refusal::Budget { .. } => ErrorKind::BudgetExceeded,
-                    Refusal::Rate { .. } => ErrorKind::RateLimited,
-                    Refusal::Unavailable(_) => ErrorKind::Unavailable,
-                };
-                error_response(
-                    rejected.provider,
-                    kind,
-                    &format!("Tresor gateway: {}", rejected.refusal.message()),
-                    rejected.refusal.retry_after_secs(),
-                    &request_id,
-                )
-            }
-        }
+            );
+        };
+        let kind = match &rejected.refusal {
+            Refusal::Unauthenticated => ErrorKind::Authentication,
+            Refusal::NoRoute(_) => ErrorKind::NotFound,
+            Refusal::Denied(_) => ErrorKind::Permission,
+            Refusal::BadRequest(_) => ErrorKind::InvalidRequest,
+            Refusal::Budget { .. } => ErrorKind::BudgetExceeded,
+            Refusal::Rate { .. } => ErrorKind::RateLimited,
+            Refusal::Unavailable(_) => ErrorKind::Unavailable,
+        };
+        error_response(
+            provider,
+            kind,
+            &format!("Tresor gateway: {}", rejected.refusal.message()),
+            rejected.refusal.retry_after_secs(),
+            &request_id,
+        )
     }
+}
+
+fn internal_error(provider: Provider, request_id: &str) -> Response<Body> {
+    error_response(
+        provider,
+        ErrorKind::Unavailable,
+        "Tresor gateway: internal error.",
+        None,
+        request_id,
+    )
 }
 
 /// `/gateway/<route><rest>` → (`route`, `rest`), `rest` empty or starting with `/`.

@@ -165,6 +165,8 @@ pub struct Admission {
     pub scopes: Vec<BudgetScope>,
     pub rate: Option<RateCharge>,
     pub estimate_micro_usd: i64,
+    /// Whether a hold was recorded (a key without a budget or rates holds nothing).
+    pub held: bool,
 }
 
 /// What an admitted call reserves.
@@ -402,15 +404,17 @@ impl Core {
             tpm: key.tpm,
             tokens: admit.estimate_tokens,
         });
-        let admission = Admission {
+        let mut admission = Admission {
             hold_id: inv.meta.request_id.clone(),
             scopes,
             rate,
             estimate_micro_usd: admit.estimate_micro_usd,
+            held: false,
         };
         // A key without a budget or rates has nothing to hold: its use is counted when the
         // call is settled, in the transaction that records it.
         if key.budget_micro_usd.is_some() || admission.rate.is_some() {
+            admission.held = true;
             let reservation = Reservation {
                 hold_id: admission.hold_id.clone(),
                 scopes: admission.scopes.clone(),
@@ -535,7 +539,7 @@ impl Core {
         );
         match inv {
             Some(inv) => self.atomically(|| {
-                if let Some(a) = &inv.admission {
+                if let Some(a) = inv.admission.as_ref().filter(|a| a.held) {
                     let release = Settlement {
                         hold_id: inv.meta.request_id.clone(),
                         cost_micro_usd: 0,
