@@ -35,10 +35,10 @@ PRICES = {
     "gpt-4.1": (3, 12, None),
     "text-embedding-3-small": (5, 0, None),
     "claude-haiku-4-5": (4, 20, 0.4),
-    "mock-slow": (2, 8, None),
+    # Input free, so a reservation is exactly max_tokens × the output price (the budget test).
+    "mock-slow": (0, 1000, None),
     "mock-cut": (2, 8, None),
-    # Budget test: input free, so a reservation is exactly max_tokens × the output price.
-    "budget-model": (0, 1000, None),
+    "mock-stream-error": (2, 8, None),
 }
 
 
@@ -656,3 +656,141 @@ def test_key_lifetime_is_set_and_bounded(h, oa):
     proc = h.cli_proc("key", "create", "--user", user, "--routes", route, "--expires-in", "59s")
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ValidationException: "), proc.stderr
+
+
+# ---------------------------------------------------------------------------- 4. Budgets
+
+def seconds_to_next_utc_midnight():
+    now = datetime.datetime.now(datetime.timezone.utc)
+    midnight = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                          microsecond=0)
+    return (midnight - now).total_seconds()
+
+
+def test_budget_holds_under_32_concurrent_streams(h, oa, openai_mock):
+    # mock-slow costs nothing for input and $1000 per million output tokens: a call with
+    # max_tokens=100 reserves exactly $0.10 and, reporting 25 output tokens, spends $0.025.
+    cap, reserve, spend = 0.35, 0.10, 0.025
+    route, key, key_id = fresh_key(h, oa, "--budget-usd", str(cap), "--budget-period", "day")
+    assert cost_micro("mock-slow", 0, 100) == round(reserve * 1e6)
+    assert cost_micro("mock-slow", 0, DEFAULT_OUTPUT) == round(spend * 1e6)
+    start = threading.Barrier(33)
+    results, samples, done = [], [], threading.Event()
+
+    def call():
+        client = h.openai(route, key)
+        start.wait()
+        try:
+            stream = client.chat.completions.create(
+                model="mock-slow", messages=MESSAGES, max_tokens=100, stream=True,
+                extra_headers={"x-mock-delay-ms": "150"})
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+            results.append(("ok", text))
+        except openai.APIStatusError as e:
+            results.append(("refused", e.status_code, dict(e.response.headers), e.body))
+
+    def watch():
+        while not done.is_set():
+            u = h.usage(key_id)
+            samples.append(u["spent_usd"] + u["held_usd"])
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=call) for _ in range(32)]
+    watcher = threading.Thread(target=watch)
+    for t in threads:
+        t.start()
+    watcher.start()
+    start.wait()
+    for t in threads:
+        t.join(60)
+    done.set()
+    watcher.join(30)
+
+    admitted = [r for r in results if r[0] == "ok"]
+    refused = [r for r in results if r[0] == "refused"]
+    assert len(results) == 32
+    assert all(text == REPLY for _, text in admitted)
+    # Admitted one after another, each settled before the next: (cap - reserve) / spend + 1.
+    most = int((cap - reserve) / spend + 1e-9) + 1
+    assert 1 <= len(admitted) <= most, len(admitted)
+    for _, status, headers, body in refused:
+        assert status == 429 and headers["x-should-retry"] == "false", (status, headers)
+        assert body["code"] == "insufficient_quota", body
+        assert abs(int(headers["retry-after"]) - seconds_to_next_utc_midnight()) <= 5, headers
+    assert samples and max(samples) <= cap + 1e-9, f"spent + held reached {max(samples)}"
+    h.wait_records(key_id, 32)
+    usage = h.usage(key_id)
+    assert usage["held_usd"] == 0
+    assert usage["spent_usd"] == pytest.approx(len(admitted) * spend, abs=1e-9)
+    assert usage["spent_usd"] <= cap
+    assert usage["budget_usd"] == cap
+
+
+def test_total_budget_refusal_has_no_retry_after(h, oa):
+    route, key, key_id = fresh_key(h, oa, "--budget-usd", "0.05", "--budget-period", "total")
+    err = refused_once(h, route, key, "mock-slow", 429, openai.RateLimitError)
+    assert "retry-after" not in err.response.headers
+    assert err.body["code"] == "insufficient_quota"
+    [record] = h.records(key_id)
+    assert record["errorCode"] == "LimitExceededException"
+
+
+def test_budget_key_refuses_an_unpriced_model(h, oa, openai_mock):
+    route, key, _ = fresh_key(h, oa, "--budget-usd", "10")
+    openai_mock.clear()
+    with pytest.raises(openai.BadRequestError) as err:
+        h.openai(route, key).chat.completions.create(model="no-price-model", messages=MESSAGES)
+    assert "no price" in err.value.body["message"]
+    assert err.value.response.headers["x-should-retry"] == "false"
+    assert openai_mock.requests == []
+
+
+# ---------------------------------------------------------------------------- 5. Rates
+
+def same_minute():
+    """Waits, if need be, so the next few calls fall in one rate window (a minute)."""
+    second = time.time() % 60
+    if second > 45:
+        time.sleep(60.5 - second)
+
+
+def test_rpm_refuses_the_fourth_call_of_the_minute(h, oa):
+    route, key, key_id = fresh_key(h, oa, "--rpm", "3")
+    client = h.openai(route, key)
+    same_minute()
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    err = refused_once(h, route, key, "gpt-4o-mini", 429, openai.RateLimitError)
+    assert err.body["code"] == "rate_limit_exceeded"
+    assert "requests-per-minute" in err.body["message"]
+    wait = int(err.response.headers["retry-after"])
+    assert 1 <= wait <= 60 - int(time.time() % 60) + 1, wait
+    assert [r.get("errorCode") for r in h.records(key_id)][0] == "LimitExceededException"
+
+
+def test_tpm_counts_reserved_then_used_tokens(h, oa):
+    route, key, key_id = fresh_key(h, oa, "--tpm", "500")
+    client = h.openai(route, key)
+    same_minute()
+    # One call whose output cap alone is beyond the minute's tokens: refused at once.
+    err_big = None
+    with pytest.raises(openai.RateLimitError) as err_big:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=600)
+    assert "tokens-per-minute" in err_big.value.body["message"]
+    assert err_big.value.response.headers["x-should-retry"] == "false"
+    assert int(err_big.value.response.headers["retry-after"]) >= 1
+    admitted = 0
+    for _ in range(12):
+        try:
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=300)
+            admitted += 1
+        except openai.RateLimitError as e:
+            assert "tokens-per-minute" in e.body["message"]
+            assert int(e.response.headers["retry-after"]) >= 1
+            break
+    else:
+        pytest.fail("12 calls of up to ~370 tokens each passed a 500 tokens-per-minute limit")
+    assert admitted >= 1, "a call within the limit is admitted"
+    used = sum(r["additionalEventData"]["inputTokens"] + r["additionalEventData"]["outputTokens"]
+               for r in h.records(key_id) if not r.get("errorCode"))
+    assert used <= 500, used
