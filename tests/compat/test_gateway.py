@@ -1064,3 +1064,136 @@ def test_no_key_leaks_to_logs_data_files_or_the_audit_export():
     assert len(invokes) >= 12, len(invokes)
     # The unknown key's refusal is in the export, though in no account's lookup-events.
     assert any(r.get("errorCode") == "UnrecognizedClientException" for r in invokes)
+
+
+# ---------------------------------------------------------------------------- 10. The CLI
+
+ROUTE_FIELDS = {"name", "arn", "provider", "secret_id", "base_url", "allow_http",
+                "has_ca_certificate", "description", "created_date", "last_changed_date"}
+KEY_FIELDS = {"key_id", "principal", "routes", "models", "budget_usd", "budget_period", "rpm",
+              "tpm", "expires_date", "status", "description", "created_date"}
+
+
+def cli_error(h, *args, creds=None):
+    proc = h.cli_proc(*args, creds=creds)
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stdout == ""
+    line = proc.stderr.strip()
+    assert line.startswith("error: ") and line.count("\n") == 0, proc.stderr
+    code, message = line[len("error: "):].split(": ", 1)
+    return code, message
+
+
+def test_cli_routes(h, anthropic_mock):
+    name = new_name("cli-route")
+    secret = new_name("ai/cli")
+    h.sm.create_secret(Name=secret, SecretString=ANTHROPIC_KEY)
+    created = h.cli("route", "create", name, "--provider", "anthropic", "--secret-id", secret,
+                    "--base-url", anthropic_mock.base_url + "/", "--description", "first")
+    assert set(created) == ROUTE_FIELDS
+    account = h.server.client("sts").get_caller_identity()["Account"]
+    assert created["arn"] == f"arn:aws:gateway:{REGION}:{account}:route/{name}"
+    assert (created["provider"], created["secret_id"], created["base_url"]) == (
+        "anthropic", secret, anthropic_mock.base_url), "the trailing slash is dropped"
+    assert (created["allow_http"], created["has_ca_certificate"]) == (False, False)
+    assert created["created_date"].endswith("Z")
+    assert h.cli("route", "get", name) == created
+    assert name in [r["name"] for r in h.cli("route", "list")]
+    updated = h.cli("route", "update", name, "--description", "second")
+    assert updated["description"] == "second" and updated["created_date"] == created["created_date"]
+    assert cli_error(h, "route", "create", name, "--provider", "anthropic",
+                     "--secret-id", secret)[0] == "ResourceExistsException"
+    assert cli_error(h, "route", "create", new_name("r"), "--provider", "openai",
+                     "--secret-id", secret, "--base-url", "http://10.1.2.3/v1")[0] == (
+        "InvalidParameterException")
+    assert h.cli("route", "delete", name) == {"name": name, "deleted": True}
+    assert cli_error(h, "route", "get", name) == (
+        "ResourceNotFoundException", f"Gateway route {name} does not exist.")
+    # A bad flag is clap's (exit 2), before any call.
+    assert h.cli_proc("route", "create", "x", "--provider", "bogus", "--secret-id", "s").returncode == 2
+
+
+def test_cli_keys(h, oa):
+    route, user = oa
+    created = h.cli("key", "create", "--user", user, "--routes", route, "--models",
+                    "gpt-4o-mini,gpt-4.1*", "--budget-usd", "50", "--budget-period", "week",
+                    "--rpm", "600", "--tpm", "200000", "--expires-in", "90d",
+                    "--description", "cli test")
+    key, key_id = created.pop("key"), created["key_id"]
+    assert key.startswith("tgk_") and len(key) == 47
+    assert set(created) == KEY_FIELDS
+    assert created["principal"]["type"] == "User" and created["principal"]["name"] == user
+    assert created["principal"]["arn"].endswith(f":user/{user}")
+    assert (created["routes"], created["models"]) == ([route], ["gpt-4o-mini", "gpt-4.1*"])
+    assert (created["budget_usd"], created["budget_period"], created["rpm"], created["tpm"]) == (
+        50, "week", 600, 200000)
+    assert created["status"] == "Active" and created["expires_date"]
+    got = h.cli("key", "get", key_id)
+    assert got == created and key not in json.dumps(got)
+    listed = h.cli("key", "list", "--user", user)
+    assert key_id in [k["key_id"] for k in listed] and key not in json.dumps(listed)
+    assert h.cli("key", "disable", key_id)["status"] == "Inactive"
+    assert h.cli("key", "enable", key_id)["status"] == "Active"
+    updated = h.cli("key", "update", key_id, "--rpm", "10", "--models", "gpt-4o-mini")
+    assert (updated["rpm"], updated["models"], updated["tpm"]) == (10, ["gpt-4o-mini"], 200000)
+    h.openai(route, key).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    usage = h.cli("key", "usage", key_id)
+    assert set(usage) == {"key_id", "budget_period", "period_start", "requests", "input_tokens",
+                          "output_tokens", "spent_usd", "held_usd", "budget_usd"}
+    assert (usage["requests"], usage["output_tokens"], usage["budget_period"]) == (
+        1, DEFAULT_OUTPUT, "week")
+    assert h.cli("key", "delete", key_id) == {"key_id": key_id, "deleted": True}
+    assert cli_error(h, "key", "get", key_id)[0] == "ResourceNotFoundException"
+    # The identity must exist: IAM's own error code.
+    assert cli_error(h, "key", "create", "--user", new_name("nobody"), "--routes", route)[0] == (
+        "NoSuchEntity")
+
+
+def test_cli_prices(h):
+    model = new_name("cli-model")
+    price = h.cli("price", "set", model, "--input-usd", "1.5", "--output-usd", "6",
+                  "--cached-input-usd", "0.75")
+    assert price == {"model": model, "input_per_million_usd": 1.5,
+                     "output_per_million_usd": 6, "cached_input_per_million_usd": 0.75,
+                     "source": "override"}
+    listed = {p["model"]: p for p in h.cli("price", "list")}
+    assert listed[model]["source"] == "override"
+    assert listed["gpt-4o-mini"]["source"] == "override"  # this module's own price
+    assert h.cli("price", "delete", model) == {"model": model, "deleted": True}
+    assert model not in {p["model"] for p in h.cli("price", "list")}
+    assert h.cli_proc("price", "set", model, "--input-usd", "-1", "--output-usd", "1").returncode == 2
+
+
+def test_cli_route_on_a_secret_the_caller_may_not_read_is_denied(h, openai_mock):
+    secret = new_name("ai/private")
+    arn = h.sm.create_secret(Name=secret, SecretString=OPENAI_KEY)["ARN"]
+    admin = new_name("gwadmin")
+    h.iam.create_user(UserName=admin)
+    h.iam.put_user_policy(UserName=admin, PolicyName="gw", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "gateway:*", "Resource": "*"}]}))
+    access = h.iam.create_access_key(UserName=admin)["AccessKey"]
+    creds = (access["AccessKeyId"], access["SecretAccessKey"])
+    create = ("route", "create", new_name("r"), "--provider", "openai", "--secret-id", secret,
+              "--base-url", openai_mock.base_url)
+    code, message = cli_error(h, *create, creds=creds)
+    assert code == "AccessDeniedException", message
+    assert OPENAI_KEY not in message
+    # Allowed to read that secret, the same administrator may route it.
+    h.iam.put_user_policy(UserName=admin, PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                       "Resource": arn}]}))
+    assert h.cli(*create, creds=creds)["secret_id"] == secret
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: `tresor gateway price list` (ListPrices) shows only the account's overrides, never the "
+    "shipped defaults, though the CLI's help says 'List the prices in effect: shipped defaults "
+    "and overrides' and the shape has source default|override: Core::gateway_list_prices "
+    "(crates/tresor-core/src/gateway/prices.rs) reads store.list_prices only; the defaults "
+    "live in tresor-gateway's PriceTable, which the core cannot see."))
+def test_cli_price_list_shows_the_shipped_defaults(h):
+    listed = {p["model"]: p for p in h.cli("price", "list")}
+    assert listed["gpt-5"]["source"] == "default"
+    assert listed["gpt-5"]["input_per_million_usd"] == 1.25
