@@ -774,7 +774,6 @@ def test_tpm_counts_reserved_then_used_tokens(h, oa):
     client = h.openai(route, key)
     same_minute()
     # One call whose output cap alone is beyond the minute's tokens: refused at once.
-    err_big = None
     with pytest.raises(openai.RateLimitError) as err_big:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=600)
     assert "tokens-per-minute" in err_big.value.body["message"]
