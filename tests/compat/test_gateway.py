@@ -594,12 +594,6 @@ def test_unknown_route_is_404(h, oa):
     assert_refusal(status, headers, body, 404)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a valid key's call to an unknown route is recorded anonymously (no principal, no "
-    "account), so lookup-events never shows it: Core::gateway_identify builds "
-    "Invocation::unrouted for the record, then returns only its meta "
-    "(crates/tresor-core/src/gateway/invoke.rs, the Ok(None) arm of get_route), and "
-    "admit() passes inv: None to gateway_refused."))
 def test_unknown_route_refusal_is_in_lookup_events_under_the_key(h, oa):
     _, key, key_id = fresh_key(h, oa)
     missing = new_name("nosuchroute")
@@ -930,11 +924,6 @@ def test_in_band_stream_error_raises_and_is_recorded(h, oa):
     assert data["upstreamStatus"] == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an upstream in-band error event is recorded as a cut stream and the gateway appends "
-    "a second error event of its own: relay.rs pump() tests `cut || ended_early` (true, as an "
-    "errored stream never sends its final event) before `meter.saw_error()`, so the "
-    "'the upstream sent an error event' branch is unreachable for such streams."))
 def test_in_band_stream_error_is_recorded_as_such_and_not_doubled(h, oa):
     route, key, key_id = fresh_key(h, oa)
     status, _, body = h.raw("POST", f"/gateway/{route}/v1/chat/completions",
@@ -1186,12 +1175,6 @@ def test_cli_route_on_a_secret_the_caller_may_not_read_is_denied(h, openai_mock)
     assert h.cli(*create, creds=creds)["secret_id"] == secret
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `tresor gateway price list` (ListPrices) shows only the account's overrides, never the "
-    "shipped defaults, though the CLI's help says 'List the prices in effect: shipped defaults "
-    "and overrides' and the shape has source default|override: Core::gateway_list_prices "
-    "(crates/tresor-core/src/gateway/prices.rs) reads store.list_prices only; the defaults "
-    "live in tresor-gateway's PriceTable, which the core cannot see."))
 def test_cli_price_list_shows_the_shipped_defaults(h):
     listed = {p["model"]: p for p in h.cli("price", "list")}
     assert listed["gpt-5"]["source"] == "default"

@@ -29,6 +29,8 @@ pub struct Admitted {
     pub strip_usage: bool,
     /// The upstream URL's path (after the route's base URL) and query.
     pub upstream_path: String,
+    /// The most output tokens the call can produce (`max_tokens × n`, or the default cap).
+    pub output_cap: u64,
 }
 
 /// A call refused before it went upstream, and the invocation if the key was valid.
@@ -107,11 +109,11 @@ pub fn identify(
     let inv = match core.gateway_identify(head.token, head.route, meta, Timestamp::now()) {
         Ok(inv) => inv,
         Err(unidentified) => {
-            let (refusal, meta) = *unidentified;
+            let tresor_core::gateway::Unidentified { refusal, meta, inv } = *unidentified;
             return Err(Box::new(Rejected {
                 refusal,
                 provider: head.looks_like,
-                inv: None,
+                inv,
                 meta,
             }));
         }
@@ -151,6 +153,10 @@ pub fn admit(
 ) -> Result<Admitted, Box<Rejected>> {
     match checked(core, prices, config, &mut inv, provider, &call) {
         Ok((endpoint, shape, price, key, body, strip_usage, upstream_path)) => Ok(Admitted {
+            output_cap: shape
+                .max_output_tokens
+                .unwrap_or(config.default_max_output_tokens)
+                .saturating_mul(shape.n.max(1)),
             inv,
             provider,
             endpoint,

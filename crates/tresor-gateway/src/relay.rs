@@ -255,10 +255,14 @@ async fn pump(
     drop(upstream);
     let rest = meter.finish();
     let ended_early = !meter.completed() && !disconnected && status.is_success();
-    let upstream_error = if cut || ended_early {
-        Some("the upstream stream ended before its final event".to_owned())
-    } else if meter.saw_error() {
+    // An in-band error event is the provider's own end of the stream (the client has it);
+    // a stream that just stops is a cut the gateway reports as an error of its own.
+    let errored = meter.saw_error();
+    let cut_short = (cut || ended_early) && !errored;
+    let upstream_error = if errored {
         Some("the upstream sent an error event".to_owned())
+    } else if cut_short {
+        Some("the upstream stream ended before its final event".to_owned())
     } else {
         None
     };
@@ -267,9 +271,11 @@ async fn pump(
         None if status.is_success() => {
             // No usage reported (cut, or the client left first): bill an estimate, the input
             // estimate and what was forwarded as output (about four bytes a token), and say so.
+            // Bytes forwarded include the SSE framing, so the figure is capped at the
+            // output the call could produce (what its reservation held).
             let u = Usage {
                 input_tokens: a.shape.input_estimate_tokens,
-                output_tokens: forwarded.div_ceil(4),
+                output_tokens: forwarded.div_ceil(4).min(a.output_cap),
                 ..Usage::default()
             };
             (used(&u), UsageSource::Estimated, cost(&a, &u))
@@ -299,7 +305,7 @@ async fn pump(
             .await;
         return;
     }
-    if upstream_error.is_some() && (cut || ended_early) {
+    if cut_short {
         // A cut upstream is an error the SDK raises, never a clean end of stream.
         let event = wire::stream_error_event(
             provider,

@@ -150,13 +150,29 @@ pub fn gateway(
         O::DeleteKey => encode(core.gateway_delete_key(ctx, decode(body)?)),
         O::GetKeyUsage => encode(core.gateway_key_usage(ctx, decode(body)?)),
         O::PutPrice => encode(core.gateway_put_price(ctx, decode(body)?)),
-        O::ListPrices => encode(core.gateway_list_prices(ctx, decode(body)?)),
+        O::ListPrices => encode(core.gateway_list_prices(ctx, decode(body)?, default_prices())),
         O::DeletePrice => encode(core.gateway_delete_price(ctx, decode(body)?)),
         O::Invoke => Err(CoreError::UnknownOperation(
             "Unknown operation TresorGateway.Invoke: calls go through /gateway/<route>/."
                 .to_owned(),
         )),
     }
+}
+
+/// The gateway's shipped price table, as `ListPrices` shows it.
+fn default_prices() -> Vec<tresor_core::gateway::Price> {
+    let usd = |micro: i64| micro as f64 / 1e6;
+    tresor_gateway::prices::PriceTable::defaults()
+        .entries()
+        .into_iter()
+        .map(|(model, p, _)| tresor_core::gateway::Price {
+            model,
+            input_per_million_usd: usd(p.input_per_mtok_micro),
+            output_per_million_usd: usd(p.output_per_mtok_micro),
+            cached_input_per_million_usd: p.cached_input_per_mtok_micro.map(usd),
+            source: Some("default".to_owned()),
+        })
+        .collect()
 }
 
 /// CloudTrail `LookupEvents`.

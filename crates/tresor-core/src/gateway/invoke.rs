@@ -136,6 +136,24 @@ impl Refusal {
     }
 }
 
+/// A call [`Core::gateway_identify`] refused.
+pub struct Unidentified {
+    pub refusal: Refusal,
+    pub meta: CallMeta,
+    /// The key's call, when the key was valid but the route unknown (recorded under the key).
+    pub inv: Option<Invocation>,
+}
+
+impl Unidentified {
+    fn new(refusal: Refusal, meta: CallMeta) -> Box<Self> {
+        Box::new(Self {
+            refusal,
+            meta,
+            inv: None,
+        })
+    }
+}
+
 /// A call that passed [`Core::gateway_identify`]: its key, route and caller.
 pub struct Invocation {
     pub key: GatewayKeyRecord,
@@ -237,17 +255,17 @@ impl Core {
         route: &str,
         meta: CallMeta,
         now: Timestamp,
-    ) -> Result<Invocation, Box<(Refusal, CallMeta)>> {
+    ) -> Result<Invocation, Box<Unidentified>> {
         let Some(token) =
             token.filter(|t| t.len() <= MAX_TOKEN && t.starts_with(TOKEN_PREFIX.as_bytes()))
         else {
-            return Err(Box::new((Refusal::Unauthenticated, meta)));
+            return Err(Unidentified::new(Refusal::Unauthenticated, meta));
         };
         let mac = self.keyring.gateway_key_mac(token);
         let key = match self.store.find_gateway_key_by_mac(&mac) {
             Ok(Some(key)) => key,
-            Ok(None) => return Err(Box::new((Refusal::Unauthenticated, meta))),
-            Err(e) => return Err(Box::new((unavailable(e.into()), meta))),
+            Ok(None) => return Err(Unidentified::new(Refusal::Unauthenticated, meta)),
+            Err(e) => return Err(Unidentified::new(unavailable(e.into()), meta)),
         };
         // The index lookup found it by MAC; comparing again in constant time keeps the answer
         // from depending on anything but the MAC's equality.
@@ -255,18 +273,18 @@ impl Core {
             || key.status != "Active"
             || key.expires.is_some_and(|e| e <= now)
         {
-            return Err(Box::new((Refusal::Unauthenticated, meta)));
+            return Err(Unidentified::new(Refusal::Unauthenticated, meta));
         }
         let principal = match self.key_principal(&key) {
             Ok(Some(p)) => p,
-            Ok(None) => return Err(Box::new((Refusal::Unauthenticated, meta))),
-            Err(e) => return Err(Box::new((unavailable(e), meta))),
+            Ok(None) => return Err(Unidentified::new(Refusal::Unauthenticated, meta)),
+            Err(e) => return Err(Unidentified::new(unavailable(e), meta)),
         };
         let Ok(region) = Region::parse(&key.region).or_else(|_| Region::parse("us-east-1")) else {
-            return Err(Box::new((
+            return Err(Unidentified::new(
                 Refusal::Unavailable("the key's region is unreadable".to_owned()),
                 meta,
-            )));
+            ));
         };
         let ctx = RequestContext {
             principal,
@@ -280,10 +298,15 @@ impl Core {
         let route = match self.store.get_route(&key.account, route) {
             Ok(Some(r)) => r,
             Ok(None) => {
-                let inv = Invocation::unrouted(key, ctx, meta, route);
-                return Err(Box::new((Refusal::NoRoute(route.to_owned()), inv.meta)));
+                // A valid key's call: recorded under the key, like any of its refusals.
+                let inv = Invocation::unrouted(key, ctx, meta.clone(), route);
+                return Err(Box::new(Unidentified {
+                    refusal: Refusal::NoRoute(route.to_owned()),
+                    meta,
+                    inv: Some(inv),
+                }));
             }
-            Err(e) => return Err(Box::new((unavailable(e.into()), meta))),
+            Err(e) => return Err(Unidentified::new(unavailable(e.into()), meta)),
         };
         Ok(Invocation {
             key,
@@ -507,14 +530,7 @@ impl Core {
             }
             Ok(()) => None,
         };
-        self.metrics.answered(
-            Slot::of(
-                Service::Gateway,
-                Some(crate::Operation::Gateway(Operation::Invoke)),
-            ),
-            code,
-            inv.meta.started.elapsed(),
-        );
+        counted(self, &inv.meta, Some(&inv.ctx.principal.arn), code);
         result
     }
 
@@ -529,14 +545,8 @@ impl Core {
         refusal: &Refusal,
     ) -> Result<(), CoreError> {
         let error = refusal.core_error();
-        self.metrics.answered(
-            Slot::of(
-                Service::Gateway,
-                Some(crate::Operation::Gateway(Operation::Invoke)),
-            ),
-            Some(error.aws_code()),
-            meta.started.elapsed(),
-        );
+        let principal = inv.map(|i| i.ctx.principal.arn.as_str());
+        counted(self, meta, principal, Some(error.aws_code()));
         match inv {
             Some(inv) => self.atomically(|| {
                 if let Some(a) = inv.admission.as_ref().filter(|a| a.held) {
@@ -642,6 +652,41 @@ impl Invocation {
     /// The estimate held for the call (0 if nothing was held).
     pub fn estimate_micro_usd(&self) -> i64 {
         self.admission.as_ref().map_or(0, |a| a.estimate_micro_usd)
+    }
+}
+
+/// Count a call in the metrics and log it as the pipeline logs every request (target
+/// [`crate::REQUEST_LOG`]: failures at `info`, the rest at `debug`), by its ids only.
+fn counted(core: &Core, meta: &CallMeta, principal: Option<&str>, outcome: Option<&'static str>) {
+    let elapsed = meta.started.elapsed();
+    core.metrics.answered(
+        Slot::of(
+            Service::Gateway,
+            Some(crate::Operation::Gateway(Operation::Invoke)),
+        ),
+        outcome,
+        elapsed,
+    );
+    let latency_us = elapsed.as_micros() as u64;
+    match outcome {
+        None => tracing::debug!(
+            target: crate::REQUEST_LOG,
+            request_id = %meta.request_id,
+            operation = "Invoke",
+            principal,
+            outcome = "ok",
+            latency_us,
+            "answered"
+        ),
+        Some(code) => tracing::info!(
+            target: crate::REQUEST_LOG,
+            request_id = %meta.request_id,
+            operation = "Invoke",
+            principal,
+            outcome = code,
+            latency_us,
+            "failed"
+        ),
     }
 }
 

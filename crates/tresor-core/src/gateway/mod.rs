@@ -22,7 +22,8 @@ pub(crate) mod routes;
 
 pub use dto::*;
 pub use invoke::{
-    model_matches, AdmitRequest, CallMeta, Invocation, Outcome, Refusal, UsageSource, UsedTokens,
+    model_matches, AdmitRequest, CallMeta, Invocation, Outcome, Refusal, Unidentified, UsageSource,
+    UsedTokens,
 };
 
 /// The JSON target prefix of the admin API.

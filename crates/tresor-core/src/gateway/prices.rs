@@ -1,6 +1,7 @@
 //! Price overrides: `PutPrice`, `ListPrices`, `DeletePrice`. The shipped price table lives
 //! with the gateway (`tresor_gateway::prices`); an override of the account replaces its
-//! entry for that model (or pattern ending in `*`). `ListPrices` answers the overrides.
+//! entry for that model (or pattern ending in `*`). `ListPrices` answers both, each with its
+//! source.
 
 use tresor_store::{GatewayStore, PriceRecord, StoreError};
 
@@ -46,16 +47,27 @@ impl Core {
         })
     }
 
+    /// The prices in effect: the account's overrides, and the shipped `defaults` (the
+    /// gateway's table, which the caller passes in) for every model without one; by model.
     pub fn gateway_list_prices(
         &self,
         ctx: &RequestContext,
         _req: Validated<EmptyRequest>,
+        defaults: Vec<Price>,
     ) -> Result<ListPricesResponse, CoreError> {
         self.authorize_prices(ctx, Operation::ListPrices)?;
-        let prices = self.store.list_prices(&ctx.principal.account)?;
-        Ok(ListPricesResponse {
-            prices: prices.iter().map(shown).collect(),
-        })
+        let overrides = self.store.list_prices(&ctx.principal.account)?;
+        let mut prices: Vec<Price> = overrides.iter().map(shown).collect();
+        for d in defaults {
+            if !overrides.iter().any(|o| o.model == d.model) {
+                prices.push(Price {
+                    source: Some("default".to_owned()),
+                    ..d
+                });
+            }
+        }
+        prices.sort_by(|a, b| a.model.cmp(&b.model));
+        Ok(ListPricesResponse { prices })
     }
 
     pub fn gateway_delete_price(
