@@ -58,6 +58,8 @@ enum Job {
     },
     /// A secret version was read on a day not yet recorded as its `LastAccessedDate`.
     Touch(Touch),
+    /// A gateway call whose key holds nothing used this much (see [`AuditLog::add_usage`]).
+    Usage(tresor_store::UsageDelta),
     /// Records appended in transactions reached [`INDEX_EVERY`].
     Index,
     /// Records were appended in transactions since the writer last indexed: it may be asleep
@@ -340,11 +342,12 @@ impl Writer {
             rows,
             waiters,
             touches,
+            usage,
             index: _,
         } = batch;
         self.metrics.taken(rows.len());
         let started = Instant::now();
-        if !touches.is_empty() {
+        if !touches.is_empty() || !usage.is_empty() {
             let store = self.store.clone();
             let touched = store.atomically(|| {
                 let result = if rows.is_empty() {
@@ -357,6 +360,14 @@ impl Writer {
                     // costs a date, never the records.
                     if let Err(e) = store.touch_secret(&t.arn, &t.version_id, t.day) {
                         tracing::warn!(error = %e, "recording LastAccessedDate failed");
+                    }
+                }
+                if !usage.is_empty() {
+                    // Like a touch, a failed ledger update costs a counter, never the records
+                    // (which carry each call's figures).
+                    let deltas: Vec<_> = usage.into_values().collect();
+                    if let Err(e) = tresor_store::GatewayStore::add_usage(&*store, &deltas) {
+                        tracing::warn!(error = %e, "recording gateway usage failed");
                     }
                 }
                 result.map_err(StoreError::Backend)
@@ -419,6 +430,8 @@ struct Batch {
     rows: Vec<PendingRow>,
     waiters: Vec<oneshot::Sender<Result<(), String>>>,
     touches: std::collections::HashSet<Touch>,
+    /// Gateway use to add to the ledgers, summed by (scope, period).
+    usage: std::collections::HashMap<(String, i64), tresor_store::UsageDelta>,
     /// Asked to index after this batch.
     index: bool,
 }
@@ -434,6 +447,21 @@ impl Batch {
             }
             Job::Touch(t) => {
                 self.touches.insert(t);
+                false
+            }
+            Job::Usage(d) => {
+                match self.usage.entry((d.scope.clone(), d.period_start)) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        let sum = e.get_mut();
+                        sum.cost_micro_usd += d.cost_micro_usd;
+                        sum.input_tokens += d.input_tokens;
+                        sum.output_tokens += d.output_tokens;
+                        sum.requests += d.requests;
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(d);
+                    }
+                }
                 false
             }
             Job::Index => {
@@ -537,6 +565,16 @@ impl AuditLog {
         if let Ok(sender) = self.sender.lock() {
             if let Some(sender) = sender.as_ref() {
                 let _ = sender.send(Job::Touch(touch));
+            }
+        }
+    }
+
+    /// Queue a gateway call's use for the next group commit, without waiting. Queue it before
+    /// the call's record: it is then durable no later than the record.
+    pub(crate) fn add_usage(&self, delta: tresor_store::UsageDelta) {
+        if let Ok(sender) = self.sender.lock() {
+            if let Some(sender) = sender.as_ref() {
+                let _ = sender.send(Job::Usage(delta));
             }
         }
     }

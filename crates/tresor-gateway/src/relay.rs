@@ -10,7 +10,7 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use tokio::sync::mpsc;
 use tresor_core::gateway::{Outcome, UsageSource, UsedTokens};
-use tresor_core::Core;
+use tresor_core::{Core, CoreError};
 
 use crate::admit::Admitted;
 use crate::body::{self, Body};
@@ -114,12 +114,30 @@ async fn finish_failed(
     };
     let provider = a.provider;
     let request_id = a.inv.meta.request_id.clone();
-    let recorded = tokio::task::spawn_blocking(move || core.gateway_finish(&a.inv, &outcome)).await;
-    let message = match recorded {
-        Ok(Ok(())) => format!("Tresor gateway: {why}."),
-        _ => "Tresor gateway: the call could not be recorded.".to_owned(),
+    let message = if finish(core, a, outcome).await {
+        format!("Tresor gateway: {why}.")
+    } else {
+        "Tresor gateway: the call could not be recorded.".to_owned()
     };
     error_response(provider, kind, &message, None, &request_id)
+}
+
+/// Settle and record a finished call: whether its record is durable. A call that holds
+/// nothing only queues its record (no thread waits); one that holds a budget settles in a
+/// store transaction, on a blocking thread.
+async fn finish(core: Arc<Core>, a: Admitted, outcome: Outcome) -> bool {
+    let finished = if a.inv.holds() {
+        tokio::task::spawn_blocking(move || core.gateway_finish(&a.inv, &outcome))
+            .await
+            .unwrap_or_else(|_| Err(CoreError::Internal("settlement task failed".to_owned())))
+    } else {
+        core.gateway_finish(&a.inv, &outcome)
+    };
+    match finished {
+        Ok(Some(ticket)) => ticket.durable().await.is_ok(),
+        Ok(None) => true,
+        Err(_) => false,
+    }
 }
 
 fn used(u: &Usage) -> UsedTokens {
@@ -173,8 +191,7 @@ async fn whole(
         client_disconnected: false,
         upstream_error: None,
     };
-    let recorded = tokio::task::spawn_blocking(move || core.gateway_finish(&a.inv, &outcome)).await;
-    if !matches!(recorded, Ok(Ok(()))) {
+    if !finish(core, a, outcome).await {
         // Fail closed: an answer without its record is not sent.
         return error_response(
             provider,
@@ -291,14 +308,14 @@ async fn pump(
         upstream_error: upstream_error.clone(),
     };
     let provider = a.provider;
-    let recorded = tokio::task::spawn_blocking(move || core.gateway_finish(&a.inv, &outcome)).await;
+    let recorded = finish(core, a, outcome).await;
     if disconnected {
         return;
     }
     if !rest.is_empty() && tx.send(Ok(rest)).await.is_err() {
         return;
     }
-    if !matches!(recorded, Ok(Ok(()))) {
+    if !recorded {
         // Fail closed: the client sees a broken transfer, never a clean end.
         let _ = tx
             .send(Err(std::io::Error::other("the call could not be recorded")))

@@ -161,6 +161,18 @@ pub struct Settlement {
     pub requests: i64,
 }
 
+/// Use to add to a scope's ledger without a hold (a call whose key has no budget and no
+/// rates: nothing was reserved, and its use is counted with the next audit group commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub scope: String,
+    pub period_start: i64,
+    pub cost_micro_usd: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub requests: i64,
+}
+
 /// What one scope used in one period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageRecord {
@@ -229,6 +241,8 @@ pub trait GatewayStore {
         scopes: &[BudgetScope],
         rate: Option<&RateCharge>,
     ) -> Result<()>;
+    /// Add each delta to its scope's ledger (creating the row), in one transaction.
+    fn add_usage(&self, deltas: &[UsageDelta]) -> Result<()>;
     /// What `scope` used in the period starting at `period_start`, with its live holds at
     /// `now`.
     fn usage(&self, scope: &str, period_start: i64, now: Timestamp) -> Result<UsageRecord>;

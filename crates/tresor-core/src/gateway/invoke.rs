@@ -16,7 +16,9 @@
 //!    most [`UPSTREAM_KEY_TTL`] so a new value reaches every node within that bound.
 //! 5. [`Core::gateway_finish`] (or [`Core::gateway_refused`]): the hold is settled from the
 //!    usage the provider reported (or estimated), and the call's audit record is written in
-//!    the same transaction, durable before the response completes.
+//!    the same transaction, durable before the response completes. A call that held nothing
+//!    (its key has no budget and no rates) adds its use to the ledger in the record's group
+//!    commit instead, as a read records its `LastAccessedDate`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -26,7 +28,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tresor_store::{
     BudgetScope, GatewayKeyRecord, GatewayStore, IdentityStore, PrincipalKind, RateCharge, Refused,
-    Reservation, RouteRecord, Settlement,
+    Reservation, RouteRecord, Settlement, UsageDelta,
 };
 use tresor_types::{Region, SecretBytes, Timestamp};
 
@@ -34,7 +36,7 @@ use super::keys::{period_bounds, TOKEN_PREFIX};
 use super::Operation;
 use crate::authz::Resource;
 use crate::metrics::Slot;
-use crate::{AuditedCall, Core, CoreError, Principal, RequestContext, Service};
+use crate::{AuditTicket, AuditedCall, Core, CoreError, Principal, RequestContext, Service};
 
 /// How long an upstream key read from its secret is reused: the bound within which a
 /// `PutSecretValue` or a rotation reaches every node.
@@ -507,28 +509,52 @@ impl Core {
 
     /// Step 5: settle what the call used and record it, in one transaction (durable when this
     /// returns `Ok`).
-    pub fn gateway_finish(&self, inv: &Invocation, outcome: &Outcome) -> Result<(), CoreError> {
-        let settlement = Settlement {
-            hold_id: inv.meta.request_id.clone(),
-            cost_micro_usd: outcome.cost_micro_usd,
-            input_tokens: outcome.used.input_tokens as i64,
-            output_tokens: outcome.used.output_tokens as i64,
-            requests: 1,
-        };
-        let result = self.atomically(|| {
-            if let Some(a) = &inv.admission {
-                self.store.settle(&settlement, &a.scopes, a.rate.as_ref())?;
+    pub fn gateway_finish(
+        &self,
+        inv: &Invocation,
+        outcome: &Outcome,
+    ) -> Result<Option<AuditTicket>, CoreError> {
+        let mut call = self.invoke_record(inv);
+        call.additional = Some(outcome_data(inv, outcome));
+        let result = match inv.admission.as_ref() {
+            // A hold becomes what the call cost, in one transaction with the record.
+            Some(a) if a.held => {
+                let settlement = Settlement {
+                    hold_id: inv.meta.request_id.clone(),
+                    cost_micro_usd: outcome.cost_micro_usd,
+                    input_tokens: outcome.used.input_tokens as i64,
+                    output_tokens: outcome.used.output_tokens as i64,
+                    requests: 1,
+                };
+                self.atomically(|| {
+                    self.store
+                        .settle(&settlement, &a.scopes, a.rate.as_ref())?;
+                    self.audit_in_transaction(call)
+                })
+                .map(|()| None)
             }
-            let mut call = self.invoke_record(inv);
-            call.additional = Some(outcome_data(inv, outcome));
-            self.audit_in_transaction(call)
-        });
+            // Nothing was held: the use rides the record's group commit (queued first, so it
+            // is durable no later than the record), and no write waits for an fsync of its own.
+            admission => {
+                for scope in admission.map(|a| a.scopes.as_slice()).unwrap_or_default() {
+                    self.audit_log.add_usage(UsageDelta {
+                        scope: scope.scope.clone(),
+                        period_start: scope.period_start,
+                        cost_micro_usd: outcome.cost_micro_usd,
+                        input_tokens: outcome.used.input_tokens as i64,
+                        output_tokens: outcome.used.output_tokens as i64,
+                        requests: 1,
+                    });
+                }
+                self.submit_audit(call).map(Some)
+            }
+        };
         let code = match &result {
             Err(e) => Some(e.aws_code()),
-            Ok(()) if outcome.status >= 400 || outcome.upstream_error.is_some() => {
+            Ok(_) if outcome.status >= 400 || outcome.upstream_error.is_some() => {
                 Some("UpstreamError")
             }
-            Ok(()) => None,
+            Ok(_) => None,
         };
         counted(self, &inv.meta, Some(&inv.ctx.principal.arn), code);
         result
@@ -647,6 +673,12 @@ impl Invocation {
             stream: false,
             admission: None,
         }
+    }
+
+    /// Whether the call holds part of a budget or a rate window (settling it then writes to
+    /// the store and waits for its commit: run [`Core::gateway_finish`] off the async workers).
+    pub fn holds(&self) -> bool {
+        self.admission.as_ref().is_some_and(|a| a.held)
     }
 
     /// The estimate held for the call (0 if nothing was held).

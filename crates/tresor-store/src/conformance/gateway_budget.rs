@@ -7,7 +7,7 @@ use tresor_types::Timestamp;
 
 use crate::{
     BudgetScope, GatewayStore, RateCharge, Refused, Reservation, Settlement, StoreError,
-    UsageRecord,
+    UsageDelta, UsageRecord,
 };
 
 use super::fixtures::T0;
@@ -385,6 +385,32 @@ pub fn gateway_usage_per_scope_and_period<S: GatewayStore>(store: &S) {
         usage(store, "key:other", PERIOD, now),
         UsageRecord::default()
     );
+    // Use counted without a hold (a key with no budget) adds to the same ledger.
+    let delta = UsageDelta {
+        scope: KEY.to_owned(),
+        period_start: PERIOD,
+        cost_micro_usd: 7,
+        input_tokens: 10,
+        output_tokens: 2,
+        requests: 1,
+    };
+    store.add_usage(&[delta.clone(), delta.clone()]).unwrap();
+    assert_eq!(
+        usage(store, KEY, PERIOD, now),
+        UsageRecord {
+            requests: 3,
+            input_tokens: 1_020,
+            output_tokens: 54,
+            spent_micro_usd: 44,
+            held_micro_usd: 0,
+        }
+    );
+    let negative = UsageDelta {
+        cost_micro_usd: -1,
+        ..delta
+    };
+    assert!(store.add_usage(&[negative]).is_err());
+    assert_eq!(usage(store, KEY, PERIOD, now).spent_micro_usd, 44);
 }
 
 /// Deleting a key deletes its ledgers, its holds and its rate windows; the principal's budget

@@ -26,7 +26,8 @@ use super::super::{params, sql, Db};
 use super::invalid;
 use crate::codec::millis;
 use crate::{
-    BudgetScope, RateCharge, Refused, Reservation, Result, Settlement, StoreError, UsageRecord,
+    BudgetScope, RateCharge, Refused, Reservation, Result, Settlement, StoreError, UsageDelta,
+    UsageRecord,
 };
 
 /// How long a settled hold id is remembered, in milliseconds.
@@ -245,6 +246,34 @@ pub(crate) fn reserve(
 }
 
 /// `settled_at` is the store's clock (milliseconds): when the marker was written.
+/// Add a call's use to a ledger without a hold (see `GatewayStore::add_usage`).
+pub(crate) fn add_usage(db: &mut dyn Db, d: &UsageDelta) -> Result<()> {
+    if d.cost_micro_usd < 0 || d.input_tokens < 0 || d.output_tokens < 0 || d.requests < 0 {
+        return Err(invalid("a usage delta's figures must not be negative"));
+    }
+    db.execute(
+        sql!(
+            "INSERT INTO gateway_ledger
+                 (scope, period_start, spent_micro_usd, requests, input_tokens, output_tokens)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (scope, period_start) DO UPDATE SET
+                 spent_micro_usd = gateway_ledger.spent_micro_usd + excluded.spent_micro_usd,
+                 requests = gateway_ledger.requests + excluded.requests,
+                 input_tokens = gateway_ledger.input_tokens + excluded.input_tokens,
+                 output_tokens = gateway_ledger.output_tokens + excluded.output_tokens"
+        ),
+        params![
+            &d.scope,
+            d.period_start,
+            d.cost_micro_usd,
+            d.requests,
+            d.input_tokens,
+            d.output_tokens
+        ],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn settle(
     db: &mut dyn Db,
     s: &Settlement,

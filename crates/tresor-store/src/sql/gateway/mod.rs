@@ -14,7 +14,7 @@ use tresor_types::{AccountId, Timestamp};
 use super::Transactions;
 use crate::{
     BudgetScope, GatewayKeyRecord, GatewayStore, Missing, PriceRecord, PrincipalKind, RateCharge,
-    Refused, Reservation, Result, RouteRecord, Settlement, StoreError, UsageRecord,
+    Refused, Reservation, Result, RouteRecord, Settlement, StoreError, UsageDelta, UsageRecord,
 };
 
 /// A refused input: the message names the field, never its value.
@@ -107,6 +107,10 @@ impl<S: Transactions> GatewayStore for S {
         // Read once: a rerun of the transaction writes the same marker time.
         let settled_at = Timestamp::now().0;
         self.write_db(|db| budget::settle(db, settlement, scopes, rate, settled_at))
+    }
+
+    fn add_usage(&self, deltas: &[UsageDelta]) -> Result<()> {
+        self.write_db(|db| deltas.iter().try_for_each(|d| budget::add_usage(db, d)))
     }
 
     fn usage(&self, scope: &str, period_start: i64, now: Timestamp) -> Result<UsageRecord> {
