@@ -95,6 +95,10 @@ struct Comparison {
     machine: Machine,
     duration_s: f64,
     warmup_s: f64,
+    /// `/proc/loadavg`'s 1, 5 and 15-minute figures before and after the runs: the cores are
+    /// shared, and these say how busy the machine was otherwise.
+    load_before: String,
+    load_after: String,
     litellm: Option<LiteLlmInfo>,
     /// Target name to endpoint.
     targets: BTreeMap<String, String>,
@@ -134,6 +138,14 @@ async fn interrupted() -> &'static str {
         _ = tokio::signal::ctrl_c() => "SIGINT",
         _ = term.recv() => "SIGTERM",
     }
+}
+
+/// The 1, 5 and 15-minute load averages, as `/proc/loadavg` gives them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn seconds(name: &str, value: f64) -> crate::BenchResult<Duration> {
@@ -229,7 +241,11 @@ async fn compare(args: Args) -> crate::BenchResult {
     }
     let (bench, tresor_bin, litellm_bin) = locate(&args)?;
     let machine = Machine::detect();
-    eprintln!("machine: {}", machine.describe());
+    let load_before = load_average();
+    eprintln!(
+        "machine: {}; load average {load_before}",
+        machine.describe()
+    );
     let dir = tempfile::Builder::new()
         .prefix("tresor-gateway-compare-")
         .tempdir()
@@ -371,8 +387,9 @@ async fn compare(args: Args) -> crate::BenchResult {
     }
 
     let summary = table::summary(&rows, latency_connections);
+    let load_after = load_average();
     println!(
-        "machine: {}; each run: {} s measured after {} s warm-up; everything on loopback on this machine",
+        "machine: {}; load average {load_before} before, {load_after} after; each run: {} s measured after {} s warm-up; everything on loopback on this machine",
         machine.describe(),
         args.duration,
         args.warmup,
@@ -394,6 +411,8 @@ async fn compare(args: Args) -> crate::BenchResult {
             machine,
             duration_s: args.duration,
             warmup_s: args.warmup,
+            load_before,
+            load_after,
             litellm: litellm_info,
             targets: targets
                 .iter()
