@@ -308,7 +308,7 @@ mod tests {
             row(
                 "gateway",
                 16,
-                report(8_000.0, 0.7, 2.0, None),
+                report(8_000.0, 0.9, 3.0, None),
                 report(400.0, 20.0, 60.0, None),
             ),
             row(
@@ -320,7 +320,7 @@ mod tests {
         ];
         let lines = summary(&rows, 16);
         assert_eq!(lines.len(), 4, "{lines:#?}");
-        assert!(lines[0].ends_with("MISSED by 0.200 ms"), "{}", lines[0]);
+        assert!(lines[0].ends_with("MISSED by 0.100 ms"), "{}", lines[0]);
         assert!(lines[1].ends_with("MISSED by 0.500 ms"), "{}", lines[1]);
         assert!(
             lines[2].contains("20.0x") && lines[2].ends_with(": met"),

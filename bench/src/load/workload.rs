@@ -342,3 +342,59 @@ impl RequestMaker {
         self.workload.streams()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn call(path: &str, bearer: &str) -> ChatCall {
+        ChatCall {
+            path: path.to_owned(),
+            bearer: bearer.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_chat_request_carries_the_path_the_key_and_the_stream_flag() {
+        let key = "tgk_abc123";
+        let path = "/gateway/bench/v1/chat/completions";
+        let request = chat_request(Workload::GatewayStream, &call(path, key), "127.0.0.1:8750")
+            .unwrap()
+            .to_http();
+        assert_eq!(request.uri().path(), path);
+        assert_eq!(request.method(), http::Method::POST);
+        let auth = &request.headers()[http::header::AUTHORIZATION];
+        assert_eq!(auth.to_str().unwrap(), format!("Bearer {key}"));
+        assert!(auth.is_sensitive());
+        assert_eq!(request.headers()[http::header::HOST], "127.0.0.1:8750");
+        let body: serde_json::Value = serde_json::from_slice(&chat_body(true)).unwrap();
+        assert_eq!(body["model"], "gpt-4o-mini");
+        assert_eq!(body["max_tokens"], 16);
+        assert_eq!(body["stream"], true);
+        let plain: serde_json::Value = serde_json::from_slice(&chat_body(false)).unwrap();
+        assert!(plain.get("stream").is_none(), "{plain}");
+    }
+
+    #[test]
+    fn bad_paths_and_keys_are_refused_without_echoing_the_key() {
+        let host = "127.0.0.1:1";
+        let err = |c: ChatCall| chat_request(Workload::Gateway, &c, host).err().unwrap();
+        assert!(err(call("v1/chat/completions", "k")).contains("must start with /"));
+        assert!(err(call("/v1/chat completions", "k")).contains("not a valid path"));
+        assert!(err(call("/v1/chat/completions", "")).contains("--bearer-key"));
+        let e = err(call("/v1/chat/completions", "sk-secret\nvalue"));
+        assert!(
+            e.contains("not a valid header value") && !e.contains("sk-secret"),
+            "{e}"
+        );
+        // A gateway workload without a call fails early.
+        let signer = Signer::new("id", "secret", "us-east-1", host);
+        // (It fails before anything is spawned: no runtime needed.)
+        let e = RequestMaker::new(Workload::Gateway, signer, "p", 0, 0, false, None)
+            .err()
+            .unwrap();
+        assert!(e.contains("needs a path and a key"), "{e}");
+    }
+}
