@@ -47,10 +47,17 @@ impl Row {
         }
     }
 
+    /// The reports of the direct call and of `target`, when both measured something (a run
+    /// too short for a slow target's first answer has no percentiles to compare).
+    fn pair(&self, target: &str) -> Option<(&Report, &Report)> {
+        let direct = self.results.get("direct").filter(|r| r.requests > 0)?;
+        let r = self.results.get(target).filter(|r| r.requests > 0)?;
+        Some((direct, r))
+    }
+
     /// The latency `target` adds over the direct call (total time).
     pub fn added(&self, target: &str) -> Option<Added> {
-        let direct = self.results.get("direct")?;
-        let r = self.results.get(target)?;
+        let (direct, r) = self.pair(target)?;
         Some(Added {
             p50: r.p50_ms - direct.p50_ms,
             p99: r.p99_ms - direct.p99_ms,
@@ -59,8 +66,7 @@ impl Row {
 
     /// The time to first byte `target` adds over the direct call (streamed rows).
     pub fn added_first_byte(&self, target: &str) -> Option<Added> {
-        let direct = self.results.get("direct")?;
-        let r = self.results.get(target)?;
+        let (direct, r) = self.pair(target)?;
         Some(Added {
             p50: r.ttfb_p50_ms? - direct.ttfb_p50_ms?,
             p99: r.ttfb_p99_ms? - direct.ttfb_p99_ms?,
@@ -99,15 +105,17 @@ pub fn render(rows: &[Row]) -> String {
             let added = row.added(t).filter(|_| t != "direct");
             let added_fb = row.added_first_byte(t).filter(|_| t != "direct");
             let ms = |v: Option<f64>| or_dash(v, |x| format!("{x:.3}"));
+            // No measured request: no latency to show (not zero).
+            let measured = |v: f64| ms(Some(v).filter(|_| r.requests > 0));
             let signed = |v: Option<f64>| or_dash(v, |x| format!("{x:+.3}"));
             out.push_str(&format!(
-                "{:<15} {:>5} {:<8} {:>9.1} {:>7.3} {:>7.3} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8}\n",
+                "{:<15} {:>5} {:<8} {:>9.1} {:>7} {:>7} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8} {:>7} {:>8}\n",
                 row.workload,
                 row.connections,
                 t,
                 r.rps,
-                r.p50_ms,
-                r.p99_ms,
+                measured(r.p50_ms),
+                measured(r.p99_ms),
                 signed(added.map(|a| a.p50)),
                 signed(added.map(|a| a.p99)),
                 ms(r.ttfb_p50_ms),
@@ -199,6 +207,16 @@ pub fn summary(rows: &[Row], latency_connections: usize) -> Vec<String> {
                 row.connections
             ),
         });
+    }
+    for row in rows {
+        for (name, r) in &row.results {
+            if r.requests == 0 {
+                lines.push(format!(
+                    "{name} answered no measured request in {} @{}: run longer (--duration)",
+                    row.workload, row.connections
+                ));
+            }
+        }
     }
     let errors: u64 = rows
         .iter()
@@ -331,6 +349,26 @@ mod tests {
             lines[3].contains("9.0x") && lines[3].ends_with("MISSED by 1.0x"),
             "{}",
             lines[3]
+        );
+        // A target that answered nothing in the measured time has no latency, not zero.
+        let mut silent = rows[0].results.clone();
+        if let Some(l) = silent.get_mut("litellm") {
+            *l = report(0.0, 0.0, 0.0, None);
+            l.requests = 0;
+        }
+        let silent = Row::new("gateway", 16, silent);
+        assert_eq!(silent.added("litellm"), None);
+        assert_eq!(silent.tresor_over_litellm, None);
+        let table = render(std::slice::from_ref(&silent));
+        let line = table.lines().find(|l| l.contains(" litellm ")).unwrap();
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&cells[3..8], ["0.0", "-", "-", "-", "-"], "{table}");
+        let lines = summary(&[silent], 16);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("litellm answered no measured request")),
+            "{lines:#?}"
         );
         // Without LiteLLM the ratio is not invented.
         let mut alone = rows[0].clone();
