@@ -7,11 +7,14 @@
 //! code) and drives them over keep-alive connections; `ceiling` is the no-work server;
 //! `compare` starts Tresor, moto and the ceiling and runs the same workloads against each;
 //! `seed` fills a store through the store layer directly; `scale` measures Tresor at 1 k,
-//! 100 k and 1 M secrets.
+//! 100 k and 1 M secrets; `mock-upstream` is the fast mock AI provider and `gateway_compare`
+//! measures the AI gateway beside a direct call and beside LiteLLM's proxy.
 
 mod ceiling;
 mod compare;
+mod gateway_compare;
 mod load;
+mod mock_upstream;
 mod procs;
 mod scale;
 mod seed;
@@ -37,6 +40,11 @@ enum Command {
     Seed(seed::Args),
     /// Measure Tresor with 1 k, 100 k and 1 M secrets stored.
     Scale(scale::Args),
+    /// Serve the mock AI provider (OpenAI and Anthropic shapes) the gateway benchmark calls.
+    MockUpstream(mock_upstream::Args),
+    /// Start the mock provider, Tresor and LiteLLM's proxy and compare chat completions called
+    /// directly, through Tresor's gateway and through LiteLLM.
+    GatewayCompare(gateway_compare::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -47,6 +55,8 @@ fn main() -> std::process::ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Seed(args) => seed::run(args),
         Command::Scale(args) => scale::run(args),
+        Command::MockUpstream(args) => mock_upstream::run(args),
+        Command::GatewayCompare(args) => gateway_compare::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -15,15 +15,27 @@ const READY_TIMEOUT: Duration = Duration::from_secs(90);
 /// How much of a child's log an error message shows.
 const LOG_TAIL: usize = 2000;
 
-/// A running child, killed (SIGKILL) and reaped when dropped.
+/// A running child, killed (SIGKILL) and reaped when dropped; with its whole process group
+/// when it leads one (servers that fork workers, like LiteLLM's proxy).
 pub struct ChildGuard {
     name: String,
     child: Child,
     log: PathBuf,
+    /// The child leads its own process group, which is killed with it.
+    group: bool,
 }
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
+        if self.group {
+            // By the group's id (the child's pid): its workers, and nothing else. `kill` is
+            // the only way without unsafe code; if it is missing, the child itself still dies.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -45,7 +57,18 @@ pub fn clean_command(program: &Path) -> Command {
 
 impl ChildGuard {
     /// Starts `cmd` with stdout and stderr going to `log`.
-    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> crate::BenchResult<Self> {
+    pub fn spawn(name: &str, cmd: Command, log: &Path) -> crate::BenchResult<Self> {
+        Self::start(name, cmd, log, false)
+    }
+
+    /// Like [`ChildGuard::spawn`], in a process group of its own that is killed whole.
+    pub fn spawn_group(name: &str, mut cmd: Command, log: &Path) -> crate::BenchResult<Self> {
+        use std::os::unix::process::CommandExt as _;
+        cmd.process_group(0);
+        Self::start(name, cmd, log, true)
+    }
+
+    fn start(name: &str, mut cmd: Command, log: &Path, group: bool) -> crate::BenchResult<Self> {
         let out = File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
         let err = out
             .try_clone()
@@ -58,6 +81,7 @@ impl ChildGuard {
             name: name.to_owned(),
             child,
             log: log.to_path_buf(),
+            group,
         })
     }
 

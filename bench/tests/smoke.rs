@@ -2,7 +2,9 @@
 //! Smoke test of the bench instrument, a few seconds long: `tresor-bench load` against a real
 //! `tresor server --dev` (get, put, list, mixed with zero errors and sane percentiles), against
 //! the `ceiling`, and against a server with wrong credentials, where it must report errors (an
-//! instrument that cannot see failures would make every benchmark pass).
+//! instrument that cannot see failures would make every benchmark pass); and the gateway
+//! workloads against the mock provider, through a Tresor dev server, and `gateway-compare`
+//! without LiteLLM.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -220,4 +222,157 @@ fn load_against_ceiling() {
     let ceiling = start(cmd);
     let report = load(&ceiling, "test", "get", &[]);
     assert_clean(&report);
+}
+
+/// Runs `tresor-bench load` with a gateway workload for about a second; its JSON report.
+fn load_gateway(endpoint: &str, workload: &str, path: &str, key: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let out = Command::new(BENCH)
+        .args(["load", "--endpoint", endpoint, "--workload", workload])
+        .args(["--path", path, "--bearer-key", key])
+        .args([
+            "--connections",
+            "4",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.2",
+            "--json",
+        ])
+        .arg(&json)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "load {workload} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains(key), "the key was printed: {stdout}");
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+}
+
+#[test]
+fn gateway_workloads_against_the_mock_upstream() {
+    let mut cmd = Command::new(BENCH);
+    cmd.args(["mock-upstream", "--listen", "127.0.0.1:0"]);
+    let mock = start(cmd);
+    let key = "sk-smoke-provider-key";
+    let report = load_gateway(&mock.url, "gateway", "/v1/chat/completions", key);
+    assert_eq!(report["workload"], "gateway");
+    assert_clean(&report);
+    // Only streamed answers have a time to first byte worth reporting.
+    assert!(report["ttfb_p50_ms"].is_null(), "{report:#}");
+
+    let report = load_gateway(&mock.url, "gateway-stream", "/v1/chat/completions", key);
+    assert_eq!(report["workload"], "gateway-stream");
+    assert_clean(&report);
+    let (ttfb50, ttfb99) = (
+        number(&report, "ttfb_p50_ms"),
+        number(&report, "ttfb_p99_ms"),
+    );
+    // Each answer's first byte comes before its end, so the quantiles keep that order.
+    assert!(
+        0.0 < ttfb50 && ttfb50 <= ttfb99 && ttfb50 <= number(&report, "p50_ms"),
+        "{report:#}"
+    );
+    assert!(ttfb99 <= number(&report, "p99_ms"), "{report:#}");
+}
+
+#[test]
+fn gateway_load_reports_refused_keys_as_errors() {
+    let server = dev_server();
+    let report = load_gateway(
+        &server.url,
+        "gateway",
+        "/gateway/nowhere/v1/chat/completions",
+        "tgk_not-a-key",
+    );
+    assert!(number(&report, "requests") > 0.0, "{report:#}");
+    assert_eq!(
+        number(&report, "errors"),
+        number(&report, "requests"),
+        "a refused key went unnoticed: {report:#}"
+    );
+}
+
+#[test]
+fn gateway_load_needs_a_key() {
+    let out = Command::new(BENCH)
+        .args([
+            "load",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--workload",
+            "gateway",
+        ])
+        .env_remove("TRESOR_BENCH_BEARER_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--bearer-key"), "{stderr}");
+}
+
+#[test]
+fn gateway_compare_sets_up_tresor_and_measures_it_beside_the_direct_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("gateway.json");
+    let out = Command::new(BENCH)
+        .args(["gateway-compare", "--no-litellm", "--tresor-bin"])
+        .arg(tresor_bin())
+        .args(["--connections", "2", "--stream-connections", "2"])
+        .args([
+            "--latency-connections",
+            "2",
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0.1",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "gateway-compare failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !stdout.contains("tgk_"),
+        "a gateway key was printed: {stdout}"
+    );
+    assert!(stdout.contains("added latency @2, p50"), "{stdout}");
+    let result: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let rows = result["rows"].as_array().unwrap();
+    let shape: Vec<(&str, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["workload"].as_str().unwrap(),
+                r["connections"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shape, [("gateway", 2), ("gateway-stream", 2)], "{result:#}");
+    for row in rows {
+        let results = row["results"].as_object().unwrap();
+        let names: Vec<&String> = results.keys().collect();
+        assert_eq!(names, ["direct", "tresor"], "{row:#}");
+        for report in results.values() {
+            assert_clean(report);
+        }
+        assert!(row["tresor_over_litellm"].is_null(), "{row:#}");
+    }
+    assert!(
+        rows[1]["results"]["tresor"]["ttfb_p50_ms"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 }

@@ -8,7 +8,7 @@
 //! on every exit: normal, error, SIGINT/SIGTERM (the work future is dropped, and with it the
 //! process guards) or panic. Only a SIGKILL of the bench itself leaves them behind.
 
-mod machine;
+pub mod machine;
 mod table;
 mod targets;
 
@@ -151,6 +151,7 @@ async fn compare(args: Args) -> crate::BenchResult {
         value_size: 64,
         sign_each: false,
         server_pid: Some(t.process.pid()),
+        chat: None,
     };
     for t in targets.iter() {
         load::setup_pool(&base(t, Workload::Get, connections)).await?;

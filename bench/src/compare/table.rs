@@ -172,6 +172,8 @@ mod tests {
             error_kinds: BTreeMap::new(),
             error_samples: Vec::new(),
             server_cpu_us,
+            ttfb_p50_ms: None,
+            ttfb_p99_ms: None,
         }
     }
 

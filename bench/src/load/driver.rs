@@ -75,6 +75,13 @@ async fn drive(run: Arc<Run>) -> crate::BenchResult<(Recorder, Instant)> {
         let latency = started.elapsed();
         if measured {
             recorder.record(latency, &outcome);
+            if run.maker.streams() {
+                if let Ok(response) = &outcome {
+                    if let (200..300, Some(first)) = (response.status, response.first_byte) {
+                        recorder.record_first_byte(first.saturating_duration_since(started));
+                    }
+                }
+            }
             finished = Instant::now();
         }
         match &outcome {

@@ -3,10 +3,11 @@
 //! in flight: the closed loop the report's latencies assume.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
+use hyper::body::Body as _;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
@@ -63,6 +64,9 @@ impl Endpoint {
 pub struct Response {
     pub status: u16,
     pub body: Bytes,
+    /// When the first non-empty piece of the body arrived (None: an empty body): a streamed
+    /// answer's time to first byte.
+    pub first_byte: Option<Instant>,
 }
 
 /// An open HTTP/1.1 connection with at most one request in flight.
@@ -114,13 +118,28 @@ impl Connection {
             .await
             .map_err(|e| format!("request failed: {e}"))?;
         let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("reading the response body: {e}"))?
-            .to_bytes();
-        Ok(Response { status, body })
+        let mut incoming = response.into_body();
+        // Read frame by frame, not with `collect`, to see when the first bytes arrive: an SSE
+        // stream's first event comes long before its end.
+        let mut body = bytes::BytesMut::new();
+        let mut first_byte = None;
+        while !incoming.is_end_stream() {
+            let Some(frame) = incoming.frame().await else {
+                break;
+            };
+            let frame = frame.map_err(|e| format!("reading the response body: {e}"))?;
+            if let Ok(data) = frame.into_data() {
+                if !data.is_empty() {
+                    first_byte.get_or_insert_with(Instant::now);
+                    body.extend_from_slice(&data);
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            body: body.freeze(),
+            first_byte,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
-//! `tresor-bench load`: drives one workload of real SigV4-signed Secrets Manager requests
-//! against one endpoint and reports throughput and latency.
+//! `tresor-bench load`: drives one workload of real SigV4-signed Secrets Manager requests, or
+//! of OpenAI chat completions through an AI gateway (`gateway`, `gateway-stream`), against one
+//! endpoint and reports throughput and latency.
 //!
 //! Data path: [`setup`] creates the secret pool (unless `--existing`); [`workload`] makes each
 //! request (pre-signed for reads, see BENCHMARKS.md) with the `aws-sigv4` signer in [`sign`];
@@ -11,7 +12,7 @@ mod driver;
 pub mod http;
 pub mod report;
 mod setup;
-mod sign;
+pub mod sign;
 pub mod workload;
 
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use report::Report;
-pub use workload::Workload;
+pub use workload::{ChatCall, Workload};
 
 use driver::{Run, Stop};
 use http::Endpoint;
@@ -33,13 +34,21 @@ pub struct Args {
     /// The server, `http://host:port`.
     #[arg(long)]
     pub endpoint: String,
-    /// Access key id to sign with.
+    /// Access key id to sign with (not needed by the gateway workloads).
     #[arg(long, env = "AWS_ACCESS_KEY_ID")]
-    pub access_key_id: String,
+    pub access_key_id: Option<String>,
     /// Secret access key to sign with (never printed). Prefer the environment variable: an
     /// argument is visible to other users in the process list.
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    pub secret_access_key: String,
+    pub secret_access_key: Option<String>,
+    /// Gateway workloads: the path of the chat completions call, e.g.
+    /// `/gateway/<route>/v1/chat/completions` on Tresor.
+    #[arg(long, default_value = "/v1/chat/completions")]
+    pub path: String,
+    /// Gateway workloads: the key sent as `Authorization: Bearer` (a gateway key, LiteLLM
+    /// key or provider key; never printed). Prefer the environment variable.
+    #[arg(long, env = "TRESOR_BENCH_BEARER_KEY", hide_env_values = true)]
+    pub bearer_key: Option<String>,
     /// Signing region.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
@@ -104,6 +113,8 @@ pub struct LoadConfig {
     pub sign_each: bool,
     /// The server's process, whose CPU time per request is reported (see `Args::server_pid`).
     pub server_pid: Option<u32>,
+    /// Where the gateway workloads call, and with which key (None for the others).
+    pub chat: Option<ChatCall>,
 }
 
 fn seconds(name: &str, value: f64) -> crate::BenchResult<Duration> {
@@ -112,10 +123,35 @@ fn seconds(name: &str, value: f64) -> crate::BenchResult<Duration> {
 }
 
 pub fn run(args: Args) -> crate::BenchResult {
+    let gateway = args.workload.is_gateway();
+    let (access_key_id, secret_access_key) = match (args.access_key_id, args.secret_access_key) {
+        (Some(id), Some(secret)) => (id, secret),
+        // The gateway workloads sign nothing.
+        _ if gateway => (String::new(), String::new()),
+        _ => {
+            return Err(format!(
+                "the {} workload signs its requests: give --access-key-id and --secret-access-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+                args.workload.name()
+            ))
+        }
+    };
+    let chat = match args.bearer_key {
+        Some(bearer) if gateway => Some(ChatCall {
+            path: args.path,
+            bearer,
+        }),
+        None if gateway => {
+            return Err(format!(
+                "the {} workload needs --bearer-key (or TRESOR_BENCH_BEARER_KEY)",
+                args.workload.name()
+            ))
+        }
+        _ => None,
+    };
     let config = LoadConfig {
         endpoint: args.endpoint,
-        access_key_id: args.access_key_id,
-        secret_access_key: args.secret_access_key,
+        access_key_id,
+        secret_access_key,
         region: args.region,
         workload: args.workload,
         connections: usize::try_from(args.connections).map_err(|e| e.to_string())?,
@@ -127,13 +163,14 @@ pub fn run(args: Args) -> crate::BenchResult {
         value_size: args.value_size,
         sign_each: args.sign_each,
         server_pid: args.server_pid,
+        chat,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let report = runtime.block_on(async {
-        if !args.existing {
+        if !args.existing && !config.workload.is_gateway() {
             setup_pool(&config).await?;
         }
         execute(&config).await
@@ -192,6 +229,7 @@ pub async fn execute(config: &LoadConfig) -> crate::BenchResult<Report> {
         config.secrets,
         config.value_size,
         config.sign_each,
+        config.chat.as_ref(),
     )?;
     let warm_end = Instant::now() + config.warmup;
     let stop = match config.requests {

@@ -1,6 +1,7 @@
 //! What a load run measured: per-connection [`Recorder`]s (an HDR histogram in microseconds
 //! and error counts, no sharing while the run lasts), merged into one [`Report`] that prints
-//! as a table and serializes as the JSON other tools read.
+//! as a table and serializes as the JSON other tools read. Streamed workloads also keep a
+//! histogram of the time to first byte.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +20,8 @@ const SAMPLE_BODY: usize = 200;
 /// The measurements of one connection task.
 pub struct Recorder {
     histogram: Histogram<u64>,
+    /// Time to first byte of successful streamed answers (empty for other workloads).
+    first_byte: Histogram<u64>,
     requests: u64,
     errors: u64,
     error_kinds: BTreeMap<String, u64>,
@@ -27,10 +30,12 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new() -> crate::BenchResult<Self> {
-        let histogram = Histogram::new_with_bounds(1, HIGHEST_MICROS, 3)
-            .map_err(|e| format!("histogram: {e}"))?;
+        let new = || {
+            Histogram::new_with_bounds(1, HIGHEST_MICROS, 3).map_err(|e| format!("histogram: {e}"))
+        };
         Ok(Self {
-            histogram,
+            histogram: new()?,
+            first_byte: new()?,
             requests: 0,
             errors: 0,
             error_kinds: BTreeMap::new(),
@@ -63,6 +68,13 @@ impl Recorder {
         }
     }
 
+    /// Records the time to first byte of one measured, successful streamed answer.
+    pub fn record_first_byte(&mut self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.first_byte
+            .saturating_record(micros.clamp(1, HIGHEST_MICROS));
+    }
+
     /// Counts an error; the first of each kind is kept as an example.
     fn error(&mut self, kind: String, sample: impl FnOnce() -> String) {
         self.errors += 1;
@@ -77,6 +89,9 @@ impl Recorder {
     pub fn merge(&mut self, other: Recorder) -> crate::BenchResult {
         self.histogram
             .add(&other.histogram)
+            .map_err(|e| format!("merging histograms: {e}"))?;
+        self.first_byte
+            .add(&other.first_byte)
             .map_err(|e| format!("merging histograms: {e}"))?;
         self.requests += other.requests;
         self.errors += other.errors;
@@ -131,7 +146,14 @@ impl Recorder {
             error_kinds: self.error_kinds.clone(),
             error_samples: self.samples.clone(),
             server_cpu_us: None,
+            ttfb_p50_ms: self.first_byte_ms(0.5),
+            ttfb_p99_ms: self.first_byte_ms(0.99),
         }
+    }
+
+    /// A quantile of the time to first byte in ms; None when nothing streamed was recorded.
+    fn first_byte_ms(&self, q: f64) -> Option<f64> {
+        (!self.first_byte.is_empty()).then(|| self.first_byte.value_at_quantile(q) as f64 / 1000.0)
     }
 }
 
@@ -171,6 +193,12 @@ pub struct Report {
     /// process was given (`--server-pid`) and could be read.
     #[serde(default)]
     pub server_cpu_us: Option<f64>,
+    /// Streamed workloads: the time from sending a request to the first bytes of its answer's
+    /// body (the first SSE event), over the successful measured requests, in ms.
+    #[serde(default)]
+    pub ttfb_p50_ms: Option<f64>,
+    #[serde(default)]
+    pub ttfb_p99_ms: Option<f64>,
 }
 
 impl Report {
@@ -204,6 +232,11 @@ impl Report {
             self.p999_ms,
             self.max_ms
         ));
+        if let (Some(p50), Some(p99)) = (self.ttfb_p50_ms, self.ttfb_p99_ms) {
+            out.push_str(&format!(
+                "time to first byte: p50 {p50:.3} ms, p99 {p99:.3} ms\n"
+            ));
+        }
         if let Some(us) = self.server_cpu_us {
             out.push_str(&format!("server CPU per request: {us:.1} µs\n"));
         }

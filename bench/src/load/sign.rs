@@ -1,6 +1,9 @@
 //! SigV4 signing with the `aws-sigv4` crate, the signer the AWS SDKs use. Tresor's own
 //! `tresor-sigv4` is never used here: the bench must exercise the server the way a real
 //! client does, and a bug shared by signer and verifier would go unseen.
+//!
+//! Also the request shape every workload sends ([`SignedRequest`]): a signed Secrets Manager
+//! call, or (for the gateway workloads) a plain call carrying a bearer key.
 
 use std::time::SystemTime;
 
@@ -14,27 +17,37 @@ use http_body_util::Full;
 /// The Secrets Manager signing name.
 const SERVICE: &str = "secretsmanager";
 
-/// A signed request ready to send any number of times (until its `x-amz-date` is older than
-/// the server's 15-minute skew window).
+/// A request ready to send any number of times (a signed one until its `x-amz-date` is older
+/// than the server's 15-minute skew window).
 #[derive(Clone)]
 pub struct SignedRequest {
+    /// Origin-form path (HTTP/1.1 to the server itself).
+    path: http::Uri,
     headers: http::HeaderMap,
     body: Bytes,
 }
 
 impl SignedRequest {
-    /// A sendable copy: origin-form URI `/` (HTTP/1.1 to the server itself), the signed
-    /// headers and the body.
+    /// A request to `path` that needs no signature (its headers carry the credential, if any).
+    pub fn unsigned(path: http::Uri, headers: http::HeaderMap, body: Bytes) -> Self {
+        Self {
+            path,
+            headers,
+            body,
+        }
+    }
+
+    /// A sendable copy: `POST` to the path, with the headers and the body.
     pub fn to_http(&self) -> http::Request<Full<Bytes>> {
         let mut request = http::Request::new(Full::new(self.body.clone()));
         *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = http::Uri::from_static("/");
+        *request.uri_mut() = self.path.clone();
         *request.headers_mut() = self.headers.clone();
         request
     }
 }
 
-/// Signs awsJson1.1 Secrets Manager calls for one identity, region and host.
+/// Signs calls to `POST /` for one identity, region and host.
 #[derive(Clone)]
 pub struct Signer {
     identity: Identity,
@@ -59,21 +72,49 @@ impl Signer {
         }
     }
 
-    /// Signs `secretsmanager.<operation>` with `body`, dated now.
+    /// `host:port`, as sent in the `Host` header.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// Signs awsJson1.1 `secretsmanager.<operation>` with `body`, dated now.
     pub fn sign(&self, operation: &str, body: Bytes) -> crate::BenchResult<SignedRequest> {
         let target = format!("secretsmanager.{operation}");
-        let mut request = http::Request::builder()
+        self.sign_for(
+            SERVICE,
+            "application/x-amz-json-1.1",
+            Some(&target),
+            body,
+            operation,
+        )
+    }
+
+    /// Signs a call to `service` (its SigV4 signing name) with this content type, an optional
+    /// `X-Amz-Target`, and `body`, dated now: the JSON services (`gateway`) and the Query ones
+    /// (`iam`, form-encoded, no target) alike. `what` names the call in errors.
+    pub fn sign_for(
+        &self,
+        service: &str,
+        content_type: &str,
+        target: Option<&str>,
+        body: Bytes,
+        what: &str,
+    ) -> crate::BenchResult<SignedRequest> {
+        let mut builder = http::Request::builder()
             .method(http::Method::POST)
             .uri(format!("http://{}/", self.authority))
             .header(http::header::HOST, self.authority.as_str())
-            .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")
-            .header("x-amz-target", target.as_str())
+            .header(http::header::CONTENT_TYPE, content_type);
+        if let Some(target) = target {
+            builder = builder.header("x-amz-target", target);
+        }
+        let mut request = builder
             .body(())
-            .map_err(|e| format!("building {operation}: {e}"))?;
+            .map_err(|e| format!("building {what}: {e}"))?;
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(&self.region)
-            .name(SERVICE)
+            .name(service)
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
@@ -90,12 +131,13 @@ impl Signer {
             headers.into_iter(),
             SignableBody::Bytes(&body),
         )
-        .map_err(|e| format!("signing {operation}: {e}"))?;
+        .map_err(|e| format!("signing {what}: {e}"))?;
         let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| format!("signing {operation}: {e}"))?
+            .map_err(|e| format!("signing {what}: {e}"))?
             .into_parts();
         instructions.apply_to_request_http1x(&mut request);
         Ok(SignedRequest {
+            path: http::Uri::from_static("/"),
             headers: request.into_parts().0.headers,
             body,
         })

@@ -6,6 +6,9 @@
 //! (the server accepts a signature for 15 minutes; there is no nonce). Larger pools, and every
 //! write (PutSecretValue, CreateSecret carry a fresh value and ClientRequestToken) and
 //! ListSecrets page (its NextToken varies), are signed per request.
+//!
+//! The gateway workloads send one fixed OpenAI chat completion (built once) with a bearer key:
+//! to an AI gateway's route, or to the provider (the mock) directly.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +43,11 @@ pub enum Workload {
     List,
     /// 95 % get, 4 % describe, 1 % put.
     Mixed,
+    /// An OpenAI chat completion (`gpt-4o-mini`, `max_tokens` 16), answered as one JSON body.
+    Gateway,
+    /// The same chat completion streamed (SSE): also reports the time to first byte.
+    #[serde(rename = "gateway-stream")]
+    GatewayStream,
 }
 
 impl Workload {
@@ -52,13 +60,90 @@ impl Workload {
             Workload::Create => "create",
             Workload::List => "list",
             Workload::Mixed => "mixed",
+            Workload::Gateway => "gateway",
+            Workload::GatewayStream => "gateway-stream",
         }
     }
 
     /// Whether requests read the pool (which then must exist).
-    fn uses_pool(self) -> bool {
-        !matches!(self, Workload::Create | Workload::List)
+    pub fn uses_pool(self) -> bool {
+        !matches!(
+            self,
+            Workload::Create | Workload::List | Workload::Gateway | Workload::GatewayStream
+        )
     }
+
+    /// Whether this is a call through an AI gateway (bearer key, no SigV4, no pool).
+    pub fn is_gateway(self) -> bool {
+        matches!(self, Workload::Gateway | Workload::GatewayStream)
+    }
+
+    /// Whether answers are streamed, so the time to first byte means something.
+    pub fn streams(self) -> bool {
+        self == Workload::GatewayStream
+    }
+}
+
+/// Where the gateway workloads send their chat completion, and with which key.
+#[derive(Clone)]
+pub struct ChatCall {
+    /// Origin-form path: `/v1/chat/completions` on the provider or LiteLLM,
+    /// `/gateway/<route>/v1/chat/completions` on Tresor.
+    pub path: String,
+    /// Sent as `Authorization: Bearer …`; never printed.
+    pub bearer: String,
+}
+
+/// The chat completion every gateway request sends: small and fixed, so what is measured is the
+/// gateway, not the prompt.
+pub fn chat_body(stream: bool) -> Bytes {
+    let mut request = json!({
+        "model": "gpt-4o-mini",
+        "max_tokens": 16,
+        "messages": [{ "role": "user", "content": "Say hello." }],
+    });
+    if stream {
+        request["stream"] = json!(true);
+    }
+    body(request)
+}
+
+/// The one request of a gateway workload.
+fn chat_request(
+    workload: Workload,
+    call: &ChatCall,
+    authority: &str,
+) -> crate::BenchResult<SignedRequest> {
+    if !call.path.starts_with('/') {
+        return Err(format!("--path {:?}: must start with /", call.path));
+    }
+    let path: http::Uri = call
+        .path
+        .parse()
+        .map_err(|_| format!("--path {:?}: not a valid path", call.path))?;
+    if call.bearer.is_empty() {
+        return Err(format!(
+            "the {} workload needs a key (--bearer-key)",
+            workload.name()
+        ));
+    }
+    let value = |v: &str, what: &str| {
+        http::HeaderValue::from_str(v).map_err(|_| format!("{what}: not a valid header value"))
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::HOST, value(authority, "the endpoint")?);
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let mut auth = value(&format!("Bearer {}", call.bearer), "the bearer key")?;
+    auth.set_sensitive(true);
+    headers.insert(http::header::AUTHORIZATION, auth);
+    Ok(SignedRequest::unsigned(
+        path,
+        headers,
+        chat_body(workload.streams()),
+    ))
 }
 
 /// One pre-signed GetSecretValue and DescribeSecret per pool secret.
@@ -75,6 +160,8 @@ pub struct RequestMaker {
     secrets: usize,
     value_size: usize,
     presigned: Option<watch::Receiver<Arc<Presigned>>>,
+    /// The gateway workloads' one request.
+    chat: Option<SignedRequest>,
 }
 
 /// The name of pool secret `i`.
@@ -112,7 +199,18 @@ impl RequestMaker {
         secrets: usize,
         value_size: usize,
         sign_each: bool,
+        chat: Option<&ChatCall>,
     ) -> crate::BenchResult<Arc<Self>> {
+        let chat = match (workload.is_gateway(), chat) {
+            (true, Some(call)) => Some(chat_request(workload, call, signer.authority())?),
+            (true, None) => {
+                return Err(format!(
+                    "the {} workload needs a path and a key",
+                    workload.name()
+                ))
+            }
+            (false, _) => None,
+        };
         if workload.uses_pool() && secrets == 0 {
             return Err(format!(
                 "--secrets must be at least 1 for {}",
@@ -154,6 +252,7 @@ impl RequestMaker {
             secrets,
             value_size,
             presigned,
+            chat,
         }))
     }
 
@@ -175,6 +274,10 @@ impl RequestMaker {
                 95..99 => self.read(rng, false),
                 _ => self.put(rng),
             },
+            Workload::Gateway | Workload::GatewayStream => self
+                .chat
+                .clone()
+                .ok_or_else(|| "no chat request prepared".to_owned()),
         }
     }
 
@@ -232,5 +335,66 @@ impl RequestMaker {
     /// Whether answers carry a NextToken to follow.
     pub fn follows_pages(&self) -> bool {
         self.workload == Workload::List
+    }
+
+    /// Whether answers are streamed (the driver then records the time to first byte).
+    pub fn streams(&self) -> bool {
+        self.workload.streams()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn call(path: &str, bearer: &str) -> ChatCall {
+        ChatCall {
+            path: path.to_owned(),
+            bearer: bearer.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_chat_request_carries_the_path_the_key_and_the_stream_flag() {
+        let key = "tgk_abc123";
+        let path = "/gateway/bench/v1/chat/completions";
+        let request = chat_request(Workload::GatewayStream, &call(path, key), "127.0.0.1:8750")
+            .unwrap()
+            .to_http();
+        assert_eq!(request.uri().path(), path);
+        assert_eq!(request.method(), http::Method::POST);
+        let auth = &request.headers()[http::header::AUTHORIZATION];
+        assert_eq!(auth.to_str().unwrap(), format!("Bearer {key}"));
+        assert!(auth.is_sensitive());
+        assert_eq!(request.headers()[http::header::HOST], "127.0.0.1:8750");
+        let body: serde_json::Value = serde_json::from_slice(&chat_body(true)).unwrap();
+        assert_eq!(body["model"], "gpt-4o-mini");
+        assert_eq!(body["max_tokens"], 16);
+        assert_eq!(body["stream"], true);
+        let plain: serde_json::Value = serde_json::from_slice(&chat_body(false)).unwrap();
+        assert!(plain.get("stream").is_none(), "{plain}");
+    }
+
+    #[test]
+    fn bad_paths_and_keys_are_refused_without_echoing_the_key() {
+        let host = "127.0.0.1:1";
+        let err = |c: ChatCall| chat_request(Workload::Gateway, &c, host).err().unwrap();
+        assert!(err(call("v1/chat/completions", "k")).contains("must start with /"));
+        assert!(err(call("/v1/chat completions", "k")).contains("not a valid path"));
+        assert!(err(call("/v1/chat/completions", "")).contains("--bearer-key"));
+        let e = err(call("/v1/chat/completions", "sk-secret\nvalue"));
+        assert!(
+            e.contains("not a valid header value") && !e.contains("sk-secret"),
+            "{e}"
+        );
+        // A gateway workload without a call fails early.
+        let signer = Signer::new("id", "secret", "us-east-1", host);
+        // (It fails before anything is spawned: no runtime needed.)
+        let e = RequestMaker::new(Workload::Gateway, signer, "p", 0, 0, false, None)
+            .err()
+            .unwrap();
+        assert!(e.contains("needs a path and a key"), "{e}");
     }
 }
