@@ -130,6 +130,12 @@ impl Core {
             )
     }
 
+    /// Whether the store answers point reads in microseconds (the embedded store), so a caller
+    /// may make a few on an async worker instead of hopping to the blocking pool and back.
+    pub fn reads_inline(&self) -> bool {
+        matches!(*self.store, StoreBackend::Sqlite(_))
+    }
+
     /// What the server has done, for `GET /metrics`.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.metrics

@@ -138,8 +138,9 @@ impl Gateway {
         // 1. The key and the route, before the body is read.
         let token: Option<Vec<u8>> = headers::presented_key(&parts.headers).map(<[u8]>::to_vec);
         let gw = self.clone();
+        let inline = self.core.reads_inline();
         let identified = self
-            .blocking(looks_like, &request_id, move || {
+            .store_work(inline, looks_like, &request_id, move || {
                 let head = admit::Head {
                     token: token.as_deref(),
                     route: &route,
@@ -167,8 +168,9 @@ impl Gateway {
         // 3. Authorization, budget, the provider key.
         let query = parts.uri.query().map(str::to_owned);
         let gw = self.clone();
+        let inline = self.core.reads_inline() && !inv.will_hold();
         let admitted = self
-            .blocking(provider, &request_id, move || {
+            .store_work(inline, provider, &request_id, move || {
                 let call = admit::Incoming {
                     rest: &rest,
                     query: query.as_deref(),
@@ -205,17 +207,26 @@ impl Gateway {
         }
     }
 
-    /// Run store work on a blocking thread; a task that failed is answered at once.
-    async fn blocking<T: Send + 'static>(
+    /// Run store work, its reads in one snapshot: `inline` (reads only, on the embedded
+    /// store: microseconds, less than a hop to the blocking pool and back) on this task, else
+    /// on a blocking thread. A task that failed is answered at once.
+    async fn store_work<T: Send + 'static>(
         &self,
+        inline: bool,
         provider: Provider,
         request_id: &str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Response<Body>> {
-        tokio::task::spawn_blocking(work).await.map_err(|_| {
-            tracing::error!(request_id, "gateway task failed");
-            internal_error(provider, request_id)
-        })
+        if inline {
+            return Ok(self.core.reading(work));
+        }
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.reading(work))
+            .await
+            .map_err(|_| {
+                tracing::error!(request_id, "gateway task failed");
+                internal_error(provider, request_id)
+            })
     }
 
     /// The request body, within the size and time limits (a message for the caller if not).

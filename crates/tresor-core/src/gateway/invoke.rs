@@ -675,6 +675,11 @@ impl Invocation {
         }
     }
 
+    /// Whether admitting the call will write to the store (its key has a budget or rates).
+    pub fn will_hold(&self) -> bool {
+        self.key.budget_micro_usd.is_some() || self.key.rpm.is_some() || self.key.tpm.is_some()
+    }
+
     /// Whether the call holds part of a budget or a rate window (settling it then writes to
     /// the store and waits for its commit: run [`Core::gateway_finish`] off the async workers).
     pub fn holds(&self) -> bool {
