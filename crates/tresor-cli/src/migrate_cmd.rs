@@ -3,9 +3,10 @@
 //!
 //! Nothing is decrypted (no passphrase is asked): every record is copied as it is stored —
 //! the sealed root key, access keys, KMS keys, secrets with all their versions, identities and
-//! policies, and the audit trail row for row with its checkpoints — and every AAD is bound to
-//! an ARN or id the copy keeps, so the same passphrase unseals the new store and its audit
-//! trail still verifies. The copy is one transaction of the target: it lands whole or not at
+//! policies, the AI gateway's routes, keys, price overrides and budget ledgers (not its
+//! in-flight holds and rate windows), and the audit trail row for row with its checkpoints —
+//! and every AAD is bound to an ARN or id the copy keeps, so the same passphrase unseals the
+//! new store, its audit trail still verifies and every gateway token still works. The copy is one transaction of the target: it lands whole or not at
 //! all. A target that holds anything is refused and left unchanged. Stop every server using
 //! the source first; the source is only read (its write lock is held while it is read, so the
 //! copy is one consistent state).

@@ -2,7 +2,9 @@
 //! an empty PostgreSQL database without decrypting anything: a server started on the new
 //! store with the same passphrase serves the same secrets to the same credentials, the moved
 //! audit trail verifies (with the passphrase, and with only the public key) and goes on
-//! growing, and a second move into the now non-empty database is refused and changes nothing.
+//! growing, the AI gateway keeps its routes, prices, keys (the same token works) and budgets
+//! (what was spent before the move still counts), and a second move into the now non-empty
+//! database is refused and changes nothing.
 //! A move interrupted half-way (the process killed with SIGKILL, or its database connection
 //! cut) lands not at all: the target holds no row, and the next move into it succeeds.
 //!
@@ -13,7 +15,8 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::sync::mpsc;
@@ -23,8 +26,9 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::primitives::Blob;
 use common::pg::TestDb;
 use common::{
-    iam_client, run_with_timeout, sdk_client, tresor_command, unique, Creds, ServerOptions,
+    iam_client, run_with_timeout, sdk_client, tresor_command, unique, Creds, Server, ServerOptions,
 };
+use serde_json::Value;
 
 const PASSPHRASE: &str = "migrate storage passphrase";
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -255,6 +259,176 @@ async fn check_and_add(url: &str, creds: &Creds, written: &Written) -> u64 {
     sent + 2
 }
 
+// ---- the AI gateway's state ----
+
+/// `tresor gateway <args> --output json` against `endpoint` as `creds`.
+fn gateway_cli(endpoint: &str, creds: &Creds, args: &[&str]) -> Value {
+    let mut cmd = tresor_command();
+    cmd.arg("gateway")
+        .args(args)
+        .args(["--output", "json"])
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
+        .env("AWS_REGION", "us-east-1");
+    let out = run_with_timeout(cmd, TIMEOUT);
+    assert!(
+        out.status.success(),
+        "tresor gateway {args:?}: {}",
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// One chat completion through a server's gateway with the key `token`: the HTTP status.
+fn chat(addr: SocketAddr, token: &str) -> u16 {
+    let body =
+        r#"{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    write!(
+        stream,
+        "POST /gateway/openai/v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    common::parse_http_response(&raw).0
+}
+
+const ALLOW_INVOKE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"gateway:Invoke","Resource":"arn:aws:gateway:*:*:route/openai"}]}"#;
+
+/// The gateway's configuration as its admin API lists it: routes, keys, price overrides.
+fn gateway_config(endpoint: &str, creds: &Creds) -> Vec<Value> {
+    ["route", "key", "price"]
+        .iter()
+        .map(|what| gateway_cli(endpoint, creds, &[what, "list"]))
+        .collect()
+}
+
+/// What the store's gateway held before the move.
+struct GatewaySeed {
+    token: String,
+    key_id: String,
+    config: Vec<Value>,
+}
+
+/// Through the real tools (the SDKs, then the `tresor gateway` CLI): the provider key as a
+/// secret, an IAM user allowed to invoke route `openai`, the route (to the mock provider), a
+/// price of $1 per output token, and the user's key with a $12 total budget; then one call,
+/// which costs $5 (the mock reports 5 output tokens).
+fn seed_gateway(
+    rt: &tokio::runtime::Runtime,
+    server: &Server,
+    creds: &Creds,
+    upstream: &str,
+) -> GatewaySeed {
+    rt.block_on(async {
+        sdk_client(&server.url, creds)
+            .create_secret()
+            .name("mig/openai-key")
+            .secret_string("sk-mock-migrate")
+            .send()
+            .await
+            .expect("provider key");
+        let iam = iam_client(&server.url, creds);
+        iam.create_user()
+            .user_name("chat")
+            .send()
+            .await
+            .expect("chat user");
+        iam.put_user_policy()
+            .user_name("chat")
+            .policy_name("invoke")
+            .policy_document(ALLOW_INVOKE)
+            .send()
+            .await
+            .expect("invoke policy");
+    });
+    let url = server.url.as_str();
+    gateway_cli(
+        url,
+        creds,
+        &[
+            "route",
+            "create",
+            "openai",
+            "--provider",
+            "openai",
+            "--secret-id",
+            "mig/openai-key",
+            "--base-url",
+            upstream,
+        ],
+    );
+    gateway_cli(
+        url,
+        creds,
+        &[
+            "price",
+            "set",
+            "gpt-4o-mini",
+            "--input-usd",
+            "0",
+            "--output-usd",
+            "1000000",
+        ],
+    );
+    let key = gateway_cli(
+        url,
+        creds,
+        &[
+            "key",
+            "create",
+            "--user",
+            "chat",
+            "--routes",
+            "openai",
+            "--budget-usd",
+            "12",
+            "--budget-period",
+            "total",
+        ],
+    );
+    let token = key["key"].as_str().unwrap().to_owned();
+    let key_id = key["key_id"].as_str().unwrap().to_owned();
+    assert_eq!(chat(server.addr, &token), 200, "the call before the move");
+    let usage = gateway_cli(url, creds, &["key", "usage", &key_id]);
+    assert_eq!(usage["spent_usd"], 5.0, "{usage}");
+    GatewaySeed {
+        token,
+        key_id,
+        config: gateway_config(url, creds),
+    }
+}
+
+/// On the moved store: the same configuration; the same token still works; the $5 spent
+/// before the move still counts, so one more $5 call fits the $12 budget and the next is
+/// refused (a budget reset by the move would admit it). Returns the calls made.
+fn check_gateway(server: &Server, creds: &Creds, seed: &GatewaySeed) -> u64 {
+    let url = server.url.as_str();
+    assert_eq!(gateway_config(url, creds), seed.config);
+    let usage = gateway_cli(url, creds, &["key", "usage", &seed.key_id]);
+    assert_eq!(usage["requests"], 1, "{usage}");
+    assert_eq!(usage["spent_usd"], 5.0, "{usage}");
+    assert_eq!(usage["held_usd"], 0.0, "{usage}");
+    assert_eq!(
+        chat(server.addr, &seed.token),
+        200,
+        "the key works after the move"
+    );
+    assert_eq!(
+        chat(server.addr, &seed.token),
+        429,
+        "$10 of the $12 budget are spent: a $5 call must be refused"
+    );
+    let usage = gateway_cli(url, creds, &["key", "usage", &seed.key_id]);
+    assert_eq!(usage["requests"], 2, "{usage}");
+    assert_eq!(usage["spent_usd"], 10.0, "{usage}");
+    2
+}
+
 #[test]
 fn a_sqlite_store_moves_to_postgres_and_keeps_working() {
     let Some(db) = TestDb::create("tresor_mig") else {
@@ -279,8 +453,13 @@ fn a_sqlite_store_moves_to_postgres_and_keeps_working() {
         .enable_all()
         .build()
         .unwrap();
+    let mock = rt
+        .block_on(tresor_gateway::mock::MockUpstream::start(true))
+        .unwrap();
+    let upstream = format!("http://{}/v1", mock.addr);
     let mut server = ServerOptions::production(&data, PASSPHRASE).start();
     let written = rt.block_on(make_requests(&server.url, &creds));
+    let seed = seed_gateway(&rt, &server, &creds, &upstream);
     let status = server.stop();
     assert!(status.success(), "SIGTERM exit: {status}");
     drop(server);
@@ -313,11 +492,19 @@ fn a_sqlite_store_moves_to_postgres_and_keeps_working() {
         out.status
     );
     eprintln!("migrate-storage:\n{stdout}");
-    assert!(stdout.contains("  secrets: 5\n"), "{stdout}");
-    assert!(stdout.contains("  secret versions: 8\n"), "{stdout}");
-    assert!(stdout.contains("  access keys: 2\n"), "{stdout}");
-    assert!(stdout.contains("  users: 1\n"), "{stdout}");
-    assert!(stdout.contains("  inline policies: 1\n"), "{stdout}");
+    for line in [
+        "  secrets: 6\n",
+        "  secret versions: 9\n",
+        "  access keys: 2\n",
+        "  users: 2\n",
+        "  inline policies: 2\n",
+        "  gateway routes: 1\n",
+        "  gateway keys: 1\n",
+        "  gateway price overrides: 1\n",
+        "  gateway budget ledgers: 1\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing: {stdout}");
+    }
     assert!(
         stdout.contains(&format!("  audit records: {before}\n")),
         "{stdout}"
@@ -339,7 +526,8 @@ fn a_sqlite_store_moves_to_postgres_and_keeps_working() {
 
     // A server on the new store: same passphrase, same credentials, same secrets.
     let mut server = ServerOptions::postgres(&db.url, PASSPHRASE).start();
-    let sent = rt.block_on(check_and_add(&server.url, &creds, &written));
+    let mut sent = rt.block_on(check_and_add(&server.url, &creds, &written));
+    sent += check_gateway(&server, &creds, &seed);
     let status = server.stop();
     assert!(status.success(), "SIGTERM exit: {status}");
     drop(server);

@@ -184,6 +184,20 @@ pub struct UsageRecord {
     pub held_micro_usd: i64,
 }
 
+/// One budget ledger as stored: what `scope` spent and used in the period starting at
+/// `period_start`, settled calls only (holds are not in it). Read and written only by a
+/// whole-store copy ([`crate::Transfer`]); the gateway itself goes through `settle` and
+/// `usage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRecord {
+    pub scope: String,
+    pub period_start: i64,
+    pub spent_micro_usd: i64,
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+}
+
 /// The gateway's persistent state. Each method is one transaction.
 pub trait GatewayStore {
     // ---- routes ----

@@ -5,10 +5,18 @@
 //! id that the copy keeps, so records move as they are stored: the sealed root key and the rest
 //! of the metadata, access keys (sealed secrets) and their sessions, KMS keys (wrapped
 //! material), secrets with every version (envelopes as stored), identities and policies, the
-//! audit trail (every row verbatim, in order, so its chain still verifies) and its checkpoints.
+//! audit trail (every row verbatim, in order, so its chain still verifies) and its checkpoints,
+//! and the AI gateway's state: routes, gateway keys (their token's MAC as stored: the MAC key
+//! derives from the root key, which moves too, so every token still works), price overrides
+//! and the budget ledgers (so budgets do not reset by moving).
+//!
+//! The gateway's transient state is not copied: holds, settled markers and rate windows. A
+//! move runs with every server stopped, so no call is in flight: there is no live hold to
+//! carry and no settle left to repeat, and a rate window lasts a minute.
 //!
 //! A backend implements the few listings of [`Transfer`] (what exists, by id); reading each
-//! record and writing it go through the ordinary store traits. [`transfer`] writes the whole
+//! record and writing it go through the ordinary store traits (a budget ledger, which no
+//! store trait writes, through [`Transfer::import_gateway_ledger`]). [`transfer`] writes the whole
 //! copy in one transaction of the target (`Store::atomically`), so a failed copy leaves the
 //! target as it was, and holds the source's write lock meanwhile, so the copy is one consistent
 //! state of the source (on SQLite; stop every node before moving a store).
@@ -18,9 +26,10 @@ use std::collections::HashMap;
 use tresor_types::AccountId;
 
 use crate::{
-    AccessKeyRecord, AuditStore, IdentityStore, KmsKeyRecord, ManagedPolicyRecord, PrincipalKind,
-    PrincipalName, Result, RoleRecord, Scope, SealedVersion, SecretRecord, SessionRecord, Store,
-    StoreError, UserRecord,
+    AccessKeyRecord, AuditStore, GatewayKeyRecord, GatewayStore, IdentityStore, KmsKeyRecord,
+    LedgerRecord, ManagedPolicyRecord, PriceRecord, PrincipalKind, PrincipalName, Result,
+    RoleRecord, RouteRecord, Scope, SealedVersion, SecretRecord, SessionRecord, Store, StoreError,
+    UserRecord,
 };
 
 /// Audit records read and appended per batch.
@@ -31,8 +40,10 @@ const PROGRESS_EVERY: u64 = 100;
 
 /// The listings a backend provides so that a whole store can be read, and the emptiness check
 /// a target must pass. The records themselves are read and written through [`Store`],
-/// [`IdentityStore`] and [`AuditStore`].
-pub trait Transfer: Store + IdentityStore + AuditStore {
+/// [`IdentityStore`], [`AuditStore`] and [`GatewayStore`]; budget ledgers, which no store trait
+/// lists or writes as they are, through [`Transfer::gateway_ledgers`] and
+/// [`Transfer::import_gateway_ledger`].
+pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore {
     // ---- read side (backend-specific listings) ----
 
     /// Every metadata entry, by key.
@@ -45,8 +56,13 @@ pub trait Transfer: Store + IdentityStore + AuditStore {
     fn secret_arns(&self) -> Result<Vec<String>>;
     /// Every account that has users, roles or managed policies, sorted.
     fn identity_accounts(&self) -> Result<Vec<AccountId>>;
+    /// Every account that has gateway routes, keys or price overrides, sorted.
+    fn gateway_accounts(&self) -> Result<Vec<AccountId>>;
+    /// Every budget ledger (what a scope spent and used in a period), by scope and period.
+    fn gateway_ledgers(&self) -> Result<Vec<LedgerRecord>>;
     /// Whether the store holds nothing at all: no metadata entry, access key, KMS key, secret,
-    /// identity, policy, audit record or checkpoint.
+    /// identity, policy, audit record or checkpoint, and no row in any gateway table (the
+    /// transient ones included, though a copy does not carry them).
     fn is_empty(&self) -> Result<bool>;
 
     // ---- read side (records, through the store traits) ----
@@ -176,6 +192,33 @@ pub trait Transfer: Store + IdentityStore + AuditStore {
         Ok(out)
     }
 
+    /// Every gateway route, by account and name.
+    fn all_routes(&self) -> Result<Vec<RouteRecord>> {
+        let mut out = Vec::new();
+        for account in self.gateway_accounts()? {
+            out.extend(self.list_routes(&account)?);
+        }
+        Ok(out)
+    }
+
+    /// Every gateway key (its MAC as stored), by account and key id.
+    fn all_gateway_keys(&self) -> Result<Vec<GatewayKeyRecord>> {
+        let mut out = Vec::new();
+        for account in self.gateway_accounts()? {
+            out.extend(self.list_gateway_keys(&account, None)?);
+        }
+        Ok(out)
+    }
+
+    /// Every price override, by account and model.
+    fn all_prices(&self) -> Result<Vec<PriceRecord>> {
+        let mut out = Vec::new();
+        for account in self.gateway_accounts()? {
+            out.extend(self.list_prices(&account)?);
+        }
+        Ok(out)
+    }
+
     // ---- write side: each inserts records as they are ----
 
     /// All metadata entries at once (`AlreadyInitialized` if any exists).
@@ -277,6 +320,23 @@ pub trait Transfer: Store + IdentityStore + AuditStore {
     fn import_checkpoint(&self, checkpoint: &crate::CheckpointRow) -> Result<()> {
         self.put_checkpoint(checkpoint)
     }
+
+    fn import_route(&self, route: &RouteRecord) -> Result<()> {
+        self.create_route(route)
+    }
+
+    /// A gateway key with its MAC as stored (`Conflict` if its id or MAC is taken).
+    fn import_gateway_key(&self, key: &GatewayKeyRecord) -> Result<()> {
+        self.create_gateway_key(key)
+    }
+
+    fn import_price(&self, price: &PriceRecord) -> Result<()> {
+        self.put_price(price)
+    }
+
+    /// A budget ledger as it is (`Conflict` if the target has one for that scope and period;
+    /// a bad figure is refused naming the field).
+    fn import_gateway_ledger(&self, ledger: &LedgerRecord) -> Result<()>;
 }
 
 fn vanished() -> StoreError {
@@ -306,6 +366,10 @@ pub struct TransferCounts {
     pub sessions: u64,
     pub secrets: u64,
     pub secret_versions: u64,
+    pub gateway_routes: u64,
+    pub gateway_keys: u64,
+    pub gateway_prices: u64,
+    pub gateway_ledgers: u64,
     pub audit_records: u64,
     pub checkpoints: u64,
 }
@@ -326,6 +390,10 @@ impl TransferCounts {
             ("STS sessions", self.sessions),
             ("secrets", self.secrets),
             ("secret versions", self.secret_versions),
+            ("gateway routes", self.gateway_routes),
+            ("gateway keys", self.gateway_keys),
+            ("gateway price overrides", self.gateway_prices),
+            ("gateway budget ledgers", self.gateway_ledgers),
             ("audit records", self.audit_records),
             ("audit checkpoints", self.checkpoints),
         ]
@@ -457,6 +525,44 @@ fn copy<F: Transfer, T: Transfer>(
         step("secrets", counts.secrets, total);
         Ok(())
     })?;
+
+    // After the secrets their routes name and the identities their keys belong to (neither is
+    // a constraint, but a reader of the copy in progress sees a consistent order).
+    let routes = from.all_routes()?;
+    let total = len(&routes);
+    step("gateway routes", 0, total);
+    for route in &routes {
+        to.import_route(route)?;
+        counts.gateway_routes += 1;
+        step("gateway routes", counts.gateway_routes, total);
+    }
+
+    let keys = from.all_gateway_keys()?;
+    let total = len(&keys);
+    step("gateway keys", 0, total);
+    for key in &keys {
+        to.import_gateway_key(key)?;
+        counts.gateway_keys += 1;
+        step("gateway keys", counts.gateway_keys, total);
+    }
+
+    let prices = from.all_prices()?;
+    let total = len(&prices);
+    step("gateway price overrides", 0, total);
+    for price in &prices {
+        to.import_price(price)?;
+        counts.gateway_prices += 1;
+        step("gateway price overrides", counts.gateway_prices, total);
+    }
+
+    let ledgers = from.gateway_ledgers()?;
+    let total = len(&ledgers);
+    step("gateway budget ledgers", 0, total);
+    for ledger in &ledgers {
+        to.import_gateway_ledger(ledger)?;
+        counts.gateway_ledgers += 1;
+        step("gateway budget ledgers", counts.gateway_ledgers, total);
+    }
 
     let total = from.audit_head()?.map_or(0, |(seq, _)| seq);
     step("audit records", 0, total);

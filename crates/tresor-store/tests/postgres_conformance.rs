@@ -608,3 +608,17 @@ fn transfer_refuses_a_non_empty_postgres_target() {
         tresor_store::conformance::transfer_refuses_a_non_empty_target(&from, &db.open());
     });
 }
+
+#[test]
+fn transfer_refuses_a_postgres_target_with_gateway_state() {
+    with_db(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let from = tresor_store::SqliteStore::open(&dir.path().join("from.db")).unwrap();
+        tresor_store::conformance::transfer_refuses_a_target_with_gateway_state(&from, &db.open());
+    });
+}
+
+#[test]
+fn transfer_ledger_import_checks_its_input_on_postgres() {
+    with_db(|db| tresor_store::conformance::transfer_ledger_import_checks_its_input(&db.open()));
+}

@@ -1012,6 +1012,20 @@ fn transfer_refuses_a_non_empty_sqlite_target() {
     tresor_store::conformance::transfer_refuses_a_non_empty_target(&from, &to);
 }
 
+#[test]
+fn transfer_refuses_a_sqlite_target_with_gateway_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = SqliteStore::open(&dir.path().join("from.db")).unwrap();
+    let to = SqliteStore::open(&dir.path().join("to.db")).unwrap();
+    tresor_store::conformance::transfer_refuses_a_target_with_gateway_state(&from, &to);
+}
+
+#[test]
+fn transfer_ledger_import_checks_its_input_on_sqlite() {
+    let to = SqliteStore::open_in_memory().unwrap();
+    tresor_store::conformance::transfer_ledger_import_checks_its_input(&to);
+}
+
 /// Inside `atomically` the writer holds the two files on connections of their own: the
 /// emptiness check of a whole-store copy still reads the trail from the trail's file, through
 /// the backend the callers hold.

@@ -39,6 +39,7 @@ mod keys;
 mod lifecycle;
 mod reopen;
 mod transfer;
+mod transfer_gateway;
 mod update;
 
 pub use atomic::*;
@@ -53,6 +54,7 @@ pub use keys::*;
 pub use lifecycle::*;
 pub use reopen::*;
 pub use transfer::*;
+pub use transfer_gateway::*;
 pub use update::*;
 
 use crate::{AuditStore, GatewayStore, IdentityStore, Store};

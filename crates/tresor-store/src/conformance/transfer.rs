@@ -6,6 +6,9 @@
 use tresor_types::Timestamp;
 
 use super::fixtures::*;
+use super::transfer_gateway::{
+    assert_gateway_moved, assert_same_gateway_contents, fill_gateway_for_transfer, GATEWAY_COUNTS,
+};
 use crate::{
     transfer, AccessKeyStatus, CheckpointRow, Deletion, PrincipalKind, SealedVersion, Tag,
     Transfer, TransferError,
@@ -201,6 +204,8 @@ pub fn fill_for_transfer<S: Transfer>(store: &S) {
             signature: b"signature 1203".to_vec(),
         })
         .unwrap();
+
+    fill_gateway_for_transfer(store);
 }
 
 /// Everything `a` holds reads back the same from `b`, through the ordinary trait methods.
@@ -319,6 +324,8 @@ pub fn assert_same_contents<A: Transfer, B: Transfer>(a: &A, b: &B) {
         );
     }
     assert_eq!(a.list_checkpoints().unwrap(), b.list_checkpoints().unwrap());
+
+    assert_same_gateway_contents(a, b);
 }
 
 /// Fill `from`, copy it into the empty `to`, and read everything back the same; the counts
@@ -345,8 +352,22 @@ pub fn transfer_round_trip<F: Transfer, T: Transfer>(from: &F, to: &T) {
     assert_eq!(counts.secret_versions, 7);
     assert_eq!(counts.audit_records, 1203);
     assert_eq!(counts.checkpoints, 2);
+    assert_eq!(
+        (
+            counts.gateway_routes,
+            counts.gateway_keys,
+            counts.gateway_prices,
+            counts.gateway_ledgers
+        ),
+        GATEWAY_COUNTS
+    );
     // Progress: every kind starts at 0 and ends at its total.
-    for (kind, total) in [("secrets", 6), ("audit records", 1203)] {
+    for (kind, total) in [
+        ("secrets", 6),
+        ("gateway keys", 3),
+        ("gateway budget ledgers", 4),
+        ("audit records", 1203),
+    ] {
         assert!(seen
             .iter()
             .any(|p| p.kind == kind && p.done == 0 && p.total == total));
@@ -366,6 +387,8 @@ pub fn transfer_round_trip<F: Transfer, T: Transfer>(from: &F, to: &T) {
         from.audit_head().unwrap(),
         Some((1203, audit_hash("t", 1203)))
     );
+    // Budgets did not reset; holds, rate windows and settled markers stayed behind.
+    assert_gateway_moved(from, to);
 }
 
 /// A target that holds anything is refused, and stays as it was.

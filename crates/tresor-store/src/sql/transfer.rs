@@ -1,17 +1,20 @@
 //! The listings behind [`Transfer`]: what a whole-store copy reads, by id, written once for
-//! both backends.
+//! both backends, and the one write no store trait has (a budget ledger, verbatim).
 
 use tresor_types::AccountId;
 
+use super::gateway::ledger;
 use super::{params, sql, Db, Transactions};
 use crate::codec::{parse_account, parse_scope};
-use crate::{AuditStore, Result, Scope, Transfer};
+use crate::{AuditStore, LedgerRecord, Result, Scope, Transfer};
 
 fn strings(db: &mut dyn Db, sql: super::Sql<'_>) -> Result<Vec<String>> {
     db.query(sql, params![], |row| row.text(0))
 }
 
-/// Whether the store's own tables hold anything.
+/// Whether the store's own tables hold anything. Every gateway table counts, the transient
+/// ones (holds, settled markers, rate windows) too: a target where calls were made is not
+/// empty, even though a copy would not carry them.
 fn holds_state(db: &mut dyn Db) -> Result<bool> {
     db.exists(
         sql!(
@@ -19,7 +22,14 @@ fn holds_state(db: &mut dyn Db) -> Result<bool> {
                  OR EXISTS (SELECT 1 FROM kms_keys) OR EXISTS (SELECT 1 FROM secrets)
                  OR EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM roles)
                  OR EXISTS (SELECT 1 FROM managed_policies)
-                 OR EXISTS (SELECT 1 FROM inline_policies)"
+                 OR EXISTS (SELECT 1 FROM inline_policies)
+                 OR EXISTS (SELECT 1 FROM gateway_routes)
+                 OR EXISTS (SELECT 1 FROM gateway_keys)
+                 OR EXISTS (SELECT 1 FROM gateway_prices)
+                 OR EXISTS (SELECT 1 FROM gateway_ledger)
+                 OR EXISTS (SELECT 1 FROM gateway_holds)
+                 OR EXISTS (SELECT 1 FROM gateway_settled)
+                 OR EXISTS (SELECT 1 FROM gateway_rate)"
         ),
         params![],
     )
@@ -91,6 +101,29 @@ impl<S: Transactions + AuditStore> Transfer for S {
             .map(|a| parse_account(a))
             .collect()
         })
+    }
+
+    fn gateway_accounts(&self) -> Result<Vec<AccountId>> {
+        self.read_db(|db| {
+            strings(
+                db,
+                sql!(
+                    "SELECT account FROM gateway_routes UNION SELECT account FROM gateway_keys
+                     UNION SELECT account FROM gateway_prices ORDER BY 1"
+                ),
+            )?
+            .iter()
+            .map(|a| parse_account(a))
+            .collect()
+        })
+    }
+
+    fn gateway_ledgers(&self) -> Result<Vec<LedgerRecord>> {
+        self.read_db(ledger::all_ledgers)
+    }
+
+    fn import_gateway_ledger(&self, record: &LedgerRecord) -> Result<()> {
+        self.write_db(|db| ledger::import_ledger(db, record))
     }
 
     fn is_empty(&self) -> Result<bool> {

@@ -4,10 +4,12 @@
 //!
 //! Data path: the gateway looks a call's key up by its token's MAC, then [`GatewayStore::reserve`]s
 //! the call's estimate in every budget it is charged to (and its rate window) before it goes
-//! upstream, and [`GatewayStore::settle`]s what the call really cost when it ends.
+//! upstream, and [`GatewayStore::settle`]s what the call really cost when it ends. A
+//! whole-store copy reads and writes the ledgers verbatim ([`ledger`]).
 
 mod budget;
 mod catalog;
+pub(super) mod ledger;
 
 use tresor_types::{AccountId, Timestamp};
 
