@@ -91,7 +91,7 @@ pub fn run(args: Args) -> crate::BenchResult {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn interrupted() -> &'static str {
+pub(crate) async fn interrupted() -> &'static str {
     let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     else {
         let _ = tokio::signal::ctrl_c().await;

@@ -122,22 +122,9 @@ pub fn run(args: Args) -> crate::BenchResult {
     runtime.block_on(async {
         tokio::select! {
             result = compare(args) => result,
-            signal = interrupted() => Err(format!("stopped by {signal}; servers killed")),
+            signal = crate::compare::interrupted() => Err(format!("stopped by {signal}; servers killed")),
         }
     })
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn interrupted() -> &'static str {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        let _ = tokio::signal::ctrl_c().await;
-        return "SIGINT";
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
-    }
 }
 
 /// The 1, 5 and 15-minute load averages, as `/proc/loadavg` gives them.

@@ -15,56 +15,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::pg::TestDb;
-use common::{iam_client, sdk_client, Creds, Server, ServerOptions};
+use common::{iam_client, sdk_client, Server, ServerOptions};
 
 const PASSPHRASE: &str = "gateway multi node passphrase";
 const CALLS: usize = 32;
-
-/// `tresor gateway <args> --output json` against `endpoint` as `creds`.
-fn gateway_cli(endpoint: &str, creds: &Creds, args: &[&str]) -> serde_json::Value {
-    let mut cmd = common::tresor_command();
-    cmd.arg("gateway")
-        .args(args)
-        .args(["--output", "json"])
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
-        .env("AWS_REGION", "us-east-1");
-    let out = common::run_with_timeout(cmd, Duration::from_secs(30));
-    assert!(
-        out.status.success(),
-        "tresor gateway {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-/// One chat completion through a node's gateway: the status and whether the answer said
-/// not to retry.
-fn chat(addr: SocketAddr, key: &str) -> (u16, bool) {
-    let body =
-        r#"{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    write!(
-        stream,
-        "POST /gateway/openai/v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
-    let (status, _) = common::parse_http_response(&raw);
-    (status, text.contains("\r\nx-should-retry: false\r\n"))
-}
 
 #[test]
 fn two_nodes_share_one_budget_under_concurrent_calls() {
@@ -98,15 +55,13 @@ fn two_nodes_share_one_budget_under_concurrent_calls() {
         iam.put_user_policy()
             .user_name("chat")
             .policy_name("invoke")
-            .policy_document(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"gateway:Invoke","Resource":"arn:aws:gateway:*:*:route/openai"}]}"#,
-            )
+            .policy_document(common::gateway::ALLOW_INVOKE)
             .send()
             .await
             .unwrap();
     });
     let node0 = &nodes[0].url;
-    gateway_cli(
+    common::gateway::cli(
         node0,
         &creds,
         &[
@@ -123,7 +78,7 @@ fn two_nodes_share_one_budget_under_concurrent_calls() {
     );
     // $1 per output token, nothing for input: a call with max_tokens 5 holds $5 and the
     // mock's 5 output tokens cost $5.
-    gateway_cli(
+    common::gateway::cli(
         node0,
         &creds,
         &[
@@ -136,7 +91,7 @@ fn two_nodes_share_one_budget_under_concurrent_calls() {
             "1000000",
         ],
     );
-    let key = gateway_cli(
+    let key = common::gateway::cli(
         node0,
         &creds,
         &[
@@ -161,7 +116,7 @@ fn two_nodes_share_one_budget_under_concurrent_calls() {
             .map(|i| {
                 let addr = nodes[i % 2].addr;
                 let token = token.as_str();
-                s.spawn(move || chat(addr, token))
+                s.spawn(move || common::gateway::chat(addr, token))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -188,13 +143,13 @@ fn two_nodes_share_one_budget_under_concurrent_calls() {
         .all(|r| r.credential.as_deref() == Some("Bearer sk-mock-multi-node")));
     // Both nodes read the same ledger: $10 spent, nothing held.
     for node in &nodes {
-        let usage = gateway_cli(&node.url, &creds, &["key", "usage", &key_id]);
+        let usage = common::gateway::cli(&node.url, &creds, &["key", "usage", &key_id]);
         assert_eq!(usage["requests"], 2, "{usage}");
         assert_eq!(usage["spent_usd"], 10.0, "{usage}");
         assert_eq!(usage["held_usd"], 0.0, "{usage}");
     }
     // A third call now needs $5 more than the $2 left, through either node.
-    assert_eq!(chat(nodes[1].addr, &token).0, 429);
+    assert_eq!(common::gateway::chat(nodes[1].addr, &token).0, 429);
     drop(nodes);
     drop(db);
 }

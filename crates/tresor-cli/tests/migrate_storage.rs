@@ -15,8 +15,7 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::sync::mpsc;
@@ -261,49 +260,11 @@ async fn check_and_add(url: &str, creds: &Creds, written: &Written) -> u64 {
 
 // ---- the AI gateway's state ----
 
-/// `tresor gateway <args> --output json` against `endpoint` as `creds`.
-fn gateway_cli(endpoint: &str, creds: &Creds, args: &[&str]) -> Value {
-    let mut cmd = tresor_command();
-    cmd.arg("gateway")
-        .args(args)
-        .args(["--output", "json"])
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
-        .env("AWS_REGION", "us-east-1");
-    let out = run_with_timeout(cmd, TIMEOUT);
-    assert!(
-        out.status.success(),
-        "tresor gateway {args:?}: {}",
-        text(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-/// One chat completion through a server's gateway with the key `token`: the HTTP status.
-fn chat(addr: SocketAddr, token: &str) -> u16 {
-    let body =
-        r#"{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    write!(
-        stream,
-        "POST /gateway/openai/v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    common::parse_http_response(&raw).0
-}
-
-const ALLOW_INVOKE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"gateway:Invoke","Resource":"arn:aws:gateway:*:*:route/openai"}]}"#;
-
 /// The gateway's configuration as its admin API lists it: routes, keys, price overrides.
 fn gateway_config(endpoint: &str, creds: &Creds) -> Vec<Value> {
     ["route", "key", "price"]
         .iter()
-        .map(|what| gateway_cli(endpoint, creds, &[what, "list"]))
+        .map(|what| common::gateway::cli(endpoint, creds, &[what, "list"]))
         .collect()
 }
 
@@ -341,13 +302,13 @@ fn seed_gateway(
         iam.put_user_policy()
             .user_name("chat")
             .policy_name("invoke")
-            .policy_document(ALLOW_INVOKE)
+            .policy_document(common::gateway::ALLOW_INVOKE)
             .send()
             .await
             .expect("invoke policy");
     });
     let url = server.url.as_str();
-    gateway_cli(
+    common::gateway::cli(
         url,
         creds,
         &[
@@ -362,7 +323,7 @@ fn seed_gateway(
             upstream,
         ],
     );
-    gateway_cli(
+    common::gateway::cli(
         url,
         creds,
         &[
@@ -375,7 +336,7 @@ fn seed_gateway(
             "1000000",
         ],
     );
-    let key = gateway_cli(
+    let key = common::gateway::cli(
         url,
         creds,
         &[
@@ -393,8 +354,12 @@ fn seed_gateway(
     );
     let token = key["key"].as_str().unwrap().to_owned();
     let key_id = key["key_id"].as_str().unwrap().to_owned();
-    assert_eq!(chat(server.addr, &token), 200, "the call before the move");
-    let usage = gateway_cli(url, creds, &["key", "usage", &key_id]);
+    assert_eq!(
+        common::gateway::chat(server.addr, &token).0,
+        200,
+        "the call before the move"
+    );
+    let usage = common::gateway::cli(url, creds, &["key", "usage", &key_id]);
     assert_eq!(usage["spent_usd"], 5.0, "{usage}");
     GatewaySeed {
         token,
@@ -409,21 +374,21 @@ fn seed_gateway(
 fn check_gateway(server: &Server, creds: &Creds, seed: &GatewaySeed) -> u64 {
     let url = server.url.as_str();
     assert_eq!(gateway_config(url, creds), seed.config);
-    let usage = gateway_cli(url, creds, &["key", "usage", &seed.key_id]);
+    let usage = common::gateway::cli(url, creds, &["key", "usage", &seed.key_id]);
     assert_eq!(usage["requests"], 1, "{usage}");
     assert_eq!(usage["spent_usd"], 5.0, "{usage}");
     assert_eq!(usage["held_usd"], 0.0, "{usage}");
     assert_eq!(
-        chat(server.addr, &seed.token),
+        common::gateway::chat(server.addr, &seed.token).0,
         200,
         "the key works after the move"
     );
     assert_eq!(
-        chat(server.addr, &seed.token),
+        common::gateway::chat(server.addr, &seed.token).0,
         429,
         "$10 of the $12 budget are spent: a $5 call must be refused"
     );
-    let usage = gateway_cli(url, creds, &["key", "usage", &seed.key_id]);
+    let usage = common::gateway::cli(url, creds, &["key", "usage", &seed.key_id]);
     assert_eq!(usage["requests"], 2, "{usage}");
     assert_eq!(usage["spent_usd"], 10.0, "{usage}");
     2

@@ -25,6 +25,7 @@ use aws_sdk_secretsmanager::config::Region;
 pub const TRESOR: &str = env!("CARGO_BIN_EXE_tresor");
 
 pub mod faults;
+pub mod gateway;
 pub mod pg;
 pub mod pg_server;
 pub mod signed;

@@ -527,8 +527,7 @@ impl Core {
                     requests: 1,
                 };
                 self.atomically(|| {
-                    self.store
-                        .settle(&settlement, &a.scopes, a.rate.as_ref())?;
+                    self.store.settle(&settlement, &a.scopes, a.rate.as_ref())?;
                     self.audit_in_transaction(call)
                 })
                 .map(|()| None)
