@@ -15,6 +15,7 @@ import os
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from urllib.parse import urlsplit
 
@@ -1179,3 +1180,27 @@ def test_cli_price_list_shows_the_shipped_defaults(h):
     listed = {p["model"]: p for p in h.cli("price", "list")}
     assert listed["gpt-5"]["source"] == "default"
     assert listed["gpt-5"]["input_per_million_usd"] == 1.25
+
+
+def invoke_counts(h):
+    """`tresor_requests_total` of the gateway's Invoke, by outcome, from GET /metrics."""
+    with urllib.request.urlopen(h.server.endpoint + "/metrics") as resp:
+        text = resp.read().decode()
+    counts = {}
+    for line in text.splitlines():
+        prefix = 'tresor_requests_total{service="gateway",operation="Invoke",outcome="'
+        if line.startswith(prefix):
+            outcome, _, n = line[len(prefix):].partition('"} ')
+            counts[outcome] = int(n)
+    return counts, text
+
+
+def test_gateway_calls_are_counted_in_metrics_without_keys(h, oa, openai_mock):
+    route, key, _ = fresh_key(h, oa, "--models", "gpt-4o-mini")
+    before, _ = invoke_counts(h)
+    h.openai(route, key).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    refused_once(h, route, key, "gpt-4o", 403, openai.PermissionDeniedError)
+    after, text = invoke_counts(h)
+    assert after.get("ok", 0) == before.get("ok", 0) + 1, (before, after)
+    assert after.get("AccessDeniedException", 0) == before.get("AccessDeniedException", 0) + 1
+    assert key not in text and OPENAI_KEY not in text
