@@ -48,6 +48,11 @@ pub enum Missing {
     GatewayKey(String),
     /// The price override of this model.
     Price(String),
+    /// The gateway budget of the user or role of this kind and name.
+    PrincipalBudget {
+        kind: crate::PrincipalKind,
+        name: String,
+    },
 }
 
 impl Missing {
@@ -97,6 +102,9 @@ impl std::fmt::Display for Missing {
             Self::GatewayRoute(name) => write!(f, "gateway route {name}"),
             Self::GatewayKey(id) => write!(f, "gateway key {id}"),
             Self::Price(model) => write!(f, "price of model {model}"),
+            Self::PrincipalBudget { kind, name } => {
+                write!(f, "gateway budget of {} {name}", kind.as_str())
+            }
         }
     }
 }

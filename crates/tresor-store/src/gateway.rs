@@ -97,6 +97,21 @@ pub struct PriceRecord {
     pub updated: Timestamp,
 }
 
+/// A USD budget over every gateway call of one IAM user or role, whichever of its keys makes
+/// it (charged to the scope `principal:<ARN>` beside the key's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalBudgetRecord {
+    pub account: AccountId,
+    /// `User` or `Role`.
+    pub principal_kind: PrincipalKind,
+    /// As IAM names it; matched ASCII case-insensitively, as IAM names are.
+    pub principal_name: String,
+    pub budget_micro_usd: i64,
+    /// `day`, `week`, `month` or `total`.
+    pub budget_period: String,
+    pub updated: Timestamp,
+}
+
 /// One budget a call is charged to: `key:<key_id>` or `principal:<arn>`, in the period that
 /// starts at `period_start` (milliseconds; 0 for `total`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +253,26 @@ pub trait GatewayStore {
     fn list_prices(&self, account: &AccountId) -> Result<Vec<PriceRecord>>;
     /// `NotFound` if there is no override for `model`.
     fn delete_price(&self, account: &AccountId, model: &str) -> Result<()>;
+
+    // ---- budgets of users and roles ----
+
+    /// Insert or replace the budget of `budget.principal_*`.
+    fn put_principal_budget(&self, budget: &PrincipalBudgetRecord) -> Result<()>;
+    fn get_principal_budget(
+        &self,
+        account: &AccountId,
+        kind: PrincipalKind,
+        name: &str,
+    ) -> Result<Option<PrincipalBudgetRecord>>;
+    /// The account's principal budgets, by kind and name.
+    fn list_principal_budgets(&self, account: &AccountId) -> Result<Vec<PrincipalBudgetRecord>>;
+    /// `NotFound` if the principal has no budget. Its ledgers stay (what it spent is spent).
+    fn delete_principal_budget(
+        &self,
+        account: &AccountId,
+        kind: PrincipalKind,
+        name: &str,
+    ) -> Result<()>;
 
     // ---- budgets and rates ----
 

@@ -27,9 +27,9 @@ use tresor_types::AccountId;
 
 use crate::{
     AccessKeyRecord, AuditStore, GatewayKeyRecord, GatewayStore, IdentityStore, KmsKeyRecord,
-    LedgerRecord, ManagedPolicyRecord, PriceRecord, PrincipalKind, PrincipalName, Result,
-    RoleRecord, RouteRecord, Scope, SealedVersion, SecretRecord, SessionRecord, Store, StoreError,
-    UserRecord,
+    LedgerRecord, ManagedPolicyRecord, PriceRecord, PrincipalBudgetRecord, PrincipalKind,
+    PrincipalName, Result, RoleRecord, RouteRecord, Scope, SealedVersion, SecretRecord,
+    SessionRecord, Store, StoreError, UserRecord,
 };
 
 /// Audit records read and appended per batch.
@@ -219,6 +219,15 @@ pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore {
         Ok(out)
     }
 
+    /// Every user's and role's gateway budget, by account.
+    fn all_principal_budgets(&self) -> Result<Vec<PrincipalBudgetRecord>> {
+        let mut out = Vec::new();
+        for account in self.gateway_accounts()? {
+            out.extend(self.list_principal_budgets(&account)?);
+        }
+        Ok(out)
+    }
+
     // ---- write side: each inserts records as they are ----
 
     /// All metadata entries at once (`AlreadyInitialized` if any exists).
@@ -334,6 +343,10 @@ pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore {
         self.put_price(price)
     }
 
+    fn import_principal_budget(&self, budget: &PrincipalBudgetRecord) -> Result<()> {
+        self.put_principal_budget(budget)
+    }
+
     /// A budget ledger as it is (`Conflict` if the target has one for that scope and period;
     /// a bad figure is refused naming the field).
     fn import_gateway_ledger(&self, ledger: &LedgerRecord) -> Result<()>;
@@ -369,6 +382,7 @@ pub struct TransferCounts {
     pub gateway_routes: u64,
     pub gateway_keys: u64,
     pub gateway_prices: u64,
+    pub gateway_budgets: u64,
     pub gateway_ledgers: u64,
     pub audit_records: u64,
     pub checkpoints: u64,
@@ -393,6 +407,7 @@ impl TransferCounts {
             ("gateway routes", self.gateway_routes),
             ("gateway keys", self.gateway_keys),
             ("gateway price overrides", self.gateway_prices),
+            ("gateway principal budgets", self.gateway_budgets),
             ("gateway budget ledgers", self.gateway_ledgers),
             ("audit records", self.audit_records),
             ("audit checkpoints", self.checkpoints),
@@ -553,6 +568,15 @@ fn copy<F: Transfer, T: Transfer>(
         to.import_price(price)?;
         counts.gateway_prices += 1;
         step("gateway price overrides", counts.gateway_prices, total);
+    }
+
+    let budgets = from.all_principal_budgets()?;
+    let total = len(&budgets);
+    step("gateway principal budgets", 0, total);
+    for budget in &budgets {
+        to.import_principal_budget(budget)?;
+        counts.gateway_budgets += 1;
+        step("gateway principal budgets", counts.gateway_budgets, total);
     }
 
     let ledgers = from.gateway_ledgers()?;

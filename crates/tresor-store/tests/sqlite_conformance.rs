@@ -644,6 +644,7 @@ const DROP_GATEWAY: &str = "
     DROP TABLE gateway_routes;
     DROP TABLE gateway_keys;
     DROP TABLE gateway_prices;
+    DROP TABLE gateway_principal_budgets;
     DROP TABLE gateway_ledger;
     DROP TABLE gateway_holds;
     DROP TABLE gateway_settled;

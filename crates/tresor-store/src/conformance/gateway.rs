@@ -3,7 +3,8 @@
 use tresor_types::{AccountId, Timestamp};
 
 use crate::{
-    GatewayKeyRecord, GatewayStore, Missing, PriceRecord, PrincipalKind, RouteRecord, StoreError,
+    GatewayKeyRecord, GatewayStore, Missing, PriceRecord, PrincipalBudgetRecord, PrincipalKind,
+    RouteRecord, StoreError,
 };
 
 use super::fixtures::T0;
@@ -301,6 +302,77 @@ pub fn gateway_keys_refuse_bad_input<S: GatewayStore>(store: &S) {
 
     let shown = format!("{good:?}");
     assert!(!shown.contains("mac of"), "the MAC is in Debug: {shown}");
+}
+
+// ---- budgets of users and roles ----
+
+/// A user's or role's budget: put inserts or replaces (the name matched case-insensitively,
+/// as IAM names are), listed by kind and name per account, delete; a missing one is
+/// `NotFound(PrincipalBudget)`; a negative budget, an unknown period, a group or an empty name
+/// is refused.
+pub fn gateway_principal_budgets_put_replace_list_delete<S: GatewayStore>(store: &S) {
+    let home = account("111111111111");
+    let budget = |kind, name: &str, micro: i64| PrincipalBudgetRecord {
+        account: home.clone(),
+        principal_kind: kind,
+        principal_name: name.to_owned(),
+        budget_micro_usd: micro,
+        budget_period: "month".to_owned(),
+        updated: T0,
+    };
+    let alice = budget(PrincipalKind::User, "Alice", 50_000_000);
+    let ci = budget(PrincipalKind::Role, "ci", 5_000_000);
+    store.put_principal_budget(&alice).unwrap();
+    store.put_principal_budget(&ci).unwrap();
+    assert_eq!(
+        store
+            .get_principal_budget(&home, PrincipalKind::User, "alice")
+            .unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store
+            .get_principal_budget(&home, PrincipalKind::Role, "Alice")
+            .unwrap(),
+        None,
+        "a role is not the user of the same name"
+    );
+    let raised = PrincipalBudgetRecord {
+        budget_micro_usd: 80_000_000,
+        budget_period: "week".to_owned(),
+        ..budget(PrincipalKind::User, "ALICE", 0)
+    };
+    store.put_principal_budget(&raised).unwrap();
+    assert_eq!(
+        store.list_principal_budgets(&home).unwrap(),
+        vec![ci.clone(), raised.clone()]
+    );
+    assert!(store
+        .list_principal_budgets(&account("222222222222"))
+        .unwrap()
+        .is_empty());
+    store
+        .delete_principal_budget(&home, PrincipalKind::Role, "CI")
+        .unwrap();
+    assert!(matches!(
+        store.delete_principal_budget(&home, PrincipalKind::Role, "ci"),
+        Err(StoreError::NotFound(Missing::PrincipalBudget { .. }))
+    ));
+    for (bad, field) in [
+        (budget(PrincipalKind::User, "bob", -1), "budget"),
+        (budget(PrincipalKind::Group, "bob", 1), "user or a role"),
+        (budget(PrincipalKind::User, "", 1), "name"),
+        (
+            PrincipalBudgetRecord {
+                budget_period: "year".to_owned(),
+                ..budget(PrincipalKind::User, "bob", 1)
+            },
+            "period",
+        ),
+    ] {
+        assert_invalid(store.put_principal_budget(&bad), field);
+    }
+    assert_eq!(store.list_principal_budgets(&home).unwrap(), vec![raised]);
 }
 
 // ---- prices ----

@@ -238,6 +238,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             gateway_prices_put_replace_list_delete::<S>,
         ),
         (
+            "gateway_principal_budgets_put_replace_list_delete",
+            gateway_principal_budgets_put_replace_list_delete::<S>,
+        ),
+        (
             "gateway_reserve_admits_up_to_the_cap",
             gateway_reserve_admits_up_to_the_cap::<S>,
         ),
@@ -345,6 +349,7 @@ macro_rules! conformance_tests {
             gateway_keys_round_trip_and_lookups,
             gateway_keys_refuse_bad_input,
             gateway_prices_put_replace_list_delete,
+            gateway_principal_budgets_put_replace_list_delete,
             gateway_reserve_admits_up_to_the_cap,
             gateway_reserve_refuses_bad_input,
             gateway_holds_expire_with_their_lease,

@@ -361,6 +361,7 @@ pub fn transfer_round_trip<F: Transfer, T: Transfer>(from: &F, to: &T) {
         ),
         GATEWAY_COUNTS
     );
+    assert_eq!(counts.gateway_budgets, 1);
     // Progress: every kind starts at 0 and ends at its total.
     for (kind, total) in [
         ("secrets", 6),

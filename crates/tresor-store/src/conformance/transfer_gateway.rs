@@ -156,6 +156,16 @@ pub fn fill_gateway_for_transfer<S: Transfer>(store: &S) {
     store
         .put_price(&price("222222222222", "claude-sonnet-4", None))
         .unwrap();
+    store
+        .put_principal_budget(&crate::PrincipalBudgetRecord {
+            account: account("111111111111"),
+            principal_kind: crate::PrincipalKind::User,
+            principal_name: "Alice".to_owned(),
+            budget_micro_usd: 50_000_000,
+            budget_period: "month".to_owned(),
+            updated: tresor_types::Timestamp(1_700_000_000_000),
+        })
+        .unwrap();
 
     // Ledgers: two calls in one period, one in the next (the key's scope only), one on a
     // `total` budget of another account.
@@ -193,6 +203,9 @@ pub const GATEWAY_COUNTS: (u64, u64, u64, u64) = (3, 3, 3, 4);
 /// the gateway's own lookups.
 pub fn assert_same_gateway_contents<A: Transfer, B: Transfer>(a: &A, b: &B) {
     assert_eq!(a.gateway_accounts().unwrap(), b.gateway_accounts().unwrap());
+    let budgets = a.all_principal_budgets().unwrap();
+    assert_eq!(budgets.len(), 1);
+    assert_eq!(budgets, b.all_principal_budgets().unwrap());
     assert_eq!(a.all_routes().unwrap(), b.all_routes().unwrap());
     for route in a.all_routes().unwrap() {
         assert_eq!(

@@ -348,6 +348,18 @@ CREATE TABLE gateway_holds (
 CREATE INDEX gateway_holds_by_scope
     ON gateway_holds (scope, period_start, lease_until) INCLUDE (amount_micro_usd);
 
+-- A USD budget for every gateway call of one user or role, over all its keys.
+CREATE TABLE gateway_principal_budgets (
+    account          TEXT COLLATE "C" NOT NULL,
+    principal_kind   TEXT COLLATE "C" NOT NULL CHECK (principal_kind IN ('user', 'role')),
+    principal_lower  TEXT COLLATE "C" NOT NULL,
+    principal_name   TEXT COLLATE "C" NOT NULL,
+    budget_micro_usd BIGINT NOT NULL CHECK (budget_micro_usd >= 0),
+    budget_period    TEXT COLLATE "C" NOT NULL CHECK (budget_period IN ('day', 'week', 'month', 'total')),
+    updated          BIGINT NOT NULL,
+    PRIMARY KEY (account, principal_kind, principal_lower)
+);
+
 CREATE TABLE gateway_settled (
     hold_id    TEXT COLLATE "C" PRIMARY KEY,
     settled_at BIGINT NOT NULL

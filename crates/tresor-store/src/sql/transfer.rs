@@ -26,6 +26,7 @@ fn holds_state(db: &mut dyn Db) -> Result<bool> {
                  OR EXISTS (SELECT 1 FROM gateway_routes)
                  OR EXISTS (SELECT 1 FROM gateway_keys)
                  OR EXISTS (SELECT 1 FROM gateway_prices)
+                 OR EXISTS (SELECT 1 FROM gateway_principal_budgets)
                  OR EXISTS (SELECT 1 FROM gateway_ledger)
                  OR EXISTS (SELECT 1 FROM gateway_holds)
                  OR EXISTS (SELECT 1 FROM gateway_settled)
@@ -109,7 +110,8 @@ impl<S: Transactions + AuditStore> Transfer for S {
                 db,
                 sql!(
                     "SELECT account FROM gateway_routes UNION SELECT account FROM gateway_keys
-                     UNION SELECT account FROM gateway_prices ORDER BY 1"
+                     UNION SELECT account FROM gateway_prices
+                     UNION SELECT account FROM gateway_principal_budgets ORDER BY 1"
                 ),
             )?
             .iter()

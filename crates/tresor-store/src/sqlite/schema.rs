@@ -418,6 +418,18 @@ CREATE TABLE gateway_holds (
 CREATE INDEX gateway_holds_by_scope
     ON gateway_holds (scope, period_start, lease_until, amount_micro_usd);
 
+-- A USD budget for every gateway call of one user or role, over all its keys.
+CREATE TABLE gateway_principal_budgets (
+    account          TEXT NOT NULL,
+    principal_kind   TEXT NOT NULL CHECK (principal_kind IN ('user', 'role')),
+    principal_lower  TEXT NOT NULL,
+    principal_name   TEXT NOT NULL,
+    budget_micro_usd INTEGER NOT NULL CHECK (budget_micro_usd >= 0),
+    budget_period    TEXT NOT NULL CHECK (budget_period IN ('day', 'week', 'month', 'total')),
+    updated          INTEGER NOT NULL,
+    PRIMARY KEY (account, principal_kind, principal_lower)
+) STRICT;
+
 CREATE TABLE gateway_settled (
     hold_id    TEXT PRIMARY KEY NOT NULL,
     settled_at INTEGER NOT NULL

@@ -13,7 +13,8 @@ use super::super::{params, sql, Db, Row};
 use super::invalid;
 use crate::codec::{millis, parse_account};
 use crate::{
-    GatewayKeyRecord, Missing, PriceRecord, PrincipalKind, Result, RouteRecord, StoreError,
+    GatewayKeyRecord, Missing, PriceRecord, PrincipalBudgetRecord, PrincipalKind, Result,
+    RouteRecord, StoreError,
 };
 
 /// The form of a principal's name that key listings match on: IAM names compare ASCII
@@ -422,6 +423,131 @@ pub(crate) fn delete_price(db: &mut dyn Db, account: &AccountId, model: &str) ->
     )?;
     if deleted == 0 {
         return Err(StoreError::NotFound(Missing::Price(model.to_owned())));
+    }
+    Ok(())
+}
+
+// ---- budgets of users and roles ----
+
+fn kind_text(kind: PrincipalKind) -> Result<&'static str> {
+    match kind {
+        PrincipalKind::User => Ok("user"),
+        PrincipalKind::Role => Ok("role"),
+        PrincipalKind::Group => Err(invalid("a gateway budget belongs to a user or a role")),
+    }
+}
+
+fn check_principal_budget(b: &PrincipalBudgetRecord) -> Result<()> {
+    if b.principal_name.is_empty() {
+        return Err(invalid("a principal budget needs a principal name"));
+    }
+    non_negative(Some(b.budget_micro_usd), "a principal budget")?;
+    if !matches!(b.budget_period.as_str(), "day" | "week" | "month" | "total") {
+        return Err(invalid(
+            "a principal budget's period must be day, week, month or total",
+        ));
+    }
+    Ok(())
+}
+
+fn principal_budget_from_row(row: &dyn Row) -> Result<PrincipalBudgetRecord> {
+    let principal_kind = match row.text(1)?.as_str() {
+        "user" => PrincipalKind::User,
+        "role" => PrincipalKind::Role,
+        _ => {
+            return Err(StoreError::Backend(
+                "a stored principal budget's kind is unknown".to_owned(),
+            ))
+        }
+    };
+    Ok(PrincipalBudgetRecord {
+        account: parse_account(&row.text(0)?)?,
+        principal_kind,
+        principal_name: row.text(2)?,
+        budget_micro_usd: row.int(3)?,
+        budget_period: row.text(4)?,
+        updated: Timestamp(row.int(5)?),
+    })
+}
+
+pub(crate) fn put_principal_budget(db: &mut dyn Db, b: &PrincipalBudgetRecord) -> Result<()> {
+    check_principal_budget(b)?;
+    db.execute(
+        sql!(
+            "INSERT INTO gateway_principal_budgets (account, principal_kind, principal_lower,
+                 principal_name, budget_micro_usd, budget_period, updated)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (account, principal_kind, principal_lower) DO UPDATE SET
+                 principal_name = excluded.principal_name,
+                 budget_micro_usd = excluded.budget_micro_usd,
+                 budget_period = excluded.budget_period,
+                 updated = excluded.updated"
+        ),
+        params![
+            b.account.as_str(),
+            kind_text(b.principal_kind)?,
+            fold(&b.principal_name).as_str(),
+            &b.principal_name,
+            b.budget_micro_usd,
+            &b.budget_period,
+            millis(b.updated),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn get_principal_budget(
+    db: &mut dyn Db,
+    account: &AccountId,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Option<PrincipalBudgetRecord>> {
+    db.query_opt(
+        sql!(
+            "SELECT account, principal_kind, principal_name, budget_micro_usd, budget_period,
+                 updated
+             FROM gateway_principal_budgets
+             WHERE account = $1 AND principal_kind = $2 AND principal_lower = $3"
+        ),
+        params![account.as_str(), kind_text(kind)?, fold(name).as_str()],
+        principal_budget_from_row,
+    )
+}
+
+pub(crate) fn list_principal_budgets(
+    db: &mut dyn Db,
+    account: &AccountId,
+) -> Result<Vec<PrincipalBudgetRecord>> {
+    db.query(
+        sql!(
+            "SELECT account, principal_kind, principal_name, budget_micro_usd, budget_period,
+                 updated
+             FROM gateway_principal_budgets WHERE account = $1
+             ORDER BY principal_kind, principal_lower"
+        ),
+        params![account.as_str()],
+        principal_budget_from_row,
+    )
+}
+
+pub(crate) fn delete_principal_budget(
+    db: &mut dyn Db,
+    account: &AccountId,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<()> {
+    let deleted = db.execute(
+        sql!(
+            "DELETE FROM gateway_principal_budgets
+             WHERE account = $1 AND principal_kind = $2 AND principal_lower = $3"
+        ),
+        params![account.as_str(), kind_text(kind)?, fold(name).as_str()],
+    )?;
+    if deleted == 0 {
+        return Err(StoreError::NotFound(Missing::PrincipalBudget {
+            kind,
+            name: name.to_owned(),
+        }));
     }
     Ok(())
 }

@@ -15,8 +15,9 @@ use tresor_types::{AccountId, Timestamp};
 
 use super::Transactions;
 use crate::{
-    BudgetScope, GatewayKeyRecord, GatewayStore, Missing, PriceRecord, PrincipalKind, RateCharge,
-    Refused, Reservation, Result, RouteRecord, Settlement, StoreError, UsageDelta, UsageRecord,
+    BudgetScope, GatewayKeyRecord, GatewayStore, Missing, PriceRecord, PrincipalBudgetRecord,
+    PrincipalKind, RateCharge, Refused, Reservation, Result, RouteRecord, Settlement, StoreError,
+    UsageDelta, UsageRecord,
 };
 
 /// A refused input: the message names the field, never its value.
@@ -94,6 +95,32 @@ impl<S: Transactions> GatewayStore for S {
 
     fn delete_price(&self, account: &AccountId, model: &str) -> Result<()> {
         self.write_db(|db| catalog::delete_price(db, account, model))
+    }
+
+    fn put_principal_budget(&self, budget: &PrincipalBudgetRecord) -> Result<()> {
+        self.write_db(|db| catalog::put_principal_budget(db, budget))
+    }
+
+    fn get_principal_budget(
+        &self,
+        account: &AccountId,
+        kind: PrincipalKind,
+        name: &str,
+    ) -> Result<Option<PrincipalBudgetRecord>> {
+        self.read_db(|db| catalog::get_principal_budget(db, account, kind, name))
+    }
+
+    fn list_principal_budgets(&self, account: &AccountId) -> Result<Vec<PrincipalBudgetRecord>> {
+        self.read_db(|db| catalog::list_principal_budgets(db, account))
+    }
+
+    fn delete_principal_budget(
+        &self,
+        account: &AccountId,
+        kind: PrincipalKind,
+        name: &str,
+    ) -> Result<()> {
+        self.write_db(|db| catalog::delete_principal_budget(db, account, kind, name))
     }
 
     fn reserve(&self, reservation: &Reservation) -> Result<std::result::Result<(), Refused>> {
