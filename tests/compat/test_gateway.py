@@ -1204,3 +1204,47 @@ def test_gateway_calls_are_counted_in_metrics_without_keys(h, oa, openai_mock):
     assert after.get("ok", 0) == before.get("ok", 0) + 1, (before, after)
     assert after.get("AccessDeniedException", 0) == before.get("AccessDeniedException", 0) + 1
     assert key not in text and OPENAI_KEY not in text
+
+
+def test_a_users_budget_caps_all_its_keys(h, oa, openai_mock):
+    # mock-slow: a call with max_tokens=100 holds $0.10 and spends $0.025. A $0.12 budget on
+    # the user admits one call; the second, through another key of the same user (a key with
+    # no budget of its own), would take it to $0.125.
+    route, _ = oa
+    user = h.user()
+    first = h.key(user, [route])
+    second = h.key(user, [route])
+    budget = h.cli("budget", "set", "--user", user, "--budget-usd", "0.12",
+                   "--budget-period", "total")
+    assert budget["principal"]["name"] == user and budget["budget_usd"] == 0.12
+    assert budget["spent_usd"] == 0
+
+    def call(key):
+        return h.openai(route, key["key"]).chat.completions.create(
+            model="mock-slow", messages=MESSAGES, max_tokens=100,
+            extra_headers={"x-mock-delay-ms": "1"})
+
+    call(first)
+    err = refused_once(h, route, second["key"], "mock-slow", 429, openai.RateLimitError)
+    assert err.body["code"] == "insufficient_quota"
+    assert "retry-after" not in err.response.headers, "a total budget does not reset"
+    got = h.cli("budget", "get", "--user", user)
+    assert got["requests"] == 1 and got["held_usd"] == 0
+    assert got["spent_usd"] == pytest.approx(0.025, abs=1e-9)
+    assert any(b["principal"]["name"] == user for b in h.cli("budget", "list"))
+    # Raised: the second key's call goes through, and both keys' spend counts.
+    h.cli("budget", "set", "--user", user, "--budget-usd", "1", "--budget-period", "total")
+    call(second)
+    assert h.cli("budget", "get", "--user", user)["spent_usd"] == pytest.approx(0.05, abs=1e-9)
+    # Deleted: no cap; the spend stays recorded on the keys.
+    h.cli("budget", "delete", "--user", user)
+    assert cli_error(h, "budget", "get", "--user", user)[0] == "ResourceNotFoundException"
+    call(second)
+    assert h.usage(second["key_id"])["requests"] == 2
+
+
+def test_budget_cli_refuses_bad_input(h):
+    code, _ = cli_error(h, "budget", "set", "--user", new_name("nobody"), "--budget-usd", "5")
+    assert code == "NoSuchEntity"
+    proc = h.cli_proc("budget", "set", "--budget-usd", "5")
+    assert proc.returncode == 2, proc.stderr

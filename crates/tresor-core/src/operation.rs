@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn every_operation_parses_back_and_names_its_action() {
         let all: Vec<Operation> = Operation::all().collect();
-        assert_eq!(all.len(), 26 + 39 + 2 + 1 + 15);
+        assert_eq!(all.len(), 26 + 39 + 2 + 1 + 19);
         assert_eq!(all.len(), Operation::COUNT);
         for (i, op) in all.into_iter().enumerate() {
             assert_eq!(op.index(), i);

@@ -152,6 +152,10 @@ pub fn gateway(
         O::PutPrice => encode(core.gateway_put_price(ctx, decode(body)?)),
         O::ListPrices => encode(core.gateway_list_prices(ctx, decode(body)?, default_prices())),
         O::DeletePrice => encode(core.gateway_delete_price(ctx, decode(body)?)),
+        O::PutBudget => encode(core.gateway_put_budget(ctx, decode(body)?)),
+        O::GetBudget => encode(core.gateway_get_budget(ctx, decode(body)?)),
+        O::ListBudgets => encode(core.gateway_list_budgets(ctx, decode(body)?)),
+        O::DeleteBudget => encode(core.gateway_delete_budget(ctx, decode(body)?)),
         O::Invoke => Err(CoreError::UnknownOperation(
             "Unknown operation TresorGateway.Invoke: calls go through /gateway/<route>/."
                 .to_owned(),

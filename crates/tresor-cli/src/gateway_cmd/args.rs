@@ -36,6 +36,9 @@ pub enum GatewayCommand {
     /// The price table (USD per million tokens) budgets are computed from.
     #[command(subcommand)]
     Price(PriceCommand),
+    /// Budgets of users and roles: one cap over all the keys of one identity.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -262,6 +265,53 @@ pub enum PriceCommand {
     },
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum BudgetCommand {
+    /// Set (or replace) the budget of a user or role, over every call of all its keys.
+    Set(BudgetSetArgs),
+    /// A user's or role's budget, with what it spent in the current period.
+    Get(BudgetOwnerArgs),
+    /// Every user and role budget of the account.
+    List {
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Remove a user's or role's budget (what it spent stays spent).
+    Delete(BudgetOwnerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("principal").required(true).args(["user", "role"])))]
+pub struct BudgetOwnerArgs {
+    /// The IAM user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The IAM role.
+    #[arg(long)]
+    pub role: Option<String>,
+    #[command(flatten)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("principal").required(true).args(["user", "role"])))]
+pub struct BudgetSetArgs {
+    /// The IAM user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The IAM role.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Spending limit per period, in USD.
+    #[arg(long, required = true, value_parser = usd, allow_negative_numbers = true)]
+    pub budget_usd: f64,
+    /// The budget's period (the server's default: month).
+    #[arg(long, value_enum)]
+    pub budget_period: Option<BudgetPeriod>,
+    #[command(flatten)]
+    pub format: Format,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct PriceSetArgs {
     pub model: String,
@@ -302,6 +352,11 @@ impl GatewayCommand {
             Self::Price(c) => match c {
                 PriceCommand::Set(a) => a.format,
                 PriceCommand::List { format } | PriceCommand::Delete { format, .. } => *format,
+            },
+            Self::Budget(c) => match c {
+                BudgetCommand::Set(a) => a.format,
+                BudgetCommand::Get(a) | BudgetCommand::Delete(a) => a.format,
+                BudgetCommand::List { format } => *format,
             },
         };
         format.output

@@ -8,6 +8,7 @@
 //! output; errors print `error: <Code>: <Message>` and exit 1.
 
 mod args;
+mod budget;
 mod key;
 mod price;
 mod render;
@@ -50,6 +51,7 @@ pub fn run(args: GatewayArgs) -> Result<(), String> {
                 GatewayCommand::Route(c) => gateway.route(c).await,
                 GatewayCommand::Key(c) => gateway.key(c).await,
                 GatewayCommand::Price(c) => gateway.price(c).await,
+                GatewayCommand::Budget(c) => gateway.budget(c).await,
             }
         })
         .map_err(report)

@@ -1,7 +1,7 @@
 //! Text output of `tresor gateway …`: `name: value` lines for one record, an aligned table
 //! for a list. (`--output json` prints the shapes of `shapes.rs` instead.)
 
-use super::shapes::{rfc3339, GatewayKey, KeyUsage, Price, Route};
+use super::shapes::{rfc3339, Budget, GatewayKey, KeyUsage, Price, Route};
 
 /// `name: value` lines, the values aligned.
 pub fn fields(lines: &[(&str, String)]) -> String {
@@ -227,6 +227,41 @@ pub fn prices(list: &[Price]) -> String {
         ],
         &rows,
     )
+}
+
+pub fn principal_budget(b: &Budget) -> String {
+    fields(&[
+        ("principal", b.principal.arn.clone()),
+        ("budget_usd", usd(b.budget_usd)),
+        (
+            "period",
+            format!("{} (since {})", b.budget_period, date(b.period_start)),
+        ),
+        ("requests", b.requests.to_string()),
+        ("input_tokens", b.input_tokens.to_string()),
+        ("output_tokens", b.output_tokens.to_string()),
+        ("spent_usd", usd(b.spent_usd)),
+        ("held_usd", usd(b.held_usd)),
+    ])
+}
+
+pub fn principal_budgets(list: &[Budget]) -> String {
+    if list.is_empty() {
+        return "No budgets.\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|b| {
+            vec![
+                b.principal.arn.clone(),
+                usd(b.budget_usd),
+                b.budget_period.clone(),
+                usd(b.spent_usd),
+                usd(b.held_usd),
+            ]
+        })
+        .collect();
+    table(&["PRINCIPAL", "BUDGET", "PERIOD", "SPENT", "HELD"], &rows)
 }
 
 #[cfg(test)]

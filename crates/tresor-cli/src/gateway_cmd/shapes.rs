@@ -92,6 +92,24 @@ pub struct Price {
     pub source: Option<String>,
 }
 
+/// A user's or role's budget, with its use in the current period.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all(deserialize = "PascalCase", serialize = "snake_case"))]
+pub struct Budget {
+    pub principal: Principal,
+    pub budget_usd: f64,
+    pub budget_period: String,
+    #[serde(serialize_with = "date")]
+    pub period_start: f64,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub spent_usd: f64,
+    pub held_usd: f64,
+    #[serde(serialize_with = "date")]
+    pub last_changed_date: f64,
+}
+
 /// `CreateKey`'s answer in the CLI's JSON: the key itself, then the key's fields.
 #[derive(Serialize)]
 pub struct CreatedKey<'a> {

@@ -449,3 +449,80 @@ pub(crate) fn micro(usd: f64) -> i64 {
 pub(crate) fn usd(micro: i64) -> f64 {
     micro as f64 / 1e6
 }
+
+/// `GetBudget`, `DeleteBudget`: the user or the role whose budget it is.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BudgetOwnerRequest {
+    pub user_name: Option<String>,
+    pub role_name: Option<String>,
+}
+
+fn check_owner(
+    v: &mut Validator,
+    user_name: Option<&str>,
+    role_name: Option<&str>,
+) -> Result<(), CoreError> {
+    if user_name.is_some() == role_name.is_some() {
+        return Err(CoreError::InvalidParameter(
+            "Specify exactly one of UserName and RoleName.".to_owned(),
+        ));
+    }
+    check_name(v, user_name, "userName");
+    check_name(v, role_name, "roleName");
+    Ok(())
+}
+
+impl Validate for BudgetOwnerRequest {
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        check_owner(v, self.user_name.as_deref(), self.role_name.as_deref())
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutBudgetRequest {
+    pub user_name: Option<String>,
+    pub role_name: Option<String>,
+    pub budget_usd: Option<f64>,
+    pub budget_period: Option<String>,
+}
+
+impl Validate for PutBudgetRequest {
+    fn check(&self, v: &mut Validator) -> Result<(), CoreError> {
+        check_owner(v, self.user_name.as_deref(), self.role_name.as_deref())?;
+        v.required(&self.budget_usd, "budgetUsd");
+        check_budget(v, self.budget_usd, self.budget_period.as_deref());
+        Ok(())
+    }
+}
+
+/// A user's or role's budget, with what it spent in the current period.
+#[derive(Debug, Serialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+pub struct Budget {
+    pub principal: KeyPrincipal,
+    pub budget_usd: f64,
+    pub budget_period: String,
+    #[serde(serialize_with = "epoch")]
+    pub period_start: Timestamp,
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub spent_usd: f64,
+    pub held_usd: f64,
+    #[serde(serialize_with = "epoch")]
+    pub last_changed_date: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BudgetResponse {
+    pub budget: Budget,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListBudgetsResponse {
+    pub budgets: Vec<Budget>,
+}

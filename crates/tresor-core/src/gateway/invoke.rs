@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tresor_store::{
-    BudgetScope, GatewayKeyRecord, GatewayStore, IdentityStore, PrincipalKind, RateCharge, Refused,
-    Reservation, RouteRecord, Settlement, UsageDelta,
+    BudgetScope, GatewayKeyRecord, GatewayStore, IdentityStore, PrincipalBudgetRecord,
+    PrincipalKind, RateCharge, Refused, Reservation, RouteRecord, Settlement, UsageDelta,
 };
 use tresor_types::{Region, SecretBytes, Timestamp};
 
@@ -47,6 +47,20 @@ const MAX_TOKEN: usize = 256;
 /// The ledger scope of a gateway key.
 pub fn key_scope(key_id: &str) -> String {
     format!("key:{key_id}")
+}
+
+/// The ledger scope of a user's or role's budget, over all its keys (IAM names compare
+/// case-insensitively, so the scope does too).
+pub fn principal_scope(
+    account: &tresor_types::AccountId,
+    kind: PrincipalKind,
+    name: &str,
+) -> String {
+    format!(
+        "principal:{account}:{}/{}",
+        kind.as_str(),
+        name.to_ascii_lowercase()
+    )
 }
 
 /// What only the wire knows about a call.
@@ -164,6 +178,8 @@ pub struct Invocation {
     pub meta: CallMeta,
     pub model: Option<String>,
     pub stream: bool,
+    /// The budget of the key's user or role, if it has one.
+    pub principal_budget: Option<PrincipalBudgetRecord>,
     /// What was reserved, once [`Core::gateway_reserve`] admitted the call.
     admission: Option<Admission>,
 }
@@ -297,6 +313,14 @@ impl Core {
             secure_transport: meta.secure,
             now,
         };
+        let principal_budget = match self.store.get_principal_budget(
+            &key.account,
+            key.principal_kind,
+            &key.principal_name,
+        ) {
+            Ok(b) => b,
+            Err(e) => return Err(Unidentified::new(unavailable(e.into()), meta)),
+        };
         let route = match self.store.get_route(&key.account, route) {
             Ok(Some(r)) => r,
             Ok(None) => {
@@ -317,6 +341,7 @@ impl Core {
             meta,
             model: None,
             stream: false,
+            principal_budget,
             admission: None,
         })
     }
@@ -417,11 +442,26 @@ impl Core {
         let key = &inv.key;
         let now = inv.ctx.now;
         let (start, next) = period_bounds(&key.budget_period, now);
-        let scopes = vec![BudgetScope {
-            scope: key_scope(&key.key_id),
-            period_start: start.millis(),
-            cap_micro_usd: key.budget_micro_usd,
-        }];
+        // The user's or role's scope is charged too, capped if it has a budget: a budget set
+        // later in a period then counts what the period already spent.
+        let owner = principal_scope(&key.account, key.principal_kind, &key.principal_name);
+        let owner_period = inv
+            .principal_budget
+            .as_ref()
+            .map_or("month", |b| b.budget_period.as_str());
+        let (owner_start, owner_next) = period_bounds(owner_period, now);
+        let scopes = vec![
+            BudgetScope {
+                scope: key_scope(&key.key_id),
+                period_start: start.millis(),
+                cap_micro_usd: key.budget_micro_usd,
+            },
+            BudgetScope {
+                scope: owner.clone(),
+                period_start: owner_start.millis(),
+                cap_micro_usd: inv.principal_budget.as_ref().map(|b| b.budget_micro_usd),
+            },
+        ];
         let rate = (key.rpm.is_some() || key.tpm.is_some()).then(|| RateCharge {
             key_id: key.key_id.clone(),
             window_start: now.millis().div_euclid(60_000) * 60_000,
@@ -436,9 +476,9 @@ impl Core {
             estimate_micro_usd: admit.estimate_micro_usd,
             held: false,
         };
-        // A key without a budget or rates has nothing to hold: its use is counted when the
-        // call is settled, in the transaction that records it.
-        if key.budget_micro_usd.is_some() || admission.rate.is_some() {
+        // A call without a budget or rates to respect holds nothing: its use is counted with
+        // its record's group commit.
+        if inv.will_hold() {
             admission.held = true;
             let reservation = Reservation {
                 hold_id: admission.hold_id.clone(),
@@ -450,7 +490,8 @@ impl Core {
             };
             match self.store.reserve(&reservation) {
                 Ok(Ok(())) => {}
-                Ok(Err(Refused::Budget { .. })) => {
+                Ok(Err(Refused::Budget { scope, .. })) => {
+                    let next = if scope == owner { owner_next } else { next };
                     let retry_after_secs = next.map(|n| secs_until(now, n));
                     return Err(Refusal::Budget { retry_after_secs });
                 }
@@ -670,13 +711,17 @@ impl Invocation {
             meta,
             model: None,
             stream: false,
+            principal_budget: None,
             admission: None,
         }
     }
 
     /// Whether admitting the call will write to the store (its key has a budget or rates).
     pub fn will_hold(&self) -> bool {
-        self.key.budget_micro_usd.is_some() || self.key.rpm.is_some() || self.key.tpm.is_some()
+        self.key.budget_micro_usd.is_some()
+            || self.key.rpm.is_some()
+            || self.key.tpm.is_some()
+            || self.principal_budget.is_some()
     }
 
     /// Whether the call holds part of a budget or a rate window (settling it then writes to

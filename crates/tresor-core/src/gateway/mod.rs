@@ -2,8 +2,9 @@
 //!
 //! Two kinds of request reach this module:
 //! - **Admin calls** (`X-Amz-Target: TresorGateway.<Operation>`, SigV4, awsJson1.1): routes,
-//!   gateway keys and price overrides ([`routes`], [`keys`], [`prices`]), each authorized by
-//!   its own IAM action (`gateway:CreateRoute`, …) and audited like every other call.
+//!   gateway keys, price overrides and the budgets of users and roles ([`routes`], [`keys`],
+//!   [`prices`], [`budgets`]), each authorized by its own IAM action (`gateway:CreateRoute`, …)
+//!   and audited like every other call.
 //! - **Invocations** (`/gateway/<route>/…`, authenticated by a gateway key, not SigV4): the
 //!   `tresor-gateway` crate asks [`Core::gateway_admit`] whether a call may go upstream (key
 //!   valid, `gateway:Invoke` allowed on the route by the key's identity's policies, model and
@@ -14,6 +15,7 @@
 //! A route's ARN is `arn:aws:gateway:<region>:<account>:route/<name>`; the policy engine
 //! sees the condition keys `gateway:Route`, `gateway:Model` and `gateway:KeyId`.
 
+mod budgets;
 mod dto;
 pub mod invoke;
 pub mod keys;
@@ -47,11 +49,15 @@ pub enum Operation {
     PutPrice,
     ListPrices,
     DeletePrice,
+    PutBudget,
+    GetBudget,
+    ListBudgets,
+    DeleteBudget,
     Invoke,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 19] = [
         Self::CreateRoute,
         Self::UpdateRoute,
         Self::GetRoute,
@@ -66,6 +72,10 @@ impl Operation {
         Self::PutPrice,
         Self::ListPrices,
         Self::DeletePrice,
+        Self::PutBudget,
+        Self::GetBudget,
+        Self::ListBudgets,
+        Self::DeleteBudget,
         Self::Invoke,
     ];
 
@@ -85,6 +95,10 @@ impl Operation {
             Self::PutPrice => "PutPrice",
             Self::ListPrices => "ListPrices",
             Self::DeletePrice => "DeletePrice",
+            Self::PutBudget => "PutBudget",
+            Self::GetBudget => "GetBudget",
+            Self::ListBudgets => "ListBudgets",
+            Self::DeleteBudget => "DeleteBudget",
             Self::Invoke => "Invoke",
         }
     }
@@ -106,6 +120,8 @@ impl Operation {
                 | Self::ListKeys
                 | Self::GetKeyUsage
                 | Self::ListPrices
+                | Self::GetBudget
+                | Self::ListBudgets
         )
     }
 

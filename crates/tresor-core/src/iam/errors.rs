@@ -96,6 +96,10 @@ pub(crate) fn no_such(missing: &Missing) -> CoreError {
         Missing::Price(model) => {
             CoreError::ResourceNotFound(format!("No price override for model {model}."))
         }
+        Missing::PrincipalBudget { kind, name } => CoreError::ResourceNotFound(format!(
+            "The {} {name} has no gateway budget.",
+            kind.as_str()
+        )),
     }
 }
 
