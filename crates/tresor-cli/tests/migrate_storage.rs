@@ -466,7 +466,8 @@ fn a_sqlite_store_moves_to_postgres_and_keeps_working() {
         "  gateway routes: 1\n",
         "  gateway keys: 1\n",
         "  gateway price overrides: 1\n",
-        "  gateway budget ledgers: 1\n",
+        // The call was charged to its key and to its user (each a ledger).
+        "  gateway budget ledgers: 2\n",
     ] {
         assert!(stdout.contains(line), "{line:?} missing: {stdout}");
     }
