@@ -1227,6 +1227,7 @@ def test_a_users_budget_caps_all_its_keys(h, oa, openai_mock):
     call(first)
     err = refused_once(h, route, second["key"], "mock-slow", 429, openai.RateLimitError)
     assert err.body["code"] == "insufficient_quota"
+    assert "user or role" in err.body["message"], err.body
     assert "retry-after" not in err.response.headers, "a total budget does not reset"
     got = h.cli("budget", "get", "--user", user)
     assert got["requests"] == 1 and got["held_usd"] == 0

@@ -87,7 +87,12 @@ pub enum Refusal {
     /// The request body could not be read as the endpoint needs it.
     BadRequest(String),
     /// The key's budget cannot hold the call's estimate.
-    Budget { retry_after_secs: Option<u64> },
+    /// A budget cannot hold the call's estimate: the key's, or (`of_identity`) the budget of
+    /// the key's user or role.
+    Budget {
+        retry_after_secs: Option<u64>,
+        of_identity: bool,
+    },
     /// The key's requests or tokens per minute are spent.
     Rate {
         what: &'static str,
@@ -117,7 +122,14 @@ impl Refusal {
             Self::NoRoute(route) => format!("The gateway has no route named {route}."),
             Self::Denied(why) => why.clone(),
             Self::BadRequest(why) => why.clone(),
-            Self::Budget { .. } => "The gateway key's budget cannot cover this request.".to_owned(),
+            Self::Budget {
+                of_identity: false,
+                ..
+            } => "The gateway key's budget cannot cover this request.".to_owned(),
+            Self::Budget {
+                of_identity: true, ..
+            } => "The budget of this gateway key's user or role cannot cover this request."
+                .to_owned(),
             Self::Rate { what, .. } => format!("The gateway key's {what} limit is reached."),
             Self::Unavailable(why) => format!("The gateway cannot serve this request now: {why}."),
         }
@@ -126,7 +138,9 @@ impl Refusal {
     /// Seconds after which retrying can succeed, if waiting helps.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::Budget { retry_after_secs } => *retry_after_secs,
+            Self::Budget {
+                retry_after_secs, ..
+            } => *retry_after_secs,
             Self::Rate {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
@@ -491,9 +505,13 @@ impl Core {
             match self.store.reserve(&reservation) {
                 Ok(Ok(())) => {}
                 Ok(Err(Refused::Budget { scope, .. })) => {
-                    let next = if scope == owner { owner_next } else { next };
+                    let of_identity = scope == owner;
+                    let next = if of_identity { owner_next } else { next };
                     let retry_after_secs = next.map(|n| secs_until(now, n));
-                    return Err(Refusal::Budget { retry_after_secs });
+                    return Err(Refusal::Budget {
+                        retry_after_secs,
+                        of_identity,
+                    });
                 }
                 Ok(Err(Refused::Rpm { retry_after_secs })) => {
                     return Err(Refusal::Rate {
