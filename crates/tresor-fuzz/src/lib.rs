@@ -17,6 +17,7 @@
 #![allow(clippy::panic)]
 
 pub mod audit_export;
+pub mod gateway_wire;
 pub mod identifiers;
 pub mod json_decode;
 pub mod policy;
@@ -35,4 +36,5 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("policy", policy::run),
     ("identifiers", identifiers::run),
     ("audit_export", audit_export::run),
+    ("gateway_wire", gateway_wire::run),
 ];

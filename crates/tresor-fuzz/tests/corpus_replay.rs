@@ -75,6 +75,11 @@ fn audit_export_corpus() {
     replay_corpus("audit_export");
 }
 
+#[test]
+fn gateway_wire_corpus() {
+    replay_corpus("gateway_wire");
+}
+
 /// Every target has a fuzz target file, a corpus and a replay test above, and nothing else
 /// does: a target added to one place and not the others would go unreplayed.
 #[test]
