@@ -10,7 +10,7 @@ use tresor_store::{GatewayStore, IdentityStore, PrincipalBudgetRecord, Principal
 
 use super::dto::*;
 use super::invoke::principal_scope;
-use super::keys::{period_bounds, principal_arn};
+use super::keys::{key_principal, period_bounds, principal_arn};
 use super::Operation;
 use crate::authz::Resource;
 use crate::validate::Validated;
@@ -62,15 +62,7 @@ impl Core {
         let scope = principal_scope(&b.account, b.principal_kind, &b.principal_name);
         let usage = self.store.usage(&scope, start.millis(), ctx.now)?;
         Ok(Budget {
-            principal: KeyPrincipal {
-                kind: match b.principal_kind {
-                    PrincipalKind::Role => "Role",
-                    _ => "User",
-                }
-                .to_owned(),
-                name: b.principal_name.clone(),
-                arn: principal_arn(&b.account, b.principal_kind, &b.principal_name),
-            },
+            principal: key_principal(&b.account, b.principal_kind, &b.principal_name),
             budget_usd: usd(b.budget_micro_usd),
             budget_period: b.budget_period.clone(),
             period_start: start,

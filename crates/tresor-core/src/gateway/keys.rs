@@ -67,18 +67,23 @@ pub(crate) fn principal_arn(account: &AccountId, kind: PrincipalKind, name: &str
     }
 }
 
+/// A user or role as the API shows the owner of a key or a budget.
+pub(crate) fn key_principal(account: &AccountId, kind: PrincipalKind, name: &str) -> KeyPrincipal {
+    KeyPrincipal {
+        kind: match kind {
+            PrincipalKind::Role => "Role",
+            _ => "User",
+        }
+        .to_owned(),
+        name: name.to_owned(),
+        arn: principal_arn(account, kind, name),
+    }
+}
+
 pub(crate) fn shown(k: &GatewayKeyRecord) -> GatewayKey {
     GatewayKey {
         key_id: k.key_id.clone(),
-        principal: KeyPrincipal {
-            kind: match k.principal_kind {
-                PrincipalKind::Role => "Role",
-                _ => "User",
-            }
-            .to_owned(),
-            name: k.principal_name.clone(),
-            arn: principal_arn(&k.account, k.principal_kind, &k.principal_name),
-        },
+        principal: key_principal(&k.account, k.principal_kind, &k.principal_name),
         routes: k.routes.clone(),
         models: k.models.clone(),
         budget_usd: k.budget_micro_usd.map(usd),

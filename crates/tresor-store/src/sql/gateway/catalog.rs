@@ -164,10 +164,23 @@ pub(crate) fn delete_route(db: &mut dyn Db, account: &AccountId, name: &str) -> 
 
 // ---- keys ----
 
+/// A stored principal kind (of a key or a budget).
+fn kind_from_column(text: &str) -> Result<PrincipalKind> {
+    match text {
+        "user" => Ok(PrincipalKind::User),
+        "role" => Ok(PrincipalKind::Role),
+        _ => Err(StoreError::Backend(
+            "a stored gateway principal kind is unknown".to_owned(),
+        )),
+    }
+}
+
 fn kind_column(kind: PrincipalKind) -> Result<&'static str> {
     match kind {
         PrincipalKind::User | PrincipalKind::Role => Ok(kind.as_str()),
-        PrincipalKind::Group => Err(invalid("a gateway key belongs to a user or a role")),
+        PrincipalKind::Group => Err(invalid(
+            "a gateway key or budget belongs to a user or a role",
+        )),
     }
 }
 
@@ -207,15 +220,7 @@ macro_rules! key_columns {
 }
 
 fn key_from_row(row: &dyn Row) -> Result<GatewayKeyRecord> {
-    let principal_kind = match row.text(4)?.as_str() {
-        "user" => PrincipalKind::User,
-        "role" => PrincipalKind::Role,
-        _ => {
-            return Err(StoreError::Backend(
-                "a stored gateway key's principal kind is unknown".to_owned(),
-            ))
-        }
-    };
+    let principal_kind = kind_from_column(&row.text(4)?)?;
     Ok(GatewayKeyRecord {
         key_id: row.text(0)?,
         account: parse_account(&row.text(1)?)?,
@@ -429,14 +434,6 @@ pub(crate) fn delete_price(db: &mut dyn Db, account: &AccountId, model: &str) ->
 
 // ---- budgets of users and roles ----
 
-fn kind_text(kind: PrincipalKind) -> Result<&'static str> {
-    match kind {
-        PrincipalKind::User => Ok("user"),
-        PrincipalKind::Role => Ok("role"),
-        PrincipalKind::Group => Err(invalid("a gateway budget belongs to a user or a role")),
-    }
-}
-
 fn check_principal_budget(b: &PrincipalBudgetRecord) -> Result<()> {
     if b.principal_name.is_empty() {
         return Err(invalid("a principal budget needs a principal name"));
@@ -451,15 +448,7 @@ fn check_principal_budget(b: &PrincipalBudgetRecord) -> Result<()> {
 }
 
 fn principal_budget_from_row(row: &dyn Row) -> Result<PrincipalBudgetRecord> {
-    let principal_kind = match row.text(1)?.as_str() {
-        "user" => PrincipalKind::User,
-        "role" => PrincipalKind::Role,
-        _ => {
-            return Err(StoreError::Backend(
-                "a stored principal budget's kind is unknown".to_owned(),
-            ))
-        }
-    };
+    let principal_kind = kind_from_column(&row.text(1)?)?;
     Ok(PrincipalBudgetRecord {
         account: parse_account(&row.text(0)?)?,
         principal_kind,
@@ -485,7 +474,7 @@ pub(crate) fn put_principal_budget(db: &mut dyn Db, b: &PrincipalBudgetRecord) -
         ),
         params![
             b.account.as_str(),
-            kind_text(b.principal_kind)?,
+            kind_column(b.principal_kind)?,
             fold(&b.principal_name).as_str(),
             &b.principal_name,
             b.budget_micro_usd,
@@ -509,7 +498,7 @@ pub(crate) fn get_principal_budget(
              FROM gateway_principal_budgets
              WHERE account = $1 AND principal_kind = $2 AND principal_lower = $3"
         ),
-        params![account.as_str(), kind_text(kind)?, fold(name).as_str()],
+        params![account.as_str(), kind_column(kind)?, fold(name).as_str()],
         principal_budget_from_row,
     )
 }
@@ -541,7 +530,7 @@ pub(crate) fn delete_principal_budget(
             "DELETE FROM gateway_principal_budgets
              WHERE account = $1 AND principal_kind = $2 AND principal_lower = $3"
         ),
-        params![account.as_str(), kind_text(kind)?, fold(name).as_str()],
+        params![account.as_str(), kind_column(kind)?, fold(name).as_str()],
     )?;
     if deleted == 0 {
         return Err(StoreError::NotFound(Missing::PrincipalBudget {
