@@ -30,7 +30,7 @@ pub enum Command {
     /// (`--to postgres://…`), as stored: nothing is decrypted and no passphrase is needed.
     /// Stop the server first. Refuses a target that already holds data.
     MigrateStorage(crate::migrate_cmd::MigrateStorageArgs),
-    /// The AI gateway's routes, keys and prices, managed through a running server's admin API
+    /// The AI gateway's routes, keys, prices and budgets, managed through a running server's admin API
     /// (the usual AWS environment: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
     /// AWS_SESSION_TOKEN, AWS_REGION).
     Gateway(crate::gateway_cmd::GatewayArgs),

@@ -1,4 +1,4 @@
-//! `tresor gateway …`: manage the AI gateway's routes, keys and prices through the signed
+//! `tresor gateway …`: manage the AI gateway's routes, keys, prices and budgets through the signed
 //! admin API (`TresorGateway.*`, SigV4 signing name `gateway`) of a running server.
 //!
 //! Data path: clap parses and checks the flags (`args.rs`); `route.rs`, `key.rs` and
