@@ -1,8 +1,8 @@
-//! `tresor gateway …`: manage the AI gateway's routes, keys, prices and budgets through the signed
-//! admin API (`TresorGateway.*`, SigV4 signing name `gateway`) of a running server.
+//! `tresor gateway …`: manage the AI gateway's routes, keys, prices and budgets through the
+//! signed admin API (`TresorGateway.*`, SigV4 signing name `gateway`) of a running server.
 //!
-//! Data path: clap parses and checks the flags (`args.rs`); `route.rs`, `key.rs` and
-//! `price.rs` turn a command into one API request and call it through [`crate::client`];
+//! Data path: clap parses and checks the flags (`args.rs`); `route.rs`, `key.rs`, `price.rs`
+//! and `budget.rs` turn a command into one API request and call it through [`crate::client`];
 //! the answer is read into its shape (`shapes.rs`) and printed as text (`render.rs`) or as the
 //! CLI's snake_case JSON. The gateway key itself leaves the process only in `key create`'s
 //! output; errors print `error: <Code>: <Message>` and exit 1.
