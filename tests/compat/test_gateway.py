@@ -741,6 +741,20 @@ def test_budget_key_refuses_an_unpriced_model(h, oa, openai_mock):
     assert openai_mock.requests == []
 
 
+def test_a_user_with_a_budget_refuses_an_unpriced_model_on_every_key(h, oa, openai_mock):
+    route, _ = oa
+    user = h.user()
+    key = h.key(user, [route])
+    h.openai(route, key["key"]).chat.completions.create(model="no-price-model", messages=MESSAGES)
+    h.cli("budget", "set", "--user", user, "--budget-usd", "10")
+    openai_mock.clear()
+    with pytest.raises(openai.BadRequestError) as err:
+        h.openai(route, key["key"]).chat.completions.create(model="no-price-model",
+                                                            messages=MESSAGES)
+    assert "no price" in err.value.body["message"]
+    assert openai_mock.requests == []
+
+
 # ---------------------------------------------------------------------------- 5. Rates
 
 def same_minute():

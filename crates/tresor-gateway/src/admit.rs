@@ -210,11 +210,9 @@ fn checked(
     core.gateway_authorize(inv, shape.model.as_deref(), shape.stream)?;
     let table = prices.table(core, &inv.key.account)?;
     let price = shape.model.as_deref().and_then(|m| table.price(m));
-    let billable = matches!(
-        endpoint,
-        Endpoint::ChatCompletions | Endpoint::Responses | Endpoint::Embeddings | Endpoint::Messages
-    );
-    if billable && price.is_none() && inv.key.budget_micro_usd.is_some() {
+    let billable = endpoint.billable();
+    let budgeted = inv.key.budget_micro_usd.is_some() || inv.principal_budget.is_some();
+    if billable && price.is_none() && budgeted {
         return Err(Refusal::BadRequest(format!(
             "The gateway has no price for the model {}, so this key's budget cannot be enforced. Set one with `tresor gateway price set`.",
             shape.model.as_deref().unwrap_or("(none named)")

@@ -62,15 +62,18 @@ pub async fn relay(
         }
     };
     let (parts, upstream_body) = response.into_parts();
-    let streamed = parts
+    let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("text/event-stream"));
-    if streamed {
-        stream(core, config, admitted, parts, upstream_body)
-    } else {
+        .unwrap_or("");
+    // JSON (answers and errors) is read whole, to meter it; anything else (SSE, audio, files)
+    // is passed on as it arrives.
+    if content_type.starts_with("application/json") {
         whole(core, config, admitted, parts, upstream_body, provider).await
+    } else {
+        let sse = content_type.starts_with("text/event-stream");
+        stream(core, config, admitted, parts, upstream_body, sse)
     }
 }
 
@@ -215,6 +218,7 @@ fn stream(
     a: Admitted,
     parts: http::response::Parts,
     upstream_body: hyper::body::Incoming,
+    sse: bool,
 ) -> Response<Body> {
     let (tx, client_body) = body::channel(config.stream_buffer_chunks);
     let mut resp = Response::new(client_body);
@@ -227,7 +231,7 @@ fn stream(
         );
     }
     let status = parts.status;
-    tokio::spawn(pump(core, a, status, upstream_body, tx));
+    tokio::spawn(pump(core, a, status, upstream_body, tx, sse));
     resp
 }
 
@@ -237,6 +241,7 @@ async fn pump(
     status: StatusCode,
     mut upstream: hyper::body::Incoming,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    sse: bool,
 ) {
     let mut meter = StreamMeter::new(a.provider, a.endpoint, a.strip_usage);
     let mut forwarded: u64 = 0;
@@ -271,7 +276,8 @@ async fn pump(
     // Dropping the upstream body cancels the upstream call if it is still running.
     drop(upstream);
     let rest = meter.finish();
-    let ended_early = !meter.completed() && !disconnected && status.is_success();
+    // Only an event stream has a protocol end to miss; other bodies end when they end.
+    let ended_early = sse && !meter.completed() && !disconnected && status.is_success();
     // An in-band error event is the provider's own end of the stream (the client has it);
     // a stream that just stops is a cut the gateway reports as an error of its own.
     let errored = meter.saw_error();
@@ -285,7 +291,7 @@ async fn pump(
     };
     let (used_tokens, source, cost_micro) = match meter.usage() {
         Some(u) => (used(&u), UsageSource::Reported, cost(&a, &u)),
-        None if status.is_success() => {
+        None if status.is_success() && a.endpoint.billable() => {
             // No usage reported (cut, or the client left first): bill an estimate, the input
             // estimate and what was forwarded as output (about four bytes a token), and say so.
             // Bytes forwarded include the SSE framing, so the figure is capped at the

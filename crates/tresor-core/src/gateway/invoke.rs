@@ -275,7 +275,7 @@ pub struct Outcome {
 /// Caches the gateway keeps in the core.
 #[derive(Default)]
 pub(crate) struct GatewayCaches {
-    /// Upstream keys by route ARN: (read at, secret id, version id, value).
+    /// Upstream keys by route ARN: (read at, the route's secret id then, value).
     upstream: Mutex<HashMap<String, (Instant, String, SecretBytes)>>,
 }
 

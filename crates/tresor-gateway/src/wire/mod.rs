@@ -76,6 +76,18 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Whether its calls cost tokens: what a budget reserves for, and what a call without
+    /// reported usage is billed an estimate for.
+    pub fn billable(self) -> bool {
+        matches!(
+            self,
+            Endpoint::ChatCompletions
+                | Endpoint::Responses
+                | Endpoint::Embeddings
+                | Endpoint::Messages
+        )
+    }
+
     /// Whether the endpoint's request body must be a JSON object (the ones whose body tells
     /// the model and the cost).
     pub fn needs_json(self) -> bool {
