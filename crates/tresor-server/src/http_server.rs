@@ -148,11 +148,18 @@ pub async fn serve(
             let service = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
                 let in_flight = activity.begin();
+                let streams = req.uri().path().starts_with(tresor_gateway::PATH_PREFIX);
                 async move {
                     let response = handle(shared, req, peer, secure).await;
-                    // In flight until its body ends: a gateway stream can outlast the idle
-                    // deadline, which must not cut it.
-                    let response = response.map(|body| crate::wire::held(body, in_flight));
+                    // A gateway answer is in flight until its body ends: a stream can outlast
+                    // the idle deadline, which must not cut it. Every other answer is whole
+                    // when it is returned (and keeps its one allocation on the hot path).
+                    let response = if streams {
+                        response.map(|body| crate::wire::held(body, in_flight))
+                    } else {
+                        drop(in_flight);
+                        response
+                    };
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });
