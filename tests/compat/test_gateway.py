@@ -1263,3 +1263,62 @@ def test_budget_cli_refuses_bad_input(h):
     assert code == "NoSuchEntity"
     proc = h.cli_proc("budget", "set", "--budget-usd", "5")
     assert proc.returncode == 2, proc.stderr
+
+
+def test_every_admin_operation_needs_its_own_permission(h, oa, openai_mock):
+    """Each `TresorGateway.*` operation is refused (AccessDeniedException naming its action)
+    to a caller allowed everything but that action, and not refused for want of permission
+    to a caller allowed that action alone (and reading secrets, which a route needs)."""
+    route, owner = oa
+    secret = new_name("ai/admin")
+    h.sm.create_secret(Name=secret, SecretString=OPENAI_KEY)
+    admin = new_name("gwadmin")
+    h.iam.create_user(UserName=admin)
+    access = h.iam.create_access_key(UserName=admin)["AccessKey"]
+    creds = (access["AccessKeyId"], access["SecretAccessKey"])
+
+    def fresh():
+        name = h.route(openai_mock)["name"]
+        key_id = h.key(owner, [name])["key_id"]
+        model = new_name("m")
+        h.cli("price", "set", model, "--input-usd", "1", "--output-usd", "1")
+        h.cli("budget", "set", "--user", owner, "--budget-usd", "100")
+        return name, key_id, model
+
+    cases = {
+        "CreateRoute": lambda r, k, m: ("route", "create", new_name("r"), "--provider", "openai",
+                                        "--secret-id", secret, "--base-url", openai_mock.base_url),
+        "UpdateRoute": lambda r, k, m: ("route", "update", r, "--description", "d"),
+        "GetRoute": lambda r, k, m: ("route", "get", r),
+        "ListRoutes": lambda r, k, m: ("route", "list"),
+        "DeleteRoute": lambda r, k, m: ("route", "delete", r),
+        "CreateKey": lambda r, k, m: ("key", "create", "--user", owner, "--routes", r),
+        "UpdateKey": lambda r, k, m: ("key", "update", k, "--description", "d"),
+        "GetKey": lambda r, k, m: ("key", "get", k),
+        "ListKeys": lambda r, k, m: ("key", "list"),
+        "DeleteKey": lambda r, k, m: ("key", "delete", k),
+        "GetKeyUsage": lambda r, k, m: ("key", "usage", k),
+        "PutPrice": lambda r, k, m: ("price", "set", m, "--input-usd", "2", "--output-usd", "2"),
+        "ListPrices": lambda r, k, m: ("price", "list"),
+        "DeletePrice": lambda r, k, m: ("price", "delete", m),
+        "PutBudget": lambda r, k, m: ("budget", "set", "--user", owner, "--budget-usd", "50"),
+        "GetBudget": lambda r, k, m: ("budget", "get", "--user", owner),
+        "ListBudgets": lambda r, k, m: ("budget", "list"),
+        "DeleteBudget": lambda r, k, m: ("budget", "delete", "--user", owner),
+    }
+    read_secrets = {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}
+    for op, args in cases.items():
+        action = f"gateway:{op}"
+        h.iam.put_user_policy(UserName=admin, PolicyName="gw", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "NotAction": action, "Resource": "*"}]}))
+        command = args(*fresh())
+        code, message = cli_error(h, *command, creds=creds)
+        assert code == "AccessDeniedException", (op, code, message)
+        assert action in message, (op, message)
+        h.iam.put_user_policy(UserName=admin, PolicyName="gw", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"},
+                          read_secrets]}))
+        proc = h.cli_proc(*command, creds=creds)
+        assert proc.returncode == 0, (op, proc.stderr)
