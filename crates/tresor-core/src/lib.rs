@@ -30,6 +30,7 @@ mod operation;
 mod paging;
 mod pipeline;
 mod principals;
+pub mod rotation;
 pub mod secretsmanager;
 pub mod sts;
 pub mod validate;
