@@ -289,6 +289,8 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "webidentitytoken",
     "samlassertion",
     "tokencode",
+    // A webhook rotator's signing key, shown once by CreateRotator.
+    "signingsecret",
 ];
 
 /// Members that match a fragment but are known to hold only settings; they keep a number or

@@ -102,6 +102,18 @@ pub struct ServerArgs {
     /// those who should not see them).
     #[arg(long, env = "TRESOR_NO_METRICS")]
     pub no_metrics: bool,
+    /// The URL rotators use to reach this server (`AWS_ENDPOINT_URL` in a command rotator's
+    /// environment); defaults to the listener's address (a wildcard address as loopback).
+    #[arg(long, env = "TRESOR_ROTATION_ENDPOINT_URL")]
+    pub rotation_endpoint_url: Option<String>,
+    /// A CA bundle command rotators trust for the endpoint (`AWS_CA_BUNDLE`), when the
+    /// server's certificate is not one the platform trusts.
+    #[arg(long, env = "TRESOR_ROTATION_CA_BUNDLE")]
+    pub rotation_ca_bundle: Option<PathBuf>,
+    /// How often the rotation scheduler looks for due rotations (RotateSecret and
+    /// `tresor rotation run-due` wake it at once).
+    #[arg(long, env = "TRESOR_ROTATION_TICK", default_value = "5s", value_parser = parse_duration)]
+    pub rotation_tick: Duration,
 }
 
 impl ServerArgs {

@@ -193,11 +193,26 @@ fn server(args: ServerArgs) -> Result<(), String> {
             b.print(scheme, addr);
         }
         tracing::info!(%addr, dev = banner.is_some(), "ready");
+        let endpoint = args.rotation_endpoint_url.clone().unwrap_or_else(|| {
+            let mut own = addr;
+            if own.ip().is_unspecified() {
+                own.set_ip(match own.ip() {
+                    std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            format!("{scheme}://{own}")
+        });
         let config = ServerConfig {
             listen: addr,
             tls,
             limits,
             metrics: !args.no_metrics,
+            rotation: tresor_server::RotationSettings {
+                endpoint_url: endpoint,
+                ca_bundle: args.rotation_ca_bundle.clone(),
+                tick: args.rotation_tick,
+            },
         };
         let core = Arc::new(core);
         let served = tresor_server::serve(core.clone(), listener, config, shutdown_signal())

@@ -98,7 +98,7 @@ impl Core {
 
     /// Name the principal behind an authenticated key: the root, a user that still exists, or
     /// a session of a role that still exists.
-    fn principal_for(
+    pub(crate) fn principal_for(
         &self,
         key: AccessKeyRecord,
         session: Option<SessionRecord>,

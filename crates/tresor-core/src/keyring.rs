@@ -18,6 +18,10 @@ const LABEL_VALUE_DIGEST: &str = "tresor/value-digest/v1";
 const LABEL_SESSION_TOKEN: &str = "tresor/session-token/v1";
 /// MACs gateway key tokens: the store keeps the MAC, never the token.
 const LABEL_GATEWAY_KEY: &str = "tresor/gateway-key-mac/v1";
+/// Derives each rotation's `RotationToken` from the secret and the rotation's version id.
+const LABEL_ROTATION_TOKEN: &str = "tresor/rotation-token/v1";
+/// Seals what a rotator needs kept secret (a webhook's signing key).
+const LABEL_ROTATOR_SEAL: &str = "tresor/rotator-seal/v1";
 
 /// What a stored secret value is: the first byte of every sealed plaintext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,8 @@ pub struct Keyring {
     value_digest: SecretBytes,
     session_token: SecretBytes,
     gateway_key: SecretBytes,
+    rotation_token: SecretBytes,
+    rotator_seal: SecretBytes,
     materials: RwLock<HashMap<MaterialId, Arc<KeyMaterial>>>,
 }
 
@@ -51,12 +57,16 @@ impl Keyring {
         let value_digest = root.subkey(LABEL_VALUE_DIGEST);
         let session_token = root.subkey(LABEL_SESSION_TOKEN);
         let gateway_key = root.subkey(LABEL_GATEWAY_KEY);
+        let rotation_token = root.subkey(LABEL_ROTATION_TOKEN);
+        let rotator_seal = root.subkey(LABEL_ROTATOR_SEAL);
         Self {
             root,
             access_key_seal,
             value_digest,
             session_token,
             gateway_key,
+            rotation_token,
+            rotator_seal,
             materials: RwLock::new(HashMap::new()),
         }
     }
@@ -257,6 +267,41 @@ impl Keyring {
     /// Keyed digest of a gateway key token: the store keeps this, never the token.
     pub fn gateway_key_mac(&self, token: &[u8]) -> Vec<u8> {
         tresor_crypto::hmac_sha256(self.gateway_key.expose(), token).to_vec()
+    }
+
+    /// The `RotationToken` of the rotation of `secret_arn` creating `version_id`: a MAC, so
+    /// it is never stored and a caller cannot forge one.
+    pub fn rotation_token(&self, secret_arn: &str, version_id: &str) -> Vec<u8> {
+        let mut message = Vec::with_capacity(secret_arn.len() + version_id.len() + 1);
+        message.extend_from_slice(secret_arn.as_bytes());
+        message.push(0);
+        message.extend_from_slice(version_id.as_bytes());
+        tresor_crypto::hmac_sha256(self.rotation_token.expose(), &message).to_vec()
+    }
+
+    /// Seal a rotator's secret, bound to its ARN.
+    pub fn seal_rotator_secret(
+        &self,
+        rotator_arn: &str,
+        secret: &SecretBytes,
+    ) -> Result<Vec<u8>, CoreError> {
+        Ok(tresor_crypto::seal_with(
+            &self.rotator_seal,
+            rotator_arn.as_bytes(),
+            secret.expose(),
+        )?)
+    }
+
+    pub fn open_rotator_secret(
+        &self,
+        rotator_arn: &str,
+        sealed: &[u8],
+    ) -> Result<SecretBytes, CoreError> {
+        Ok(tresor_crypto::open_with(
+            &self.rotator_seal,
+            rotator_arn.as_bytes(),
+            sealed,
+        )?)
     }
 
     pub fn seal_access_secret(

@@ -62,6 +62,8 @@ pub struct Core {
     metrics: Arc<metrics::Metrics>,
     /// What the AI gateway caches (upstream keys, for at most a second).
     gateway: gateway::invoke::GatewayCaches,
+    /// Wakes the rotation scheduler when a rotation becomes due now.
+    rotation_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -97,6 +99,7 @@ impl Core {
             auth_failures: auth_failures::AuthFailureBudget::new(),
             metrics,
             gateway: Default::default(),
+            rotation_wakeup: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

@@ -7,7 +7,7 @@
 //! transaction with its record) and whether CloudTrail marks it `readOnly`. A new service is
 //! one variant here and its enum; the compiler lists every `match` that must learn it.
 
-use crate::{cloudtrail, gateway, iam, secretsmanager, sts};
+use crate::{cloudtrail, gateway, iam, rotation, secretsmanager, sts};
 
 /// A service Tresor speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,15 +18,18 @@ pub enum Service {
     CloudTrail,
     /// The AI gateway's admin API and its invocations.
     Gateway,
+    /// The rotation admin API (rotators, rotation status).
+    Rotation,
 }
 
 impl Service {
-    pub const ALL: [Service; 5] = [
+    pub const ALL: [Service; 6] = [
         Self::SecretsManager,
         Self::Iam,
         Self::Sts,
         Self::CloudTrail,
         Self::Gateway,
+        Self::Rotation,
     ];
 
     /// Its position in [`Service::ALL`].
@@ -37,6 +40,7 @@ impl Service {
             Self::Sts => 2,
             Self::CloudTrail => 3,
             Self::Gateway => 4,
+            Self::Rotation => 5,
         }
     }
 
@@ -49,6 +53,7 @@ impl Service {
             Self::Sts => "sts",
             Self::CloudTrail => "cloudtrail",
             Self::Gateway => "gateway",
+            Self::Rotation => "rotation",
         }
     }
 
@@ -66,6 +71,7 @@ pub enum Operation {
     Sts(sts::Operation),
     CloudTrail(cloudtrail::Operation),
     Gateway(gateway::Operation),
+    Rotation(rotation::Operation),
 }
 
 impl Operation {
@@ -74,7 +80,8 @@ impl Operation {
         + iam::Operation::ALL.len()
         + sts::Operation::ALL.len()
         + cloudtrail::Operation::ALL.len()
-        + gateway::Operation::ALL.len();
+        + gateway::Operation::ALL.len()
+        + rotation::Operation::ALL.len();
 
     /// Its position in [`Operation::all`] (dense, below [`Operation::COUNT`]).
     pub fn index(self) -> usize {
@@ -85,12 +92,14 @@ impl Operation {
         let iam = sm + iam::Operation::ALL.len();
         let sts = iam + sts::Operation::ALL.len();
         let ct = sts + cloudtrail::Operation::ALL.len();
+        let gw = ct + gateway::Operation::ALL.len();
         match self {
             Self::SecretsManager(op) => position(&secretsmanager::Operation::ALL, &op),
             Self::Iam(op) => sm + position(&iam::Operation::ALL, &op),
             Self::Sts(op) => iam + position(&sts::Operation::ALL, &op),
             Self::CloudTrail(op) => sts + position(&cloudtrail::Operation::ALL, &op),
             Self::Gateway(op) => ct + position(&gateway::Operation::ALL, &op),
+            Self::Rotation(op) => gw + position(&rotation::Operation::ALL, &op),
         }
     }
 
@@ -103,7 +112,8 @@ impl Operation {
         let sts = sts::Operation::ALL.into_iter().map(Self::Sts);
         let ct = cloudtrail::Operation::ALL.into_iter().map(Self::CloudTrail);
         let gw = gateway::Operation::ALL.into_iter().map(Self::Gateway);
-        sm.chain(iam).chain(sts).chain(ct).chain(gw)
+        let rot = rotation::Operation::ALL.into_iter().map(Self::Rotation);
+        sm.chain(iam).chain(sts).chain(ct).chain(gw).chain(rot)
     }
 
     /// The operation `name` of `service` (exact, case-sensitive, as AWS parses it).
@@ -116,6 +126,7 @@ impl Operation {
             Service::Sts => sts::Operation::from_name(name).map(Self::Sts),
             Service::CloudTrail => cloudtrail::Operation::from_name(name).map(Self::CloudTrail),
             Service::Gateway => gateway::Operation::from_name(name).map(Self::Gateway),
+            Service::Rotation => rotation::Operation::from_name(name).map(Self::Rotation),
         }
     }
 
@@ -126,6 +137,7 @@ impl Operation {
             Self::Sts(_) => Service::Sts,
             Self::CloudTrail(_) => Service::CloudTrail,
             Self::Gateway(_) => Service::Gateway,
+            Self::Rotation(_) => Service::Rotation,
         }
     }
 
@@ -137,6 +149,7 @@ impl Operation {
             Self::Sts(op) => op.name(),
             Self::CloudTrail(op) => op.name(),
             Self::Gateway(op) => op.name(),
+            Self::Rotation(op) => op.name(),
         }
     }
 
@@ -154,6 +167,7 @@ impl Operation {
             Self::Sts(op) => op.changes_state(),
             Self::CloudTrail(_) => false,
             Self::Gateway(op) => op.changes_state(),
+            Self::Rotation(op) => op.changes_state(),
         }
     }
 
@@ -165,6 +179,7 @@ impl Operation {
             Self::Sts(op) => op.is_read_only(),
             Self::CloudTrail(_) => true,
             Self::Gateway(op) => op.is_read_only(),
+            Self::Rotation(op) => op.is_read_only(),
         }
     }
 }
@@ -176,7 +191,7 @@ mod tests {
     #[test]
     fn every_operation_parses_back_and_names_its_action() {
         let all: Vec<Operation> = Operation::all().collect();
-        assert_eq!(all.len(), 26 + 39 + 2 + 1 + 19);
+        assert_eq!(all.len(), 26 + 39 + 2 + 1 + 19 + 7);
         assert_eq!(all.len(), Operation::COUNT);
         for (i, op) in all.into_iter().enumerate() {
             assert_eq!(op.index(), i);
@@ -192,6 +207,7 @@ mod tests {
                     Operation::Sts(o) => o.iam_action(),
                     Operation::CloudTrail(o) => o.iam_action(),
                     Operation::Gateway(o) => format!("gateway:{}", o.name()),
+                    Operation::Rotation(o) => format!("rotation:{}", o.name()),
                 }
             );
             // A call that changes nothing is recorded as a read. `Invoke` changes the budget

@@ -14,10 +14,14 @@
 //!
 //! [`scheduler`] fires due rotations and runs them with [`engine`].
 
+pub mod acting;
 pub mod builtin;
 pub mod command;
+pub mod engine;
 pub mod http;
 pub mod rotator;
+pub mod scheduler;
 pub mod webhook;
 
+pub use engine::Engine;
 pub use rotator::{Credentials, Environment, Step, StepEvent, StepReport};

@@ -163,6 +163,25 @@ pub fn gateway(
     }
 }
 
+/// Run one operation of the rotation admin API.
+pub fn rotation(
+    core: &Core,
+    ctx: &RequestContext,
+    op: tresor_core::rotation::Operation,
+    body: &[u8],
+) -> Result<Vec<u8>, CoreError> {
+    use tresor_core::rotation::Operation as O;
+    match op {
+        O::CreateRotator => encode(core.rotation_create_rotator(ctx, decode(body)?)),
+        O::GetRotator => encode(core.rotation_get_rotator(ctx, decode(body)?)),
+        O::ListRotators => encode(core.rotation_list_rotators(ctx, decode(body)?)),
+        O::DeleteRotator => encode(core.rotation_delete_rotator(ctx, decode(body)?)),
+        O::GetRotatorLogs => encode(core.rotation_get_rotator_logs(ctx, decode(body)?)),
+        O::ListRotationStatus => encode(core.rotation_list_status(ctx, decode(body)?)),
+        O::RunDueRotations => encode(core.rotation_run_due(ctx, decode(body)?)),
+    }
+}
+
 /// The gateway's shipped price table, as `ListPrices` shows it.
 fn default_prices() -> Vec<tresor_core::gateway::Price> {
     let usd = |micro: i64| micro as f64 / 1e6;

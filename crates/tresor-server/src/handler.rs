@@ -462,6 +462,7 @@ fn json_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decode
                     dispatch::lookup_events(core, &ctx, &exchange.body)
                 }
                 Operation::Gateway(op) => dispatch::gateway(core, &ctx, op, &exchange.body),
+                Operation::Rotation(op) => dispatch::rotation(core, &ctx, op, &exchange.body),
                 Operation::Iam(_) | Operation::Sts(_) => Err(unknown_target(prefix, name)),
             }
             .map(Payload::Json)
@@ -503,6 +504,7 @@ fn json_service(prefix: &str) -> Option<Service> {
         SECRETS_MANAGER_TARGET => Some(Service::SecretsManager),
         CLOUDTRAIL_TARGET => Some(Service::CloudTrail),
         tresor_core::gateway::TARGET_PREFIX => Some(Service::Gateway),
+        tresor_core::rotation::TARGET_PREFIX => Some(Service::Rotation),
         _ => None,
     }
 }
@@ -577,11 +579,12 @@ fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decod
             match op {
                 Operation::Iam(op) => tresor_core::iam::dispatch(core, &ctx, op, params.clone()),
                 Operation::Sts(op) => tresor_core::sts::dispatch(core, &ctx, op, params.clone()),
-                Operation::SecretsManager(_) | Operation::CloudTrail(_) | Operation::Gateway(_) => {
-                    Err(CoreError::InvalidAction(format!(
-                        "Could not find operation {action} for this service"
-                    )))
-                }
+                Operation::SecretsManager(_)
+                | Operation::CloudTrail(_)
+                | Operation::Gateway(_)
+                | Operation::Rotation(_) => Err(CoreError::InvalidAction(format!(
+                    "Could not find operation {action} for this service"
+                ))),
             }
             .map(Payload::Query)
         },

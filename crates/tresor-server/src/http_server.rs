@@ -28,6 +28,18 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Whether `GET /metrics` answers (Prometheus text format, no authentication).
     pub metrics: bool,
+    pub rotation: RotationSettings,
+}
+
+/// How the rotation scheduler runs in this server.
+#[derive(Debug, Clone)]
+pub struct RotationSettings {
+    /// Where rotators reach this server.
+    pub endpoint_url: String,
+    /// A CA bundle for rotators to trust the endpoint with.
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// How often the scheduler looks for due rotations.
+    pub tick: std::time::Duration,
 }
 
 fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> {
@@ -102,6 +114,10 @@ pub async fn serve(
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let per_source = Arc::new(PerSource::default());
     let purger = tokio::spawn(purge_loop(core.clone()));
+    let scheduler = tresor_rotation::scheduler::start(
+        Arc::new(rotation_engine(core.clone(), &config.rotation)?),
+        config.rotation.tick,
+    );
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -203,10 +219,37 @@ pub async fn serve(
         tracing::warn!("connections still open after 10 s; stopping anyway");
     }
     purger.abort();
+    scheduler.abort();
     Ok(())
 }
 
 /// Once a minute: remove secrets whose recovery window ended, and expired STS sessions.
+/// The engine that runs this node's rotations.
+fn rotation_engine(
+    core: Arc<Core>,
+    settings: &RotationSettings,
+) -> std::io::Result<tresor_rotation::Engine> {
+    let node = format!(
+        "{}-{}",
+        std::process::id(),
+        hex_id(tresor_crypto::random_bytes(6).map_err(|e| std::io::Error::other(e.to_string()))?)
+    );
+    Ok(tresor_rotation::Engine {
+        core,
+        node,
+        endpoint_url: settings.endpoint_url.clone(),
+        ca_bundle: settings.ca_bundle.clone(),
+        dispatch: crate::dispatch::secretsmanager,
+        clients: tresor_rotation::http::Clients::new()
+            .map_err(|e| std::io::Error::other(format!("rotation HTTPS client: {e}")))?,
+        clock: Arc::new(tresor_rotation::scheduler::SystemClock),
+    })
+}
+
+fn hex_id(bytes: Vec<u8>) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 async fn purge_loop(core: Arc<Core>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {

@@ -16,7 +16,7 @@ mod limits;
 mod query;
 mod wire;
 
-pub use http_server::{serve, ServerConfig, TlsFiles};
+pub use http_server::{serve, RotationSettings, ServerConfig, TlsFiles};
 pub use limits::Limits;
 
 /// Largest request body accepted, checked before parsing.

@@ -67,7 +67,12 @@ impl Validate for CreateRotatorRequest {
         v.length(self.role_arn.as_deref(), "roleArn", 20, 2048);
         v.length(self.description.as_deref(), "description", 0, 256);
         v.length(self.command.as_deref(), "command", 1, 4096);
-        v.length(self.working_directory.as_deref(), "workingDirectory", 1, 4096);
+        v.length(
+            self.working_directory.as_deref(),
+            "workingDirectory",
+            1,
+            4096,
+        );
         v.length(self.url.as_deref(), "url", 1, 2048);
         v.length(self.admin_secret_id.as_deref(), "adminSecretId", 1, 2048);
         v.length(self.project_id.as_deref(), "projectId", 1, 256);

@@ -13,7 +13,12 @@
 //! A rotator's ARN is `arn:aws:lambda:<region>:<account>:function:<name>`.
 
 mod dto;
+pub mod events;
+pub mod rotators;
+pub mod run;
 pub mod schedule;
+pub mod state;
+mod status;
 
 pub use dto::*;
 

@@ -381,8 +381,14 @@ pub struct SecretDescription {
     pub kms_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_enabled: Option<bool>,
+    #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
+    pub rotation_lambda_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rotation_rules: Option<RotationRulesType>,
+    #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]
+    pub last_rotated_date: Option<Timestamp>,
+    #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]
+    pub next_rotation_date: Option<Timestamp>,
     #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]
     pub last_changed_date: Option<Timestamp>,
     #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]

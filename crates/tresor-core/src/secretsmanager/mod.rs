@@ -8,12 +8,13 @@ mod model;
 mod password;
 mod policy;
 mod read;
-mod resolve;
+pub(crate) mod resolve;
+mod rotate;
 mod stages;
 mod tags;
 mod unsupported;
 pub mod validate;
-mod write;
+pub(crate) mod write;
 
 /// Every operation of the botocore `secretsmanager` model (2017-10-17).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use tresor_store::{SealedValue, SecretRecord, Store, VersionPick};
+use tresor_types::Timestamp;
 
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
@@ -79,18 +80,27 @@ fn shown_kms_key_id(record: &SecretRecord) -> Option<String> {
 /// The shape `DescribeSecret` and `ListSecrets` share. AWS leaves out what there is nothing to
 /// show for: an empty description, an empty tag list.
 pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
-    let rotation: Option<RotationRulesType> = record
-        .rotation
-        .as_deref()
-        .and_then(|r| serde_json::from_str(r).ok());
+    let rotation = crate::rotation::state::RotationState::of(record);
+    let enabled = rotation.as_ref().is_some_and(|r| r.enabled);
     SecretDescription {
         arn: record.arn.clone(),
         name: record.name.clone(),
         description: record.description.clone().filter(|d| !d.is_empty()),
         kms_key_id: shown_kms_key_id(record),
         // "If the secret has never been configured for rotation, Secrets Manager returns null."
-        rotation_enabled: rotation.as_ref().map(|_| true),
-        rotation_rules: rotation,
+        rotation_enabled: rotation.as_ref().map(|r| r.enabled),
+        rotation_lambda_arn: rotation.as_ref().and_then(|r| r.lambda_arn.clone()),
+        rotation_rules: rotation.as_ref().and_then(|r| r.rules.clone()),
+        last_rotated_date: rotation
+            .as_ref()
+            .and_then(|r| r.last_rotated)
+            .map(Timestamp::from_millis),
+        // "On or before": the start of the next window, while rotation is on.
+        next_rotation_date: rotation
+            .as_ref()
+            .filter(|_| enabled)
+            .and_then(|r| r.next_rotation)
+            .map(Timestamp::from_millis),
         last_changed_date: Some(record.last_changed),
         last_accessed_date: record.last_accessed,
         deleted_date: record.deletion.map(|d| d.deleted_date),
@@ -123,6 +133,19 @@ impl Core {
     ) -> Result<SecretValueEntry, CoreError> {
         ensure_not_deleted(record)?;
         let version = select_version(record, sel)?;
+        if crate::rotation::run::is_empty_version(version) {
+            // A pending version a rotation created and its rotator has not filled yet: as in
+            // AWS, there is no value to read (a rotation function's createSecret relies on it).
+            return Err(CoreError::ResourceNotFound(match sel.version_id {
+                Some(id) => format!(
+                    "Secrets Manager can't find the specified secret value for VersionId: {id}"
+                ),
+                None => format!(
+                    "Secrets Manager can't find the specified secret value for staging label: {}",
+                    sel.version_stage.unwrap_or(AWSCURRENT)
+                ),
+            }));
+        }
         let envelope = match read {
             Some(read) if read.version_id == version.version_id => read.envelope,
             _ => self

@@ -1,4 +1,4 @@
-//! Rotation and replication: their engine arrives in a later issue. Until then each operation
+//! Replication: its engine arrives in a later issue. Until then each operation
 //! takes its validated input, resolves the secret (so a missing secret still answers
 //! `ResourceNotFoundException`), and then refuses with a clear `InvalidRequestException`: never
 //! a fake success.
@@ -9,13 +9,6 @@ use super::Operation;
 use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
-pub(crate) fn rotation_unavailable() -> CoreError {
-    CoreError::InvalidRequest(
-        "Rotation is not available in this version of Tresor: no rotation was scheduled or started."
-            .to_owned(),
-    )
-}
-
 pub(crate) fn replication_unavailable() -> CoreError {
     CoreError::InvalidRequest(
         "Replication is not available in this version of Tresor: no replica was created or changed."
@@ -24,33 +17,6 @@ pub(crate) fn replication_unavailable() -> CoreError {
 }
 
 impl Core {
-    pub fn rotate_secret(
-        &self,
-        ctx: &RequestContext,
-        req: Validated<RotateSecretRequest>,
-    ) -> Result<ArnNameVersion, CoreError> {
-        // The SDKs always send a token; AWS refuses a raw request without one before it looks
-        // the secret up.
-        if req.client_request_token.is_none() {
-            return Err(super::write::missing_token());
-        }
-        self.resolve_secret(
-            ctx,
-            req.secret_id.as_deref().unwrap_or_default(),
-            Access::to(Operation::RotateSecret),
-        )?;
-        Err(rotation_unavailable())
-    }
-
-    pub fn cancel_rotate_secret(
-        &self,
-        ctx: &RequestContext,
-        req: Validated<SecretIdRequest>,
-    ) -> Result<ArnNameVersion, CoreError> {
-        self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::CancelRotateSecret)?;
-        Err(rotation_unavailable())
-    }
-
     pub fn replicate_secret_to_regions(
         &self,
         ctx: &RequestContext,

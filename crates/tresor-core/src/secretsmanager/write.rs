@@ -82,21 +82,31 @@ pub(crate) fn add_version(
     stages: &[String],
     now: Timestamp,
 ) -> Result<Added, CoreError> {
+    // The pending version a rotation created has no value yet: the first value written under
+    // its token fills it, keeping its labels (a rotation function's createSecret).
+    let mut kept = Vec::new();
     if let Some(existing) = txn.record.version(&prepared.meta.version_id) {
-        if tresor_crypto::ct_eq(&existing.value_digest, &prepared.meta.value_digest) {
+        if crate::rotation::run::is_empty_version(existing) {
+            kept = existing.stages.clone();
+            txn.remove_version(&prepared.meta.version_id);
+        } else if tresor_crypto::ct_eq(&existing.value_digest, &prepared.meta.value_digest) {
             return Ok(Added::AlreadyThere {
                 stages: existing.stages.clone(),
             });
+        } else {
+            return Err(token_in_use(&prepared.meta.version_id, &txn.record.arn));
         }
-        return Err(token_in_use(&prepared.meta.version_id, &txn.record.arn));
     }
-    // Each label once, in the order asked for.
-    let mut stages = stages.iter().fold(Vec::<String>::new(), |mut acc, s| {
-        if !acc.contains(s) {
-            acc.push(s.clone());
-        }
-        acc
-    });
+    // Each label once, in the order asked for (then those the pending version had).
+    let mut stages = stages
+        .iter()
+        .chain(&kept)
+        .fold(Vec::<String>::new(), |mut acc, s| {
+            if !acc.contains(s) {
+                acc.push(s.clone());
+            }
+            acc
+        });
     // The first version of a secret always becomes AWSCURRENT, whatever labels were asked for.
     let first = txn.record.versions.is_empty() && txn.unloaded_versions() == 0;
     if first && !stages.iter().any(|s| s == AWSCURRENT) {
@@ -376,12 +386,20 @@ impl Core {
         )?;
         ensure_not_deleted(&record)?;
         let prepared = self.prepare_version(ctx, &record, &token, &value)?;
-        let added =
+        let (added, abandoned) =
             self.store
                 .add_secret_version(&record.arn, &token, pruning(ctx.now), |txn| {
                     ensure_not_deleted(&txn.record)?;
-                    add_version(txn, &prepared, &stages, ctx.now)
+                    let added = add_version(txn, &prepared, &stages, ctx.now)?;
+                    let abandoned = match added {
+                        Added::Created { .. } => Self::after_manual_write(txn, &token, ctx.now),
+                        Added::AlreadyThere { .. } => None,
+                    };
+                    Ok::<_, CoreError>((added, abandoned))
                 })?;
+        if let Some(event) = abandoned {
+            self.audit_event_in_transaction(event)?;
+        }
         let version_stages = match added {
             Added::Created { stages } | Added::AlreadyThere { stages } => stages,
         };
@@ -437,13 +455,18 @@ impl Core {
             if let Some(k) = &new_kms_key {
                 txn.record.kms_key_id = k.clone();
             }
+            let mut abandoned = None;
             if let Some(p) = &prepared {
-                add_version(txn, p, &[AWSCURRENT.to_owned()], ctx.now)?;
+                if let Added::Created { .. } =
+                    add_version(txn, p, &[AWSCURRENT.to_owned()], ctx.now)?
+                {
+                    abandoned = Self::after_manual_write(txn, &p.meta.version_id, ctx.now);
+                }
             }
             txn.record.last_changed = ctx.now;
-            Ok::<_, CoreError>(())
+            Ok::<_, CoreError>(abandoned)
         };
-        match &prepared {
+        let abandoned = match &prepared {
             Some(p) => self.store.add_secret_version(
                 &record.arn,
                 &p.meta.version_id,
@@ -451,6 +474,9 @@ impl Core {
                 update,
             )?,
             None => self.store.update_secret(&record.arn, update)?,
+        };
+        if let Some(event) = abandoned {
+            self.audit_event_in_transaction(event)?;
         }
         Ok(ArnNameVersion {
             arn: record.arn,

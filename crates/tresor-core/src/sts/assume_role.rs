@@ -234,12 +234,58 @@ impl Core {
             return Err(denied(&caller_arn, &role_arn));
         }
 
+        let issued = self.issue_session(&role, &session_name, session_policy, duration, ctx.now)?;
+        Ok(AssumeRoleResponse {
+            credentials: Credentials {
+                access_key_id: issued.access_key_id,
+                secret_access_key: RevealedSecret(issued.secret_access_key),
+                session_token: RevealedSecret(issued.session_token),
+                expiration: iso8601(issued.expires),
+            },
+            assumed_role_user: AssumedRoleUser {
+                assumed_role_id: format!("{}:{session_name}", role.role_id),
+                arn: issued.assumed_arn,
+            },
+            packed_policy_size: packed_size,
+        })
+    }
+}
+
+/// Temporary credentials of a role session, as issued.
+pub struct IssuedSession {
+    pub access_key_id: String,
+    pub secret_access_key: SecretBytes,
+    pub session_token: SecretBytes,
+    pub expires: tresor_types::Timestamp,
+    pub assumed_arn: String,
+}
+
+impl std::fmt::Debug for IssuedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedSession")
+            .field("access_key_id", &self.access_key_id)
+            .field("assumed_arn", &self.assumed_arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Mint a session of `role` lasting `duration` seconds from `now`, and store it: what
+    /// `AssumeRole` answers once its checks passed, and what a rotator runs with.
+    pub(crate) fn issue_session(
+        &self,
+        role: &RoleRecord,
+        session_name: &str,
+        session_policy: Option<String>,
+        duration: i64,
+        now: tresor_types::Timestamp,
+    ) -> Result<IssuedSession, CoreError> {
         let access_key_id = tresor_crypto::new_access_key_id("ASIA")?;
         let secret = tresor_crypto::new_secret_access_key()?;
         let token = new_session_token()?;
         let token_text = std::str::from_utf8(token.expose())
             .map_err(|_| CoreError::Internal("session token is not UTF-8".to_owned()))?;
-        let expires = ctx.now.plus_seconds(duration);
+        let expires = now.plus_seconds(duration);
         let assumed_arn = format!(
             "arn:aws:sts::{}:assumed-role/{}/{session_name}",
             role.account, role.role_name
@@ -251,7 +297,7 @@ impl Core {
             principal_arn: assumed_arn.clone(),
             user_name: None,
             status: AccessKeyStatus::Active,
-            created: ctx.now,
+            created: now,
         };
         let session = SessionRecord {
             token_digest: self.keyring.session_token_digest(token_text),
@@ -259,24 +305,18 @@ impl Core {
             role_name: role.role_name.clone(),
             role_id: role.role_id.clone(),
             role_arn: role.arn.clone(),
-            session_name: session_name.clone(),
+            session_name: session_name.to_owned(),
             session_policy,
         };
         self.store
             .put_session_key(&key, &session)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
-        Ok(AssumeRoleResponse {
-            credentials: Credentials {
-                access_key_id,
-                secret_access_key: RevealedSecret(secret),
-                session_token: RevealedSecret(token),
-                expiration: iso8601(expires),
-            },
-            assumed_role_user: AssumedRoleUser {
-                assumed_role_id: format!("{}:{session_name}", role.role_id),
-                arn: assumed_arn,
-            },
-            packed_policy_size: packed_size,
+        Ok(IssuedSession {
+            access_key_id,
+            secret_access_key: secret,
+            session_token: token,
+            expires,
+            assumed_arn,
         })
     }
 }

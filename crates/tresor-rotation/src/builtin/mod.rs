@@ -48,8 +48,11 @@ pub trait SecretsApi: Send + Sync {
         value: SecretBytes,
     ) -> BoxFuture<'a, Result<(), ApiError>>;
     /// `UpdateSecretVersionStage`: `AWSCURRENT` to `token`, from the version holding it.
-    fn promote<'a>(&'a self, secret_id: &'a str, token: &'a str)
-        -> BoxFuture<'a, Result<(), ApiError>>;
+    fn promote<'a>(
+        &'a self,
+        secret_id: &'a str,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), ApiError>>;
 }
 
 /// Which built-in rotator, with its settings.
