@@ -18,7 +18,6 @@ mod identity;
 mod model;
 mod postgres;
 mod rotation;
-mod rotation_stub;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testkit")]

@@ -7,6 +7,7 @@ as JSON on stdin; a raised exception makes the exit status nonzero (a failed ste
 
 import json
 import logging
+import os
 import sys
 
 import lambda_function
@@ -14,4 +15,9 @@ import lambda_function
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s")
 
 if __name__ == "__main__":
-    lambda_function.lambda_handler(json.load(sys.stdin), None)
+    event = json.load(sys.stdin)
+    # For the tests: keep the events received (the RotationToken must appear nowhere else).
+    if os.environ.get("EVENT_LOG"):
+        with open(os.environ["EVENT_LOG"], "a") as f:
+            f.write(json.dumps(event) + "\n")
+    lambda_function.lambda_handler(event, None)
