@@ -14,10 +14,10 @@ mod codec;
 pub mod conformance;
 mod error;
 mod gateway;
-mod rotation;
 mod identity;
 mod model;
 mod postgres;
+mod rotation;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testkit")]
@@ -28,10 +28,10 @@ pub use audit::{AuditQuery, AuditRow, AuditStore, CheckpointRow, LostChanges};
 pub use backend::Backend;
 pub use error::{Missing, StoreError};
 pub use gateway::*;
-pub use rotation::*;
 pub use identity::*;
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use rotation::*;
 pub use sqlite::{ConnectionSettings, SqliteStore};
 pub use transfer::{transfer, Transfer, TransferCounts, TransferError, TransferProgress};
 
