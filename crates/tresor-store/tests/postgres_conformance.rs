@@ -725,6 +725,27 @@ fn transfer_refuses_a_postgres_target_with_gateway_state() {
 }
 
 #[test]
+fn transfer_refuses_a_postgres_target_with_rotation_state() {
+    with_db(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let from = tresor_store::SqliteStore::open(&dir.path().join("from.db")).unwrap();
+        tresor_store::conformance::transfer_refuses_a_target_with_rotation_state(&from, &db.open());
+    });
+}
+
+/// A whole PostgreSQL store copied into a fresh SQLite file reads back the same (rotators and
+/// their logs included).
+#[test]
+fn transfer_postgres_to_sqlite() {
+    with_db(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Backend::Postgres(db.open());
+        let to = tresor_store::SqliteStore::open(&dir.path().join("to.db")).unwrap();
+        tresor_store::conformance::transfer_round_trip(&from, &to);
+    });
+}
+
+#[test]
 fn transfer_ledger_import_checks_its_input_on_postgres() {
     with_db(|db| tresor_store::conformance::transfer_ledger_import_checks_its_input(&db.open()));
 }

@@ -1122,6 +1122,14 @@ fn transfer_refuses_a_sqlite_target_with_gateway_state() {
 }
 
 #[test]
+fn transfer_refuses_a_sqlite_target_with_rotation_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = SqliteStore::open(&dir.path().join("from.db")).unwrap();
+    let to = SqliteStore::open(&dir.path().join("to.db")).unwrap();
+    tresor_store::conformance::transfer_refuses_a_target_with_rotation_state(&from, &to);
+}
+
+#[test]
 fn transfer_ledger_import_checks_its_input_on_sqlite() {
     let to = SqliteStore::open_in_memory().unwrap();
     tresor_store::conformance::transfer_ledger_import_checks_its_input(&to);

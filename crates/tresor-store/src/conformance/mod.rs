@@ -41,6 +41,7 @@ mod reopen;
 mod rotation;
 mod transfer;
 mod transfer_gateway;
+mod transfer_rotation;
 mod update;
 
 pub use atomic::*;
@@ -57,6 +58,7 @@ pub use reopen::*;
 pub use rotation::*;
 pub use transfer::*;
 pub use transfer_gateway::*;
+pub use transfer_rotation::*;
 pub use update::*;
 
 use crate::{AuditStore, GatewayStore, IdentityStore, RotationStore, Store};
