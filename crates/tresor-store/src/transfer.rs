@@ -6,17 +6,21 @@
 //! of the metadata, access keys (sealed secrets) and their sessions, KMS keys (wrapped
 //! material), secrets with every version (envelopes as stored), identities and policies, the
 //! audit trail (every row verbatim, in order, so its chain still verifies) and its checkpoints,
-//! and the AI gateway's state: routes, gateway keys (their token's MAC as stored: the MAC key
+//! the AI gateway's state: routes, gateway keys (their token's MAC as stored: the MAC key
 //! derives from the root key, which moves too, so every token still works), price overrides
-//! and the budget ledgers (so budgets do not reset by moving).
+//! and the budget ledgers (so budgets do not reset by moving), and rotation's: the rotators
+//! (their sealed secret as stored) and their logs, in order. A secret's rotation
+//! configuration and the state of a rotation in progress are in the secret's own row, and
+//! move with it.
 //!
 //! The gateway's transient state is not copied: holds, settled markers and rate windows. A
 //! move runs with every server stopped, so no call is in flight: there is no live hold to
 //! carry and no settle left to repeat, and a rate window lasts a minute.
 //!
-//! A backend implements the few listings of [`Transfer`] (what exists, by id); reading each
-//! record and writing it go through the ordinary store traits (a budget ledger, which no
-//! store trait writes, through [`Transfer::import_gateway_ledger`]). [`transfer`] writes the whole
+//! A backend implements the few listings of [`Transfer`] (what exists, by id: for rotation,
+//! [`Transfer::rotator_scopes`] and [`Transfer::rotator_log_arns`]); reading each record and
+//! writing it go through the ordinary store traits (a budget ledger, which no store trait
+//! writes, through [`Transfer::import_gateway_ledger`]). [`transfer`] writes the whole
 //! copy in one transaction of the target (`Store::atomically`), so a failed copy leaves the
 //! target as it was, and holds the source's write lock meanwhile, so the copy is one consistent
 //! state of the source (on SQLite; stop every node before moving a store).
@@ -28,8 +32,8 @@ use tresor_types::AccountId;
 use crate::{
     AccessKeyRecord, AuditStore, GatewayKeyRecord, GatewayStore, IdentityStore, KmsKeyRecord,
     LedgerRecord, ManagedPolicyRecord, PriceRecord, PrincipalBudgetRecord, PrincipalKind,
-    PrincipalName, Result, RoleRecord, RouteRecord, Scope, SealedVersion, SecretRecord,
-    SessionRecord, Store, StoreError, UserRecord,
+    PrincipalName, Result, RoleRecord, RotationStore, RotatorLogRecord, RotatorRecord, RouteRecord,
+    Scope, SealedVersion, SecretRecord, SessionRecord, Store, StoreError, UserRecord,
 };
 
 /// Audit records read and appended per batch.
@@ -40,10 +44,10 @@ const PROGRESS_EVERY: u64 = 100;
 
 /// The listings a backend provides so that a whole store can be read, and the emptiness check
 /// a target must pass. The records themselves are read and written through [`Store`],
-/// [`IdentityStore`], [`AuditStore`] and [`GatewayStore`]; budget ledgers, which no store trait
-/// lists or writes as they are, through [`Transfer::gateway_ledgers`] and
+/// [`IdentityStore`], [`AuditStore`], [`GatewayStore`] and [`RotationStore`]; budget ledgers,
+/// which no store trait lists or writes as they are, through [`Transfer::gateway_ledgers`] and
 /// [`Transfer::import_gateway_ledger`].
-pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore {
+pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore + RotationStore {
     // ---- read side (backend-specific listings) ----
 
     /// Every metadata entry, by key.
@@ -60,9 +64,15 @@ pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore {
     fn gateway_accounts(&self) -> Result<Vec<AccountId>>;
     /// Every budget ledger (what a scope spent and used in a period), by scope and period.
     fn gateway_ledgers(&self) -> Result<Vec<LedgerRecord>>;
+    /// Every scope that has rotators, sorted.
+    fn rotator_scopes(&self) -> Result<Vec<Scope>>;
+    /// The ARN of every rotator that has log entries (a deleted rotator's late entries
+    /// included), sorted.
+    fn rotator_log_arns(&self) -> Result<Vec<String>>;
     /// Whether the store holds nothing at all: no metadata entry, access key, KMS key, secret,
-    /// identity, policy, audit record or checkpoint, and no row in any gateway table (the
-    /// transient ones included, though a copy does not carry them).
+    /// identity, policy, audit record or checkpoint, no row in any gateway table (the
+    /// transient ones included, though a copy does not carry them), and no rotator or rotator
+    /// log entry.
     fn is_empty(&self) -> Result<bool>;
 
     // ---- read side (records, through the store traits) ----
@@ -228,6 +238,23 @@ pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore {
         Ok(out)
     }
 
+    /// Every rotator (its sealed secret as stored), by scope and name.
+    fn all_rotators(&self) -> Result<Vec<RotatorRecord>> {
+        let mut out = Vec::new();
+        for scope in self.rotator_scopes()? {
+            out.extend(self.list_rotators(&scope)?);
+        }
+        Ok(out)
+    }
+
+    /// Every log entry of the rotator `rotator_arn`, oldest first (the order to append them
+    /// in).
+    fn all_rotator_logs(&self, rotator_arn: &str) -> Result<Vec<RotatorLogRecord>> {
+        let mut entries = self.rotator_logs(rotator_arn, None, usize::MAX)?;
+        entries.reverse();
+        Ok(entries)
+    }
+
     // ---- write side: each inserts records as they are ----
 
     /// All metadata entries at once (`AlreadyInitialized` if any exists).
@@ -350,6 +377,16 @@ pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore {
     /// A budget ledger as it is (`Conflict` if the target has one for that scope and period;
     /// a bad figure is refused naming the field).
     fn import_gateway_ledger(&self, ledger: &LedgerRecord) -> Result<()>;
+
+    /// A rotator, its sealed secret as stored (`Conflict` if its name or ARN is taken).
+    fn import_rotator(&self, rotator: &RotatorRecord) -> Result<()> {
+        self.create_rotator(rotator)
+    }
+
+    /// One log entry, after the entries of its rotator imported before it.
+    fn import_rotator_log(&self, entry: &RotatorLogRecord) -> Result<()> {
+        self.append_rotator_log(entry)
+    }
 }
 
 fn vanished() -> StoreError {
@@ -384,6 +421,8 @@ pub struct TransferCounts {
     pub gateway_prices: u64,
     pub gateway_budgets: u64,
     pub gateway_ledgers: u64,
+    pub rotators: u64,
+    pub rotator_logs: u64,
     pub audit_records: u64,
     pub checkpoints: u64,
 }
@@ -409,6 +448,8 @@ impl TransferCounts {
             ("gateway price overrides", self.gateway_prices),
             ("gateway principal budgets", self.gateway_budgets),
             ("gateway budget ledgers", self.gateway_ledgers),
+            ("rotators", self.rotators),
+            ("rotator log entries", self.rotator_logs),
             ("audit records", self.audit_records),
             ("audit checkpoints", self.checkpoints),
         ]
@@ -586,6 +627,32 @@ fn copy<F: Transfer, T: Transfer>(
         to.import_gateway_ledger(ledger)?;
         counts.gateway_ledgers += 1;
         step("gateway budget ledgers", counts.gateway_ledgers, total);
+    }
+
+    // After the secrets they rotate (not a constraint: a rotator names none).
+    let rotators = from.all_rotators()?;
+    let total = len(&rotators);
+    step("rotators", 0, total);
+    for rotator in &rotators {
+        to.import_rotator(rotator)?;
+        counts.rotators += 1;
+        step("rotators", counts.rotators, total);
+    }
+
+    // One rotator's log at a time (at most `ROTATOR_LOG_KEEP` entries), in the order its
+    // entries were appended, so that the copy lists them newest first as the source does.
+    // Progress counts logs (one per rotator).
+    let log_arns = from.rotator_log_arns()?;
+    let total = len(&log_arns);
+    step("rotator logs", 0, total);
+    let mut logs_done = 0;
+    for arn in &log_arns {
+        for entry in &from.all_rotator_logs(arn)? {
+            to.import_rotator_log(entry)?;
+            counts.rotator_logs += 1;
+        }
+        logs_done += 1;
+        step("rotator logs", logs_done, total);
     }
 
     let total = from.audit_head()?.map_or(0, |(seq, _)| seq);

@@ -16,13 +16,14 @@ use std::time::Duration;
 
 use tresor_store::testkit::postgres::TestDb;
 use tresor_store::{
-    AuditRow, AuditStore, Backend, Deletion, PostgresStore, Scope, SealedVersion, SecretRecord,
-    Store, StoreError, VersionMeta,
+    AuditRow, AuditStore, Backend, Deletion, PostgresStore, RotationStore, RotatorLogRecord,
+    RotatorRecord, Scope, SealedVersion, SecretRecord, Store, StoreError, VersionMeta,
+    ROTATOR_LOG_KEEP,
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
-/// The schema version this build writes.
-const LATEST_SCHEMA: i64 = 5;
+/// The schema version this build writes (5 added the AI gateway's tables, 6 rotation's).
+const LATEST_SCHEMA: i64 = 6;
 
 /// The prefix of this suite's test databases.
 const PREFIX: &str = "tresor_test";
@@ -55,6 +56,73 @@ fn gateway_budget_is_shared_by_two_nodes() {
     with_db(|db| {
         let (a, b) = (db.open(), db.open());
         tresor_store::conformance::gateway_budget_holds_across_stores(&[&a, &b]);
+    });
+}
+
+/// Two store instances on one database (two nodes) registering one rotator name at once: one
+/// registration wins, the others are `Conflict` (the unique constraint, not a prior read).
+#[test]
+fn rotator_names_are_unique_across_two_nodes() {
+    with_db(|db| {
+        let (a, b) = (db.open(), db.open());
+        tresor_store::conformance::rotator_names_hold_across_stores(&[&a, &b]);
+    });
+}
+
+/// Two nodes appending to one rotator's log at once keep exactly its newest entries.
+#[test]
+fn rotator_log_cap_holds_across_two_nodes() {
+    with_db(|db| {
+        let (a, b) = (db.open(), db.open());
+        let rotator = RotatorRecord {
+            scope: scope(),
+            name: "busy".to_owned(),
+            arn: "arn:aws:lambda:us-east-1:111111111111:function:busy".to_owned(),
+            kind: "command".to_owned(),
+            config_json: "{}".to_owned(),
+            sealed_secret: None,
+            created: Timestamp(1),
+        };
+        a.create_rotator(&rotator).unwrap();
+        let entry = |n: usize| RotatorLogRecord {
+            account: scope().account,
+            rotator_arn: rotator.arn.clone(),
+            secret_arn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf".into(),
+            version_id: format!("token-{n:05}"),
+            step: "createSecret".to_owned(),
+            time: Timestamp(1_700_000_000_000),
+            outcome: "ok".to_owned(),
+            summary: "exit status 0".to_owned(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            duration_ms: 1,
+        };
+        // Most of the cap in one transaction, then racing appends through both nodes.
+        a.atomically(|| {
+            (0..ROTATOR_LOG_KEEP - 10).try_for_each(|n| a.append_rotator_log(&entry(n)))
+        })
+        .unwrap();
+        let start = Barrier::new(8);
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (node, start, entry) = (if t % 2 == 0 { &a } else { &b }, &start, &entry);
+                s.spawn(move || {
+                    start.wait();
+                    for i in 0..5 {
+                        node.append_rotator_log(&entry(10_000 + t * 10 + i))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        for node in [&a, &b] {
+            let kept = node.rotator_logs(&rotator.arn, None, usize::MAX).unwrap();
+            assert_eq!(kept.len(), ROTATOR_LOG_KEEP);
+            assert!(kept[..40]
+                .iter()
+                .all(|e| e.version_id.starts_with("token-1")));
+            assert_eq!(kept[ROTATOR_LOG_KEEP - 1].version_id, "token-00030");
+        }
     });
 }
 
@@ -397,6 +465,44 @@ fn an_atomic_block_holds_the_chain_across_nodes() {
     });
 }
 
+/// A database of version 5 (before rotation) gains rotation's tables and indexes at open, and
+/// lists its secrets that already had a rotation configured.
+#[test]
+fn a_version_5_database_gains_rotation() {
+    with_db(|db| {
+        let (mut record, sealed) = secret("rotating", "AbCdEf");
+        record.rotation = Some(r#"{"days":30}"#.to_owned());
+        db.open().create_secret(&record, Some(&sealed)).unwrap();
+        db.connect()
+            .batch_execute(
+                "DROP TABLE rotators; DROP TABLE rotator_logs; DROP INDEX secrets_rotating;
+                 DELETE FROM tresor_schema_migrations WHERE version = 6;",
+            )
+            .unwrap();
+        assert_eq!(migrations(db), (1..=5).collect::<Vec<i64>>());
+
+        let store = db.open();
+        assert_eq!(migrations(db), (1..=LATEST_SCHEMA).collect::<Vec<i64>>());
+        assert_eq!(
+            store.rotating_secrets().unwrap(),
+            vec![(record.arn.clone(), r#"{"days":30}"#.to_owned())]
+        );
+        let indexes: Vec<String> = db
+            .connect()
+            .query(
+                "SELECT indexname FROM pg_indexes WHERE tablename IN ('rotators', 'rotator_logs', \
+                 'secrets') AND indexname IN ('secrets_rotating', 'rotator_logs_by_rotator') \
+                 ORDER BY indexname",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(indexes, ["rotator_logs_by_rotator", "secrets_rotating"]);
+    });
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     with_db(|db| {
@@ -615,6 +721,27 @@ fn transfer_refuses_a_postgres_target_with_gateway_state() {
         let dir = tempfile::tempdir().unwrap();
         let from = tresor_store::SqliteStore::open(&dir.path().join("from.db")).unwrap();
         tresor_store::conformance::transfer_refuses_a_target_with_gateway_state(&from, &db.open());
+    });
+}
+
+#[test]
+fn transfer_refuses_a_postgres_target_with_rotation_state() {
+    with_db(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let from = tresor_store::SqliteStore::open(&dir.path().join("from.db")).unwrap();
+        tresor_store::conformance::transfer_refuses_a_target_with_rotation_state(&from, &db.open());
+    });
+}
+
+/// A whole PostgreSQL store copied into a fresh SQLite file reads back the same (rotators and
+/// their logs included).
+#[test]
+fn transfer_postgres_to_sqlite() {
+    with_db(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Backend::Postgres(db.open());
+        let to = tresor_store::SqliteStore::open(&dir.path().join("to.db")).unwrap();
+        tresor_store::conformance::transfer_round_trip(&from, &to);
     });
 }
 

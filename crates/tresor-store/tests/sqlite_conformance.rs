@@ -7,16 +7,16 @@ use std::path::Path;
 
 use tresor_store::{
     AuditQuery, AuditRow, AuditStore, Backend, CheckpointRow, IdentityStore, PrincipalKind,
-    PrincipalName, Scope, SealedValue, SealedVersion, SecretKey, SecretRecord, SqliteStore, Store,
-    StoreError, Transfer, UserRecord, VersionMeta, VersionPick,
+    PrincipalName, RotationStore, RotatorRecord, Scope, SealedValue, SealedVersion, SecretKey,
+    SecretRecord, SqliteStore, Store, StoreError, Transfer, UserRecord, VersionMeta, VersionPick,
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (migration 2 added identities and the audit trail,
 /// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out, 7 the
 /// unlabelled-versions index, 8 the by-name and labelled-rows indexes, 9 the link to the trail,
-/// 10 the AI gateway's tables).
-const LATEST_SCHEMA: i64 = 10;
+/// 10 the AI gateway's tables, 11 rotation's).
+const LATEST_SCHEMA: i64 = 11;
 
 /// The schema version of the audit trail's own file.
 const LATEST_AUDIT_SCHEMA: i64 = 3;
@@ -529,8 +529,9 @@ fn a_version_1_file_is_upgraded() {
         let store = SqliteStore::open(&path).unwrap();
         store.create_secret(&record, Some(&sealed)).unwrap();
     }
-    // Take the file back to version 1: drop what migrations 10, 9, 8, 7, 5, 4, 3 and 2 added
-    // (6 took out the audit trail that 2 added).
+    // Take the file back to version 1: drop what migrations 11, 10, 9, 8, 7, 5, 4, 3 and 2
+    // added (6 took out the audit trail that 2 added).
+    raw(&path).execute_batch(DROP_ROTATION).unwrap();
     raw(&path).execute_batch(DROP_GATEWAY).unwrap();
     raw(&path)
         .execute_batch(
@@ -571,6 +572,46 @@ fn a_version_1_file_is_upgraded() {
     );
     store.create_user(&alice()).unwrap();
     store.append_audit(&[audit_record(1, vec![0; 32])]).unwrap();
+}
+
+/// A file of version 10 (before rotation) gains rotation's tables and indexes, ends up as a
+/// new file is, and lists its secrets that already had a rotation configured.
+#[test]
+fn a_version_10_file_gains_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    drop(SqliteStore::open(&fresh).unwrap());
+    let path = dir.path().join("tresor.db");
+    let (mut record, sealed) = secret("rotating");
+    record.rotation = Some(r#"{"days":30}"#.to_owned());
+    SqliteStore::open(&path)
+        .unwrap()
+        .create_secret(&record, Some(&sealed))
+        .unwrap();
+    raw(&path)
+        .execute_batch(&format!("{DROP_ROTATION} PRAGMA user_version = 10;"))
+        .unwrap();
+    assert!(!schema_objects(&path)
+        .iter()
+        .any(|(_, name, _)| name.starts_with("rotator")));
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(schema_objects(&path), schema_objects(&fresh));
+    assert_eq!(
+        store.rotating_secrets().unwrap(),
+        vec![(record.arn.clone(), r#"{"days":30}"#.to_owned())]
+    );
+    let rotator = RotatorRecord {
+        scope: scope(),
+        name: "r".to_owned(),
+        arn: "arn:aws:lambda:us-east-1:111111111111:function:r".to_owned(),
+        kind: "command".to_owned(),
+        config_json: "{}".to_owned(),
+        sealed_secret: None,
+        created: Timestamp(1),
+    };
+    store.create_rotator(&rotator).unwrap();
+    assert_eq!(store.list_rotators(&scope()).unwrap(), vec![rotator]);
 }
 
 /// Identities, sessions, policies, audit records and checkpoints survive a reopen.
@@ -651,9 +692,17 @@ const DROP_GATEWAY: &str = "
     DROP TABLE gateway_rate;
 ";
 
+/// What migration 11 added (rotation's tables, with their indexes, and the index of the
+/// secrets with a rotation).
+const DROP_ROTATION: &str = "
+    DROP TABLE rotators;
+    DROP TABLE rotator_logs;
+    DROP INDEX secrets_rotating;
+";
+
 /// Turn the store at `path` into one at version 5: the audit trail (its tables, as the audit
 /// file holds them, with the lookup indexes on the records as they were then, and its rows)
-/// inside the store file, no audit file, and without what migrations 7 to 10 added.
+/// inside the store file, no audit file, and without what migrations 7 to 11 added.
 fn back_to_version_5(path: &Path) {
     let audit = SqliteStore::audit_path(path);
     let conn = raw(path);
@@ -675,6 +724,7 @@ fn back_to_version_5(path: &Path) {
         conn.execute_batch(&sql).unwrap();
     }
     conn.execute_batch(AUDIT_INDEXES_OF_VERSION_1).unwrap();
+    conn.execute_batch(DROP_ROTATION).unwrap();
     conn.execute_batch(DROP_GATEWAY).unwrap();
     conn.execute_batch(
         "INSERT INTO main.audit_records SELECT * FROM trail.audit_records;
@@ -991,6 +1041,56 @@ fn gateway_lookups_use_indexes() {
     }
 }
 
+/// Rotation's lookups are served by indexes: the scheduler's listing of the secrets with a
+/// rotation (a partial index: few secrets rotate), a rotator by name, by ARN and by scope, and
+/// its log newest first (with the cap's probe past the newest 500), without sorting.
+#[test]
+fn rotation_lookups_use_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tresor.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = raw(&path);
+    for (sql, index) in [
+        (
+            "SELECT arn, rotation FROM secrets \
+             WHERE rotation IS NOT NULL AND deleted_date IS NULL ORDER BY arn",
+            "secrets_rotating",
+        ),
+        (
+            "SELECT name FROM rotators WHERE account = '1' AND region = 'r' ORDER BY name",
+            "INDEX sqlite_autoindex_rotators_2 (account=? AND region=?)",
+        ),
+        (
+            "SELECT 1 FROM rotators WHERE arn = 'a'",
+            "INDEX sqlite_autoindex_rotators_1 (arn=?)",
+        ),
+        (
+            "SELECT step FROM rotator_logs WHERE rotator_arn = 'a' ORDER BY id DESC LIMIT 5",
+            "rotator_logs_by_rotator",
+        ),
+        (
+            "SELECT step FROM rotator_logs WHERE rotator_arn = 'a' AND secret_arn = 's' \
+             ORDER BY id DESC LIMIT 5",
+            "rotator_logs_by_rotator",
+        ),
+        (
+            "SELECT id FROM rotator_logs WHERE rotator_arn = 'a' \
+             ORDER BY id DESC LIMIT 1 OFFSET 500",
+            "COVERING INDEX rotator_logs_by_rotator",
+        ),
+    ] {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("; ");
+        assert!(plan.contains(index), "{sql}\n  uses: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts: {plan}");
+    }
+}
+
 /// A whole store copied from one SQLite file to another (and into memory, through `Backend`)
 /// reads back the same; a non-empty target is refused and left as it was.
 #[test]
@@ -1019,6 +1119,14 @@ fn transfer_refuses_a_sqlite_target_with_gateway_state() {
     let from = SqliteStore::open(&dir.path().join("from.db")).unwrap();
     let to = SqliteStore::open(&dir.path().join("to.db")).unwrap();
     tresor_store::conformance::transfer_refuses_a_target_with_gateway_state(&from, &to);
+}
+
+#[test]
+fn transfer_refuses_a_sqlite_target_with_rotation_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = SqliteStore::open(&dir.path().join("from.db")).unwrap();
+    let to = SqliteStore::open(&dir.path().join("to.db")).unwrap();
+    tresor_store::conformance::transfer_refuses_a_target_with_rotation_state(&from, &to);
 }
 
 #[test]

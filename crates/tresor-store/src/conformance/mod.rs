@@ -1,5 +1,5 @@
-//! The contract of [`Store`], [`IdentityStore`], [`AuditStore`] and [`GatewayStore`], as
-//! executable checks that every backend must pass.
+//! The contract of [`Store`], [`IdentityStore`], [`AuditStore`], [`GatewayStore`] and
+//! [`RotationStore`], as executable checks that every backend must pass.
 //!
 //! Each case takes a fresh, empty store. A backend's tests run them all, either one `#[test]`
 //! per case with [`conformance_tests!`](crate::conformance_tests) or in one go with
@@ -38,8 +38,10 @@ mod identity;
 mod keys;
 mod lifecycle;
 mod reopen;
+mod rotation;
 mod transfer;
 mod transfer_gateway;
+mod transfer_rotation;
 mod update;
 
 pub use atomic::*;
@@ -53,16 +55,18 @@ pub use identity::*;
 pub use keys::*;
 pub use lifecycle::*;
 pub use reopen::*;
+pub use rotation::*;
 pub use transfer::*;
 pub use transfer_gateway::*;
+pub use transfer_rotation::*;
 pub use update::*;
 
-use crate::{AuditStore, GatewayStore, IdentityStore, Store};
+use crate::{AuditStore, GatewayStore, IdentityStore, RotationStore, Store};
 
-/// What a backend implements, and the suite checks: all four store traits.
-pub trait FullStore: Store + IdentityStore + AuditStore + GatewayStore {}
+/// What a backend implements, and the suite checks: all five store traits.
+pub trait FullStore: Store + IdentityStore + AuditStore + GatewayStore + RotationStore {}
 
-impl<S: Store + IdentityStore + AuditStore + GatewayStore> FullStore for S {}
+impl<S: Store + IdentityStore + AuditStore + GatewayStore + RotationStore> FullStore for S {}
 
 /// One conformance case: it gets a fresh, empty store.
 pub type Case<S> = fn(&S);
@@ -273,6 +277,35 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "gateway_concurrent_reserves_fit_the_budget",
             gateway_concurrent_reserves_fit_the_budget::<S>,
         ),
+        (
+            "rotators_round_trip_and_conflict",
+            rotators_round_trip_and_conflict::<S>,
+        ),
+        ("rotators_refuse_bad_input", rotators_refuse_bad_input::<S>),
+        (
+            "rotator_logs_newest_first_and_by_secret",
+            rotator_logs_newest_first_and_by_secret::<S>,
+        ),
+        (
+            "rotator_logs_keep_the_newest",
+            rotator_logs_keep_the_newest::<S>,
+        ),
+        (
+            "rotator_delete_removes_its_logs",
+            rotator_delete_removes_its_logs::<S>,
+        ),
+        (
+            "concurrent_rotator_creates_one_wins",
+            concurrent_rotator_creates_one_wins::<S>,
+        ),
+        (
+            "rotating_secrets_lists_rotation_not_deleted",
+            rotating_secrets_lists_rotation_not_deleted::<S>,
+        ),
+        (
+            "rotation_writes_join_atomically",
+            rotation_writes_join_atomically::<S>,
+        ),
     ]
 }
 
@@ -358,6 +391,14 @@ macro_rules! conformance_tests {
             gateway_usage_per_scope_and_period,
             gateway_key_delete_forgets_its_budget_and_rates,
             gateway_concurrent_reserves_fit_the_budget,
+            rotators_round_trip_and_conflict,
+            rotators_refuse_bad_input,
+            rotator_logs_newest_first_and_by_secret,
+            rotator_logs_keep_the_newest,
+            rotator_delete_removes_its_logs,
+            concurrent_rotator_creates_one_wins,
+            rotating_secrets_lists_rotation_not_deleted,
+            rotation_writes_join_atomically,
         );
     };
 }

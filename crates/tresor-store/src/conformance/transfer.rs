@@ -9,6 +9,10 @@ use super::fixtures::*;
 use super::transfer_gateway::{
     assert_gateway_moved, assert_same_gateway_contents, fill_gateway_for_transfer, GATEWAY_COUNTS,
 };
+use super::transfer_rotation::{
+    assert_rotation_moved, assert_same_rotation_contents, fill_rotation_for_transfer,
+    ROTATION_COUNTS,
+};
 use crate::{
     transfer, AccessKeyStatus, CheckpointRow, Deletion, PrincipalKind, SealedVersion, Tag,
     Transfer, TransferError,
@@ -206,6 +210,7 @@ pub fn fill_for_transfer<S: Transfer>(store: &S) {
         .unwrap();
 
     fill_gateway_for_transfer(store);
+    fill_rotation_for_transfer(store);
 }
 
 /// Everything `a` holds reads back the same from `b`, through the ordinary trait methods.
@@ -326,6 +331,7 @@ pub fn assert_same_contents<A: Transfer, B: Transfer>(a: &A, b: &B) {
     assert_eq!(a.list_checkpoints().unwrap(), b.list_checkpoints().unwrap());
 
     assert_same_gateway_contents(a, b);
+    assert_same_rotation_contents(a, b);
 }
 
 /// Fill `from`, copy it into the empty `to`, and read everything back the same; the counts
@@ -362,11 +368,15 @@ pub fn transfer_round_trip<F: Transfer, T: Transfer>(from: &F, to: &T) {
         GATEWAY_COUNTS
     );
     assert_eq!(counts.gateway_budgets, 1);
+    assert_eq!((counts.rotators, counts.rotator_logs), ROTATION_COUNTS);
     // Progress: every kind starts at 0 and ends at its total.
     for (kind, total) in [
         ("secrets", 6),
         ("gateway keys", 3),
         ("gateway budget ledgers", 4),
+        ("rotators", 3),
+        // One log per rotator ARN with entries: three rotators and a deleted one.
+        ("rotator logs", 4),
         ("audit records", 1203),
     ] {
         assert!(seen
@@ -390,6 +400,7 @@ pub fn transfer_round_trip<F: Transfer, T: Transfer>(from: &F, to: &T) {
     );
     // Budgets did not reset; holds, rate windows and settled markers stayed behind.
     assert_gateway_moved(from, to);
+    assert_rotation_moved(from, to);
 }
 
 /// A target that holds anything is refused, and stays as it was.

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_3,
     MIGRATION_4,
     MIGRATION_5,
+    MIGRATION_6,
 ];
 
 /// The schema version this build writes.
@@ -374,6 +375,44 @@ CREATE TABLE gateway_rate (
     tokens       BIGINT NOT NULL,
     PRIMARY KEY (key_id, window_start)
 );
+"#;
+
+/// Rotation, as SQLite's migration 11: the registered rotators and their logs (the newest
+/// 500 of each rotator kept, in the order appended), and the partial index through which the
+/// scheduler finds the secrets with a rotation. [`crate::sql::rotation`] locks a rotator's row
+/// (`FOR UPDATE`) before it appends to its log, so appends from several nodes keep the cap.
+const MIGRATION_6: &str = r#"
+CREATE TABLE rotators (
+    account       TEXT COLLATE "C" NOT NULL,
+    region        TEXT COLLATE "C" NOT NULL,
+    name          TEXT COLLATE "C" NOT NULL,
+    arn           TEXT COLLATE "C" NOT NULL UNIQUE,
+    kind          TEXT COLLATE "C" NOT NULL,
+    config_json   TEXT NOT NULL,
+    sealed_secret BYTEA,
+    created       BIGINT NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
+
+CREATE TABLE rotator_logs (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account     TEXT COLLATE "C" NOT NULL,
+    rotator_arn TEXT COLLATE "C" NOT NULL,
+    secret_arn  TEXT COLLATE "C" NOT NULL,
+    version_id  TEXT COLLATE "C" NOT NULL,
+    step        TEXT COLLATE "C" NOT NULL,
+    time        BIGINT NOT NULL,
+    outcome     TEXT COLLATE "C" NOT NULL,
+    summary     TEXT NOT NULL,
+    duration_ms BIGINT NOT NULL CHECK (duration_ms >= 0),
+    stdout      BYTEA NOT NULL,
+    stderr      BYTEA NOT NULL
+);
+
+CREATE INDEX rotator_logs_by_rotator ON rotator_logs (rotator_arn, id);
+
+CREATE INDEX secrets_rotating ON secrets (arn)
+    WHERE rotation IS NOT NULL AND deleted_date IS NULL;
 "#;
 
 /// The schema version of the database: the number of migrations applied (0 for none).

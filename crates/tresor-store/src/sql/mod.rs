@@ -1,8 +1,9 @@
 //! The dialect both backends speak: each store operation is written once in the modules below
-//! ([`keys`], [`secrets`], [`identity`], [`audit`], `gateway`, and `store`/`transfer`, which
-//! implement the store traits over them), against [`Db`], "a connection inside a transaction", and each
-//! backend implements `Db` on its own connection (SQLite's in `sqlite/db.rs`, PostgreSQL's in
-//! `postgres/db.rs`) and [`Transactions`] on its store.
+//! ([`keys`], [`secrets`], [`identity`], [`audit`], `gateway`, `rotation`, and
+//! `store`/`transfer`, which implement the store traits over them), against [`Db`], "a
+//! connection inside a transaction", and each backend implements `Db` on its own connection
+//! (SQLite's in `sqlite/db.rs`, PostgreSQL's in `postgres/db.rs`) and [`Transactions`] on its
+//! store.
 //!
 //! Data path: a backend opens the transaction (SQLite: its single writer or a reader;
 //! PostgreSQL: a pooled connection, retried on a serialization failure) and hands the operation
@@ -20,6 +21,7 @@ pub(crate) mod audit;
 mod gateway;
 pub(crate) mod identity;
 pub(crate) mod keys;
+mod rotation;
 pub(crate) mod secrets;
 mod store;
 mod transfer;

@@ -1,5 +1,7 @@
 //! The listings behind [`Transfer`]: what a whole-store copy reads, by id, written once for
-//! both backends, and the one write no store trait has (a budget ledger, verbatim).
+//! both backends, and the one write no store trait has (a budget ledger, verbatim). Rotators
+//! and their logs are found by scope and by rotator ARN, and read and written through
+//! [`crate::RotationStore`].
 
 use tresor_types::AccountId;
 
@@ -14,7 +16,7 @@ fn strings(db: &mut dyn Db, sql: super::Sql<'_>) -> Result<Vec<String>> {
 
 /// Whether the store's own tables hold anything. Every gateway table counts, the transient
 /// ones (holds, settled markers, rate windows) too: a target where calls were made is not
-/// empty, even though a copy would not carry them.
+/// empty, even though a copy would not carry them. So do rotators and their logs.
 fn holds_state(db: &mut dyn Db) -> Result<bool> {
     db.exists(
         sql!(
@@ -30,7 +32,9 @@ fn holds_state(db: &mut dyn Db) -> Result<bool> {
                  OR EXISTS (SELECT 1 FROM gateway_ledger)
                  OR EXISTS (SELECT 1 FROM gateway_holds)
                  OR EXISTS (SELECT 1 FROM gateway_settled)
-                 OR EXISTS (SELECT 1 FROM gateway_rate)"
+                 OR EXISTS (SELECT 1 FROM gateway_rate)
+                 OR EXISTS (SELECT 1 FROM rotators)
+                 OR EXISTS (SELECT 1 FROM rotator_logs)"
         ),
         params![],
     )
@@ -122,6 +126,25 @@ impl<S: Transactions + AuditStore> Transfer for S {
 
     fn gateway_ledgers(&self) -> Result<Vec<LedgerRecord>> {
         self.read_db(ledger::all_ledgers)
+    }
+
+    fn rotator_scopes(&self) -> Result<Vec<Scope>> {
+        self.read_db(|db| {
+            db.query(
+                sql!("SELECT DISTINCT account, region FROM rotators ORDER BY account, region"),
+                params![],
+                |row| parse_scope(&row.text(0)?, &row.text(1)?),
+            )
+        })
+    }
+
+    fn rotator_log_arns(&self) -> Result<Vec<String>> {
+        self.read_db(|db| {
+            strings(
+                db,
+                sql!("SELECT DISTINCT rotator_arn FROM rotator_logs ORDER BY rotator_arn"),
+            )
+        })
     }
 
     fn import_gateway_ledger(&self, record: &LedgerRecord) -> Result<()> {

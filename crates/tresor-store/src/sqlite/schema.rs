@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_8,
     MIGRATION_9,
     MIGRATION_10,
+    MIGRATION_11,
 ];
 
 /// The schema version this build writes.
@@ -444,6 +445,47 @@ CREATE TABLE gateway_rate (
     tokens       INTEGER NOT NULL,
     PRIMARY KEY (key_id, window_start)
 ) STRICT, WITHOUT ROWID;
+";
+
+/// Rotation (see [`crate::RotationStore`]): the registered rotators (a name unique in its
+/// scope, an ARN in a Lambda function's shape, the settings as opaque JSON and a sealed
+/// secret) and their logs, one row per step a rotator ran, in the order appended (`id`), the
+/// newest 500 of each rotator kept. A log names its rotator by ARN, without a foreign key: a
+/// step that ends after its rotator was deleted still records its outcome. The secrets with a
+/// rotation, the scheduler's listing, are found through a partial index: few secrets rotate.
+const MIGRATION_11: &str = "
+CREATE TABLE rotators (
+    account       TEXT NOT NULL,
+    region        TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    arn           TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL,
+    config_json   TEXT NOT NULL,
+    sealed_secret BLOB,
+    created       INTEGER NOT NULL,
+    PRIMARY KEY (account, region, name)
+) STRICT;
+
+-- The captured output is last: reading a row's metadata does not read its overflow pages.
+CREATE TABLE rotator_logs (
+    id          INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL,
+    rotator_arn TEXT NOT NULL,
+    secret_arn  TEXT NOT NULL,
+    version_id  TEXT NOT NULL,
+    step        TEXT NOT NULL,
+    time        INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL CHECK (duration_ms >= 0),
+    stdout      BLOB NOT NULL,
+    stderr      BLOB NOT NULL
+) STRICT;
+
+CREATE INDEX rotator_logs_by_rotator ON rotator_logs (rotator_arn, id);
+
+CREATE INDEX secrets_rotating ON secrets (arn)
+    WHERE rotation IS NOT NULL AND deleted_date IS NULL;
 ";
 
 /// The first version without the audit trail in this file.
