@@ -39,6 +39,8 @@
 //! CDK preflight rule set). The others are AWS-style sentences of our own.
 
 mod cron;
+#[cfg(test)]
+mod tests;
 
 use tresor_types::Timestamp;
 
