@@ -194,7 +194,10 @@ mod tests {
     fn summaries_name_the_status_or_the_signal() {
         use std::os::unix::process::ExitStatusExt;
         // Raw wait statuses: exit code in the high byte, a signal in the low bits.
-        assert_eq!(ended(ExitStatus::from_raw(0)), (Outcome::Ok, "exit status 0".into()));
+        assert_eq!(
+            ended(ExitStatus::from_raw(0)),
+            (Outcome::Ok, "exit status 0".into())
+        );
         assert_eq!(
             ended(ExitStatus::from_raw(3 << 8)),
             (Outcome::Failed, "exit status 3".into())

@@ -74,13 +74,21 @@ async fn exit_status_zero_is_success() {
 
 #[tokio::test]
 async fn another_exit_status_is_a_failure_and_output_stays_out_of_the_summary() {
-    let report = run_in(None, "echo oops-in-stderr >&2; echo shown-in-logs; exit 3", LONG).await;
+    let report = run_in(
+        None,
+        "echo oops-in-stderr >&2; echo shown-in-logs; exit 3",
+        LONG,
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::Failed);
     assert_eq!(report.summary, "exit status 3");
     assert_eq!(report.stdout, b"shown-in-logs\n");
     assert_eq!(report.stderr, b"oops-in-stderr\n");
     let debug = format!("{report:?}");
-    assert!(!debug.contains("oops") && !debug.contains("shown-in-logs"), "{debug}");
+    assert!(
+        !debug.contains("oops") && !debug.contains("shown-in-logs"),
+        "{debug}"
+    );
 }
 
 #[tokio::test]
@@ -207,7 +215,11 @@ async fn a_timeout_kills_the_program() {
     let report = run_in(None, "sleep 60", Duration::from_millis(500)).await;
     assert_eq!(report.outcome, Outcome::Timeout);
     assert_eq!(report.summary, "timed out after 500 ms");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -222,7 +234,11 @@ async fn a_timeout_kills_background_grandchildren_too() {
     .await;
     assert_eq!(report.outcome, Outcome::Timeout);
     assert_eq!(report.summary, "timed out after 1 s");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let pid = std::fs::read_to_string(dir.path().join("bg.pid")).unwrap();
     assert!(wait_gone(pid.trim()).await, "sleep {pid} survived the step");
 }
@@ -232,10 +248,19 @@ async fn what_a_finished_program_left_running_does_not_hold_the_step() {
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     // The background sleep holds stdout open; the step ends with the shell anyway.
-    let report = run_in(Some(dir.path()), "sleep 60 & echo $! > bg.pid; echo started", LONG).await;
+    let report = run_in(
+        Some(dir.path()),
+        "sleep 60 & echo $! > bg.pid; echo started",
+        LONG,
+    )
+    .await;
     assert_eq!(report.outcome, Outcome::Ok, "{}", report.summary);
     assert_eq!(report.stdout, b"started\n");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let pid = std::fs::read_to_string(dir.path().join("bg.pid")).unwrap();
     assert!(wait_gone(pid.trim()).await, "sleep {pid} outlived the step");
 }

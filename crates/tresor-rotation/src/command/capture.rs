@@ -28,7 +28,10 @@ impl Capture {
     /// What was read, once the pipe is closed or `deadline` has passed (whichever is first).
     pub(super) async fn finish(mut self, deadline: tokio::time::Instant) -> Vec<u8> {
         if let Some(reader) = self.reader.as_mut() {
-            if tokio::time::timeout_at(deadline, &mut *reader).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut *reader)
+                .await
+                .is_err()
+            {
                 reader.abort();
             }
         }
