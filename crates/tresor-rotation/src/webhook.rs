@@ -1,13 +1,67 @@
 //! The webhook rotator: POSTs each step's event to a URL, signed.
 //!
-//! TO BUILD (helper): see the brief.
+//! For each step Tresor sends `POST <url>` with the step's event as the body, the same JSON a
+//! rotation Lambda receives (`{"Step", "SecretId", "ClientRequestToken", "RotationToken"}`),
+//! and these headers:
+//!
+//! | Header | Value |
+//! |---|---|
+//! | `Content-Type` | `application/json` |
+//! | `User-Agent` | `tresor-rotation/<version>` |
+//! | `X-Tresor-Delivery` | a random id, new for each request (UUID format) |
+//! | `X-Tresor-Timestamp` | when it was sent, in unix seconds |
+//! | `X-Tresor-Signature` | `v1=` and the lowercase hex HMAC-SHA-256 of `<timestamp>.<body>` keyed with the rotator's signing secret |
+//!
+//! When the rotator was registered to receive them, the role's short-lived credentials come
+//! along as `X-Tresor-Aws-Access-Key-Id`, `X-Tresor-Aws-Secret-Access-Key`,
+//! `X-Tresor-Aws-Session-Token` and `X-Tresor-Aws-Region`.
+//!
+//! A 2xx answer is success, any other status a failure; no answer within the step's timeout
+//! is a timeout. The answer's body is kept for `tresor rotator logs` (the last 64 KiB).
+//!
+//! The receiver checks the signature over the exact bytes of the body, refuses a timestamp
+//! too far from its clock, and ignores a delivery id it has already accepted (replays).
+//! In Rust, [`verify`] does the first two; in Python:
+//!
+//! ```python
+//! import hashlib, hmac, time
+//!
+//! def verify(secret: bytes, headers, body: bytes, tolerance: int = 300) -> None:
+//!     ts = headers["X-Tresor-Timestamp"]
+//!     mac = hmac.new(secret, ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+//!     if not hmac.compare_digest("v1=" + mac, headers["X-Tresor-Signature"]):
+//!         raise PermissionError("bad signature")
+//!     if abs(time.time() - int(ts)) > tolerance:
+//!         raise PermissionError("stale timestamp")
+//!     # then: ignore a repeated headers["X-Tresor-Delivery"]; json.loads(body)["Step"]
+//! ```
 
-use std::time::Duration;
+mod signature;
+mod target;
 
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
 use tresor_types::SecretBytes;
 
 use crate::http::Client;
-use crate::rotator::{Credentials, StepEvent, StepReport};
+use crate::rotator::{capped, Credentials, Outcome, StepEvent, StepReport, MAX_CAPTURED};
+
+pub use signature::{sign, verify, VerifyError};
+pub use target::{check_url, UrlError};
+
+pub const DELIVERY: HeaderName = HeaderName::from_static("x-tresor-delivery");
+pub const TIMESTAMP: HeaderName = HeaderName::from_static("x-tresor-timestamp");
+pub const SIGNATURE: HeaderName = HeaderName::from_static("x-tresor-signature");
+pub const ACCESS_KEY_ID: HeaderName = HeaderName::from_static("x-tresor-aws-access-key-id");
+pub const SECRET_ACCESS_KEY: HeaderName = HeaderName::from_static("x-tresor-aws-secret-access-key");
+pub const SESSION_TOKEN: HeaderName = HeaderName::from_static("x-tresor-aws-session-token");
+pub const REGION: HeaderName = HeaderName::from_static("x-tresor-aws-region");
+
+const AGENT: &str = concat!("tresor-rotation/", env!("CARGO_PKG_VERSION"));
 
 /// A webhook rotator's settings.
 #[derive(Clone)]
@@ -19,7 +73,26 @@ pub struct WebhookSpec {
     pub pass_credentials: bool,
 }
 
+impl std::fmt::Debug for WebhookSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a token of the receiver's: only its scheme and host are shown.
+        let shown = self
+            .url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| Some(format!("{}://{}/…", u.scheme_str()?, u.host()?)))
+            .unwrap_or_else(|| "<invalid>".to_owned());
+        f.debug_struct("WebhookSpec")
+            .field("url", &shown)
+            .field("pass_credentials", &self.pass_credentials)
+            .finish_non_exhaustive()
+    }
+}
+
 /// POST one step's event; a 2xx answer is success.
+///
+/// The credentials go along only when they are given and the rotator asked for them
+/// (`pass_credentials`).
 pub async fn call(
     client: &Client,
     spec: &WebhookSpec,
@@ -28,6 +101,168 @@ pub async fn call(
     region: &str,
     timeout: Duration,
 ) -> StepReport {
-    let _ = (client, spec, event, credentials, region, timeout);
-    todo!("helper")
+    let started = Instant::now();
+    let failed = |summary: String| report(Outcome::Failed, summary, Vec::new(), started);
+
+    let uri = match target::parse(&spec.url) {
+        Ok(uri) => uri,
+        Err(e) => return failed(e.to_string()),
+    };
+    let credentials = credentials.filter(|_| spec.pass_credentials);
+    let request = match request(uri.clone(), spec, event, credentials, region) {
+        Ok(request) => request,
+        Err(summary) => return failed(summary.to_owned()),
+    };
+
+    let exchange = async {
+        let answer = client.request(request).await?;
+        let status = answer.status();
+        Ok::<_, hyper_util::client::legacy::Error>((status, read_capped(answer.into_body()).await))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Err(_elapsed) => report(
+            Outcome::Timeout,
+            format!(
+                "webhook timed out after {}",
+                crate::command::in_words(timeout)
+            ),
+            Vec::new(),
+            started,
+        ),
+        Ok(Err(e)) => failed(format!(
+            "webhook unreachable: {}",
+            target::reason(&e, &spec.url, &uri)
+        )),
+        Ok(Ok((status, body))) => {
+            let outcome = if status.is_success() {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            };
+            report(outcome, answered(status), body, started)
+        }
+    }
+}
+
+/// The signed request, or why it cannot be made.
+fn request(
+    uri: http::Uri,
+    spec: &WebhookSpec,
+    event: &StepEvent,
+    credentials: Option<&Credentials>,
+    region: &str,
+) -> Result<Request<Full<Bytes>>, &'static str> {
+    let body = event.to_json();
+    let timestamp = unix_now();
+    let delivery = delivery_id().ok_or("could not generate a delivery id")?;
+    let signature = sign(spec.signing_secret.expose(), timestamp, &body);
+
+    let mut builder = Request::post(uri)
+        .header(CONTENT_TYPE, "application/json")
+        .header(USER_AGENT, AGENT)
+        .header(DELIVERY, delivery)
+        .header(TIMESTAMP, timestamp.to_string())
+        .header(SIGNATURE, signature);
+    if let Some(c) = credentials {
+        let bad = "the credentials cannot be sent as headers";
+        let values = [
+            (ACCESS_KEY_ID, c.access_key_id.as_bytes()),
+            (SECRET_ACCESS_KEY, c.secret_access_key.expose()),
+            (SESSION_TOKEN, c.session_token.expose()),
+            (REGION, region.as_bytes()),
+        ];
+        for (name, value) in values {
+            let mut value = HeaderValue::from_bytes(value).map_err(|_| bad)?;
+            value.set_sensitive(true);
+            builder = builder.header(name, value);
+        }
+    }
+    builder
+        .body(Full::new(Bytes::copy_from_slice(&body)))
+        .map_err(|_| "the webhook request could not be built")
+}
+
+/// The answer's body, its last [`MAX_CAPTURED`] bytes; a body cut short keeps what came.
+async fn read_capped(mut body: hyper::body::Incoming) -> Vec<u8> {
+    let mut kept = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            kept.extend_from_slice(&data);
+            if kept.len() > 2 * MAX_CAPTURED {
+                let excess = kept.len() - MAX_CAPTURED;
+                kept.drain(..excess);
+            }
+        }
+    }
+    capped(kept)
+}
+
+fn answered(status: StatusCode) -> String {
+    format!("webhook answered HTTP {}", status.as_u16())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A random id in UUID version 4 format.
+fn delivery_id() -> Option<String> {
+    let mut b = tresor_crypto::random_bytes(16).ok()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+fn report(outcome: Outcome, summary: String, stdout: Vec<u8>, started: Instant) -> StepReport {
+    StepReport {
+        outcome,
+        summary,
+        stdout,
+        stderr: Vec::new(),
+        duration: started.elapsed(),
+        revoke_later: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn delivery_ids_look_like_uuids_and_differ() {
+        let a = delivery_id().unwrap();
+        let b = delivery_id().unwrap();
+        assert_ne!(a, b);
+        let groups: Vec<usize> = a.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12]);
+        assert_eq!(&a[14..15], "4");
+        assert!(a.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn debug_shows_neither_the_secret_nor_the_urls_path() {
+        let spec = WebhookSpec {
+            url: "https://hooks.example.com/t/s3cr3t?token=hunter2".into(),
+            signing_secret: SecretBytes::from_slice(b"whsec-very-secret"),
+            pass_credentials: true,
+        };
+        let shown = format!("{spec:?}");
+        for hidden in ["whsec", "s3cr3t", "hunter2"] {
+            assert!(!shown.contains(hidden), "{shown}");
+        }
+        assert!(shown.contains("hooks.example.com"), "{shown}");
+    }
 }
