@@ -9,7 +9,9 @@
 //!   rotation of secret <arn>.`;
 //! - createSecret is idempotent: a pending value already there means a retry, and no second
 //!   provider key is made;
-//! - finishSecret moves `AWSCURRENT` to the token and names the replaced key for revocation.
+//! - finishSecret moves `AWSCURRENT` to the token and names the replaced key for revocation;
+//!   retried after the move (token already `AWSCURRENT`), it names the `AWSPREVIOUS` key again,
+//!   so an engine stopped between the move and its record still revokes the old key.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,7 @@ use crate::rotator::{Step, StepEvent};
 
 pub(crate) const CURRENT: &str = "AWSCURRENT";
 pub(crate) const PENDING: &str = "AWSPENDING";
+pub(crate) const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// A key a provider just issued.
 pub(crate) struct NewKey {
@@ -67,8 +70,9 @@ pub(crate) trait KeyIssuer: KeyTester {
 pub(crate) enum Staged {
     /// `AWSPENDING`: the step has work to do.
     Pending(BTreeMap<String, Vec<String>>),
-    /// Already `AWSCURRENT`: the step has nothing to do.
-    Current,
+    /// Already `AWSCURRENT`: the step has nothing to do (a retried finishSecret still names
+    /// the replaced key, see [`finish_retried`]).
+    Current(BTreeMap<String, Vec<String>>),
 }
 
 /// The stage check every step starts with.
@@ -87,7 +91,7 @@ pub(crate) async fn check_stage(api: &dyn SecretsApi, event: &StepEvent) -> Resu
         )));
     };
     if stages.iter().any(|s| s == CURRENT) {
-        return Ok(Staged::Current);
+        return Ok(Staged::Current(versions));
     }
     if !stages.iter().any(|s| s == PENDING) {
         return Err(Done::failed(format!(
@@ -242,26 +246,11 @@ pub(crate) async fn finish_secret(
         .find(|(_, stages)| stages.iter().any(|s| s == CURRENT))
         .map(|(version, _)| version.as_str());
     if current == Some(token.as_str()) {
-        return Ok(already_current(event));
+        return finish_retried(api, event, versions, revoke, log).await;
     }
     // Read the replaced key's id before the move: a failure here leaves everything as it was.
     let replaced = match current {
-        Some(version) if revoke => {
-            let value = api
-                .value(&event.secret_id, Some(version), None)
-                .await
-                .map_err(|e| api_failure(STEP, "GetSecretValue (AWSCURRENT)", &e))?;
-            match value {
-                Some(value) => {
-                    log.redact(&value);
-                    key_value::parse(&value).ok().and_then(|k| {
-                        log.redact(&k.api_key);
-                        k.key_id
-                    })
-                }
-                None => None,
-            }
-        }
+        Some(version) if revoke => replaced_key_id(api, event, version, CURRENT, log).await?,
         _ => None,
     };
     api.promote(&event.secret_id, token)
@@ -281,6 +270,60 @@ pub(crate) async fn finish_secret(
     let mut done = Done::ok(summary);
     done.revoke_later = replaced;
     Ok(done)
+}
+
+/// finishSecret when the token is already `AWSCURRENT`: a retry after the move (the engine may
+/// have stopped before recording the outcome). Nothing moves; with `revoke`, the key of the
+/// version the move made `AWSPREVIOUS` is named again, so it is still revoked.
+pub(crate) async fn finish_retried(
+    api: &dyn SecretsApi,
+    event: &StepEvent,
+    versions: &BTreeMap<String, Vec<String>>,
+    revoke: bool,
+    log: &mut Transcript,
+) -> Result<Done, Done> {
+    let mut done = already_current(event);
+    let previous = versions
+        .iter()
+        .find(|(_, stages)| stages.iter().any(|s| s == PREVIOUS))
+        .map(|(version, _)| version.as_str());
+    if let (Some(version), true) = (previous, revoke) {
+        done.revoke_later = replaced_key_id(api, event, version, PREVIOUS, log).await?;
+        if let Some(id) = &done.revoke_later {
+            done.summary.push_str(&format!(
+                "; provider key {id} (AWSPREVIOUS) is revoked after the grace period"
+            ));
+        }
+    }
+    Ok(done)
+}
+
+/// The `key_id` of `version`'s value (`label` names it in errors), if it records one.
+async fn replaced_key_id(
+    api: &dyn SecretsApi,
+    event: &StepEvent,
+    version: &str,
+    label: &str,
+    log: &mut Transcript,
+) -> Result<Option<String>, Done> {
+    let value = api
+        .value(&event.secret_id, Some(version), None)
+        .await
+        .map_err(|e| {
+            api_failure(
+                event.step.as_str(),
+                &format!("GetSecretValue ({label})"),
+                &e,
+            )
+        })?;
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    log.redact(&value);
+    Ok(key_value::parse(&value).ok().and_then(|k| {
+        log.redact(&k.api_key);
+        k.key_id
+    }))
 }
 
 /// One step of a rotator that issues keys, the token being `AWSPENDING` (`versions` from the

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tresor_types::SecretBytes;
 
 use crate::http::Client;
-use crate::rotator::{StepEvent, StepReport};
+use crate::rotator::{Step, StepEvent, StepReport};
 
 mod four_steps;
 mod key_value;
@@ -32,7 +32,7 @@ mod transcript;
 #[cfg(test)]
 mod tests;
 
-use four_steps::{already_current, check_stage, issued_step, Staged};
+use four_steps::{already_current, check_stage, finish_retried, issued_step, Staged};
 use transcript::Transcript;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -132,7 +132,10 @@ impl Builtin {
         let mut log = Transcript::new();
         let done = async {
             let versions = match check_stage(api, event).await? {
-                Staged::Current => return Ok(already_current(event)),
+                Staged::Current(versions) if event.step == Step::FinishSecret => {
+                    return finish_retried(api, event, &versions, self.revokes(), &mut log).await;
+                }
+                Staged::Current(_) => return Ok(already_current(event)),
                 Staged::Pending(versions) => versions,
             };
             match self {
@@ -196,6 +199,14 @@ impl Builtin {
         };
         let done = done.unwrap_or_else(|failed| failed);
         log.report(done, started)
+    }
+
+    /// Whether finishSecret names the replaced key for revocation.
+    fn revokes(&self) -> bool {
+        match self {
+            Self::OpenAi(_) | Self::OpenRouter(_) => true,
+            Self::Manual(c) => c.admin_secret_id.is_some(),
+        }
     }
 
     pub fn grace_period(&self) -> Duration {

@@ -123,6 +123,10 @@ async fn builtin_manual_without_admin_key_names_nothing_to_revoke() {
     assert_eq!(reports[3].outcome, Outcome::Ok);
     assert_eq!(reports[3].revoke_later, None);
     assert_eq!(api.version_with(ARN, "AWSCURRENT").as_deref(), Some(TOKEN));
+    let retried = builtin
+        .step(&api, &client(), &event(Step::FinishSecret, TOKEN))
+        .await;
+    assert_eq!((retried.outcome, retried.revoke_later), (Outcome::Ok, None));
     let revoke = builtin.revoke(&api, &client(), "apikey_old").await;
     assert_eq!(revoke.outcome, Outcome::Ok);
     assert!(

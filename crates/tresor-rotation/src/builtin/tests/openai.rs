@@ -89,6 +89,22 @@ async fn builtin_openai_four_steps_then_revoke() {
     assert_eq!(reports[3].revoke_later.as_deref(), Some("svc_acct_old"));
     assert!(reports[..3].iter().all(|r| r.revoke_later.is_none()));
 
+    // finishSecret retried after the move (the engine stopped before recording it): nothing
+    // moves, and the replaced key is still named for revocation.
+    let retried = builtin
+        .step(&api, &client, &event(Step::FinishSecret, TOKEN))
+        .await;
+    assert_eq!(retried.outcome, Outcome::Ok);
+    assert_eq!(
+        retried.summary,
+        format!(
+            "finishSecret: version {TOKEN} is already AWSCURRENT: nothing to do; provider key \
+             svc_acct_old (AWSPREVIOUS) is revoked after the grace period"
+        )
+    );
+    assert_eq!(retried.revoke_later.as_deref(), Some("svc_acct_old"));
+    assert_eq!(api.promotes.load(Ordering::SeqCst), 1);
+
     // The old key keeps working until revoke; then its service account is deleted.
     assert_eq!(mock.active("svc_acct_old"), Some(true));
     let revoke = builtin.revoke(&api, &client, "svc_acct_old").await;
