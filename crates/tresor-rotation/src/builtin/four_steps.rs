@@ -180,21 +180,35 @@ pub(crate) async fn create_secret<P: KeyIssuer>(
     log.redact(&new.api_key);
     let value = key_value::render(&new.api_key, &new.key_id)
         .map_err(|_| Done::failed("createSecret: the provider's new key is not text"));
-    let put = match value {
+    let (put, value) = match value {
         Ok(value) => {
             log.redact(&value);
-            api.put_pending(&event.secret_id, &event.client_request_token, value)
+            let put = api
+                .put_pending(&event.secret_id, &event.client_request_token, value.clone())
                 .await
-                .map_err(|e| api_failure(STEP, "PutSecretValue (AWSPENDING)", &e))
+                .map_err(|e| api_failure(STEP, "PutSecretValue (AWSPENDING)", &e));
+            (put, Some(value))
         }
-        Err(failed) => Err(failed),
+        Err(failed) => (Err(failed), None),
     };
-    match put {
-        Ok(()) => Ok(Done::ok(format!(
-            "createSecret: created provider key {} and put it as AWSPENDING",
-            new.key_id
-        ))),
-        Err(mut failed) => {
+    let created = format!(
+        "createSecret: created provider key {} and put it as AWSPENDING",
+        new.key_id
+    );
+    let Err(mut failed) = put else {
+        return Ok(Done::ok(created));
+    };
+    // The put failed, or its answer was lost: what the pending version holds now decides.
+    let held = match &value {
+        Some(_) => pending_value(api, event).await,
+        None => Ok(None),
+    };
+    match held {
+        Ok(Some(held)) if Some(&held) == value.as_ref() => {
+            log.note(&failed.summary);
+            Ok(Done::ok(created + " (the put's error was not its outcome)"))
+        }
+        Ok(_) => {
             // The key is in no secret: delete it rather than leave a live key nobody holds.
             let deleted = provider
                 .delete_key(client, log, &admin, &new.key_id, STEP)
@@ -203,6 +217,15 @@ pub(crate) async fn create_secret<P: KeyIssuer>(
                 Ok(_) => "; the new provider key was deleted",
                 Err(_) => "; deleting the new provider key failed too",
             });
+            Err(failed)
+        }
+        Err(_) => {
+            // Whether the key is in the pending version is unknown: deleting it could leave a
+            // pending value that can never pass testSecret. Keep it, and say which it is.
+            failed.summary.push_str(&format!(
+                "; provider key {} was kept: whether the put succeeded is unknown",
+                new.key_id
+            ));
             Err(failed)
         }
     }

@@ -20,6 +20,11 @@ pub struct FakeSecrets {
     secrets: Mutex<BTreeMap<String, BTreeMap<String, Version>>>,
     /// PutSecretValue answers an error while set.
     pub fail_put: AtomicBool,
+    /// PutSecretValue stores the value, then answers an error (its answer was lost).
+    pub lose_put_answer: AtomicBool,
+    /// After a failed PutSecretValue, GetSecretValue answers an error too.
+    pub unreadable_after_failed_put: AtomicBool,
+    unreadable: AtomicBool,
     pub puts: AtomicUsize,
     pub promotes: AtomicUsize,
 }
@@ -120,6 +125,12 @@ impl SecretsApi for FakeSecrets {
         stage: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<SecretBytes>, ApiError>> {
         Box::pin(async move {
+            if self.unreadable.load(Ordering::SeqCst) {
+                return Err(ApiError {
+                    code: "InternalServiceError".into(),
+                    message: "the store is unavailable".into(),
+                });
+            }
             if !self.secrets.lock().contains_key(secret_id) {
                 return Err(not_found());
             }
@@ -137,7 +148,14 @@ impl SecretsApi for FakeSecrets {
         value: SecretBytes,
     ) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move {
+            let unavailable = ApiError {
+                code: "InternalServiceError".into(),
+                message: "the store is unavailable".into(),
+            };
             if self.fail_put.load(Ordering::SeqCst) {
+                if self.unreadable_after_failed_put.load(Ordering::SeqCst) {
+                    self.unreadable.store(true, Ordering::SeqCst);
+                }
                 return Err(ApiError {
                     code: "InternalServiceError".into(),
                     message: "the store is unavailable".into(),
@@ -164,6 +182,9 @@ impl SecretsApi for FakeSecrets {
             version.stages.push("AWSPENDING".into());
             version.value = Some(value.expose().to_vec());
             self.puts.fetch_add(1, Ordering::SeqCst);
+            if self.lose_put_answer.load(Ordering::SeqCst) {
+                return Err(unavailable);
+            }
             Ok(())
         })
     }

@@ -209,6 +209,51 @@ async fn builtin_openai_failed_put_deletes_the_new_key() {
 }
 
 #[tokio::test]
+async fn builtin_openai_put_whose_answer_was_lost_keeps_the_key() {
+    let (mock, api, builtin) = setup().await;
+    api.lose_put_answer.store(true, Ordering::SeqCst);
+    let client = client();
+    let report = builtin
+        .step(&api, &client, &event(Step::CreateSecret, TOKEN))
+        .await;
+    assert_eq!(report.outcome, Outcome::Ok, "{}", report.summary);
+    assert_eq!(
+        report.summary,
+        "createSecret: created provider key svc_acct_proj_abc_1 and put it as AWSPENDING (the \
+         put's error was not its outcome)"
+    );
+    assert_eq!(mock.active("svc_acct_proj_abc_1"), Some(true));
+    // The rotation goes on with that key.
+    api.lose_put_answer.store(false, Ordering::SeqCst);
+    let rest = rotate_from(&builtin, &api, &client, TOKEN, Step::SetSecret).await;
+    assert!(
+        rest.iter().all(|r| r.outcome == Outcome::Ok),
+        "{:?}",
+        summaries(&rest)
+    );
+    assert_eq!(api.version_with(ARN, "AWSCURRENT").as_deref(), Some(TOKEN));
+}
+
+#[tokio::test]
+async fn builtin_openai_put_of_unknown_outcome_keeps_the_key_and_names_it() {
+    let (mock, api, builtin) = setup().await;
+    api.fail_put.store(true, Ordering::SeqCst);
+    api.unreadable_after_failed_put
+        .store(true, Ordering::SeqCst);
+    let report = builtin
+        .step(&api, &client(), &event(Step::CreateSecret, TOKEN))
+        .await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert_eq!(
+        report.summary,
+        "createSecret: PutSecretValue (AWSPENDING) failed: InternalServiceError: the store is \
+         unavailable; provider key svc_acct_proj_abc_1 was kept: whether the put succeeded is \
+         unknown"
+    );
+    assert_eq!(mock.active("svc_acct_proj_abc_1"), Some(true));
+}
+
+#[tokio::test]
 async fn builtin_openai_provider_error_echoing_the_admin_key_is_redacted() {
     let (mock, api, builtin) = setup().await;
     mock.fail_create_echoing(true);
