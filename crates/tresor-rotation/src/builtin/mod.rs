@@ -1,16 +1,39 @@
-//! Built-in rotators for AI providers' keys.
+//! Built-in rotators for AI providers' keys: Rust ports of AWS's standard four-step rotation
+//! function (`four_steps`) acting through [`SecretsApi`] as the rotator's role, with the
+//! provider calls of `openai`, `openrouter` and `manual`.
 //!
-//! TO BUILD (helper): see the brief.
+//! A rotated secret's value is JSON `{"api_key": "<new key>", "key_id": "<provider id>"}`
+//! (`key_value`; a plain-text value is a key with no known id). finishSecret names the replaced
+//! key's id in `revoke_later`; the engine calls [`Builtin::revoke`] with it once the grace
+//! period is over, so clients still holding `AWSPREVIOUS` keep working until then.
+//!
+//! Every provider call has a 30 s timeout (`provider_http`). A step's `summary` holds no
+//! answer body and no key; answer bodies go to `stderr` (`transcript`) with every key value
+//! the step handled replaced by `[REDACTED]`.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tresor_types::SecretBytes;
 
 use crate::http::Client;
-use crate::rotator::{StepEvent, StepReport};
+use crate::rotator::{Step, StepEvent, StepReport};
+
+mod four_steps;
+mod key_value;
+mod manual;
+mod openai;
+mod openrouter;
+mod provider_http;
+mod transcript;
+
+#[cfg(test)]
+mod tests;
+
+use four_steps::{already_current, check_stage, finish_retried, issued_step, Staged};
+use transcript::Transcript;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -105,15 +128,85 @@ impl Builtin {
         client: &Client,
         event: &StepEvent,
     ) -> StepReport {
-        let _ = (api, client, event);
-        todo!("helper")
+        let started = Instant::now();
+        let mut log = Transcript::new();
+        let done = async {
+            let versions = match check_stage(api, event).await? {
+                Staged::Current(versions) if event.step == Step::FinishSecret => {
+                    return finish_retried(api, event, &versions, self.revokes(), &mut log).await;
+                }
+                Staged::Current(_) => return Ok(already_current(event)),
+                Staged::Pending(versions) => versions,
+            };
+            match self {
+                Self::OpenAi(c) => {
+                    let p = openai::OpenAi(c);
+                    issued_step(
+                        &p,
+                        &c.admin_secret_id,
+                        api,
+                        client,
+                        event,
+                        &versions,
+                        &mut log,
+                    )
+                    .await
+                }
+                Self::OpenRouter(c) => {
+                    let p = openrouter::OpenRouter(c);
+                    issued_step(
+                        &p,
+                        &c.admin_secret_id,
+                        api,
+                        client,
+                        event,
+                        &versions,
+                        &mut log,
+                    )
+                    .await
+                }
+                Self::Manual(c) => {
+                    manual::Manual(c)
+                        .step(api, client, event, &versions, &mut log)
+                        .await
+                }
+            }
+        }
+        .await;
+        let done = done.unwrap_or_else(|failed| failed);
+        log.report(done, started)
     }
 
     /// Revoke (delete or deactivate) a provider key a rotation replaced, once its grace period
     /// is over.
     pub async fn revoke(&self, api: &dyn SecretsApi, client: &Client, key_id: &str) -> StepReport {
-        let _ = (api, client, key_id);
-        todo!("helper")
+        let started = Instant::now();
+        let mut log = Transcript::new();
+        let done = match self {
+            Self::OpenAi(c) => {
+                let p = openai::OpenAi(c);
+                four_steps::revoke(&p, &c.admin_secret_id, api, client, key_id, &mut log).await
+            }
+            Self::OpenRouter(c) => {
+                let p = openrouter::OpenRouter(c);
+                four_steps::revoke(&p, &c.admin_secret_id, api, client, key_id, &mut log).await
+            }
+            Self::Manual(c) => {
+                manual::Manual(c)
+                    .revoke(api, client, key_id, &mut log)
+                    .await
+            }
+        };
+        let done = done.unwrap_or_else(|failed| failed);
+        log.report(done, started)
+    }
+
+    /// Whether finishSecret names the replaced key for revocation.
+    fn revokes(&self) -> bool {
+        match self {
+            Self::OpenAi(_) | Self::OpenRouter(_) => true,
+            Self::Manual(c) => c.admin_secret_id.is_some(),
+        }
     }
 
     pub fn grace_period(&self) -> Duration {
