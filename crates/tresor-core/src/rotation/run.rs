@@ -472,7 +472,7 @@ impl Core {
                         if !claim.test_only {
                             st.last_rotated = Some(now.millis());
                             st.last_result = Some(state::SUCCEEDED.to_owned());
-                            st.next_rotation = st.next_after(now);
+                            st.schedule_from(now);
                             if let Some(key_id) = revoke_later {
                                 st.revocations.push(Revocation {
                                     rotator_arn: claim.rotator.record.arn.clone(),
@@ -546,7 +546,7 @@ impl Core {
         let next_attempt = if run.attempts < MAX_ATTEMPTS {
             now_ms + backoff(run.attempts)
         } else {
-            st.next_after(now).unwrap_or(now_ms + 86_400_000)
+            st.next_window_start(now).unwrap_or(now_ms + 86_400_000)
         };
         let attempts = if run.attempts < MAX_ATTEMPTS {
             run.attempts

@@ -28,9 +28,12 @@ pub struct RotationState {
     /// Epoch milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_rotated: Option<i64>,
-    /// The start of the next window.
+    /// The start of the next window: when the scheduler starts the next rotation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_rotation: Option<i64>,
+    /// `NextRotationDate` as AWS shows it: the last second of that window ("on or before").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_rotation_date: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,8 +100,16 @@ impl RotationState {
         self.rules.as_ref().and_then(|r| Schedule::parse(r).ok())
     }
 
-    /// The next window's start after `last`, if a schedule is set.
-    pub fn next_after(&self, last: Timestamp) -> Option<i64> {
+    /// Schedule the next rotation in the first window after `last` (none without a
+    /// schedule).
+    pub fn schedule_from(&mut self, last: Timestamp) {
+        let window = self.schedule().map(|s| s.next_window(last));
+        self.next_rotation = window.map(|w| w.start.millis());
+        self.next_rotation_date = window.map(|w| w.next_rotation_date().millis());
+    }
+
+    /// The start of the first window after `last`, if a schedule is set.
+    pub fn next_window_start(&self, last: Timestamp) -> Option<i64> {
         self.schedule().map(|s| s.next_window(last).start.millis())
     }
 

@@ -72,7 +72,7 @@ impl Core {
                 rotation_lambda_arn: st.lambda_arn.clone(),
                 last_rotated_date: st.last_rotated.map(Timestamp::from_millis),
                 next_rotation_date: st
-                    .next_rotation
+                    .next_rotation_date
                     .filter(|_| st.enabled)
                     .map(Timestamp::from_millis),
                 pending_version_id: st.run.as_ref().map(|r| r.token.clone()),

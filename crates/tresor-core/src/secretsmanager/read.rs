@@ -99,7 +99,7 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
         next_rotation_date: rotation
             .as_ref()
             .filter(|_| enabled)
-            .and_then(|r| r.next_rotation)
+            .and_then(|r| r.next_rotation_date)
             .map(Timestamp::from_millis),
         last_changed_date: Some(record.last_changed),
         last_accessed_date: record.last_accessed,

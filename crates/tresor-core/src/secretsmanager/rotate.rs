@@ -122,7 +122,7 @@ impl Core {
                 ..Run::default()
             });
             let from = st.last_rotated.map(Timestamp::from_millis).unwrap_or(now);
-            st.next_rotation = st.next_after(from).or(st.next_rotation);
+            st.schedule_from(from);
             st.store(&mut txn.record);
             txn.record.last_changed = now;
             Ok::<_, CoreError>(true)
@@ -206,11 +206,10 @@ impl Core {
                 now,
             ));
         }
-        let by_days = st.rules.as_ref().is_some_and(|r| {
-            r.automatically_after_days.is_some() && r.schedule_expression.is_none()
-        });
-        if st.enabled && by_days {
-            st.next_rotation = st.next_after(now).or(st.next_rotation);
+        // With AutomaticallyAfterDays, a value set by hand counts as a rotation (AWS).
+        let by_days = st.schedule().is_some_and(|s| s.counts_manual_changes());
+        if st.enabled && by_days && st.run.is_none() {
+            st.schedule_from(now);
         }
         st.store(&mut txn.record);
         abandoned
