@@ -14,9 +14,9 @@ from botocore.exceptions import ClientError
 
 from conftest import uniq
 
-# Rotation and replication are not available in Tresor: every one of these operations answers
+# Replication is not available in Tresor: every one of its operations answers
 # InvalidRequestException, an error its botocore model declares, so clients handle it as a
-# typed, modelled refusal.
+# typed, modelled refusal. RotateSecret on a secret without a rotator answers the same code.
 NOT_AVAILABLE = "InvalidRequestException"
 REPLICA = "arn:aws:secretsmanager:us-east-1:111122223333:secret:replica-AbCdEf"
 
@@ -79,8 +79,8 @@ def test_each_operation_leaves_one_record(server, sm):
         ("DeleteResourcePolicy", {"SecretId": arn}, False, None),
         ("GetRandomPassword", {}, True, None),
         ("BatchGetSecretValue", {"SecretIdList": [arn]}, True, None),
-        ("RotateSecret", {"SecretId": arn}, False, NOT_AVAILABLE),
-        ("CancelRotateSecret", {"SecretId": arn}, False, NOT_AVAILABLE),
+        ("RotateSecret", {"SecretId": arn}, False, "InvalidRequestException"),
+        ("CancelRotateSecret", {"SecretId": arn}, False, None),
         ("ReplicateSecretToRegions", {"SecretId": arn, "AddReplicaRegions": [{"Region": "eu-west-1"}]},
          False, NOT_AVAILABLE),
         ("RemoveRegionsFromReplication", {"SecretId": arn, "RemoveReplicaRegions": ["eu-west-1"]},

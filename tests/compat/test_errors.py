@@ -336,10 +336,10 @@ def test_missing_client_request_token_is_reported_before_a_missing_secret(server
     sm.create_secret(Name=name, SecretString="v")
     raw_call(server, "RotateSecret", {"SecretId": name}).assert_error(
         "InvalidRequestException", message=NO_TOKEN)
-    # With a token, RotateSecret goes on to say rotation is not available here.
+    # With a token, RotateSecret goes on to say the secret has no rotator.
     r = raw_call(server, "RotateSecret", {"SecretId": name, "ClientRequestToken": token()})
-    r.assert_error("InvalidRequestException")
-    assert "not available" in r.json["Message"]
+    r.assert_error("InvalidRequestException",
+                   message="No Lambda rotation function ARN is associated with this secret.")
 
 
 def test_malformed_json(server, unchanged):
