@@ -13,12 +13,14 @@ use crate::secretsmanager::Operation as SecretsOperation;
 use crate::validate::Validated;
 use crate::{Core, CoreError, RequestContext};
 
-fn state_name(st: &RotationState) -> &'static str {
+/// `running` covers a rotation due now that no node has claimed yet: it is about to run.
+fn state_name(st: &RotationState, now: Timestamp) -> &'static str {
+    let now_ms = now.millis();
     match &st.run {
+        None if st.enabled && st.next_rotation.is_some_and(|n| n <= now_ms) => "running",
         None => "idle",
+        Some(run) if st.leased(now) || run.next_attempt <= now_ms => "running",
         Some(run) if run.waiting => "waiting",
-        Some(run) if run.lease.is_some() => "running",
-        Some(run) if run.attempts == 0 => "running",
         Some(_) => "retrying",
     }
 }
@@ -76,7 +78,7 @@ impl Core {
                     .filter(|_| st.enabled)
                     .map(Timestamp::from_millis),
                 pending_version_id: st.run.as_ref().map(|r| r.token.clone()),
-                state: state_name(&st).to_owned(),
+                state: state_name(&st, ctx.now).to_owned(),
                 last_result: st.last_result.clone(),
                 last_error: st.last_error.clone(),
                 attempts: st.run.as_ref().map(|r| r.attempts),
