@@ -239,14 +239,28 @@ fn two_nodes_run_each_rotation_exactly_once_and_resume_after_kill_9() {
     let as_of = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let made_due = cli(&a, &setup.creds, &["rotation", "run-due", "--as-of", &as_of, "--wait"]);
-    assert_eq!(made_due["ARNs"].as_array().unwrap().len(), tokens.len(), "{made_due}");
+    let made_due = cli(
+        &a,
+        &setup.creds,
+        &["rotation", "run-due", "--as-of", &as_of, "--wait"],
+    );
+    assert_eq!(
+        made_due["ARNs"].as_array().unwrap().len(),
+        tokens.len(),
+        "{made_due}"
+    );
     let log = setup.work.path().join("quick.events");
     let seen = events(&log);
     for (arn, _) in &tokens {
         for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
-            let runs = seen.iter().filter(|(s, st, _)| s == arn && st == step).count();
-            assert_eq!(runs, 2, "{arn} {step} ran {runs} times over two rotations: {seen:?}");
+            let runs = seen
+                .iter()
+                .filter(|(s, st, _)| s == arn && st == step)
+                .count();
+            assert_eq!(
+                runs, 2,
+                "{arn} {step} ran {runs} times over two rotations: {seen:?}"
+            );
         }
         let stages = setup.stages(&a, arn);
         assert_eq!(stages.len(), 2, "{stages:?}");
@@ -257,7 +271,10 @@ fn two_nodes_run_each_rotation_exactly_once_and_resume_after_kill_9() {
     //    (the step timeout, 4 s, and a margin) runs out, and finishes the rotation with the
     //    same token.
     let marker = setup.work.path().join("hang.marker");
-    let hang = format!("{node_tag} HANG_STEP=setSecret HANG_MARKER={}", marker.display());
+    let hang = format!(
+        "{node_tag} HANG_STEP=setSecret HANG_MARKER={}",
+        marker.display()
+    );
     let hanging = setup.rotator(&a, "hanging", &role, &hang, 4);
     let token = uuid::Uuid::new_v4().to_string();
     let arn = setup.rt.block_on(async {
