@@ -5,6 +5,7 @@
 //! the store, unseals the keyring through `tresor-core`'s bootstrap, and hands both to
 //! `tresor-server`. It prints credentials only where the user asked for them (`init`, dev mode).
 
+mod admin_api;
 mod audit_cmd;
 mod cli;
 mod client;

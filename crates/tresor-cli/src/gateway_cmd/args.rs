@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::admin_api::Format;
 use crate::cli::Output;
 
 #[derive(Debug, clap::Args)]
@@ -15,14 +16,6 @@ pub struct GatewayArgs {
     pub endpoint: Option<String>,
     #[command(subcommand)]
     pub command: GatewayCommand,
-}
-
-/// `--output text|json` after a command (or right after `gateway`).
-#[derive(Debug, Clone, Copy, clap::Args)]
-pub struct Format {
-    /// Output format (default: text).
-    #[arg(long = "output", value_enum, value_name = "FORMAT")]
-    pub output: Option<Output>,
 }
 
 #[derive(Debug, clap::Subcommand)]
