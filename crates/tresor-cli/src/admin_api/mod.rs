@@ -27,6 +27,18 @@ pub struct Service {
     pub target_prefix: &'static str,
 }
 
+/// The options of a command group (`tresor gateway`, `tresor rotator`, …): where to connect,
+/// and `--output` given before the command.
+#[derive(Debug, clap::Args)]
+pub struct GroupOptions {
+    /// Output format (default: text); may also follow the command.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Output>,
+    /// The Tresor endpoint, e.g. http://127.0.0.1:8750 (default: AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    pub endpoint: Option<String>,
+}
+
 /// `--output text|json` after a command (or right after the command group).
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Format {
@@ -35,11 +47,12 @@ pub struct Format {
     pub output: Option<Output>,
 }
 
-/// Runs one command against `service`. The error is the whole line to print on stderr.
+/// Runs one command against `service`, printing as `--output` says (`after` the command, or
+/// in the group's `options`). The error is the whole line to print on stderr.
 pub fn run<E, F, Fut>(
-    endpoint: Option<&str>,
+    options: &GroupOptions,
+    after: Format,
     service: Service,
-    output: Output,
     command: F,
 ) -> Result<(), String>
 where
@@ -47,9 +60,12 @@ where
     F: FnOnce(AdminApi) -> Fut,
     Fut: Future<Output = Result<(), E>>,
 {
+    // After the command wins over before it: the last word typed is what was meant.
+    let output = after.output.or(options.output).unwrap_or(Output::Text);
     let report = |e: E| format!("error: {e}");
-    let connection = Connection::from_env(endpoint, |name| std::env::var(name).ok())
-        .map_err(|e| report(e.into()))?;
+    let connection =
+        Connection::from_env(options.endpoint.as_deref(), |name| std::env::var(name).ok())
+            .map_err(|e| report(e.into()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

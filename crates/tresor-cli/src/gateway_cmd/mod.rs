@@ -22,7 +22,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::admin_api::{self, AdminApi, Service};
-use crate::cli::Output;
 use crate::client::CallError;
 use args::GatewayCommand;
 
@@ -34,16 +33,10 @@ const SERVICE: Service = Service {
 
 /// Runs one `tresor gateway` command. The error is the whole line to print on stderr.
 pub fn run(args: GatewayArgs) -> Result<(), String> {
-    // After the command wins over before it: the last word typed is what was meant.
-    let output = args
-        .command
-        .format()
-        .or(args.output)
-        .unwrap_or(Output::Text);
     admin_api::run(
-        args.endpoint.as_deref(),
+        &args.options,
+        args.command.format(),
         SERVICE,
-        output,
         |api| async move {
             let gateway = Gateway { api };
             match args.command {

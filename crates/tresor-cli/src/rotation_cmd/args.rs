@@ -4,29 +4,20 @@
 
 use tresor_core::rotation::{MAX_GRACE_PERIOD_SECONDS, MAX_STEP_TIMEOUT_SECONDS};
 
-use crate::admin_api::Format;
-use crate::cli::Output;
+use crate::admin_api::{Format, GroupOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct RotatorArgs {
-    /// Output format (default: text); may also follow the command.
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub output: Option<Output>,
-    /// The Tresor endpoint, e.g. http://127.0.0.1:8750 (default: AWS_ENDPOINT_URL).
-    #[arg(long, global = true)]
-    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub options: GroupOptions,
     #[command(subcommand)]
     pub command: RotatorCommand,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RotationArgs {
-    /// Output format (default: text); may also follow the command.
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub output: Option<Output>,
-    /// The Tresor endpoint, e.g. http://127.0.0.1:8750 (default: AWS_ENDPOINT_URL).
-    #[arg(long, global = true)]
-    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub options: GroupOptions,
     #[command(subcommand)]
     pub command: RotationCommand,
 }
@@ -245,25 +236,23 @@ pub struct RunDueArgs {
 
 impl RotatorCommand {
     /// The `--output` given after the command, if any.
-    pub fn format(&self) -> Option<Output> {
-        let format = match self {
+    pub fn format(&self) -> Format {
+        match self {
             Self::Create(a) => a.format,
             Self::Get(a) | Self::Delete(a) => a.format,
             Self::List { format } => *format,
             Self::Logs(a) => a.format,
-        };
-        format.output
+        }
     }
 }
 
 impl RotationCommand {
     /// The `--output` given after the command, if any.
-    pub fn format(&self) -> Option<Output> {
-        let format = match self {
+    pub fn format(&self) -> Format {
+        match self {
             Self::Status { format } => *format,
             Self::RunDue(a) => a.format,
-        };
-        format.output
+        }
     }
 }
 

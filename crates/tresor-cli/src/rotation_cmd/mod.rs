@@ -20,7 +20,6 @@ mod wait;
 pub use args::{RotationArgs, RotatorArgs};
 
 use crate::admin_api::{self, AdminApi, Service};
-use crate::cli::Output;
 use crate::client::CallError;
 use args::RotatorCommand;
 
@@ -52,31 +51,20 @@ pub fn run_rotator(args: RotatorArgs) -> Result<(), String> {
             usage_error(&["rotator", "create"], message);
         }
     }
-    // After the command wins over before it: the last word typed is what was meant.
-    let output = args
-        .command
-        .format()
-        .or(args.output)
-        .unwrap_or(Output::Text);
     admin_api::run(
-        args.endpoint.as_deref(),
+        &args.options,
+        args.command.format(),
         SERVICE,
-        output,
         |api| async move { RotationCli { api }.rotator(args.command).await },
     )
 }
 
 /// Runs one `tresor rotation` command. The error is the whole line to print on stderr.
 pub fn run_rotation(args: RotationArgs) -> Result<(), String> {
-    let output = args
-        .command
-        .format()
-        .or(args.output)
-        .unwrap_or(Output::Text);
     admin_api::run(
-        args.endpoint.as_deref(),
+        &args.options,
+        args.command.format(),
         SERVICE,
-        output,
         |api| async move { RotationCli { api }.rotation(args.command).await },
     )
 }
