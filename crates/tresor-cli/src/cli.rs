@@ -34,6 +34,13 @@ pub enum Command {
     /// (the usual AWS environment: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
     /// AWS_SESSION_TOKEN, AWS_REGION).
     Gateway(crate::gateway_cmd::GatewayArgs),
+    /// Rotators, the programs, webhooks or built-ins that rotate secrets in place of Lambda
+    /// functions: create (prints the RotationLambdaARN to use), list, delete, logs; through a
+    /// running server's admin API (the same AWS environment as `gateway`).
+    Rotator(crate::rotation_cmd::RotatorArgs),
+    /// Secrets' rotation: the status of every secret with rotation, and due rotations run now
+    /// (`run-due`, optionally `--as-of` a later time and `--wait`ing for the outcome).
+    Rotation(crate::rotation_cmd::RotationArgs),
 }
 
 #[derive(Debug, clap::Args)]

@@ -20,6 +20,8 @@ pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
         Command::MigrateStorage(args) => crate::migrate_cmd::run(args).map_err(prefixed),
         // Its errors are `error: <Code>: <Message>`, as the aws CLI prints them.
         Command::Gateway(args) => crate::gateway_cmd::run(args),
+        Command::Rotator(args) => crate::rotation_cmd::run_rotator(args),
+        Command::Rotation(args) => crate::rotation_cmd::run_rotation(args),
     }
 }
 

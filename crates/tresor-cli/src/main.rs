@@ -1,10 +1,12 @@
 //! The `tresor` binary: `server` (production or `--dev`), `init`, `audit …`,
-//! `migrate-storage`, and `gateway …` (a client of a running server's admin API).
+//! `migrate-storage`, and `gateway …`, `rotator …`, `rotation …` (clients of a running
+//! server's admin APIs).
 //!
 //! Data path: this crate only gathers configuration (flags and `TRESOR_*` variables), opens
 //! the store, unseals the keyring through `tresor-core`'s bootstrap, and hands both to
 //! `tresor-server`. It prints credentials only where the user asked for them (`init`, dev mode).
 
+mod admin_api;
 mod audit_cmd;
 mod cli;
 mod client;
@@ -12,6 +14,7 @@ mod commands;
 mod gateway_cmd;
 mod location;
 mod migrate_cmd;
+mod rotation_cmd;
 mod unseal;
 
 use clap::Parser;

@@ -6,45 +6,11 @@
 
 mod fake_admin;
 
-use std::process::Command;
 use std::sync::Arc;
 
-use fake_admin::{FakeAdmin, ACCESS_KEY_ID, PLANTED_KEY, SECRET_ACCESS_KEY};
+use fake_admin::gateway::PLANTED_KEY;
+use fake_admin::{tresor, FakeAdmin, Run, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use serde_json::{json, Value};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
-    }
-}
-
-/// The binary with only the given environment (nothing of the developer's AWS setup).
-fn tresor(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tresor"))
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .output()
-        .expect("run tresor");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    };
-    // Whatever happened, the secret access key is never printed.
-    assert!(
-        !run.stdout.contains(SECRET_ACCESS_KEY) && !run.stderr.contains(SECRET_ACCESS_KEY),
-        "secret access key printed"
-    );
-    run
-}
 
 /// `tresor gateway ARGS` with the usual AWS environment pointing at `fake`.
 fn gateway(fake: &FakeAdmin, args: &[&str]) -> Run {

@@ -3,26 +3,14 @@
 
 use std::path::PathBuf;
 
-use crate::cli::Output;
+use crate::admin_api::{Format, GroupOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct GatewayArgs {
-    /// Output format (default: text); may also follow the command.
-    #[arg(long, value_enum, value_name = "FORMAT")]
-    pub output: Option<Output>,
-    /// The Tresor endpoint, e.g. http://127.0.0.1:8750 (default: AWS_ENDPOINT_URL).
-    #[arg(long, global = true)]
-    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub options: GroupOptions,
     #[command(subcommand)]
     pub command: GatewayCommand,
-}
-
-/// `--output text|json` after a command (or right after `gateway`).
-#[derive(Debug, Clone, Copy, clap::Args)]
-pub struct Format {
-    /// Output format (default: text).
-    #[arg(long = "output", value_enum, value_name = "FORMAT")]
-    pub output: Option<Output>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -330,8 +318,8 @@ pub struct PriceSetArgs {
 
 impl GatewayCommand {
     /// The `--output` given after the command, if any.
-    pub fn format(&self) -> Option<Output> {
-        let format = match self {
+    pub fn format(&self) -> Format {
+        match self {
             Self::Route(c) => match c {
                 RouteCommand::Create(a) => a.format,
                 RouteCommand::Update(a) => a.format,
@@ -358,8 +346,7 @@ impl GatewayCommand {
                 BudgetCommand::Get(a) | BudgetCommand::Delete(a) => a.format,
                 BudgetCommand::List { format } => *format,
             },
-        };
-        format.output
+        }
     }
 }
 

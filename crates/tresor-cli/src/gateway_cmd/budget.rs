@@ -3,8 +3,9 @@
 use serde_json::{json, Value};
 
 use super::args::{BudgetCommand, BudgetOwnerArgs};
-use super::shapes::{member, Budget};
+use super::shapes::Budget;
 use super::{render, Gateway};
+use crate::admin_api::answer::member;
 use crate::client::CallError;
 
 /// `{"UserName": …}` or `{"RoleName": …}`.

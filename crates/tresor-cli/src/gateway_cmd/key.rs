@@ -4,8 +4,9 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use super::args::{KeyCommand, KeyIdArgs};
-use super::shapes::{member, whole, CreatedKey, GatewayKey, KeyUsage};
+use super::shapes::{CreatedKey, GatewayKey, KeyUsage};
 use super::{render, Gateway};
+use crate::admin_api::answer::{member, whole};
 use crate::client::CallError;
 
 impl Gateway {

@@ -3,8 +3,9 @@
 use serde_json::json;
 
 use super::args::PriceCommand;
-use super::shapes::{member, Price};
+use super::shapes::Price;
 use super::{render, Gateway};
+use crate::admin_api::answer::member;
 use crate::client::CallError;
 
 impl Gateway {

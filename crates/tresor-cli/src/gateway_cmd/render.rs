@@ -1,44 +1,9 @@
 //! Text output of `tresor gateway …`: `name: value` lines for one record, an aligned table
 //! for a list. (`--output json` prints the shapes of `shapes.rs` instead.)
 
-use super::shapes::{rfc3339, Budget, GatewayKey, KeyUsage, Price, Route};
-
-/// `name: value` lines, the values aligned.
-pub fn fields(lines: &[(&str, String)]) -> String {
-    let width = lines.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    let mut out = String::new();
-    for (name, value) in lines {
-        out.push_str(&format!(
-            "{:<width$} {value}\n",
-            format!("{name}:"),
-            width = width + 1
-        ));
-    }
-    out
-}
-
-/// A table: the headers, then one row per item, columns padded to their widest cell.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("{}\n", padded.join("  ").trim_end())
-    };
-    let mut out = line(headers.to_vec());
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
-}
+use super::shapes::{Budget, GatewayKey, KeyUsage, Price, Route};
+use crate::admin_api::answer::date_text;
+use crate::admin_api::text::{fields, or_dash, table};
 
 /// USD with at least two decimals and up to six (a request can cost a fraction of a cent).
 pub fn usd(amount: f64) -> String {
@@ -52,14 +17,6 @@ pub fn usd(amount: f64) -> String {
     }
 }
 
-fn date(epoch_seconds: f64) -> String {
-    rfc3339(epoch_seconds).unwrap_or_else(|| epoch_seconds.to_string())
-}
-
-fn or_dash(value: Option<String>) -> String {
-    value.unwrap_or_else(|| "-".to_owned())
-}
-
 pub fn route(r: &Route) -> String {
     fields(&[
         ("name", r.name.clone()),
@@ -70,8 +27,8 @@ pub fn route(r: &Route) -> String {
         ("allow_http", r.allow_http.to_string()),
         ("ca_certificate", yes_no(r.has_ca_certificate)),
         ("description", or_dash(r.description.clone())),
-        ("created", date(r.created_date)),
-        ("last_changed", date(r.last_changed_date)),
+        ("created", date_text(r.created_date)),
+        ("last_changed", date_text(r.last_changed_date)),
     ])
 }
 
@@ -121,10 +78,10 @@ pub fn key(k: &GatewayKey) -> String {
         ("tpm", or_dash(k.tpm.map(|n| n.to_string()))),
         (
             "expires",
-            k.expires_date.map_or_else(|| "never".to_owned(), date),
+            k.expires_date.map_or_else(|| "never".to_owned(), date_text),
         ),
         ("description", or_dash(k.description.clone())),
-        ("created", date(k.created_date)),
+        ("created", date_text(k.created_date)),
     ])
 }
 
@@ -148,7 +105,7 @@ pub fn keys(list: &[GatewayKey]) -> String {
                 k.status.clone(),
                 k.routes.join(","),
                 budget(k.budget_usd, &k.budget_period),
-                k.expires_date.map_or_else(|| "never".to_owned(), date),
+                k.expires_date.map_or_else(|| "never".to_owned(), date_text),
             ]
         })
         .collect();
@@ -178,7 +135,7 @@ pub fn usage(u: &KeyUsage) -> String {
         ("key_id", u.key_id.clone()),
         (
             "period",
-            format!("{} (since {})", u.budget_period, date(u.period_start)),
+            format!("{} (since {})", u.budget_period, date_text(u.period_start)),
         ),
         ("requests", u.requests.to_string()),
         ("input_tokens", u.input_tokens.to_string()),
@@ -235,7 +192,7 @@ pub fn principal_budget(b: &Budget) -> String {
         ("budget_usd", usd(b.budget_usd)),
         (
             "period",
-            format!("{} (since {})", b.budget_period, date(b.period_start)),
+            format!("{} (since {})", b.budget_period, date_text(b.period_start)),
         ),
         ("requests", b.requests.to_string()),
         ("input_tokens", b.input_tokens.to_string()),
@@ -274,17 +231,5 @@ mod tests {
         assert_eq!(usd(0.15), "0.15");
         assert_eq!(usd(2.5), "2.50");
         assert_eq!(usd(0.000123), "0.000123");
-    }
-
-    #[test]
-    fn tables_align_their_columns() {
-        let t = table(
-            &["A", "LONG"],
-            &[
-                vec!["wide-cell".into(), "x".into()],
-                vec!["b".into(), "y".into()],
-            ],
-        );
-        assert_eq!(t, "A          LONG\nwide-cell  x\nb          y\n");
     }
 }

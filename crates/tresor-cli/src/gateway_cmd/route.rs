@@ -5,8 +5,9 @@ use std::path::Path;
 use serde_json::json;
 
 use super::args::RouteCommand;
-use super::shapes::{member, Route};
+use super::shapes::Route;
 use super::{render, Gateway};
+use crate::admin_api::answer::member;
 use crate::client::CallError;
 
 impl Gateway {

@@ -1,12 +1,9 @@
-//! The admin API's answer shapes, read from their PascalCase wire form and written out in the
-//! CLI's snake_case JSON, field by field: the CLI's JSON output is its own contract and does
-//! not change when the API adds a field. Dates arrive as epoch seconds and leave as RFC 3339.
+//! The gateway admin API's answer shapes, read from their PascalCase wire form and written out
+//! in the CLI's snake_case JSON, field by field (see [`crate::admin_api::answer`]).
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use crate::client::CallError;
+use crate::admin_api::answer::{date, optional_date};
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all(deserialize = "PascalCase", serialize = "snake_case"))]
@@ -118,65 +115,12 @@ pub struct CreatedKey<'a> {
     pub gateway_key: &'a GatewayKey,
 }
 
-/// The member `name` of an answer, in its shape. The error names the member, never quotes the
-/// answer (a `CreateKey` answer holds the key).
-pub fn member<T: DeserializeOwned>(answer: &mut Value, name: &str) -> Result<T, CallError> {
-    let value = answer.get_mut(name).map(Value::take).unwrap_or(Value::Null);
-    serde_json::from_value(value).map_err(|e| CallError::BadAnswer {
-        status: 200,
-        what: format!("its {name} is not as documented: {}", without_values(&e)),
-    })
-}
-
-/// The whole answer in a shape (for answers whose members are at the top, like
-/// `GetKeyUsage`).
-pub fn whole<T: DeserializeOwned>(answer: Value) -> Result<T, CallError> {
-    serde_json::from_value(answer).map_err(|e| CallError::BadAnswer {
-        status: 200,
-        what: format!("not as documented: {}", without_values(&e)),
-    })
-}
-
-/// serde_json's message without any quoted input: "missing field `Arn`" is kept, "invalid
-/// type: string \"…\"" loses the string.
-fn without_values(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.split_once('"') {
-        Some((head, _)) => format!("{}…", head.trim_end()),
-        None => text,
-    }
-}
-
-/// Epoch seconds as RFC 3339 UTC, whole seconds; a date out of range stays a number.
-pub fn rfc3339(epoch_seconds: f64) -> Option<String> {
-    let whole = epoch_seconds.floor();
-    if !whole.is_finite() {
-        return None;
-    }
-    let at = time::OffsetDateTime::from_unix_timestamp(whole as i64).ok()?;
-    at.format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
-fn date<S: Serializer>(epoch_seconds: &f64, s: S) -> Result<S::Ok, S::Error> {
-    match rfc3339(*epoch_seconds) {
-        Some(text) => s.serialize_str(&text),
-        None => s.serialize_f64(*epoch_seconds),
-    }
-}
-
-fn optional_date<S: Serializer>(epoch_seconds: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-    match epoch_seconds {
-        Some(e) => date(e, s),
-        None => s.serialize_none(),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::admin_api::answer::member;
+    use serde_json::{json, Value};
 
     #[test]
     fn a_key_is_converted_field_by_field() {

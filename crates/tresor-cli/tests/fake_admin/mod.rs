@@ -1,11 +1,17 @@
-//! A fake of the gateway admin API for `tests/gateway_cli.rs`: a std TCP (or rustls) server
-//! that checks each request's SigV4 signature with `tresor-sigv4` (not the CLI's signer),
-//! records what was asked, and answers canned JSON per `X-Amz-Target`.
+//! A fake of Tresor's admin APIs for the CLI's tests: a std TCP (or rustls) server that checks
+//! each request's SigV4 signature with `tresor-sigv4` (not the CLI's signer) for one service
+//! (`gateway`, `rotation`), records what was asked, and answers canned JSON per
+//! `X-Amz-Target` ([`gateway`] for `tests/gateway_cli.rs`, [`rotation`] for
+//! `tests/rotation_cli.rs`).
+#![allow(dead_code)]
+
+pub mod gateway;
+pub mod rotation;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tresor_sigv4::{Request, SigningKeyCache};
@@ -13,8 +19,9 @@ use tresor_types::{SecretBytes, Timestamp};
 
 pub const ACCESS_KEY_ID: &str = "AKIDGATEWAYTEST";
 pub const SECRET_ACCESS_KEY: &str = "secret-access-key-never-printed-7f3a";
-/// The gateway key the fake `CreateKey` returns; the CLI may print it only there.
-pub const PLANTED_KEY: &str = "tgk_planted_5d1c8e0b9a7f4e2d";
+
+/// The canned answer (status, JSON) to a request's `X-Amz-Target` and body.
+pub type Answer = Arc<dyn Fn(&str, &Value) -> (u16, Value) + Send + Sync>;
 
 /// One request the fake received, after its signature was checked.
 #[derive(Debug, Clone)]
@@ -27,6 +34,8 @@ pub struct Seen {
     pub signed_headers: Vec<String>,
     pub session_token: Option<String>,
     pub content_type: String,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 pub struct FakeAdmin {
@@ -35,13 +44,28 @@ pub struct FakeAdmin {
 }
 
 impl FakeAdmin {
-    /// A plain-HTTP fake expecting signatures for `region`.
+    /// A plain-HTTP fake of the gateway admin API expecting signatures for `region`.
     pub fn start(region: &'static str) -> Self {
         Self::start_with(region, None)
     }
 
-    /// A fake speaking TLS with `tls` when given.
+    /// A fake of the gateway admin API speaking TLS with `tls` when given.
     pub fn start_with(region: &'static str, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        Self::serve(region, "gateway", tls, Arc::new(gateway::answer))
+    }
+
+    /// A plain-HTTP fake of the rotation admin API for `region`, answering as `script` says.
+    pub fn rotation(region: &'static str, script: rotation::Script) -> Self {
+        Self::serve(region, "rotation", None, rotation::answers(region, script))
+    }
+
+    /// A fake expecting signatures for `service` in `region`, answering with `answer`.
+    pub fn serve(
+        region: &'static str,
+        service: &'static str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        answer: Answer,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -57,11 +81,11 @@ impl FakeAdmin {
                     Some(config) => {
                         let conn = rustls::ServerConnection::new(config.clone()).expect("tls");
                         let mut tls_stream = rustls::StreamOwned::new(conn, stream);
-                        serve_one(&mut tls_stream, region, &cache, &log);
+                        serve_one(&mut tls_stream, (region, service), &cache, &log, &answer);
                     }
                     None => {
                         let mut plain: TcpStream = stream;
-                        serve_one(&mut plain, region, &cache, &log);
+                        serve_one(&mut plain, (region, service), &cache, &log, &answer);
                     }
                 }
             }
@@ -86,11 +110,46 @@ impl FakeAdmin {
     }
 }
 
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// The binary with only the given environment (nothing of the developer's AWS setup).
+pub fn tresor(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tresor"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run tresor");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    };
+    // Whatever happened, the secret access key is never printed.
+    assert!(
+        !run.stdout.contains(SECRET_ACCESS_KEY) && !run.stderr.contains(SECRET_ACCESS_KEY),
+        "secret access key printed"
+    );
+    run
+}
+
 fn serve_one(
     stream: &mut (impl Read + Write),
-    region: &str,
+    (region, service): (&str, &str),
     cache: &SigningKeyCache,
     log: &Mutex<Vec<Seen>>,
+    answer: &Answer,
 ) {
     let Some((head, body)) = read_request(stream) else {
         return;
@@ -121,14 +180,14 @@ fn serve_one(
     };
     let secret = SecretBytes::from_slice(SECRET_ACCESS_KEY.as_bytes());
     let checked = tresor_sigv4::parse(&request, Timestamp::now()).and_then(|auth| {
-        auth.check_scope(region, "gateway")?;
+        auth.check_scope(region, service)?;
         if auth.access_key_id != ACCESS_KEY_ID {
             return Err(tresor_sigv4::AuthError::SignatureMismatch);
         }
         tresor_sigv4::verify(&request, &auth, &secret, cache)?;
         Ok(auth)
     });
-    let (status, answer) = match checked {
+    let (status, answered) = match checked {
         Err(e) => (403, json!({"__type": e.aws_code(), "Message": e.message()})),
         Ok(auth) => {
             let target = header("x-amz-target");
@@ -141,6 +200,7 @@ fn serve_one(
                 signed_headers: auth.signed_headers.clone(),
                 session_token: auth.session_token.clone(),
                 content_type: header("content-type"),
+                at: Instant::now(),
             });
             if method != "POST" || path != "/" {
                 (
@@ -152,7 +212,7 @@ fn serve_one(
             }
         }
     };
-    let text = answer.to_string();
+    let text = answered.to_string();
     let reply = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
         text.len()
@@ -191,78 +251,4 @@ fn read_request(stream: &mut impl Read) -> Option<(String, Vec<u8>)> {
         body.extend_from_slice(&buf[..n]);
     }
     Some((head, body))
-}
-
-const DATE: f64 = 1_700_000_000.25;
-
-pub fn route(name: &str) -> Value {
-    json!({
-        "Name": name, "Arn": format!("arn:aws:gateway:us-east-1:000000000000:route/{name}"),
-        "Provider": "openai", "SecretId": "ai/openai/prod",
-        "BaseUrl": "https://api.openai.com/v1", "AllowHttp": false, "HasCaCertificate": false,
-        "CreatedDate": DATE, "LastChangedDate": DATE + 60.0
-    })
-}
-
-pub fn gateway_key(id: &str, status: &str) -> Value {
-    json!({
-        "KeyId": id,
-        "Principal": {"Type": "User", "Name": "chat-service",
-                      "Arn": "arn:aws:iam::000000000000:user/chat-service"},
-        "Routes": ["openai"], "Models": ["gpt-4o-mini", "gpt-4.1*"],
-        "BudgetUsd": 50.0, "BudgetPeriod": "month", "Rpm": 600, "Tpm": 200000,
-        "ExpiresDate": DATE + 90.0 * 86400.0, "Status": status, "CreatedDate": DATE
-    })
-}
-
-/// The canned answer to `target`: shaped as the admin API contract says, echoing the
-/// request's identifiers; `missing` names a resource that does not exist.
-fn answer(target: &str, body: &Value) -> (u16, Value) {
-    let name = body["Name"].as_str().unwrap_or("");
-    let key_id = body["KeyId"].as_str().unwrap_or("");
-    if name == "missing" || key_id == "gk-missing" {
-        let what = if name.is_empty() { key_id } else { name };
-        return (
-            404,
-            json!({"__type": "ResourceNotFoundException", "Message": format!("{what} does not exist")}),
-        );
-    }
-    let operation = target.strip_prefix("TresorGateway.").unwrap_or("");
-    let ok = match operation {
-        "CreateRoute" | "UpdateRoute" | "GetRoute" => json!({ "Route": route(name) }),
-        "ListRoutes" => json!({ "Routes": [route("openai"), route("vllm")] }),
-        "DeleteRoute" | "DeleteKey" | "DeletePrice" => json!({}),
-        "CreateKey" => json!({
-            "Key": PLANTED_KEY, "KeyId": "gk-0001", "GatewayKey": gateway_key("gk-0001", "Active")
-        }),
-        "GetKey" => json!({ "GatewayKey": gateway_key(key_id, "Active") }),
-        "UpdateKey" => json!({
-            "GatewayKey": gateway_key(key_id, body["Status"].as_str().unwrap_or("Active"))
-        }),
-        "ListKeys" => json!({ "GatewayKeys": [gateway_key("gk-0001", "Active"),
-                                              gateway_key("gk-0002", "Inactive")] }),
-        "GetKeyUsage" => json!({
-            "KeyId": key_id, "BudgetPeriod": "month", "PeriodStart": 1_698_796_800.0,
-            "Requests": 42, "InputTokens": 1200, "OutputTokens": 3400,
-            "SpentUsd": 0.0123, "HeldUsd": 0.5, "BudgetUsd": 50.0
-        }),
-        "PutPrice" => json!({ "Price": {
-            "Model": body["Model"], "InputPerMillionUsd": body["InputPerMillionUsd"],
-            "OutputPerMillionUsd": body["OutputPerMillionUsd"],
-            "CachedInputPerMillionUsd": body.get("CachedInputPerMillionUsd")
-        }}),
-        "ListPrices" => json!({ "Prices": [
-            {"Model": "gpt-4o-mini", "InputPerMillionUsd": 0.15, "OutputPerMillionUsd": 0.6,
-             "CachedInputPerMillionUsd": 0.075, "Source": "default"},
-            {"Model": "my-model", "InputPerMillionUsd": 1.0, "OutputPerMillionUsd": 2.0,
-             "Source": "override"}
-        ]}),
-        _ => {
-            return (
-                400,
-                json!({"__type": "UnknownOperationException", "Message": "unknown operation"}),
-            )
-        }
-    };
-    (200, ok)
 }
