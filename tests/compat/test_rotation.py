@@ -81,7 +81,7 @@ class Rot:
         if timeout:
             args += ["--step-timeout-seconds", str(timeout)]
         out = self.cli(*args)
-        return out["Rotator"]["ARN"], target
+        return out["arn"], target
 
     def secret(self, value="initial-password"):
         name = uniq("rot")
@@ -89,12 +89,12 @@ class Rot:
         return arn
 
     def status(self, arn):
-        for r in self.cli("rotation", "status")["Rotations"]:
-            if r["ARN"] == arn:
+        for r in self.cli("rotation", "status"):
+            if r["arn"] == arn:
                 return r
         return None
 
-    def wait(self, arn, until=lambda s: s["State"] != "running", timeout=60):
+    def wait(self, arn, until=lambda s: s["state"] != "running", timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline:
             s = self.status(arn)
@@ -149,8 +149,7 @@ def test_unregistered_rotator_leaves_rotation_off(rs):
     assert error_of(e)[0] == "AccessDeniedException"
     d = rs.sm.describe_secret(SecretId=arn)
     assert "RotationEnabled" not in d and "RotationLambdaARN" not in d
-    assert set(rs.stages(arn).values()) == {("AWSCURRENT",)} or all(
-        s == ["AWSCURRENT"] for s in rs.stages(arn).values())
+    assert list(rs.stages(arn).values()) == [["AWSCURRENT"]]
 
 
 def test_four_step_boto3_function_rotates(rs):
@@ -164,7 +163,7 @@ def test_four_step_boto3_function_rotates(rs):
                               RotationRules={"AutomaticallyAfterDays": 30})
     assert out["VersionId"] == tok and out["ARN"] == arn
     s = rs.wait(arn)
-    assert s["LastResult"] == "succeeded", s
+    assert s["last_result"] == "succeeded", s
     stages = rs.stages(arn)
     assert stages[tok] == ["AWSCURRENT"], stages
     assert stages[old] == ["AWSPREVIOUS"], stages
@@ -188,9 +187,9 @@ def test_four_step_boto3_function_rotates(rs):
     assert started[0]["eventType"] == "AwsServiceEvent"
     assert succeeded[0]["additionalEventData"]["VersionId"] == tok
     # The rotator's log: four steps, each ok.
-    logs = rs.cli("rotator", "logs", fn, "--secret-id", arn)["Logs"]
-    assert sorted(l["Step"] for l in logs) == sorted(["createSecret", "setSecret", "testSecret", "finishSecret"])
-    assert all(l["Outcome"] == "ok" for l in logs), logs
+    logs = rs.cli("rotator", "logs", fn, "--secret-id", arn)
+    assert sorted(l["step"] for l in logs) == sorted(["createSecret", "setSecret", "testSecret", "finishSecret"])
+    assert all(l["outcome"] == "ok" for l in logs), logs
 
 
 def test_rotation_token_never_in_the_trail(rs):
@@ -200,15 +199,16 @@ def test_rotation_token_never_in_the_trail(rs):
     fn, _ = rs.command_rotator(env={"EVENT_LOG": log})
     arn = rs.secret()
     rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)
-    assert rs.wait(arn)["LastResult"] == "succeeded"
+    assert rs.wait(arn)["last_result"] == "succeeded"
     events = [json.loads(l) for l in open(log)]
     assert [e["Step"] for e in events] == ["createSecret", "setSecret", "testSecret", "finishSecret"]
-    assert set(e.keys()) == {"Step", "SecretId", "ClientRequestToken", "RotationToken"}
+    assert all(set(e.keys()) == {"Step", "SecretId", "ClientRequestToken", "RotationToken"}
+               for e in events)
     tokens = {e["RotationToken"] for e in events}
     assert len(tokens) == 1 and len(tokens.pop()) >= 36
     rotation_token = events[0]["RotationToken"]
     trail = json.dumps([e for page in rs.ct.get_paginator("lookup_events").paginate()
-                        for e in page["Events"]])
+                        for e in page["Events"]], default=str)
     assert rotation_token not in trail
 
 
@@ -221,9 +221,9 @@ def test_failed_step_keeps_current_and_pending_then_in_progress_error(rs):
     old = current_version(rs.stages(arn))
     tok = token()
     rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn)
-    s = rs.wait(arn, until=lambda s: s.get("LastResult") == "failed")
-    assert s["State"] == "retrying" and s["PendingVersionId"] == tok
-    assert "testSecret" in s["LastError"] and "exit status" in s["LastError"]
+    s = rs.wait(arn, until=lambda s: s.get("last_result") == "failed")
+    assert s["state"] == "retrying" and s["pending_version_id"] == tok
+    assert "testSecret" in s["last_error"] and "exit status" in s["last_error"]
     stages = rs.stages(arn)
     assert stages[old] == ["AWSCURRENT"] and stages[tok] == ["AWSPENDING"]
     assert rs.sm.get_secret_value(SecretId=arn)["SecretString"] == "initial-password"
@@ -231,8 +231,8 @@ def test_failed_step_keeps_current_and_pending_then_in_progress_error(rs):
     assert failed and "testSecret" in failed[0]["additionalEventData"]["Summary"]
     assert "failed on purpose" not in json.dumps(failed)
     # The output is in the rotator's log, not the trail.
-    logs = rs.cli("rotator", "logs", fn, "--secret-id", arn)["Logs"]
-    assert any("failed on purpose" in l["Stderr"] for l in logs)
+    logs = rs.cli("rotator", "logs", fn, "--secret-id", arn)
+    assert any("failed on purpose" in l["stderr"] for l in logs)
     expect_error(rs.sm.rotate_secret, "InvalidRequestException", IN_PROGRESS,
                  SecretId=arn, ClientRequestToken=token())
     again = rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok)
@@ -246,7 +246,7 @@ def test_failed_step_keeps_current_and_pending_then_in_progress_error(rs):
     assert not any("AWSPENDING" in s for s in stages.values()), stages
     assert rs.events(arn, "RotationAbandoned")
     s = rs.status(arn)
-    assert s["State"] == "idle" and s["LastResult"] == "abandoned"
+    assert s["state"] == "idle" and s["last_result"] == "abandoned"
 
 
 def test_retry_runs_the_whole_rotation_again(rs):
@@ -256,12 +256,12 @@ def test_retry_runs_the_whole_rotation_again(rs):
     arn = rs.secret()
     tok = token()
     rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn)
-    rs.wait(arn, until=lambda s: s.get("LastResult") == "failed")
+    rs.wait(arn, until=lambda s: s.get("last_result") == "failed")
     # The retry waits for its backoff; the test clock moves past it.
-    before = rs.status(arn)["Attempts"]
+    before = rs.status(arn)["attempts"]
     later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).isoformat()
     rs.cli("rotation", "run-due", "--as-of", later)
-    rs.wait(arn, until=lambda s: s["Attempts"] > before and s["State"] != "running")
+    rs.wait(arn, until=lambda s: s["attempts"] > before and s["state"] != "running")
     with open(os.path.join(target, "steps.log")) as f:
         creates = [l for l in f if l.startswith("createSecret")]
     assert len(creates) >= 2
@@ -276,7 +276,7 @@ def test_cancel_leaves_labels_and_configuration(rs):
     tok = token()
     rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn,
                         RotationRules={"ScheduleExpression": "rate(10 days)"})
-    rs.wait(arn, until=lambda s: s.get("LastResult") == "failed")
+    rs.wait(arn, until=lambda s: s.get("last_result") == "failed")
     out = rs.sm.cancel_rotate_secret(SecretId=arn)
     assert out["VersionId"] == tok and out["ARN"] == arn
     d = rs.sm.describe_secret(SecretId=arn)
@@ -289,7 +289,7 @@ def test_cancel_leaves_labels_and_configuration(rs):
     # And a RotateSecret without parameters rotates again with the stored configuration.
     fixed, _ = rs.command_rotator()
     rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fixed)
-    assert rs.wait(arn)["LastResult"] == "succeeded"
+    assert rs.wait(arn)["last_result"] == "succeeded"
     assert rs.sm.describe_secret(SecretId=arn)["RotationEnabled"] is True
 
 
@@ -302,7 +302,7 @@ def test_rotate_immediately_false_runs_only_test_secret(rs):
     tok = token()
     rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn,
                         RotationRules={"AutomaticallyAfterDays": 7}, RotateImmediately=False)
-    s = rs.wait(arn, until=lambda s: s["State"] == "idle")
+    s = rs.wait(arn, until=lambda s: s["state"] == "idle")
     with open(os.path.join(target, "steps.log")) as f:
         assert [l.split()[0] for l in f] == ["testSecret"]
     assert rs.stages(arn) == before
@@ -310,7 +310,9 @@ def test_rotate_immediately_false_runs_only_test_secret(rs):
     assert d["RotationEnabled"] is True and "LastRotatedDate" not in d
     now = datetime.datetime.now(datetime.timezone.utc)
     assert datetime.timedelta(days=6) < d["NextRotationDate"] - now < datetime.timedelta(days=8)
-    assert s["LastError"] is None if "LastError" in s else True
+    # (This function's testSecret reads the pending value, which a test-only run does not
+    # create, so it reports a failure; either way nothing else ran and nothing is left.)
+    assert s["pending_version_id"] is None
 
 
 def test_second_rotate_without_parameters_rotates_again(rs):
@@ -338,10 +340,10 @@ def test_schedule_fires_by_the_test_clock(rs):
     first = current_version(d1["VersionIdsToStages"])
     # Not due yet: nothing happens now.
     out = rs.cli("rotation", "run-due")
-    assert arn not in out["ARNs"]
+    assert arn not in out["arns"]
     when = (d1["NextRotationDate"] + datetime.timedelta(minutes=1)).isoformat()
     out = rs.cli("rotation", "run-due", "--as-of", when, "--wait")
-    assert arn in out["ARNs"]
+    assert arn in out["arns"]
     rs.wait(arn)
     d2 = rs.sm.describe_secret(SecretId=arn)
     assert current_version(d2["VersionIdsToStages"]) != first
@@ -354,7 +356,7 @@ def test_manual_put_counts_for_automatically_after_days(rs):
     arn = rs.secret()
     rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn,
                         RotationRules={"AutomaticallyAfterDays": 3}, RotateImmediately=False)
-    rs.wait(arn, until=lambda s: s["State"] == "idle")
+    rs.wait(arn, until=lambda s: s["state"] == "idle")
     before = rs.sm.describe_secret(SecretId=arn)["NextRotationDate"]
     rs.sm.put_secret_value(SecretId=arn, SecretString="by-hand")
     after = rs.sm.describe_secret(SecretId=arn)["NextRotationDate"]
@@ -373,8 +375,10 @@ def test_manual_put_counts_for_automatically_after_days(rs):
 def test_bad_rules_are_refused_and_change_nothing(rs, rules):
     fn, _ = rs.command_rotator()
     arn = rs.secret()
+    # Without botocore's own checks, so the server's answer is what is tested.
+    sm = rs.server.client(parameter_validation=False)
     with pytest.raises(Exception) as e:
-        rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn, RotationRules=rules)
+        sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn, RotationRules=rules)
     assert error_of(e)[0] in ("InvalidParameterException", "ValidationException"), error_of(e)
     d = rs.sm.describe_secret(SecretId=arn)
     assert "RotationEnabled" not in d
@@ -387,7 +391,7 @@ def test_schedule_expression_with_duration(rs):
     arn = rs.secret()
     rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn, RotateImmediately=False,
                         RotationRules={"ScheduleExpression": "cron(0 8 ? * MON *)", "Duration": "3h"})
-    rs.wait(arn, until=lambda s: s["State"] == "idle")
+    rs.wait(arn, until=lambda s: s["state"] == "idle")
     d = rs.sm.describe_secret(SecretId=arn)
     assert d["RotationRules"] == {"ScheduleExpression": "cron(0 8 ? * MON *)", "Duration": "3h"}
     nxt = d["NextRotationDate"]
@@ -436,7 +440,7 @@ def test_rotate_needs_invoke_on_the_rotator_and_create_needs_pass_role(rs):
                              "Resource": "*"})
     rs.iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(doc))
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)
-    assert rs.wait(arn)["LastResult"] == "succeeded"
+    assert rs.wait(arn)["last_result"] == "succeeded"
 
 
 def test_rotator_cannot_escape_its_role(rs):
@@ -449,9 +453,9 @@ def test_rotator_cannot_escape_its_role(rs):
                  "--command", f"TARGET_DIR={target} {sys.executable} run_rotation.py",
                  "--working-directory", FUNCTION_DIR)
     arn = rs.secret()
-    rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=out["Rotator"]["ARN"])
-    s = rs.wait(arn, until=lambda s: s.get("LastResult") == "failed")
-    assert s["LastError"].startswith("createSecret")
+    rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=out["arn"])
+    s = rs.wait(arn, until=lambda s: s.get("last_result") == "failed")
+    assert s["last_error"].startswith("createSecret")
     assert rs.sm.get_secret_value(SecretId=arn)["SecretString"] == "initial-password"
     rs.sm.cancel_rotate_secret(SecretId=arn)
 
@@ -465,10 +469,10 @@ def test_command_rotator_environment_is_clean(rs):
     try:
         r = Rot(server)
         fn = r.cli("rotator", "create", "envdump", "--role-arn", r.role_arn,
-                   "--command", f"env > {out_file}; exit 1")["Rotator"]["ARN"]
+                   "--command", f"env > {out_file}; exit 1")["arn"]
         arn = r.secret()
         r.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)
-        r.wait(arn, until=lambda s: s.get("LastResult") == "failed")
+        r.wait(arn, until=lambda s: s.get("last_result") == "failed")
         env = dict(l.split("=", 1) for l in open(out_file).read().splitlines() if "=" in l)
         assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_SESSION_TOKEN"]
         assert env["AWS_ENDPOINT_URL"] == server.endpoint

@@ -55,7 +55,7 @@ def wait_for(predicate, timeout=20, what="condition"):
 
 def trail_text(rs):
     return json.dumps([e for page in rs.ct.get_paginator("lookup_events").paginate()
-                       for e in page["Events"]])
+                       for e in page["Events"]], default=str)
 
 
 # ---------------------------------------------------------------------------- webhook
@@ -107,13 +107,14 @@ class Receiver:
         except (PermissionError, ValueError) as e:
             self.refused.append(str(e))
             return 401
-        self.deliveries.append((dict(headers), body))
+        self.deliveries.append(({k.lower(): v for k, v in headers.items()}, body))
         env = {
             "PATH": os.environ["PATH"],
             "AWS_ACCESS_KEY_ID": headers["X-Tresor-Aws-Access-Key-Id"],
             "AWS_SECRET_ACCESS_KEY": headers["X-Tresor-Aws-Secret-Access-Key"],
             "AWS_SESSION_TOKEN": headers["X-Tresor-Aws-Session-Token"],
             "AWS_REGION": headers["X-Tresor-Aws-Region"],
+            "AWS_DEFAULT_REGION": headers["X-Tresor-Aws-Region"],
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
             "SECRETS_MANAGER_ENDPOINT": self.endpoint,
@@ -123,6 +124,7 @@ class Receiver:
             env["FAIL_STEP"] = self.fail_step
         proc = subprocess.run([sys.executable, "run_rotation.py"], input=body, env=env,
                               cwd=FUNCTION_DIR, capture_output=True, timeout=60)
+        self.stderr = proc.stderr
         return 200 if proc.returncode == 0 else 500
 
     def stop(self):
@@ -138,24 +140,25 @@ def test_webhook_rotator_signed_and_verified(rs):
     try:
         out = rs.cli("rotator", "create", f"hook-{uuid.uuid4().hex[:6]}", "--role-arn", rs.role_arn,
                      "--url", receiver.url, "--pass-credentials")
-        receiver.secret = out["SigningSecret"]
+        receiver.secret = out["signing_secret"]
         assert receiver.secret.startswith("whsec_")
-        fn = out["Rotator"]["ARN"]
+        fn = out["arn"]
         # The signing secret is shown once: never again, and never in the trail.
         assert receiver.secret not in json.dumps(rs.cli("rotator", "list"))
         assert receiver.secret not in trail_text(rs)
         arn = rs.secret()
         tok = token()
         rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn)
-        assert rs.wait(arn)["LastResult"] == "succeeded"
+        assert rs.wait(arn)["last_result"] == "succeeded"
         assert [json.loads(b)["Step"] for _, b in receiver.deliveries] == [
             "createSecret", "setSecret", "testSecret", "finishSecret"]
         assert current_version(rs.stages(arn)) == tok
         headers, body = receiver.deliveries[0]
-        assert headers["X-Tresor-Aws-Access-Key-Id"].startswith("ASIA")
+        assert headers["x-tresor-aws-access-key-id"].startswith("ASIA")
+        assert headers["x-tresor-signature"].startswith("v1=")
         # A forged signature, a modified body and a replay are refused by the receiver's check.
         forged = dict(headers)
-        forged["X-Tresor-Signature"] = "v1=" + "0" * 64
+        forged["x-tresor-signature"] = "v1=" + "0" * 64
         for h, b in [(forged, body), (headers, body + b" "), (headers, body)]:
             req = urllib.request.Request(receiver.url, data=b, method="POST",
                                          headers={k: v for k, v in h.items() if k.lower() != "content-length"})
@@ -176,18 +179,18 @@ def test_webhook_without_credentials_and_failing(rs):
     original = receiver.handle
 
     def handle(headers, body):
-        seen.append(dict(headers))
+        seen.append({k.lower(): v for k, v in headers.items()})
         return original(headers, body) if "X-Tresor-Aws-Access-Key-Id" in headers else 503
 
     receiver.handle = handle
     try:
         out = rs.cli("rotator", "create", f"hook-{uuid.uuid4().hex[:6]}", "--role-arn", rs.role_arn,
                      "--url", receiver.url)
-        receiver.secret = out["SigningSecret"]
+        receiver.secret = out["signing_secret"]
         arn = rs.secret()
-        rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=out["Rotator"]["ARN"])
-        s = rs.wait(arn, until=lambda s: s.get("LastResult") == "failed")
-        assert s["LastError"] == "createSecret: webhook answered HTTP 503", s
+        rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=out["arn"])
+        s = rs.wait(arn, until=lambda s: s.get("last_result") == "failed")
+        assert s["last_error"] == "createSecret: webhook answered HTTP 503", s
         assert seen and not any(k.lower().startswith("x-tresor-aws") for k in seen[0])
         rs.sm.cancel_rotate_secret(SecretId=arn)
     finally:
@@ -217,8 +220,8 @@ def builtin(rs, kind, providers, *flags, grace=0):
                  "--role-arn", rs.role_arn, "--base-url",
                  providers.base_url("anthropic" if kind == "manual" else kind),
                  "--grace-period-seconds", str(grace), *flags)
-    assert out["Rotator"]["Type"] == kind
-    return out["Rotator"]["ARN"]
+    assert out["type"] == kind
+    return out["arn"]
 
 
 def test_openai_rotator_end_to_end(rs, providers):
@@ -232,7 +235,7 @@ def test_openai_rotator_end_to_end(rs, providers):
     arn = provider_secret(rs, old)
     tok = token()
     rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn)
-    assert rs.wait(arn)["LastResult"] == "succeeded"
+    assert rs.wait(arn)["last_result"] == "succeeded"
     new = value_of(rs, arn)
     assert new["api_key"] != old.value and new["key_id"] and new["key_id"] != old.key_id
     created = providers.requests_to("/v1/organization/projects/proj_tresor/service_accounts", "POST")
@@ -247,8 +250,8 @@ def test_openai_rotator_end_to_end(rs, providers):
         f"/v1/organization/projects/proj_tresor/service_accounts/{old.key_id}", "DELETE"),
         what="the old key's deletion")
     assert not providers.key(old.key_id).live and providers.key(new["key_id"]).live
-    logs = rs.cli("rotator", "logs", fn)["Logs"]
-    assert {l["Step"] for l in logs} >= {"createSecret", "setSecret", "testSecret", "finishSecret", "revoke"}
+    logs = rs.cli("rotator", "logs", fn)
+    assert {l["step"] for l in logs} >= {"createSecret", "setSecret", "testSecret", "finishSecret", "revoke"}
     text = json.dumps(logs) + trail_text(rs)
     for secret in (providers.admin_keys["openai"], new["api_key"], old.value):
         assert secret not in text
@@ -263,9 +266,9 @@ def test_openai_failing_test_secret_leaves_current(rs, providers):
     providers.refuse_key_checks = True
     tok = token()
     rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn)
-    s = rs.wait(arn, until=lambda s: s.get("LastResult") == "failed")
-    assert s["LastError"] == "testSecret: testSecret: GET /v1/models answered HTTP 401" or \
-        "401" in s["LastError"], s
+    s = rs.wait(arn, until=lambda s: s.get("last_result") == "failed")
+    assert s["last_error"] == "testSecret: testSecret: GET /v1/models answered HTTP 401" or \
+        "401" in s["last_error"], s
     assert value_of(rs, arn)["api_key"] == old.value
     assert "AWSPENDING" in rs.stages(arn)[tok]
     assert providers.key(old.key_id).live
@@ -276,7 +279,7 @@ def test_openai_failing_test_secret_leaves_current(rs, providers):
     providers.refuse_key_checks = False
     later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).isoformat()
     rs.cli("rotation", "run-due", "--as-of", later, "--wait")
-    assert rs.wait(arn)["LastResult"] == "succeeded"
+    assert rs.wait(arn)["last_result"] == "succeeded"
     assert len(providers.requests_to("/v1/organization/projects/proj_x/service_accounts", "POST")) == 1
     assert current_version(rs.stages(arn)) == tok
 
@@ -287,7 +290,7 @@ def test_openrouter_rotator_end_to_end(rs, providers):
     fn = builtin(rs, "openrouter", providers, "--admin-secret-id", admin)
     arn = provider_secret(rs, old)
     rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)
-    assert rs.wait(arn)["LastResult"] == "succeeded"
+    assert rs.wait(arn)["last_result"] == "succeeded"
     new = value_of(rs, arn)
     created = providers.requests_to("/api/v1/keys", "POST")
     assert len(created) == 1 and created[0].auth == "admin"
@@ -307,8 +310,8 @@ def test_manual_rotator_waits_for_a_person(rs, providers):
     arn = provider_secret(rs, old)
     tok = token()
     rs.sm.rotate_secret(SecretId=arn, ClientRequestToken=tok, RotationLambdaARN=fn)
-    s = rs.wait(arn, until=lambda s: s["State"] == "waiting")
-    assert s["PendingVersionId"] == tok
+    s = rs.wait(arn, until=lambda s: s["state"] == "waiting")
+    assert s["pending_version_id"] == tok
     assert value_of(rs, arn)["api_key"] == old.value
     # A person creates the key in the Console and puts it under the pending version's id.
     new = providers.issue("anthropic", name="made-by-hand")
@@ -316,7 +319,7 @@ def test_manual_rotator_waits_for_a_person(rs, providers):
                            SecretString=json.dumps({"api_key": new.value, "key_id": new.key_id}))
     later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)).isoformat()
     rs.cli("rotation", "run-due", "--as-of", later, "--wait")
-    assert rs.wait(arn)["LastResult"] == "succeeded"
+    assert rs.wait(arn)["last_result"] == "succeeded"
     assert value_of(rs, arn)["api_key"] == new.value
     check = providers.requests_to("/v1/models", "GET", provider="anthropic")[-1]
     assert check.auth == f"issued:{new.key_id}" and check.headers.get("anthropic-version")

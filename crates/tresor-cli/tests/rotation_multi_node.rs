@@ -139,7 +139,7 @@ impl Setup {
                 &timeout.to_string(),
             ],
         );
-        out["Rotator"]["ARN"].as_str().unwrap().to_owned()
+        out["arn"].as_str().unwrap().to_owned()
     }
 
     fn stages(&self, endpoint: &str, arn: &str) -> BTreeMap<String, Vec<String>> {
@@ -245,7 +245,7 @@ fn two_nodes_run_each_rotation_exactly_once_and_resume_after_kill_9() {
         &["rotation", "run-due", "--as-of", &as_of, "--wait"],
     );
     assert_eq!(
-        made_due["ARNs"].as_array().unwrap().len(),
+        made_due["arns"].as_array().unwrap().len(),
         tokens.len(),
         "{made_due}"
     );
