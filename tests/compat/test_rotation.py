@@ -169,7 +169,7 @@ def test_four_step_boto3_function_rotates(rs):
     assert stages[old] == ["AWSPREVIOUS"], stages
     new = rs.sm.get_secret_value(SecretId=arn)["SecretString"]
     assert new != "initial-password" and len(new) == 32
-    with open(os.path.join(target, "password")) as f:
+    with open(os.path.join(target, "password-" + arn.split(":secret:")[-1].replace("/", "_"))) as f:
         assert f.read() == new
     with open(os.path.join(target, "steps.log")) as f:
         assert [l.split()[0] for l in f] == ["createSecret", "setSecret", "testSecret", "finishSecret"]

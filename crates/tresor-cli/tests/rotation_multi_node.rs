@@ -168,10 +168,10 @@ impl Setup {
             if done {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{arn} was not rotated to {token}: {stages:?}"
-            );
+            if Instant::now() >= deadline {
+                let status = cli(endpoint, &self.creds, &["rotation", "status"]);
+                panic!("{arn} was not rotated to {token}: {stages:?}\nstatus: {status:#}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -88,18 +88,22 @@ def create_secret(service_client, arn, token):
         logger.info("createSecret: Successfully put secret for ARN %s and version %s." % (arn, token))
 
 
+def target_file(arn):
+    """The secret's password in the "target system" (one file per secret)."""
+    return os.path.join(os.environ["TARGET_DIR"], "password-" + arn.split(":secret:")[-1].replace("/", "_"))
+
+
 def set_secret(service_client, arn, token):
     # The "target system": the pending password becomes valid there.
     pending = service_client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-    target = os.environ["TARGET_DIR"]
-    with open(os.path.join(target, "password"), "w") as f:
+    with open(target_file(arn), "w") as f:
         f.write(pending["SecretString"])
     logger.info("setSecret: set the pending password in the target system for %s." % arn)
 
 
 def test_secret(service_client, arn, token):
     pending = service_client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-    with open(os.path.join(os.environ["TARGET_DIR"], "password")) as f:
+    with open(target_file(arn)) as f:
         if f.read() != pending["SecretString"]:
             raise ValueError("testSecret: the target system does not accept the pending password")
     logger.info("testSecret: the pending password works for %s." % arn)
