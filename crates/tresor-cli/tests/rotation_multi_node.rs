@@ -183,7 +183,7 @@ fn two_nodes_run_each_rotation_exactly_once_and_resume_after_kill_9() {
         return;
     };
     let creds = common::pg::init_store(&db.url, PASSPHRASE);
-    let mut nodes = vec![node(&db), node(&db)];
+    let mut nodes = [node(&db), node(&db)];
     let setup = Setup {
         rt: tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

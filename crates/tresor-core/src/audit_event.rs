@@ -124,6 +124,39 @@ fn resources(call: &AuditedCall<'_>, account: &str) -> Vec<tresor_audit::Resourc
     .collect()
 }
 
+/// The record of what Secrets Manager did on its own to `record` (`eventType`
+/// `AwsServiceEvent`, the service as the identity, the secret as the resource), as AWS records
+/// a purge at the end of a recovery window or a rotation's progress. The caller adds its
+/// `additionalEventData`.
+pub(crate) fn service_event(
+    name: &str,
+    record: &tresor_store::SecretRecord,
+    now: Timestamp,
+) -> AuditEvent {
+    use tresor_audit::{Resource, AWS_SERVICE_EVENT, SECRETS_MANAGER_SOURCE};
+    let account = record.scope.account.as_str();
+    let mut event = AuditEvent::new(
+        SECRETS_MANAGER_SOURCE,
+        name,
+        record.scope.region.as_str(),
+        account,
+        now,
+    );
+    event.user_identity = UserIdentity::aws_service(account, SECRETS_MANAGER_SOURCE);
+    event.event_type = AWS_SERVICE_EVENT.to_owned();
+    event.read_only = false;
+    event.source_ip_address = SECRETS_MANAGER_SOURCE.to_owned();
+    event.user_agent = SECRETS_MANAGER_SOURCE.to_owned();
+    event.request_id = uuid::Uuid::new_v4().to_string();
+    event.resources = vec![Resource {
+        arn: record.arn.clone(),
+        account_id: account.to_owned(),
+        resource_type: "AWS::SecretsManager::Secret".to_owned(),
+    }];
+    event.response_elements = serde_json::json!({ "ARN": record.arn, "Name": record.name });
+    event
+}
+
 impl Core {
     fn event_of(call: AuditedCall<'_>) -> AuditEvent {
         let account = call

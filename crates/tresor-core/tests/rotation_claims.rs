@@ -105,7 +105,7 @@ fn claim(
     now: Timestamp,
 ) -> Option<tresor_core::rotation::run::Claim> {
     match w.core.claim_rotation(arn, node, now).unwrap() {
-        Some(Claimed::Rotation(c)) => Some(c),
+        Some(Claimed::Rotation(c)) => Some(*c),
         Some(other) => panic!("not a rotation: {other:?}"),
         None => None,
     }
@@ -154,7 +154,10 @@ fn exactly_one_of_many_claimers_runs_a_rotation() {
     // The pending version exists, without a value, before anything runs.
     assert_eq!(stages(&w, &arn)[&token], ["AWSPENDING"]);
     let now = Timestamp::now();
-    assert_eq!(w.core.rotations_due(now).unwrap(), [arn.clone()]);
+    assert_eq!(
+        w.core.rotations_due(now).unwrap(),
+        std::slice::from_ref(&arn)
+    );
     let mut winners: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
             .map(|i| {

@@ -58,7 +58,7 @@ impl CoreApi {
                 time: ctx.now,
                 started: std::time::Instant::now(),
             };
-            let performed = core.perform(
+            core.perform(
                 &meta,
                 &ctx,
                 tresor_core::Operation::SecretsManager(op),
@@ -69,8 +69,7 @@ impl CoreApi {
                     // server's do.
                     serde_json::from_slice(out).ok()
                 },
-            );
-            performed
+            )
         })
         .await
         .map_err(|_| ApiError {

@@ -118,7 +118,7 @@ impl Engine {
     /// Run what was claimed to its end.
     pub async fn run(&self, claimed: Claimed) {
         match claimed {
-            Claimed::Rotation(claim) => self.rotate(Arc::new(claim)).await,
+            Claimed::Rotation(claim) => self.rotate(Arc::from(claim)).await,
             Claimed::Revocations {
                 secret_arn,
                 account,

@@ -3,7 +3,7 @@
 //! service as the identity. They name the secret and the pending version, and a failure's
 //! one-line summary; never a value, a `RotationToken` or a rotator's output.
 
-use tresor_audit::{AuditEvent, Resource, UserIdentity, AWS_SERVICE_EVENT, SECRETS_MANAGER_SOURCE};
+use tresor_audit::AuditEvent;
 use tresor_store::SecretRecord;
 use tresor_types::Timestamp;
 
@@ -36,26 +36,7 @@ pub fn event(
     details: serde_json::Value,
     now: Timestamp,
 ) -> AuditEvent {
-    let account = record.scope.account.as_str();
-    let mut event = AuditEvent::new(
-        SECRETS_MANAGER_SOURCE,
-        kind.name(),
-        record.scope.region.as_str(),
-        account,
-        now,
-    );
-    event.user_identity = UserIdentity::aws_service(account, SECRETS_MANAGER_SOURCE);
-    event.event_type = AWS_SERVICE_EVENT.to_owned();
-    event.read_only = false;
-    event.source_ip_address = SECRETS_MANAGER_SOURCE.to_owned();
-    event.user_agent = SECRETS_MANAGER_SOURCE.to_owned();
-    event.request_id = uuid::Uuid::new_v4().to_string();
-    event.resources = vec![Resource {
-        arn: record.arn.clone(),
-        account_id: account.to_owned(),
-        resource_type: "AWS::SecretsManager::Secret".to_owned(),
-    }];
-    event.response_elements = serde_json::json!({ "ARN": record.arn, "Name": record.name });
+    let mut event = crate::audit_event::service_event(kind.name(), record, now);
     let mut data = serde_json::json!({ "VersionId": version_id });
     if let (Some(map), serde_json::Value::Object(extra)) = (data.as_object_mut(), details) {
         map.extend(extra);

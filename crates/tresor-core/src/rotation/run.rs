@@ -66,7 +66,7 @@ impl std::fmt::Debug for Claim {
 #[derive(Debug)]
 pub enum Claimed {
     /// Run the steps of a rotation.
-    Rotation(Claim),
+    Rotation(Box<Claim>),
     /// Revoke provider keys whose grace period ended, with the rotator that issued them.
     Revocations {
         secret_arn: String,
@@ -162,6 +162,36 @@ fn clear_pending(txn: &mut tresor_store::SecretTxn, drop_empty: Option<&str>) {
             txn.remove_version(id);
         }
     }
+}
+
+/// Whether `run` is the claim's rotation and its lease is still the claim's node's.
+fn holds(run: &Run, claim: &Claim) -> bool {
+    run.token == claim.token && run.lease.as_ref().is_some_and(|l| l.owner == claim.node)
+}
+
+/// A rotator's log entry for `log`.
+fn log_record(
+    account: &str,
+    rotator_arn: &str,
+    secret_arn: &str,
+    version_id: &str,
+    log: StepLog,
+    now: Timestamp,
+) -> Result<RotatorLogRecord, CoreError> {
+    Ok(RotatorLogRecord {
+        account: tresor_types::AccountId::parse(account)
+            .map_err(|_| CoreError::Internal("a rotation's account is malformed".to_owned()))?,
+        rotator_arn: rotator_arn.to_owned(),
+        secret_arn: secret_arn.to_owned(),
+        version_id: version_id.to_owned(),
+        step: log.step,
+        time: now,
+        outcome: log.outcome,
+        summary: log.summary,
+        stdout: log.stdout,
+        stderr: log.stderr,
+        duration_ms: log.duration.as_millis().min(i64::MAX as u128) as i64,
+    })
 }
 
 fn backoff(attempts: u32) -> i64 {
@@ -318,7 +348,7 @@ impl Core {
                 run,
                 rotator,
                 record,
-            } => Ok(Some(Claimed::Rotation(Claim {
+            } => Ok(Some(Claimed::Rotation(Box::new(Claim {
                 rotation_token: rotation_token(self, &record.arn, &run.token),
                 secret_arn: record.arn.clone(),
                 secret_name: record.name.clone(),
@@ -332,7 +362,7 @@ impl Core {
                     rotator.config.step_timeout_seconds.max(1) as u64,
                 ),
                 rotator: *rotator,
-            }))),
+            })))),
         }
     }
 
@@ -384,20 +414,14 @@ impl Core {
         log: StepLog,
         now: Timestamp,
     ) -> Result<bool, CoreError> {
-        self.store.append_rotator_log(&RotatorLogRecord {
-            account: tresor_types::AccountId::parse(&claim.account)
-                .map_err(|_| CoreError::Internal("claim account".to_owned()))?,
-            rotator_arn: claim.rotator.record.arn.clone(),
-            secret_arn: claim.secret_arn.clone(),
-            version_id: claim.token.clone(),
-            step: log.step,
-            time: now,
-            outcome: log.outcome,
-            summary: log.summary,
-            stdout: log.stdout,
-            stderr: log.stderr,
-            duration_ms: log.duration.as_millis().min(i64::MAX as u128) as i64,
-        })?;
+        self.store.append_rotator_log(&log_record(
+            &claim.account,
+            &claim.rotator.record.arn,
+            &claim.secret_arn,
+            &claim.token,
+            log,
+            now,
+        )?)?;
         let lease_ms = claim.step_timeout.as_millis() as i64 + LEASE_MARGIN_MS;
         let held = self.store.update_secret(&claim.secret_arn, |txn| {
             let Some(mut st) = RotationState::of(&txn.record) else {
@@ -406,9 +430,7 @@ impl Core {
             let Some(run) = st.run.as_mut() else {
                 return Ok(false);
             };
-            let ours = run.token == claim.token
-                && run.lease.as_ref().is_some_and(|l| l.owner == claim.node);
-            if !ours {
+            if !holds(run, claim) {
                 return Ok(false);
             }
             run.lease = Some(Lease {
@@ -442,9 +464,7 @@ impl Core {
                 let Some(run) = st.run.take() else {
                     return Ok(false);
                 };
-                let ours = run.token == claim.token
-                    && run.lease.as_ref().is_some_and(|l| l.owner == claim.node);
-                if !ours {
+                if !holds(&run, claim) {
                     return Ok(false);
                 }
                 let finish = match finish.clone() {
@@ -603,20 +623,14 @@ impl Core {
         log: StepLog,
         now: Timestamp,
     ) -> Result<(), CoreError> {
-        Ok(self.store.append_rotator_log(&RotatorLogRecord {
-            account: tresor_types::AccountId::parse(account)
-                .map_err(|_| CoreError::Internal("revocation account".to_owned()))?,
-            rotator_arn: rotator_arn.to_owned(),
-            secret_arn: secret_arn.to_owned(),
-            version_id: String::new(),
-            step: log.step,
-            time: now,
-            outcome: log.outcome,
-            summary: log.summary,
-            stdout: log.stdout,
-            stderr: log.stderr,
-            duration_ms: log.duration.as_millis().min(i64::MAX as u128) as i64,
-        })?)
+        Ok(self.store.append_rotator_log(&log_record(
+            account,
+            rotator_arn,
+            secret_arn,
+            "",
+            log,
+            now,
+        )?)?)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `DeleteSecret` (recovery window or immediate), `RestoreSecret`, and the purge of secrets
 //! whose recovery window has ended.
 
-use tresor_audit::{AuditEvent, Resource, UserIdentity, AWS_SERVICE_EVENT, SECRETS_MANAGER_SOURCE};
+use tresor_audit::AuditEvent;
 use tresor_store::{Deletion, SecretRecord, Store, StoreError};
 use tresor_types::Timestamp;
 
@@ -159,25 +159,7 @@ impl Core {
 /// The record of a purge: what AWS records for what a service did on its own, with the
 /// service as the identity (as KMS records `DeleteKey` when a key's waiting period ends).
 fn purge_event(record: &SecretRecord, deletion: Deletion, now: Timestamp) -> AuditEvent {
-    let account = record.scope.account.as_str();
-    let mut event = AuditEvent::new(
-        SECRETS_MANAGER_SOURCE,
-        "DeleteSecret",
-        record.scope.region.as_str(),
-        account,
-        now,
-    );
-    event.user_identity = UserIdentity::aws_service(account, SECRETS_MANAGER_SOURCE);
-    event.event_type = AWS_SERVICE_EVENT.to_owned();
-    event.source_ip_address = SECRETS_MANAGER_SOURCE.to_owned();
-    event.user_agent = SECRETS_MANAGER_SOURCE.to_owned();
-    event.request_id = uuid::Uuid::new_v4().to_string();
-    event.resources = vec![Resource {
-        arn: record.arn.clone(),
-        account_id: account.to_owned(),
-        resource_type: "AWS::SecretsManager::Secret".to_owned(),
-    }];
-    event.response_elements = serde_json::json!({ "ARN": record.arn, "Name": record.name });
+    let mut event = crate::audit_event::service_event("DeleteSecret", record, now);
     event.additional_event_data = Some(serde_json::json!({
         "reason": "RecoveryWindowEnded",
         "DeletedDate": deletion.deleted_date.epoch_seconds(),
