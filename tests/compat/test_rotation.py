@@ -482,3 +482,17 @@ def test_command_rotator_environment_is_clean(rs):
         assert not any(k.startswith("TRESOR_") for k in env)
     finally:
         server.stop()
+
+
+def test_pending_on_the_current_version_is_legal(rs):
+    """AWSPENDING on the same version as AWSCURRENT is not a rotation in progress (an
+    emulator refused it): RotateSecret goes ahead and the label moves to the new version."""
+    fn, _ = rs.command_rotator()
+    arn = rs.secret()
+    current = current_version(rs.stages(arn))
+    rs.sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSPENDING", MoveToVersionId=current)
+    assert rs.stages(arn)[current] == ["AWSCURRENT", "AWSPENDING"]
+    tok = rs.sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)["VersionId"]
+    assert rs.wait(arn)["last_result"] == "succeeded"
+    stages = rs.stages(arn)
+    assert stages[tok] == ["AWSCURRENT"] and stages[current] == ["AWSPREVIOUS"], stages
