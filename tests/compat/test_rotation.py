@@ -496,3 +496,21 @@ def test_pending_on_the_current_version_is_legal(rs):
     assert rs.wait(arn)["last_result"] == "succeeded"
     stages = rs.stages(arn)
     assert stages[tok] == ["AWSCURRENT"] and stages[current] == ["AWSPREVIOUS"], stages
+
+
+def test_command_rotators_can_be_disabled():
+    """A server started with --disable-command-rotators refuses to register one (a command
+    runs as the server's OS user); webhook and built-in rotators are still accepted."""
+    server = DevServer(extra_args=["--disable-command-rotators"])
+    try:
+        r = Rot(server)
+        proc = r.cli_proc("rotator", "create", "cmd", "--role-arn", r.role_arn, "--command", "true")
+        assert proc.returncode != 0
+        assert "InvalidRequestException" in proc.stdout + proc.stderr
+        assert "disabled" in proc.stdout + proc.stderr
+        hook = r.cli("rotator", "create", "hook", "--role-arn", r.role_arn,
+                     "--url", "https://rotate.example.com/hook")
+        assert hook["type"] == "webhook"
+        assert [x["name"] for x in r.cli("rotator", "list")] == ["hook"]
+    finally:
+        server.stop()

@@ -121,6 +121,11 @@ pub struct ServerArgs {
     /// `tresor rotation run-due` wake it at once).
     #[arg(long, env = "TRESOR_ROTATION_TICK", default_value = "5s", value_parser = parse_duration)]
     pub rotation_tick: Duration,
+    /// Refuse to register or run command rotators: a command runs as this server's OS user,
+    /// so whoever may create one may run any program here. Webhook and built-in rotators
+    /// still work.
+    #[arg(long, env = "TRESOR_DISABLE_COMMAND_ROTATORS")]
+    pub disable_command_rotators: bool,
 }
 
 impl ServerArgs {

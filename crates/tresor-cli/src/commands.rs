@@ -216,6 +216,9 @@ fn server(args: ServerArgs) -> Result<(), String> {
                 tick: args.rotation_tick,
             },
         };
+        if args.disable_command_rotators {
+            core.disable_command_rotators();
+        }
         let core = Arc::new(core);
         let served = tresor_server::serve(core.clone(), listener, config, shutdown_signal())
             .await

@@ -64,6 +64,8 @@ pub struct Core {
     gateway: gateway::invoke::GatewayCaches,
     /// Wakes the rotation scheduler when a rotation becomes due now.
     rotation_wakeup: Arc<tokio::sync::Notify>,
+    /// Whether command rotators may be registered and run (`--disable-command-rotators`).
+    command_rotators: std::sync::atomic::AtomicBool,
 }
 
 impl Core {
@@ -100,6 +102,7 @@ impl Core {
             metrics,
             gateway: Default::default(),
             rotation_wakeup: Arc::new(tokio::sync::Notify::new()),
+            command_rotators: std::sync::atomic::AtomicBool::new(true),
         })
     }
 

@@ -134,6 +134,10 @@ impl Engine {
 
     async fn rotate(&self, claim: Arc<Claim>) {
         let runner = match runner(&claim.rotator) {
+            Ok(Runner::Command(_)) if !self.core.command_rotators_allowed() => {
+                let summary = "command rotators are disabled on this server".to_owned();
+                return self.finish(&claim, Finish::Failed { summary }).await;
+            }
             Ok(r) => r,
             Err(summary) => return self.finish(&claim, Finish::Failed { summary }).await,
         };

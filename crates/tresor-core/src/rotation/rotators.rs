@@ -78,6 +78,14 @@ impl std::fmt::Debug for ResolvedRotator {
     }
 }
 
+/// The refusal of a command rotator on a server started with `--disable-command-rotators`.
+pub fn commands_disabled() -> CoreError {
+    CoreError::InvalidRequest(
+        "Command rotators are disabled on this server (--disable-command-rotators); use a webhook or built-in rotator."
+            .to_owned(),
+    )
+}
+
 pub(crate) fn rotator_not_found(name: &str) -> CoreError {
     CoreError::ResourceNotFound(format!("Function not found: {name}"))
 }
@@ -239,6 +247,9 @@ impl Core {
         };
         self.authorize(ctx, "iam:PassRole", role_resource)?;
 
+        if kind == "command" && !self.command_rotators_allowed() {
+            return Err(commands_disabled());
+        }
         let builtin = RotatorConfig::is_builtin(&kind);
         let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
         match kind.as_str() {

@@ -194,6 +194,31 @@ fn log_record(
     })
 }
 
+/// Keep a failed run for its retry: with backoff, at most [`MAX_ATTEMPTS`] times, then at
+/// the next window (AWSPENDING stays, as AWS leaves it).
+fn after_failure(st: &mut RotationState, run: Run, summary: String, now: Timestamp) {
+    let now_ms = now.millis();
+    let next_attempt = if run.attempts < MAX_ATTEMPTS {
+        now_ms + backoff(run.attempts)
+    } else {
+        st.next_window_start(now).unwrap_or(now_ms + 86_400_000)
+    };
+    let attempts = if run.attempts < MAX_ATTEMPTS {
+        run.attempts
+    } else {
+        0
+    };
+    st.last_result = Some(state::FAILED.to_owned());
+    st.last_error = Some(summary);
+    st.run = Some(Run {
+        attempts,
+        next_attempt,
+        lease: None,
+        waiting: false,
+        ..run
+    });
+}
+
 fn backoff(attempts: u32) -> i64 {
     FIRST_BACKOFF_MS.saturating_mul(1 << attempts.saturating_sub(1).min(10))
 }
@@ -281,7 +306,7 @@ impl Core {
                         serde_json::json!({ "Attempt": run.attempts, "Summary": summary }),
                         now,
                     ));
-                    self.after_failure(&mut st, run, summary, now, txn);
+                    after_failure(&mut st, run, summary, now);
                     st.store(&mut txn.record);
                     return Ok(Took::Nothing);
                 };
@@ -526,7 +551,7 @@ impl Core {
                             clear_pending(txn, Some(&run.token));
                             st.last_error = Some(summary);
                         } else {
-                            self.after_failure(&mut st, run, summary, now, txn);
+                            after_failure(&mut st, run, summary, now);
                         }
                     }
                     Finish::Waiting => {
@@ -550,38 +575,6 @@ impl Core {
             }
             Ok(done)
         })
-    }
-
-    /// Keep a failed run for its retry: with backoff, at most [`MAX_ATTEMPTS`] times, then at
-    /// the next window (AWSPENDING stays, as AWS leaves it).
-    fn after_failure(
-        &self,
-        st: &mut RotationState,
-        run: Run,
-        summary: String,
-        now: Timestamp,
-        _txn: &mut tresor_store::SecretTxn,
-    ) {
-        let now_ms = now.millis();
-        let next_attempt = if run.attempts < MAX_ATTEMPTS {
-            now_ms + backoff(run.attempts)
-        } else {
-            st.next_window_start(now).unwrap_or(now_ms + 86_400_000)
-        };
-        let attempts = if run.attempts < MAX_ATTEMPTS {
-            run.attempts
-        } else {
-            0
-        };
-        st.last_result = Some(state::FAILED.to_owned());
-        st.last_error = Some(summary);
-        st.run = Some(Run {
-            attempts,
-            next_attempt,
-            lease: None,
-            waiting: false,
-            ..run
-        });
     }
 
     /// Put back a revocation that failed, to try again later (or give it up, keeping why).

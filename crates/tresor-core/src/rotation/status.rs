@@ -162,6 +162,19 @@ impl Core {
         Ok(RunDueRotationsResponse { arns })
     }
 
+    /// Refuse to register or run command rotators (a command runs as the server's OS user,
+    /// so a server may forbid them and keep to webhooks and built-ins).
+    pub fn disable_command_rotators(&self) {
+        self.command_rotators
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether command rotators may be registered and run.
+    pub fn command_rotators_allowed(&self) -> bool {
+        self.command_rotators
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Woken when a rotation becomes due now (RotateSecret, RunDueRotations): the scheduler
     /// waits on it between its ticks.
     pub fn rotation_wakeup(&self) -> &tokio::sync::Notify {
