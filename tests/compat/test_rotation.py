@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import REGION, DevServer, error_of, expect_error, token, tresor_bin, uniq
+from conftest import REGION, DevServer, error_of, expect_error, raw_call, token, tresor_bin, uniq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTION_DIR = os.path.join(HERE, "rotation_function")
@@ -514,3 +514,41 @@ def test_command_rotators_can_be_disabled():
         assert [x["name"] for x in r.cli("rotator", "list")] == ["hook"]
     finally:
         server.stop()
+
+
+def test_each_admin_operation_needs_its_own_action(rs):
+    """Each of the seven rotation admin operations is refused to a caller allowed everything
+    but its action, and not refused to one allowed that action (and what it also needs)."""
+    fn, _ = rs.command_rotator(name=f"perm-{uuid.uuid4().hex[:6]}")
+    name = fn.rsplit(":", 1)[1]
+    calls = {
+        "CreateRotator": {"Name": f"new-{uuid.uuid4().hex[:6]}", "Type": "command",
+                          "RoleArn": rs.role_arn, "Command": "true"},
+        "GetRotator": {"Name": name},
+        "ListRotators": {},
+        "GetRotatorLogs": {"Name": name},
+        "ListRotationStatus": {},
+        "RunDueRotations": {},
+        "DeleteRotator": {"Name": name},
+    }
+
+    def user(statements):
+        uname = f"rotperm-{uuid.uuid4().hex[:6]}"
+        rs.iam.create_user(UserName=uname)
+        rs.iam.put_user_policy(UserName=uname, PolicyName="p", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": statements}))
+        key = rs.iam.create_access_key(UserName=uname)["AccessKey"]
+        return {"key_id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+
+    def call(op, creds):
+        return raw_call(rs.server, op, calls[op], target=f"TresorRotation.{op}",
+                        service="rotation", **creds)
+
+    for op in calls:
+        denied = user([{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                       {"Effect": "Deny", "Action": f"rotation:{op}", "Resource": "*"}])
+        call(op, denied).assert_error("AccessDeniedException")
+        allowed = user([{"Effect": "Allow", "Action": [f"rotation:{op}", "iam:PassRole"],
+                         "Resource": "*"}])
+        r = call(op, allowed)
+        assert r.status == 200, (op, r.status, r.json)

@@ -26,6 +26,7 @@ pub mod gateway;
 pub mod iam;
 pub mod keyring;
 pub mod metrics;
+pub mod net;
 mod operation;
 mod paging;
 mod pipeline;

@@ -43,19 +43,10 @@ fn default_base_url(provider: &str) -> &'static str {
 /// Plain HTTP only to a loopback host, unless the route allows it explicitly: a provider key
 /// sent in clear over a network is a key given away.
 fn check_transport(base_url: &str, allow_http: bool) -> Result<(), CoreError> {
-    let Some(rest) = base_url.strip_prefix("http://") else {
+    let Some(host) = crate::net::plain_http_host(base_url) else {
         return Ok(());
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => authority,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = crate::net::is_loopback_host(host);
     if loopback || allow_http {
         Ok(())
     } else {

@@ -199,13 +199,26 @@ pub struct RotatorDescription {
     pub created_date: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateRotatorResponse {
     pub rotator: RotatorDescription,
     /// A webhook rotator's HMAC key (`whsec_…`), shown once, here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_secret: Option<String>,
+}
+
+// Why by hand: the signing secret must never reach Debug output.
+impl std::fmt::Debug for CreateRotatorResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateRotatorResponse")
+            .field("rotator", &self.rotator)
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .finish()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -291,4 +304,42 @@ pub struct RunDueRotationsResponse {
     /// The secrets whose rotation was made due now.
     #[serde(rename = "ARNs")]
     pub arns: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_signing_secret() {
+        let shown = format!(
+            "{:?}",
+            CreateRotatorResponse {
+                rotator: RotatorDescription {
+                    name: "hook".into(),
+                    arn: "arn:aws:lambda:us-east-1:111122223333:function:hook".into(),
+                    kind: "webhook".into(),
+                    role_arn: "arn:aws:iam::111122223333:role/r".into(),
+                    description: None,
+                    command: None,
+                    working_directory: None,
+                    url: None,
+                    pass_credentials: None,
+                    admin_secret_id: None,
+                    project_id: None,
+                    provider: None,
+                    base_url: None,
+                    grace_period_seconds: None,
+                    step_timeout_seconds: 300,
+                    created_date: Timestamp::from_millis(0),
+                },
+                signing_secret: Some("whsec_debug-canary".into()),
+            }
+        );
+        assert!(
+            shown.contains("function:hook") && shown.contains("[REDACTED]"),
+            "{shown}"
+        );
+        assert!(!shown.contains("whsec_debug-canary"), "{shown}");
+    }
 }

@@ -144,28 +144,13 @@ fn default_base_url(kind: &str, provider: Option<&str>) -> Option<&'static str> 
 /// A URL Tresor may send a rotation's event (or a provider call) to: HTTPS, or plain HTTP to
 /// a loopback address.
 fn check_url(url: &str, at: &str) -> Result<(), CoreError> {
-    let bad = || {
-        CoreError::InvalidParameter(format!(
-            "{at} must be an https:// URL (plain http:// only to a loopback address)."
-        ))
-    };
-    if url.starts_with("https://") {
-        return Ok(());
-    }
-    let rest = url.strip_prefix("http://").ok_or_else(bad)?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if loopback {
+    let to_loopback = crate::net::plain_http_host(url).is_some_and(crate::net::is_loopback_host);
+    if url.starts_with("https://") || to_loopback {
         Ok(())
     } else {
-        Err(bad())
+        Err(CoreError::InvalidParameter(format!(
+            "{at} must be an https:// URL (plain http:// only to a loopback address)."
+        )))
     }
 }
 

@@ -198,20 +198,12 @@ fn uri(base: &str, path: &str) -> Result<Uri, CallError> {
         .map_err(|_| CallError::BadBaseUrl("not a URL"))?;
     match uri.scheme_str() {
         Some("https") => Ok(uri),
-        Some("http") if uri.host().is_some_and(is_loopback) => Ok(uri),
+        Some("http") if uri.host().is_some_and(tresor_core::net::is_loopback_host) => Ok(uri),
         Some("http") => Err(CallError::BadBaseUrl(
             "plain http is allowed only to a loopback host",
         )),
         _ => Err(CallError::BadBaseUrl("the scheme must be https")),
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn auth_header(auth: Auth<'_>) -> Result<(HeaderName, HeaderValue), CallError> {

@@ -1,8 +1,6 @@
 //! A webhook's URL: which ones Tresor posts to, and keeping it out of error summaries (a URL
 //! can carry a secret in its path or query, and summaries reach the audit trail).
 
-use std::net::IpAddr;
-
 use http::Uri;
 
 /// Why a webhook URL is refused.
@@ -29,19 +27,10 @@ pub(super) fn parse(url: &str) -> Result<Uri, UrlError> {
         .ok_or(UrlError::Invalid)?;
     match uri.scheme_str() {
         Some("https") => Ok(uri),
-        Some("http") if is_loopback(host) => Ok(uri),
+        Some("http") if tresor_core::net::is_loopback_host(host) => Ok(uri),
         Some("http") => Err(UrlError::NotHttps),
         _ => Err(UrlError::Invalid),
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The longest reason a summary carries.
