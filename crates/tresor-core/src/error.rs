@@ -71,9 +71,56 @@ pub enum CoreError {
     /// STS: the session policy passed to `AssumeRole` is too large (HTTP 400).
     #[error("{0}")]
     PackedPolicyTooLarge(String),
+    /// KMS: an error KMS names its own way (`NotFoundException`, `DisabledException`, …).
+    #[error("{1}")]
+    Kms(KmsError, String),
     /// Detail for the log only; the client gets a fixed message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The error codes of the KMS API (botocore's `kms` model) that no other service shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KmsError {
+    NotFound,
+    AlreadyExists,
+    Disabled,
+    InvalidState,
+    InvalidCiphertext,
+    IncorrectKey,
+    InvalidKeyUsage,
+    InvalidAliasName,
+    InvalidArn,
+    InvalidMarker,
+    MalformedPolicyDocument,
+    Tag,
+    UnsupportedOperation,
+    LimitExceeded,
+    KeyUnavailable,
+    InvalidGrantToken,
+}
+
+impl KmsError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotFound => "NotFoundException",
+            Self::AlreadyExists => "AlreadyExistsException",
+            Self::Disabled => "DisabledException",
+            Self::InvalidState => "KMSInvalidStateException",
+            Self::InvalidCiphertext => "InvalidCiphertextException",
+            Self::IncorrectKey => "IncorrectKeyException",
+            Self::InvalidKeyUsage => "InvalidKeyUsageException",
+            Self::InvalidAliasName => "InvalidAliasNameException",
+            Self::InvalidArn => "InvalidArnException",
+            Self::InvalidMarker => "InvalidMarkerException",
+            Self::MalformedPolicyDocument => "MalformedPolicyDocumentException",
+            Self::Tag => "TagException",
+            Self::UnsupportedOperation => "UnsupportedOperationException",
+            Self::LimitExceeded => "LimitExceededException",
+            Self::KeyUnavailable => "KeyUnavailableException",
+            Self::InvalidGrantToken => "InvalidGrantTokenException",
+        }
+    }
 }
 
 impl CoreError {
@@ -103,6 +150,7 @@ impl CoreError {
             Self::InvalidMaxResults(_) => "InvalidMaxResultsException",
             Self::InvalidAction(_) => "InvalidAction",
             Self::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
+            Self::Kms(code, _) => code.code(),
             Self::Internal(_) => "InternalServiceError",
         }
     }

@@ -7,7 +7,7 @@
 //! transaction with its record) and whether CloudTrail marks it `readOnly`. A new service is
 //! one variant here and its enum; the compiler lists every `match` that must learn it.
 
-use crate::{cloudtrail, gateway, iam, rotation, secretsmanager, sts};
+use crate::{cloudtrail, gateway, iam, kms, rotation, secretsmanager, sts};
 
 /// A service Tresor speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,16 +20,19 @@ pub enum Service {
     Gateway,
     /// The rotation admin API (rotators, rotation status).
     Rotation,
+    /// KMS (`TrentService`): keys, aliases, key policies, and the cryptographic operations.
+    Kms,
 }
 
 impl Service {
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Self::SecretsManager,
         Self::Iam,
         Self::Sts,
         Self::CloudTrail,
         Self::Gateway,
         Self::Rotation,
+        Self::Kms,
     ];
 
     /// Its position in [`Service::ALL`].
@@ -41,6 +44,7 @@ impl Service {
             Self::CloudTrail => 3,
             Self::Gateway => 4,
             Self::Rotation => 5,
+            Self::Kms => 6,
         }
     }
 
@@ -54,6 +58,7 @@ impl Service {
             Self::CloudTrail => "cloudtrail",
             Self::Gateway => "gateway",
             Self::Rotation => "rotation",
+            Self::Kms => "kms",
         }
     }
 
@@ -72,6 +77,7 @@ pub enum Operation {
     CloudTrail(cloudtrail::Operation),
     Gateway(gateway::Operation),
     Rotation(rotation::Operation),
+    Kms(kms::Operation),
 }
 
 impl Operation {
@@ -81,7 +87,8 @@ impl Operation {
         + sts::Operation::ALL.len()
         + cloudtrail::Operation::ALL.len()
         + gateway::Operation::ALL.len()
-        + rotation::Operation::ALL.len();
+        + rotation::Operation::ALL.len()
+        + kms::Operation::ALL.len();
 
     /// Its position in [`Operation::all`] (dense, below [`Operation::COUNT`]).
     pub fn index(self) -> usize {
@@ -93,6 +100,7 @@ impl Operation {
         let sts = iam + sts::Operation::ALL.len();
         let ct = sts + cloudtrail::Operation::ALL.len();
         let gw = ct + gateway::Operation::ALL.len();
+        let rot = gw + rotation::Operation::ALL.len();
         match self {
             Self::SecretsManager(op) => position(&secretsmanager::Operation::ALL, &op),
             Self::Iam(op) => sm + position(&iam::Operation::ALL, &op),
@@ -100,6 +108,7 @@ impl Operation {
             Self::CloudTrail(op) => sts + position(&cloudtrail::Operation::ALL, &op),
             Self::Gateway(op) => ct + position(&gateway::Operation::ALL, &op),
             Self::Rotation(op) => gw + position(&rotation::Operation::ALL, &op),
+            Self::Kms(op) => rot + position(&kms::Operation::ALL, &op),
         }
     }
 
@@ -113,7 +122,13 @@ impl Operation {
         let ct = cloudtrail::Operation::ALL.into_iter().map(Self::CloudTrail);
         let gw = gateway::Operation::ALL.into_iter().map(Self::Gateway);
         let rot = rotation::Operation::ALL.into_iter().map(Self::Rotation);
-        sm.chain(iam).chain(sts).chain(ct).chain(gw).chain(rot)
+        let kms = kms::Operation::ALL.into_iter().map(Self::Kms);
+        sm.chain(iam)
+            .chain(sts)
+            .chain(ct)
+            .chain(gw)
+            .chain(rot)
+            .chain(kms)
     }
 
     /// The operation `name` of `service` (exact, case-sensitive, as AWS parses it).
@@ -127,6 +142,7 @@ impl Operation {
             Service::CloudTrail => cloudtrail::Operation::from_name(name).map(Self::CloudTrail),
             Service::Gateway => gateway::Operation::from_name(name).map(Self::Gateway),
             Service::Rotation => rotation::Operation::from_name(name).map(Self::Rotation),
+            Service::Kms => kms::Operation::from_name(name).map(Self::Kms),
         }
     }
 
@@ -138,6 +154,7 @@ impl Operation {
             Self::CloudTrail(_) => Service::CloudTrail,
             Self::Gateway(_) => Service::Gateway,
             Self::Rotation(_) => Service::Rotation,
+            Self::Kms(_) => Service::Kms,
         }
     }
 
@@ -150,6 +167,7 @@ impl Operation {
             Self::CloudTrail(op) => op.name(),
             Self::Gateway(op) => op.name(),
             Self::Rotation(op) => op.name(),
+            Self::Kms(op) => op.name(),
         }
     }
 
@@ -168,6 +186,7 @@ impl Operation {
             Self::CloudTrail(_) => false,
             Self::Gateway(op) => op.changes_state(),
             Self::Rotation(op) => op.changes_state(),
+            Self::Kms(op) => op.changes_state(),
         }
     }
 
@@ -180,6 +199,7 @@ impl Operation {
             Self::CloudTrail(_) => true,
             Self::Gateway(op) => op.is_read_only(),
             Self::Rotation(op) => op.is_read_only(),
+            Self::Kms(op) => op.is_read_only(),
         }
     }
 }
@@ -191,7 +211,7 @@ mod tests {
     #[test]
     fn every_operation_parses_back_and_names_its_action() {
         let all: Vec<Operation> = Operation::all().collect();
-        assert_eq!(all.len(), 26 + 39 + 2 + 1 + 19 + 7);
+        assert_eq!(all.len(), 26 + 39 + 2 + 1 + 19 + 7 + 29);
         assert_eq!(all.len(), Operation::COUNT);
         for (i, op) in all.into_iter().enumerate() {
             assert_eq!(op.index(), i);
@@ -208,6 +228,7 @@ mod tests {
                     Operation::CloudTrail(o) => o.iam_action(),
                     Operation::Gateway(o) => format!("gateway:{}", o.name()),
                     Operation::Rotation(o) => format!("rotation:{}", o.name()),
+                    Operation::Kms(o) => format!("kms:{}", o.name()),
                 }
             );
             // A call that changes nothing is recorded as a read. `Invoke` changes the budget

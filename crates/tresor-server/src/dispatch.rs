@@ -2,6 +2,9 @@
 //! request, checked against the model ([`Validated`]) and the response encoded back. One
 //! exhaustive `match`: the enum is the API surface.
 
+mod kms;
+pub use kms::kms;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tresor_core::secretsmanager::Operation;
@@ -44,7 +47,7 @@ fn nesting_within(body: &[u8], max: usize) -> bool {
 /// Decode a request body into its typed request and check it against the model: a body that
 /// does not decode is a `SerializationException`, a request that breaks the model the
 /// collected `ValidationException` (or the rule AWS applies with it).
-fn decode<T: DeserializeOwned + Default + Validate>(
+pub(crate) fn decode<T: DeserializeOwned + Default + Validate>(
     body: &[u8],
 ) -> Result<Validated<T>, CoreError> {
     Validated::new(decode_body(body)?)
@@ -79,7 +82,7 @@ pub(crate) fn decode_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<
     })
 }
 
-fn encode<T: Serialize>(value: Result<T, CoreError>) -> Result<Vec<u8>, CoreError> {
+pub(crate) fn encode<T: Serialize>(value: Result<T, CoreError>) -> Result<Vec<u8>, CoreError> {
     let value = value?;
     serde_json::to_vec(&value).map_err(|e| CoreError::Internal(format!("encoding response: {e}")))
 }

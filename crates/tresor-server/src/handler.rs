@@ -463,6 +463,7 @@ fn json_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decode
                 }
                 Operation::Gateway(op) => dispatch::gateway(core, &ctx, op, &exchange.body),
                 Operation::Rotation(op) => dispatch::rotation(core, &ctx, op, &exchange.body),
+                Operation::Kms(op) => dispatch::kms(core, &ctx, op, &exchange.body),
                 Operation::Iam(_) | Operation::Sts(_) => Err(unknown_target(prefix, name)),
             }
             .map(Payload::Json)
@@ -505,6 +506,7 @@ fn json_service(prefix: &str) -> Option<Service> {
         CLOUDTRAIL_TARGET => Some(Service::CloudTrail),
         tresor_core::gateway::TARGET_PREFIX => Some(Service::Gateway),
         tresor_core::rotation::TARGET_PREFIX => Some(Service::Rotation),
+        tresor_core::kms::TARGET_PREFIX => Some(Service::Kms),
         _ => None,
     }
 }
@@ -582,7 +584,8 @@ fn query_call(core: &Core, exchange: &Exchange, meta: &RequestMeta<'_>) -> Decod
                 Operation::SecretsManager(_)
                 | Operation::CloudTrail(_)
                 | Operation::Gateway(_)
-                | Operation::Rotation(_) => Err(CoreError::InvalidAction(format!(
+                | Operation::Rotation(_)
+                | Operation::Kms(_) => Err(CoreError::InvalidAction(format!(
                     "Could not find operation {action} for this service"
                 ))),
             }
