@@ -17,6 +17,10 @@
 //!    `{"SecretARN", "SecretVersionId"}`; so a ciphertext moved to another secret or version
 //!    fails with [`CryptoError::DecryptionFailed`]. [`envelope_header`] names the key version
 //!    to load before [`open_envelope`].
+//! 5. **KMS ciphertext blobs** (Encrypt, Decrypt, GenerateDataKey, ReEncrypt):
+//!    [`seal_ciphertext_blob`] seals up to 4096 bytes under a per-version key derived from the
+//!    KMS key material, naming the key id and version in the clear and bound to the request's
+//!    [`EncryptionContext`]; [`ciphertext_blob_header`] tells Decrypt which key to load.
 //!
 //! Every ciphertext format starts with a version byte and is bound to its identity through
 //! the AAD; AES-256-GCM nonces come from aws-lc-rs's `RandomizedNonceKey`, never from a
@@ -26,6 +30,7 @@
 
 mod access_keys;
 mod aead;
+mod ciphertext_blob;
 mod envelope;
 mod error;
 mod keys;
@@ -35,6 +40,10 @@ mod util;
 
 pub use access_keys::{new_access_key_id, new_secret_access_key};
 pub use aead::{open_with, seal_with};
+pub use ciphertext_blob::{
+    ciphertext_blob_header, open_ciphertext_blob, seal_ciphertext_blob, CiphertextBlobHeader,
+    BLOB_KEY_LABEL, MAX_BLOB_PLAINTEXT,
+};
 pub use envelope::{
     envelope_header, open_envelope, seal_envelope, EncryptionContext, EnvelopeHeader,
 };
