@@ -98,6 +98,8 @@ pub enum KmsError {
     LimitExceeded,
     KeyUnavailable,
     InvalidGrantToken,
+    DryRunOperation,
+    CustomKeyStoreNotFound,
 }
 
 impl KmsError {
@@ -119,6 +121,8 @@ impl KmsError {
             Self::LimitExceeded => "LimitExceededException",
             Self::KeyUnavailable => "KeyUnavailableException",
             Self::InvalidGrantToken => "InvalidGrantTokenException",
+            Self::DryRunOperation => "DryRunOperationException",
+            Self::CustomKeyStoreNotFound => "CustomKeyStoreNotFoundException",
         }
     }
 }

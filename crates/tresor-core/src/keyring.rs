@@ -232,6 +232,47 @@ impl Keyring {
         Ok((kind, SecretBytes::from_slice(value)))
     }
 
+    /// Seal a KMS `CiphertextBlob` (Encrypt, GenerateDataKey, ReEncrypt) under the key's
+    /// latest version, bound to the request's encryption context.
+    pub fn seal_kms_blob(
+        &self,
+        key: &KmsKeyRecord,
+        context: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CoreError> {
+        let (version, _) = key.versions.last().ok_or_else(|| {
+            CoreError::Internal(format!("KMS key {} has no key material", key.key_id))
+        })?;
+        let material = self.material(key, *version)?;
+        Ok(tresor_crypto::seal_ciphertext_blob(
+            &material,
+            &key.key_id,
+            *version,
+            context,
+            plaintext,
+        )?)
+    }
+
+    /// Open a KMS `CiphertextBlob` of `key` under the key version its header names (old
+    /// versions stay after rotation). `None` when the blob does not open: a version the key
+    /// does not have, another context, another key's blob or a changed byte, which KMS answers
+    /// alike (`InvalidCiphertextException`).
+    pub fn open_kms_blob(
+        &self,
+        key: &KmsKeyRecord,
+        header: &tresor_crypto::CiphertextBlobHeader,
+        context: &EncryptionContext,
+        blob: &[u8],
+    ) -> Result<Option<SecretBytes>, CoreError> {
+        if header.key_id != key.key_id
+            || !key.versions.iter().any(|(v, _)| *v == header.key_version)
+        {
+            return Ok(None);
+        }
+        let material = self.material(key, header.key_version)?;
+        Ok(tresor_crypto::open_ciphertext_blob(&material, context, blob).ok())
+    }
+
     /// A keyed digest of a value, bound to its secret: lets a repeated `ClientRequestToken` be
     /// checked for "same value" without decrypting, and reveals nothing about the value.
     pub fn value_digest(&self, secret_arn: &str, kind: ValueKind, value: &SecretBytes) -> Vec<u8> {

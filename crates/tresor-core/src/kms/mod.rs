@@ -7,12 +7,14 @@
 //!   resolved, in a usable state, and authorized by the key policy and IAM as AWS evaluates
 //!   them for KMS.
 //! - [`crypto`]: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext),
-//!   GenerateRandom, with AWS's ciphertext-blob semantics (Decrypt finds the key in the blob).
+//!   GenerateRandom, with AWS's ciphertext-blob semantics (Decrypt finds the key in the blob);
+//!   their request and response shapes in [`crypto_model`].
 //!
 //! A key's ARN is `arn:aws:kms:<region>:<account>:key/<key id>`; an alias's
 //! `arn:aws:kms:<region>:<account>:alias/<name>`.
 
 pub mod crypto;
+pub mod crypto_model;
 pub mod keys;
 
 #[allow(unused_imports)]
