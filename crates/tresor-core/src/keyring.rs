@@ -386,3 +386,7 @@ impl MaterialId {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "keyring_kms_blob_tests.rs"]
+mod kms_blob_tests;
