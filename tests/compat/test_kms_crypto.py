@@ -311,3 +311,26 @@ def test_plaintext_never_reaches_the_audit_trail(server, kms, key):
     assert marker.decode() not in dump
     assert base64.b64encode(blob).decode() not in dump
     assert marker.decode() not in server.server_log()
+
+
+def blob_version(blob):
+    """The key version a Tresor blob names (its layout: crates/tresor-crypto ciphertext_blob)."""
+    id_len = blob[1]
+    return int.from_bytes(blob[2 + id_len:6 + id_len], "big")
+
+
+def test_rotation_keeps_old_blobs_and_seals_new_ones_under_the_new_version(kms):
+    key = new_key(kms)
+    old = kms.encrypt(KeyId=key, Plaintext=b"before", EncryptionContext=CTX)["CiphertextBlob"]
+    old_data_key = kms.generate_data_key(KeyId=key, KeySpec="AES_256")
+    kms.rotate_key_on_demand(KeyId=key)
+    new = kms.encrypt(KeyId=key, Plaintext=b"after", EncryptionContext=CTX)["CiphertextBlob"]
+    assert blob_version(new) == blob_version(old) + 1
+    assert kms.decrypt(CiphertextBlob=old, EncryptionContext=CTX)["Plaintext"] == b"before"
+    assert kms.decrypt(CiphertextBlob=new, EncryptionContext=CTX)["Plaintext"] == b"after"
+    assert kms.decrypt(CiphertextBlob=old_data_key["CiphertextBlob"])["Plaintext"] == old_data_key["Plaintext"]
+    # ReEncrypt onto the same key moves an old blob to the latest version.
+    moved = kms.re_encrypt(CiphertextBlob=old, SourceEncryptionContext=CTX, DestinationKeyId=key,
+                           DestinationEncryptionContext=CTX)["CiphertextBlob"]
+    assert blob_version(moved) == blob_version(new)
+    assert kms.decrypt(CiphertextBlob=moved, EncryptionContext=CTX)["Plaintext"] == b"before"
