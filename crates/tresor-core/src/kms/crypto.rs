@@ -117,7 +117,7 @@ impl Core {
         let req = req.into_inner();
         no_grant_tokens(req.grant_tokens.as_ref())?;
         let context = req.encryption_context.unwrap_or_default();
-        let key = self.kms_key_for_use(
+        let key = self.kms_key_for_crypto(
             ctx,
             &checked(req.key_id, "KeyId")?,
             &KeyUse {
@@ -188,7 +188,7 @@ impl Core {
         )?;
         symmetric_only(req.source_encryption_algorithm.as_deref(), &source)?;
         let destination_context = req.destination_encryption_context.unwrap_or_default();
-        let destination = self.kms_key_for_use(
+        let destination = self.kms_key_for_crypto(
             ctx,
             &checked(req.destination_key_id, "DestinationKeyId")?,
             &KeyUse {
@@ -278,7 +278,7 @@ impl Core {
         no_recipient(req.recipient.as_ref())?;
         no_grant_tokens(req.grant_tokens.as_ref())?;
         let context = req.encryption_context.unwrap_or_default();
-        let key = self.kms_key_for_use(
+        let key = self.kms_key_for_crypto(
             ctx,
             &checked(req.key_id, "KeyId")?,
             &KeyUse {
@@ -306,19 +306,34 @@ impl Core {
         usage: &KeyUse<'_>,
     ) -> Result<KmsKeyRecord, CoreError> {
         if let Some(named) = named {
-            let key = self.kms_key_for_use(ctx, named, usage)?;
+            let key = self.kms_key_for_crypto(ctx, named, usage)?;
             if key.key_id != header.key_id {
                 return Err(incorrect_key());
             }
             return Ok(key);
         }
-        self.kms_key_for_use(ctx, &header.key_id, usage)
+        self.kms_key_for_crypto(ctx, &header.key_id, usage)
             .map_err(|e| {
                 if is_not_found(&e) {
                     invalid_ciphertext()
                 } else {
                     e
                 }
+            })
+    }
+
+    /// [`Core::kms_key_for_use`], answering an unknown key in KMS's words
+    /// (`NotFoundException`) whatever the lookup underneath calls it.
+    fn kms_key_for_crypto(
+        &self,
+        ctx: &RequestContext,
+        key_id: &str,
+        usage: &KeyUse<'_>,
+    ) -> Result<KmsKeyRecord, CoreError> {
+        self.kms_key_for_use(ctx, key_id, usage)
+            .map_err(|e| match e {
+                CoreError::ResourceNotFound(message) => CoreError::Kms(KmsError::NotFound, message),
+                other => other,
             })
     }
 
