@@ -334,3 +334,16 @@ def test_rotation_keeps_old_blobs_and_seals_new_ones_under_the_new_version(kms):
                            DestinationEncryptionContext=CTX)["CiphertextBlob"]
     assert blob_version(moved) == blob_version(new)
     assert kms.decrypt(CiphertextBlob=moved, EncryptionContext=CTX)["Plaintext"] == b"before"
+
+
+def test_ciphertext_blob_model_limits(server, raw_kms):
+    for blob, bound in ((b"", "greater than or equal to 1"), (b"\x4b" * 6145, "less than or equal to 6144")):
+        expect_error(raw_kms.decrypt, "ValidationException",
+                     "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy "
+                     f"constraint: Member must have length {bound}",
+                     CiphertextBlob=blob)
+    msg = expect_error(raw_kms.decrypt, "ValidationException")
+    assert "Value 'null' at 'ciphertextBlob' failed to satisfy constraint: Member must not be null" in msg
+    from conftest import raw_call
+    raw_call(server, "Decrypt", {"CiphertextBlob": "not base64!"}, target="TrentService.Decrypt",
+             service="kms").assert_error("SerializationException")
