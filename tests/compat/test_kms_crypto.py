@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from conftest import REGION, ROOT_KEY_ID, ROOT_SECRET, expect_error
+from conftest import REGION, ROOT_KEY_ID, ROOT_SECRET, expect_error, raw_call
 
 ALGORITHM = "SYMMETRIC_DEFAULT"
 
@@ -143,7 +143,6 @@ def test_asymmetric_algorithm_is_refused(kms, key):
 
 
 def test_context_must_be_a_string_map(server, key):
-    from conftest import raw_call
     resp = raw_call(server, "Encrypt",
                     {"KeyId": key, "Plaintext": base64.b64encode(b"x").decode(),
                      "EncryptionContext": {"n": 1}},
@@ -344,6 +343,5 @@ def test_ciphertext_blob_model_limits(server, raw_kms):
                      CiphertextBlob=blob)
     msg = expect_error(raw_kms.decrypt, "ValidationException")
     assert "Value 'null' at 'ciphertextBlob' failed to satisfy constraint: Member must not be null" in msg
-    from conftest import raw_call
     raw_call(server, "Decrypt", {"CiphertextBlob": "not base64!"}, target="TrentService.Decrypt",
              service="kms").assert_error("SerializationException")

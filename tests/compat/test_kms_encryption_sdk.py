@@ -14,15 +14,12 @@ from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError, DecryptKe
 from cryptography.exceptions import InvalidTag
 
 from conftest import ROOT_KEY_ID, ROOT_SECRET, expect_error
+from test_kms_crypto import new_key
 
 
 @pytest.fixture(scope="module")
 def kms_key(server):
-    kms = server.client("kms")
-    if os.environ.get("TRESOR_KMS_DEV_FALLBACK") == "1":
-        # Only while developing against a main without CreateKey (see test_kms_crypto.py).
-        return kms.encrypt(KeyId="alias/aws/secretsmanager", Plaintext=b"x")["KeyId"]
-    return kms.create_key(Description="encryption sdk")["KeyMetadata"]["Arn"]
+    return new_key(server.client("kms"))
 
 
 @pytest.fixture
