@@ -102,10 +102,7 @@ fn read_header(blob: &CiphertextBlob) -> Result<CiphertextBlobHeader, CoreError>
 }
 
 fn is_not_found(e: &CoreError) -> bool {
-    matches!(
-        e,
-        CoreError::ResourceNotFound(_) | CoreError::Kms(KmsError::NotFound, _)
-    )
+    matches!(e, CoreError::Kms(KmsError::NotFound, _))
 }
 
 impl Core {
