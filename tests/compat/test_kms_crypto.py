@@ -345,3 +345,30 @@ def test_ciphertext_blob_model_limits(server, raw_kms):
     assert "Value 'null' at 'ciphertextBlob' failed to satisfy constraint: Member must not be null" in msg
     raw_call(server, "Decrypt", {"CiphertextBlob": "not base64!"}, target="TrentService.Decrypt",
              service="kms").assert_error("SerializationException")
+
+
+def test_encryption_context_condition_keys_reach_authorization(server, kms, key):
+    """Each operation hands its encryption context to authorization (`kms:EncryptionContext:*`)."""
+    iam = server.client("iam")
+    user = f"kmsctx-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    creds = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.put_user_policy(UserName=user, PolicyName="ctx", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow",
+                       "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                       "Resource": key,
+                       "Condition": {"StringEquals": {"kms:EncryptionContext:team": "blue"}}}]}))
+    client = boto3.client("kms", endpoint_url=server.endpoint, region_name=REGION,
+                          aws_access_key_id=creds["AccessKeyId"],
+                          aws_secret_access_key=creds["SecretAccessKey"],
+                          config=Config(retries={"max_attempts": 1}))
+    blob = client.encrypt(KeyId=key, Plaintext=b"blue only", EncryptionContext={"team": "blue"})["CiphertextBlob"]
+    assert client.decrypt(CiphertextBlob=blob, EncryptionContext={"team": "blue"})["Plaintext"] == b"blue only"
+    client.generate_data_key(KeyId=key, KeySpec="AES_256", EncryptionContext={"team": "blue"})
+    for fn, kw in [(client.encrypt, {"KeyId": key, "Plaintext": b"x"}),
+                   (client.generate_data_key, {"KeyId": key, "KeySpec": "AES_256"})]:
+        expect_error_denied(fn, EncryptionContext={"team": "red"}, **kw)
+        expect_error_denied(fn, **kw)
+    red = kms.encrypt(KeyId=key, Plaintext=b"red", EncryptionContext={"team": "red"})["CiphertextBlob"]
+    expect_error_denied(client.decrypt, CiphertextBlob=red, EncryptionContext={"team": "red"})
