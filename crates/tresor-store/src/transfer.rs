@@ -31,10 +31,10 @@ use tresor_types::AccountId;
 
 use crate::{
     AccessKeyRecord, AuditStore, GatewayKeyRecord, GatewayStore, IdentityStore, KeyVersionOrigin,
-    KmsAliasRecord, KmsKeyMeta, KmsKeyRecord, KmsKeyVersionInfo, KmsStore,
-    LedgerRecord, ManagedPolicyRecord, PriceRecord, PrincipalBudgetRecord, PrincipalKind,
-    PrincipalName, Result, RoleRecord, RotationStore, RotatorLogRecord, RotatorRecord, RouteRecord,
-    Scope, SealedVersion, SecretRecord, SessionRecord, Store, StoreError, UserRecord,
+    KmsAliasRecord, KmsKeyMeta, KmsKeyRecord, KmsKeyVersionInfo, KmsStore, LedgerRecord,
+    ManagedPolicyRecord, PriceRecord, PrincipalBudgetRecord, PrincipalKind, PrincipalName, Result,
+    RoleRecord, RotationStore, RotatorLogRecord, RotatorRecord, RouteRecord, Scope, SealedVersion,
+    SecretRecord, SessionRecord, Store, StoreError, UserRecord,
 };
 
 /// Audit records read and appended per batch.
@@ -306,7 +306,9 @@ pub trait Transfer:
             };
             self.create_kms_key(&created_with, meta)?;
             for (version, wrapped) in &key.versions {
-                if let Some(info) = origin_of(*version).filter(|i| i.origin != KeyVersionOrigin::Created) {
+                if let Some(info) =
+                    origin_of(*version).filter(|i| i.origin != KeyVersionOrigin::Created)
+                {
                     self.add_kms_key_version(&key.scope, &key.key_id, info, wrapped)?;
                 }
             }

@@ -25,8 +25,14 @@ pub fn kms_key_metadata_round_trip<S: Store + KmsStore>(store: &S) {
     let mut meta = KmsKeyMeta::customer("{\"policy\":1}".to_owned());
     meta.tags = vec![tag("team", "core"), tag("env", "prod")];
     store.create_kms_key(&key, &meta).unwrap();
-    assert_eq!(store.get_kms_key_meta(&home(), "key-1").unwrap(), Some(meta.clone()));
-    assert_eq!(store.get_kms_key_meta(&other_region(), "key-1").unwrap(), None);
+    assert_eq!(
+        store.get_kms_key_meta(&home(), "key-1").unwrap(),
+        Some(meta.clone())
+    );
+    assert_eq!(
+        store.get_kms_key_meta(&other_region(), "key-1").unwrap(),
+        None
+    );
     assert_eq!(store.get_kms_key(&home(), "key-1").unwrap(), Some(key));
 
     meta.state = KmsKeyState::PendingDeletion;
@@ -36,7 +42,10 @@ pub fn kms_key_metadata_round_trip<S: Store + KmsStore>(store: &S) {
     meta.next_rotation = Some(Timestamp(T0.0 + 90 * 86_400_000));
     meta.tags.clear();
     store.put_kms_key_meta(&home(), "key-1", &meta).unwrap();
-    assert_eq!(store.get_kms_key_meta(&home(), "key-1").unwrap(), Some(meta.clone()));
+    assert_eq!(
+        store.get_kms_key_meta(&home(), "key-1").unwrap(),
+        Some(meta.clone())
+    );
 
     let missing = store.put_kms_key_meta(&home(), "nope", &meta);
     assert!(
@@ -73,12 +82,18 @@ pub fn kms_key_versions_are_unique<S: Store + KmsStore>(store: &S) {
     let again = store.add_kms_key_version(&home(), "key-1", &v2, b"other v2");
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     let missing = store.add_kms_key_version(&home(), "nope", &v2, b"x");
-    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
 
     let read = store.get_kms_key(&home(), "key-1").unwrap().unwrap();
     assert_eq!(
         read.versions,
-        vec![(1, b"wrapped key-1 v1".to_vec()), (2, b"wrapped v2".to_vec())]
+        vec![
+            (1, b"wrapped key-1 v1".to_vec()),
+            (2, b"wrapped v2".to_vec())
+        ]
     );
     assert_eq!(
         store.kms_key_versions(&home(), "key-1").unwrap(),
@@ -91,7 +106,10 @@ pub fn kms_key_versions_are_unique<S: Store + KmsStore>(store: &S) {
             v2
         ]
     );
-    assert!(store.kms_key_versions(&other_region(), "key-1").unwrap().is_empty());
+    assert!(store
+        .kms_key_versions(&other_region(), "key-1")
+        .unwrap()
+        .is_empty());
 }
 
 /// Aliases: many per key, unique per scope, movable, deletable, listed by name in pages and
@@ -99,21 +117,38 @@ pub fn kms_key_versions_are_unique<S: Store + KmsStore>(store: &S) {
 pub fn kms_aliases_name_keys<S: Store + KmsStore>(store: &S) {
     for id in ["key-a", "key-b"] {
         store
-            .create_kms_key(&kms_key(&home(), id, None), &KmsKeyMeta::customer(String::new()))
+            .create_kms_key(
+                &kms_key(&home(), id, None),
+                &KmsKeyMeta::customer(String::new()),
+            )
             .unwrap();
     }
-    store.create_kms_alias(&alias("alias/one", "key-a", T0)).unwrap();
-    store.create_kms_alias(&alias("alias/two", "key-a", T0)).unwrap();
-    store.create_kms_alias(&alias("alias/three", "key-b", T0)).unwrap();
+    store
+        .create_kms_alias(&alias("alias/one", "key-a", T0))
+        .unwrap();
+    store
+        .create_kms_alias(&alias("alias/two", "key-a", T0))
+        .unwrap();
+    store
+        .create_kms_alias(&alias("alias/three", "key-b", T0))
+        .unwrap();
     let taken = store.create_kms_alias(&alias("alias/one", "key-b", T0));
     assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
     let no_key = store.create_kms_alias(&alias("alias/four", "key-z", T0));
     assert!(matches!(no_key, Err(StoreError::NotFound(_))), "{no_key:?}");
 
-    let by_alias = store.get_kms_key_by_alias(&home(), "alias/two").unwrap().unwrap();
+    let by_alias = store
+        .get_kms_key_by_alias(&home(), "alias/two")
+        .unwrap()
+        .unwrap();
     assert_eq!(by_alias.key_id, "key-a");
     assert_eq!(by_alias.alias.as_deref(), Some("alias/one"));
-    assert_eq!(store.get_kms_key_by_alias(&other_region(), "alias/two").unwrap(), None);
+    assert_eq!(
+        store
+            .get_kms_key_by_alias(&other_region(), "alias/two")
+            .unwrap(),
+        None
+    );
 
     let names = |after: Option<&str>, key: Option<&str>, limit| -> Vec<String> {
         store
@@ -128,14 +163,24 @@ pub fn kms_aliases_name_keys<S: Store + KmsStore>(store: &S) {
     assert_eq!(names(None, Some("key-a"), 10), ["alias/one", "alias/two"]);
 
     let later = Timestamp(T0.0 + 5000);
-    assert!(store.update_kms_alias(&home(), "alias/two", "key-b", later).unwrap());
-    assert!(!store.update_kms_alias(&home(), "alias/none", "key-b", later).unwrap());
+    assert!(store
+        .update_kms_alias(&home(), "alias/two", "key-b", later)
+        .unwrap());
+    assert!(!store
+        .update_kms_alias(&home(), "alias/none", "key-b", later)
+        .unwrap());
     let moved = store.get_kms_alias(&home(), "alias/two").unwrap().unwrap();
-    assert_eq!((moved.key_id.as_str(), moved.created, moved.updated), ("key-b", T0, later));
+    assert_eq!(
+        (moved.key_id.as_str(), moved.created, moved.updated),
+        ("key-b", T0, later)
+    );
 
     assert!(store.delete_kms_alias(&home(), "alias/one").unwrap());
     assert!(!store.delete_kms_alias(&home(), "alias/one").unwrap());
-    assert_eq!(store.get_kms_key_by_alias(&home(), "alias/one").unwrap(), None);
+    assert_eq!(
+        store.get_kms_key_by_alias(&home(), "alias/one").unwrap(),
+        None
+    );
     assert_eq!(names(None, Some("key-a"), 10), Vec::<String>::new());
 }
 
@@ -144,11 +189,17 @@ pub fn kms_aliases_name_keys<S: Store + KmsStore>(store: &S) {
 pub fn kms_keys_list_and_destroy<S: Store + KmsStore>(store: &S) {
     for id in ["key-c", "key-a", "key-b"] {
         store
-            .create_kms_key(&kms_key(&home(), id, None), &KmsKeyMeta::customer(String::new()))
+            .create_kms_key(
+                &kms_key(&home(), id, None),
+                &KmsKeyMeta::customer(String::new()),
+            )
             .unwrap();
     }
     store
-        .create_kms_key(&kms_key(&other_region(), "key-eu", None), &KmsKeyMeta::customer(String::new()))
+        .create_kms_key(
+            &kms_key(&other_region(), "key-eu", None),
+            &KmsKeyMeta::customer(String::new()),
+        )
         .unwrap();
     let ids = |after: Option<&str>| -> Vec<String> {
         store
@@ -161,7 +212,9 @@ pub fn kms_keys_list_and_destroy<S: Store + KmsStore>(store: &S) {
     assert_eq!(ids(None), ["key-a", "key-b"]);
     assert_eq!(ids(Some("key-b")), ["key-c"]);
 
-    store.create_kms_alias(&alias("alias/b", "key-b", T0)).unwrap();
+    store
+        .create_kms_alias(&alias("alias/b", "key-b", T0))
+        .unwrap();
     assert!(store.destroy_kms_key(&home(), "key-b").unwrap());
     assert!(!store.destroy_kms_key(&home(), "key-b").unwrap());
     assert_eq!(store.get_kms_key(&home(), "key-b").unwrap(), None);
@@ -171,7 +224,13 @@ pub fn kms_keys_list_and_destroy<S: Store + KmsStore>(store: &S) {
     assert_eq!(ids(None), ["key-a", "key-c"]);
     // The name is free again, and the other scope's key is untouched.
     store
-        .create_kms_key(&kms_key(&home(), "key-b", None), &KmsKeyMeta::customer(String::new()))
+        .create_kms_key(
+            &kms_key(&home(), "key-b", None),
+            &KmsKeyMeta::customer(String::new()),
+        )
         .unwrap();
-    assert!(store.get_kms_key(&other_region(), "key-eu").unwrap().is_some());
+    assert!(store
+        .get_kms_key(&other_region(), "key-eu")
+        .unwrap()
+        .is_some());
 }

@@ -97,8 +97,14 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "kms_key_ids_and_aliases_are_unique",
             kms_key_ids_and_aliases_are_unique::<S>,
         ),
-        ("kms_key_metadata_round_trip", kms_key_metadata_round_trip::<S>),
-        ("kms_key_versions_are_unique", kms_key_versions_are_unique::<S>),
+        (
+            "kms_key_metadata_round_trip",
+            kms_key_metadata_round_trip::<S>,
+        ),
+        (
+            "kms_key_versions_are_unique",
+            kms_key_versions_are_unique::<S>,
+        ),
         ("kms_aliases_name_keys", kms_aliases_name_keys::<S>),
         ("kms_keys_list_and_destroy", kms_keys_list_and_destroy::<S>),
         ("create_and_find_secret", create_and_find_secret::<S>),

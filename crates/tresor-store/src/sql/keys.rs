@@ -113,17 +113,25 @@ pub(crate) fn put_kms_key(db: &mut dyn Db, key: &KmsKeyRecord) -> Result<()> {
         Some(alias) if alias.starts_with("alias/aws/") => KeyManager::Aws,
         _ => KeyManager::Customer,
     };
-    put_kms_key_with(db, key, &KmsKeyMeta {
-        key_manager: manager,
-        policy: None,
-        ..KmsKeyMeta::customer(String::new())
-    })
+    put_kms_key_with(
+        db,
+        key,
+        &KmsKeyMeta {
+            key_manager: manager,
+            policy: None,
+            ..KmsKeyMeta::customer(String::new())
+        },
+    )
 }
 
 /// Insert a key, its versions and its alias. Every uniqueness rule (id, ARN, alias in the
 /// scope) is a constraint: a taken one is a unique violation, which is `Conflict`, and the
 /// transaction writes nothing.
-pub(crate) fn put_kms_key_with(db: &mut dyn Db, key: &KmsKeyRecord, meta: &KmsKeyMeta) -> Result<()> {
+pub(crate) fn put_kms_key_with(
+    db: &mut dyn Db,
+    key: &KmsKeyRecord,
+    meta: &KmsKeyMeta,
+) -> Result<()> {
     db.execute(
         sql!(
             "INSERT INTO kms_keys
@@ -155,7 +163,12 @@ pub(crate) fn put_kms_key_with(db: &mut dyn Db, key: &KmsKeyRecord, meta: &KmsKe
                 "INSERT INTO kms_key_versions (key_id, version, wrapped, created, origin)
                  VALUES ($1, $2, $3, $4, 'CREATED')"
             ),
-            params![&key.key_id, i64::from(*version), wrapped, millis(key.created)],
+            params![
+                &key.key_id,
+                i64::from(*version),
+                wrapped,
+                millis(key.created)
+            ],
         )?;
     }
     if let Some(alias) = &key.alias {

@@ -142,8 +142,14 @@ fn destroy(db: &mut dyn Db, scope: &Scope, key_id: &str) -> Result<bool> {
         sql!("DELETE FROM kms_key_versions WHERE key_id = $1"),
         params![key_id],
     )?;
-    db.execute(sql!("DELETE FROM kms_aliases WHERE key_id = $1"), params![key_id])?;
-    db.execute(sql!("DELETE FROM kms_keys WHERE key_id = $1"), params![key_id])?;
+    db.execute(
+        sql!("DELETE FROM kms_aliases WHERE key_id = $1"),
+        params![key_id],
+    )?;
+    db.execute(
+        sql!("DELETE FROM kms_keys WHERE key_id = $1"),
+        params![key_id],
+    )?;
     Ok(true)
 }
 
