@@ -146,6 +146,9 @@ pub trait KmsStore {
     fn get_kms_key_meta(&self, scope: &Scope, key_id: &str) -> Result<Option<KmsKeyMeta>>;
     /// Replace a key's metadata; `NotFound` if there is no such key.
     fn put_kms_key_meta(&self, scope: &Scope, key_id: &str, meta: &KmsKeyMeta) -> Result<()>;
+    /// Replace a key's description; `NotFound` if there is no such key.
+    fn set_kms_key_description(&self, scope: &Scope, key_id: &str, description: &str)
+        -> Result<()>;
     /// Add a version of a key's material; `Conflict` if that version exists (two rotations
     /// at once: one wins), `NotFound` if the key does not.
     fn add_kms_key_version(

@@ -33,7 +33,10 @@ pub fn kms_key_metadata_round_trip<S: Store + KmsStore>(store: &S) {
         store.get_kms_key_meta(&other_region(), "key-1").unwrap(),
         None
     );
-    assert_eq!(store.get_kms_key(&home(), "key-1").unwrap(), Some(key));
+    assert_eq!(
+        store.get_kms_key(&home(), "key-1").unwrap(),
+        Some(key.clone())
+    );
 
     meta.state = KmsKeyState::PendingDeletion;
     meta.deletion_date = Some(Timestamp(T0.0 + 7 * 86_400_000));
@@ -46,6 +49,13 @@ pub fn kms_key_metadata_round_trip<S: Store + KmsStore>(store: &S) {
         store.get_kms_key_meta(&home(), "key-1").unwrap(),
         Some(meta.clone())
     );
+
+    store
+        .set_kms_key_description(&home(), "key-1", "new words")
+        .unwrap();
+    let described = store.get_kms_key(&home(), "key-1").unwrap().unwrap();
+    assert_eq!(described.description, "new words");
+    assert!(store.set_kms_key_description(&home(), "nope", "x").is_err());
 
     let missing = store.put_kms_key_meta(&home(), "nope", &meta);
     assert!(

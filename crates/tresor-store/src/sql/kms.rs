@@ -87,6 +87,25 @@ fn put_meta(db: &mut dyn Db, scope: &Scope, key_id: &str, meta: &KmsKeyMeta) -> 
     Ok(())
 }
 
+fn set_description(db: &mut dyn Db, scope: &Scope, key_id: &str, description: &str) -> Result<()> {
+    let changed = db.execute(
+        sql!(
+            "UPDATE kms_keys SET description = $4
+             WHERE account = $1 AND region = $2 AND key_id = $3"
+        ),
+        params![
+            scope.account.as_str(),
+            scope.region.as_str(),
+            key_id,
+            description
+        ],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(Missing::KmsKey(key_id.to_owned())));
+    }
+    Ok(())
+}
+
 fn add_version(
     db: &mut dyn Db,
     scope: &Scope,
@@ -290,6 +309,15 @@ impl<S: Transactions> KmsStore for S {
 
     fn put_kms_key_meta(&self, scope: &Scope, key_id: &str, meta: &KmsKeyMeta) -> Result<()> {
         self.write_db(|db| put_meta(db, scope, key_id, meta))
+    }
+
+    fn set_kms_key_description(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        description: &str,
+    ) -> Result<()> {
+        self.write_db(|db| set_description(db, scope, key_id, description))
     }
 
     fn add_kms_key_version(
