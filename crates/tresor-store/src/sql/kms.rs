@@ -261,8 +261,8 @@ fn list_aliases(
     db.query(
         sql!(
             "SELECT account, region, name, key_id, created, updated FROM kms_aliases
-             WHERE account = $1 AND region = $2 AND ($3 IS NULL OR key_id = $3)
-               AND ($4 IS NULL OR name > $4)
+             WHERE account = $1 AND region = $2 AND (CAST($3 AS TEXT) IS NULL OR key_id = $3)
+               AND (CAST($4 AS TEXT) IS NULL OR name > $4)
              ORDER BY name LIMIT $5"
         ),
         params![
@@ -285,7 +285,7 @@ fn list_keys(
     db.query(
         sql!(
             "SELECT key_id, arn FROM kms_keys
-             WHERE account = $1 AND region = $2 AND ($3 IS NULL OR key_id > $3)
+             WHERE account = $1 AND region = $2 AND (CAST($3 AS TEXT) IS NULL OR key_id > $3)
              ORDER BY key_id LIMIT $4"
         ),
         params![
