@@ -9,12 +9,15 @@ import pytest
 
 from conftest import expect_error, uniq
 
-ACCOUNT = None
-
-
 @pytest.fixture(scope="module")
 def kms(server):
     return server.client("kms")
+
+
+@pytest.fixture(scope="module")
+def unchecked(server):
+    """A client that sends what botocore's own validation would stop, so the server's is seen."""
+    return server.client("kms", parameter_validation=False)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +103,14 @@ def test_list_keys_pages_and_shows_the_managed_key(kms):
     managed = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
     assert managed["KeyManager"] == "AWS"
     assert managed["KeyId"] in seen
-    expect_error(kms.list_keys, "ValidationException", Limit=0)
+
+
+
+def test_bad_limits(unchecked):
+    msg = expect_error(unchecked.list_keys, "ValidationException", Limit=0)
+    assert msg == ("1 validation error detected: Value '0' at 'limit' failed to satisfy "
+                   "constraint: Member must have value greater than or equal to 1")
+    expect_error(unchecked.list_aliases, "ValidationException", Limit=1001)
 
 
 def test_unknown_keys(kms, account):
@@ -160,9 +170,9 @@ def test_schedule_and_cancel_deletion(kms):
 
 
 @pytest.mark.parametrize("days", [0, 6, 31, 365])
-def test_bad_pending_window(kms, days):
+def test_bad_pending_window(kms, unchecked, days):
     key = new_key(kms)["KeyId"]
-    msg = expect_error(kms.schedule_key_deletion, "ValidationException", KeyId=key,
+    msg = expect_error(unchecked.schedule_key_deletion, "ValidationException", KeyId=key,
                        PendingWindowInDays=days)
     assert "pendingWindowInDays" in msg
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
@@ -268,9 +278,9 @@ def test_rotation_settings_and_on_demand(kms):
 
 
 @pytest.mark.parametrize("days", [89, 2561])
-def test_bad_rotation_period(kms, days):
+def test_bad_rotation_period(kms, unchecked, days):
     key = new_key(kms)["KeyId"]
-    msg = expect_error(kms.enable_key_rotation, "ValidationException", KeyId=key,
+    msg = expect_error(unchecked.enable_key_rotation, "ValidationException", KeyId=key,
                        RotationPeriodInDays=days)
     assert "rotationPeriodInDays" in msg
     assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
@@ -416,7 +426,7 @@ def test_iam_alone_is_denied_without_delegation(kms, account, user_with_kms_star
     assert msg == (f"User: {user['Arn']} is not authorized to perform: kms:DescribeKey on resource: "
                    f"{meta['Arn']} because no resource-based policy allows the kms:DescribeKey action")
     expect_error(client.disable_key, "AccessDeniedException", KeyId=meta["KeyId"])
-    assert kms.describe_key  # the root has PutKeyPolicy only
+    # The account root is granted PutKeyPolicy only: nothing else, even for it.
     expect_error(kms.describe_key, "AccessDeniedException", KeyId=meta["KeyId"])
 
 

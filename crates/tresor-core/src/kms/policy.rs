@@ -55,7 +55,9 @@ pub fn aws_managed_policy(scope: &Scope) -> String {
                 }}
             },
             {
-                "Sid": "Allow access through AWS Secrets Manager for all principals in the account that are authorized to use AWS Secrets Manager",
+                // AWS repeats the first statement's Sid here; Tresor's parser wants Sids
+                // unique, so this one says which actions it covers.
+                "Sid": "Allow access through AWS Secrets Manager for all principals in the account that are authorized to use AWS Secrets Manager (data keys)",
                 "Effect": "Allow",
                 "Principal": {"AWS": "*"},
                 "Action": "kms:GenerateDataKey*",
