@@ -178,27 +178,3 @@ fn automatic_rotation_adds_the_versions_that_came_due() {
         3
     );
 }
-
-#[test]
-fn a_disabled_key_is_refused_for_use_and_comes_back_when_enabled() {
-    let dir = tempfile::tempdir().unwrap();
-    let (core, ctx) = start(dir.path());
-    let key = create_key(&core, &ctx);
-    let usage = KeyUse {
-        action: "kms:Decrypt",
-        encryption_context: None,
-        via_service: None,
-    };
-    core.kms_key_for_use(&ctx, &key, &usage).unwrap();
-    core.disable_key(&ctx, request(json!({"KeyId": key})))
-        .unwrap();
-    let err = core.kms_key_for_use(&ctx, &key, &usage).unwrap_err();
-    let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{key}");
-    assert!(
-        matches!(&err, CoreError::Kms(KmsError::Disabled, m) if *m == format!("{arn} is disabled.")),
-        "{err:?}"
-    );
-    core.enable_key(&ctx, request(json!({"KeyId": key})))
-        .unwrap();
-    core.kms_key_for_use(&ctx, &key, &usage).unwrap();
-}
