@@ -98,6 +98,8 @@ pub enum KmsError {
     LimitExceeded,
     KeyUnavailable,
     InvalidGrantToken,
+    /// A reserved name (`alias/aws/…`).
+    NotAuthorized,
     DryRunOperation,
     CustomKeyStoreNotFound,
 }
@@ -121,6 +123,7 @@ impl KmsError {
             Self::LimitExceeded => "LimitExceededException",
             Self::KeyUnavailable => "KeyUnavailableException",
             Self::InvalidGrantToken => "InvalidGrantTokenException",
+            Self::NotAuthorized => "NotAuthorizedException",
             Self::DryRunOperation => "DryRunOperationException",
             Self::CustomKeyStoreNotFound => "CustomKeyStoreNotFoundException",
         }

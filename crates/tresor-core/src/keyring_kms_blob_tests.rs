@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use tresor_crypto::{ciphertext_blob_header, EncryptionContext, KeyMaterial, RootKey};
+use tresor_crypto::{ciphertext_blob_header, EncryptionContext, RootKey};
 use tresor_store::{KmsKeyRecord, Scope};
 use tresor_types::{AccountId, Region, Timestamp};
 
-use super::{wrap_aad, Keyring};
+use super::Keyring;
 
 fn key(id: &str) -> KmsKeyRecord {
     let scope = Scope {
@@ -30,10 +30,7 @@ fn key(id: &str) -> KmsKeyRecord {
 /// Rotation as the key management operations do it: a new version pushed onto `versions`.
 fn add_version(keyring: &Keyring, key: &mut KmsKeyRecord) -> u32 {
     let version = key.versions.last().map_or(1, |(v, _)| v + 1);
-    let wrapped = keyring
-        .root
-        .wrap_key(&KeyMaterial::generate().unwrap(), &wrap_aad(key, version))
-        .unwrap();
+    let wrapped = keyring.wrap_new_material(key, version).unwrap();
     key.versions.push((version, wrapped));
     version
 }
