@@ -21,11 +21,8 @@ ALGORITHM = "SYMMETRIC_DEFAULT"
 
 
 def new_key(kms):
-    """A fresh customer key's ARN. While CreateKey is not merged yet, a developer may set
-    TRESOR_KMS_DEV_FALLBACK=1 to run against the default key instead (AWS forbids using a
-    managed key directly, so the suite as shipped uses CreateKey keys only)."""
-    if os.environ.get("TRESOR_KMS_DEV_FALLBACK") == "1":
-        return kms.encrypt(KeyId="alias/aws/secretsmanager", Plaintext=b"x")["KeyId"]
+    """A fresh customer key's ARN (AWS forbids using a managed key such as
+    `alias/aws/secretsmanager` directly)."""
     return kms.create_key(Description=f"compat {uuid.uuid4().hex[:8]}")["KeyMetadata"]["Arn"]
 
 
