@@ -369,3 +369,31 @@ def test_encryption_context_condition_keys_reach_authorization(server, kms, key)
         expect_error_denied(fn, **kw)
     red = kms.encrypt(KeyId=key, Plaintext=b"red", EncryptionContext={"team": "red"})["CiphertextBlob"]
     expect_error_denied(client.decrypt, CiphertextBlob=red, EncryptionContext={"team": "red"})
+
+
+def test_disabled_or_pending_deletion_key_refuses_every_operation(kms):
+    key = new_key(kms)
+    blob = kms.encrypt(KeyId=key, Plaintext=b"paused", EncryptionContext=CTX)["CiphertextBlob"]
+    other = new_key(kms)
+    kms.disable_key(KeyId=key)
+    calls = [
+        (kms.encrypt, {"KeyId": key, "Plaintext": b"x"}),
+        (kms.decrypt, {"CiphertextBlob": blob, "EncryptionContext": CTX}),
+        (kms.generate_data_key, {"KeyId": key, "KeySpec": "AES_256"}),
+        (kms.generate_data_key_without_plaintext, {"KeyId": key, "NumberOfBytes": 8}),
+        (kms.re_encrypt, {"CiphertextBlob": blob, "SourceEncryptionContext": CTX, "DestinationKeyId": other}),
+    ]
+    for fn, kw in calls:
+        expect_error(fn, "DisabledException", **kw)
+    kms.enable_key(KeyId=key)
+    assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=CTX)["Plaintext"] == b"paused"
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    for fn, kw in calls:
+        expect_error(fn, "KMSInvalidStateException", **kw)
+    kms.cancel_key_deletion(KeyId=key)
+    kms.enable_key(KeyId=key)
+    assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=CTX)["Plaintext"] == b"paused"
+    # A disabled destination stops ReEncrypt too.
+    kms.disable_key(KeyId=other)
+    expect_error(kms.re_encrypt, "DisabledException", CiphertextBlob=blob, SourceEncryptionContext=CTX,
+                 DestinationKeyId=other)
