@@ -397,3 +397,32 @@ def test_disabled_or_pending_deletion_key_refuses_every_operation(kms):
     kms.disable_key(KeyId=other)
     expect_error(kms.re_encrypt, "DisabledException", CiphertextBlob=blob, SourceEncryptionContext=CTX,
                  DestinationKeyId=other)
+
+
+def test_key_policy_deny_stops_decrypt(server, kms):
+    key = new_key(kms)
+    account = key.split(":")[4]
+    iam = server.client("iam")
+    user = f"kmspol-{uuid.uuid4().hex[:8]}"
+    user_arn = iam.create_user(UserName=user)["User"]["Arn"]
+    iam.put_user_policy(UserName=user, PolicyName="all-kms", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}))
+    creds = iam.create_access_key(UserName=user)["AccessKey"]
+    client = boto3.client("kms", endpoint_url=server.endpoint, region_name=REGION,
+                          aws_access_key_id=creds["AccessKeyId"],
+                          aws_secret_access_key=creds["SecretAccessKey"],
+                          config=Config(retries={"max_attempts": 1}))
+    blob = client.encrypt(KeyId=key, Plaintext=b"policy")["CiphertextBlob"]
+    assert client.decrypt(CiphertextBlob=blob)["Plaintext"] == b"policy"
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "No decrypt", "Effect": "Deny", "Principal": {"AWS": user_arn},
+             "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": "*"}]}))
+    expect_error_denied(client.decrypt, CiphertextBlob=blob)
+    expect_error_denied(client.re_encrypt, CiphertextBlob=blob, DestinationKeyId=key)
+    assert client.encrypt(KeyId=key, Plaintext=b"still allowed")["KeyId"] == key
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"policy"
