@@ -38,6 +38,7 @@ mod identity;
 mod keys;
 mod lifecycle;
 mod reopen;
+mod reseal;
 mod rotation;
 mod transfer;
 mod transfer_gateway;
@@ -55,6 +56,7 @@ pub use identity::*;
 pub use keys::*;
 pub use lifecycle::*;
 pub use reopen::*;
+pub use reseal::*;
 pub use rotation::*;
 pub use transfer::*;
 pub use transfer_gateway::*;
@@ -111,6 +113,11 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             update_missing_secret_is_not_found::<S>,
         ),
         ("update_keeps_identity", update_keeps_identity::<S>),
+        (
+            "reseal_replaces_envelope_and_key",
+            reseal_replaces_envelope_and_key::<S>,
+        ),
+        ("reseal_inside_add_version", reseal_inside_add_version::<S>),
         (
             "add_version_loads_labelled_versions_only",
             add_version_loads_labelled_versions_only::<S>,
@@ -342,6 +349,8 @@ macro_rules! conformance_tests {
             update_failing_closure_writes_nothing,
             update_missing_secret_is_not_found,
             update_keeps_identity,
+            reseal_replaces_envelope_and_key,
+            reseal_inside_add_version,
             add_version_loads_labelled_versions_only,
             add_version_prunes_old_unlabelled_versions,
             find_labelled_versions,
