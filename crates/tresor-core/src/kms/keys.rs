@@ -39,7 +39,7 @@ impl Core {
         // SKELETON: resolves through the keyring and asks IAM only.
         let key = self
             .keyring()
-            .resolve_key(self.store(), &ctx.scope(), Some(key_id))?;
+            .resolve_key(&self.store, &ctx.scope(), Some(key_id))?;
         self.authorize(
             ctx,
             usage.action,

@@ -153,13 +153,8 @@ impl Core {
                 .read_envelope(&record.arn, &version.version_id)?
                 .ok_or_else(|| CoreError::Internal("version without a sealed value".to_owned()))?,
         };
-        let (kind, value) = self.keyring.open_value(
-            &self.store,
-            &ctx.scope(),
-            &record.arn,
-            &version.version_id,
-            &envelope,
-        )?;
+        let (kind, value) =
+            self.open_secret_value(ctx, &record.arn, &version.version_id, &envelope)?;
         let today = ctx.now.day_floor();
         if record.last_accessed != Some(today) || version.last_accessed != Some(today) {
             // Written with the next audit group commit, which this read's own record waits for.
