@@ -180,6 +180,36 @@ impl Core {
             .open_value_under(&key, secret_arn, version_id, envelope)
     }
 
+    /// Check that the caller could open `record`'s `AWSCURRENT` value as GetSecretValue
+    /// would (KMS's `kms:Decrypt` through Secrets Manager on a customer key), without opening
+    /// it: for a caller who points something at the secret that reads it later.
+    pub(crate) fn authorize_current_value_key(
+        &self,
+        ctx: &RequestContext,
+        record: &SecretRecord,
+    ) -> Result<(), CoreError> {
+        let Some(current) = record
+            .version_with_stage(AWSCURRENT)
+            .filter(|v| !crate::rotation::run::is_empty_version(v))
+        else {
+            return Ok(());
+        };
+        if self
+            .keyring
+            .is_default_key(&self.store, &ctx.scope(), &current.kms_key_id)?
+        {
+            return Ok(());
+        }
+        self.secret_key_for(
+            ctx,
+            &current.kms_key_id,
+            KeyPurpose::Open,
+            &record.arn,
+            &current.version_id,
+        )
+        .map(|_| ())
+    }
+
     /// The reseals moving `record`'s labelled versions (as loaded) to the key `new_key_id`
     /// names: each is opened as a read would open it and sealed as a write would seal it, so
     /// the caller needs `kms:Decrypt` on the old key and `kms:GenerateDataKey` on the new one.

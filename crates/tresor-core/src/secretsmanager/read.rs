@@ -292,9 +292,9 @@ impl Core {
 }
 
 impl Core {
-    /// Authorize the caller to read the secret `secret_id` as `GetSecretValue` would, without
-    /// reading its value: what pointing a gateway route at a secret needs, since the route
-    /// sends that value to an upstream its creator chooses.
+    /// Authorize the caller to read the secret `secret_id` as `GetSecretValue` would (its
+    /// customer KMS key included), without reading its value: what pointing a gateway route
+    /// at a secret needs, since the route sends that value to an upstream its creator chooses.
     pub(crate) fn authorize_secret_read(
         &self,
         ctx: &RequestContext,
@@ -306,6 +306,7 @@ impl Core {
         };
         let record = self.resolve_secret(ctx, secret_id, access)?;
         ensure_not_deleted(&record)?;
+        self.authorize_current_value_key(ctx, &record)?;
         Ok(record)
     }
 
