@@ -99,13 +99,13 @@ impl Keyring {
             scope.account.as_str().to_owned(),
             scope.region.as_str().to_owned(),
         );
-        if let Some(known) = self
+        let known = self
             .default_keys
             .read()
             .ok()
-            .and_then(|m| m.get(&slot).cloned())
-        {
-            return Ok(known == key_id);
+            .and_then(|m| m.get(&slot).map(|default| default == key_id));
+        if let Some(is_default) = known {
+            return Ok(is_default);
         }
         match store.get_kms_key_by_alias(scope, DEFAULT_SECRETS_KEY_ALIAS)? {
             Some(key) => {
