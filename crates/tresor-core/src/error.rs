@@ -98,6 +98,8 @@ pub enum KmsError {
     LimitExceeded,
     KeyUnavailable,
     InvalidGrantToken,
+    /// A reserved name (`alias/aws/…`).
+    NotAuthorized,
 }
 
 impl KmsError {
@@ -119,6 +121,7 @@ impl KmsError {
             Self::LimitExceeded => "LimitExceededException",
             Self::KeyUnavailable => "KeyUnavailableException",
             Self::InvalidGrantToken => "InvalidGrantTokenException",
+            Self::NotAuthorized => "NotAuthorizedException",
         }
     }
 }

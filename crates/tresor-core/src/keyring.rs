@@ -204,6 +204,29 @@ impl Keyring {
         })
     }
 
+    /// Fresh 256-bit material for version `version` of `key`, wrapped by the root key (what
+    /// `CreateKey` and a rotation store; the plaintext never leaves this function).
+    pub fn wrap_new_material(
+        &self,
+        key: &KmsKeyRecord,
+        version: u32,
+    ) -> Result<Vec<u8>, CoreError> {
+        let material = KeyMaterial::generate()?;
+        Ok(self.root.wrap_key(&material, &wrap_aad(key, version))?)
+    }
+
+    /// Forget every unwrapped version of a key (it was destroyed): nothing opens under it
+    /// again in this process. Other nodes' caches forget it when they restart.
+    pub fn forget_key(&self, scope: &Scope, key_id: &str) {
+        if let Ok(mut cache) = self.materials.write() {
+            cache.retain(|id, _| {
+                !(id.key_id == key_id
+                    && id.account == scope.account.as_str()
+                    && id.region == scope.region.as_str())
+            });
+        }
+    }
+
     fn material(&self, key: &KmsKeyRecord, version: u32) -> Result<Arc<KeyMaterial>, CoreError> {
         let cache_key = MaterialId::of(&key.scope, &key.key_id, version);
         if let Some(m) = self.cached_material(&cache_key) {
