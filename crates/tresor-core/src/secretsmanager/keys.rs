@@ -16,12 +16,12 @@
 //! Secrets Manager sees Secrets Manager's ([`as_secrets_manager_error`]).
 
 use tresor_crypto::EncryptionContext;
-use tresor_store::{KmsKeyRecord, SecretRecord, SecretTxn, Store};
+use tresor_store::{KmsKeyRecord, KmsKeyState, SecretRecord, SecretTxn, Store};
 use tresor_types::SecretBytes;
 
 use super::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::keyring::{Keyring, ValueKind};
-use crate::kms::keys::KeyUse;
+use crate::kms::keys::{KeyUse, Naming};
 use crate::{Core, CoreError, KmsError, RequestContext};
 
 /// The labels whose versions follow the secret to a new key (AWS's rule).
@@ -43,6 +43,17 @@ impl KeyPurpose {
             Self::Open => "kms:Decrypt",
         }
     }
+}
+
+/// Whom a value is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// The caller, who needs `kms:Decrypt` on a customer key (GetSecretValue and the like).
+    Caller,
+    /// Tresor on its own behalf (the gateway's upstream key): the key must be usable, but the
+    /// caller's KMS permissions are not asked, since the caller was authorized for the route
+    /// and never for the secret (the route's creator was, key included).
+    Tresor,
 }
 
 /// `kms:ViaService` for calls Secrets Manager makes in `region`.
@@ -164,6 +175,7 @@ impl Core {
     pub(crate) fn open_secret_value(
         &self,
         ctx: &RequestContext,
+        reader: Reader,
         secret_arn: &str,
         version_id: &str,
         envelope: &[u8],
@@ -175,7 +187,20 @@ impl Core {
                 .keyring
                 .open_value(&self.store, &scope, secret_arn, version_id, envelope);
         }
-        let key = self.secret_key_for(ctx, &key_id, KeyPurpose::Open, secret_arn, version_id)?;
+        let key = match reader {
+            Reader::Caller => {
+                self.secret_key_for(ctx, &key_id, KeyPurpose::Open, secret_arn, version_id)?
+            }
+            Reader::Tresor => {
+                let loaded = self
+                    .kms_load_key(ctx, &key_id, Naming::KeyOnly)
+                    .map_err(|e| as_secrets_manager_error(e, KeyPurpose::Open))?;
+                if loaded.meta.state != KmsKeyState::Enabled {
+                    return Err(crate::keyring::decryption_failure());
+                }
+                loaded.record
+            }
+        };
         self.keyring
             .open_value_under(&key, secret_arn, version_id, envelope)
     }
@@ -236,12 +261,17 @@ impl Core {
             let Some(envelope) = self.store.read_envelope(&record.arn, &version.version_id)? else {
                 continue;
             };
-            let (kind, value) =
-                match self.open_secret_value(ctx, &record.arn, &version.version_id, &envelope) {
-                    Ok(opened) => opened,
-                    Err(e) if e.is_server_error() => return Err(e),
-                    Err(_) => continue,
-                };
+            let (kind, value) = match self.open_secret_value(
+                ctx,
+                Reader::Caller,
+                &record.arn,
+                &version.version_id,
+                &envelope,
+            ) {
+                Ok(opened) => opened,
+                Err(e) if e.is_server_error() => return Err(e),
+                Err(_) => continue,
+            };
             let envelope =
                 self.keyring
                     .seal_value(&key, &record.arn, &version.version_id, kind, &value)?;
