@@ -258,6 +258,19 @@ def test_the_caller_needs_kms_permissions_on_a_customer_key(server, sm, kms, iam
                                                    stmt(["kms:Decrypt", "kms:GenerateDataKey"], key["Arn"])))
     writer.put_secret_value(SecretId=name, SecretString="rewritten", ClientRequestToken=token())
     assert value_of(writer, name) == "rewritten"
+    # Moving the secret to a key it may not use is refused, with or without a new value, and
+    # writes nothing.
+    other = new_key(kms)
+    before = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
+    expect_error(writer.update_secret, "AccessDeniedException", KMS_NOT_ALLOWED, SecretId=name,
+                 KmsKeyId=other["KeyId"], SecretString="moved", ClientRequestToken=token())
+    expect_error(writer.update_secret, "AccessDeniedException", KMS_NOT_ALLOWED, SecretId=name,
+                 KmsKeyId=other["KeyId"], Description="moved")
+    described = sm.describe_secret(SecretId=name)
+    assert described["KmsKeyId"] == key["KeyId"]
+    assert "Description" not in described
+    assert sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"] == before
+    assert value_of(sm, name) == "rewritten"
 
 
 def test_a_key_policy_that_does_not_delegate_to_iam_refuses_iam_grants(server, sm, kms, iam, account):
