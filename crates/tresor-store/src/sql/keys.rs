@@ -40,12 +40,7 @@ pub(crate) fn init_meta(db: &mut dyn Db, entries: &[(&str, Vec<u8>)]) -> Result<
     Ok(())
 }
 
-pub(crate) fn replace_meta(
-    db: &mut dyn Db,
-    key: &str,
-    expected: &[u8],
-    new: &[u8],
-) -> Result<()> {
+pub(crate) fn replace_meta(db: &mut dyn Db, key: &str, expected: &[u8], new: &[u8]) -> Result<()> {
     // One conditional UPDATE: two rekeys racing on PostgreSQL cannot both win, as the loser's
     // WHERE no longer matches once the winner's row is written.
     let changed = db.execute(
