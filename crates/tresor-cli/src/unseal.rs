@@ -59,3 +59,30 @@ pub fn passphrase(confirm: bool) -> Result<Unsealer, String> {
         phrase.as_bytes(),
     )))
 }
+
+/// A new passphrase (`tresor operator rekey --new-passphrase`): `TRESOR_NEW_PASSPHRASE`, else
+/// asked twice on the terminal.
+pub fn new_passphrase() -> Result<Unsealer, String> {
+    let phrase = match std::env::var("TRESOR_NEW_PASSPHRASE") {
+        Ok(p) => zeroize::Zeroizing::new(p),
+        Err(_) => {
+            let first =
+                zeroize::Zeroizing::new(rpassword::prompt_password("New passphrase: ").map_err(
+                    |e| format!("no TRESOR_NEW_PASSPHRASE and no terminal to ask on: {e}"),
+                )?);
+            let again = zeroize::Zeroizing::new(
+                rpassword::prompt_password("New passphrase again: ").map_err(|e| e.to_string())?,
+            );
+            if *again != *first {
+                return Err("the passphrases differ".to_owned());
+            }
+            first
+        }
+    };
+    if phrase.is_empty() {
+        return Err("the new passphrase must not be empty".to_owned());
+    }
+    Ok(Unsealer::Passphrase(SecretBytes::from_slice(
+        phrase.as_bytes(),
+    )))
+}
