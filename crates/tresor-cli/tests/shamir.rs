@@ -29,10 +29,13 @@ fn tresor_with_stdin(args: &[&str], input: &str, env: &[(&str, &str)]) -> Output
 
 /// `tresor init --shares n --threshold k --output json`: the root credentials and the shares.
 fn init_shares(dir: &Path, n: u8, k: u8) -> (Creds, Vec<String>) {
+    init_shares_at(&["--data-dir", dir.to_str().unwrap()], n, k)
+}
+
+fn init_shares_at(place: &[&str], n: u8, k: u8) -> (Creds, Vec<String>) {
     let mut cmd = tresor_command();
     cmd.arg("init")
-        .arg("--data-dir")
-        .arg(dir)
+        .args(place)
         .args(["--shares", &n.to_string(), "--threshold", &k.to_string()])
         .args(["--output", "json"]);
     let out = run_with_timeout(cmd, TIMEOUT);
@@ -64,7 +67,10 @@ fn init_shares(dir: &Path, n: u8, k: u8) -> (Creds, Vec<String>) {
 }
 
 fn sealed_server(dir: &Path) -> Server {
-    let mut opts = ServerOptions::production(dir, "unused");
+    start_sealed(ServerOptions::production(dir, "unused"))
+}
+
+fn start_sealed(mut opts: ServerOptions) -> Server {
     opts.env.clear();
     let server = opts.start();
     assert!(
@@ -128,7 +134,9 @@ async fn read_secret(
 
 fn assert_no_share_in(bytes: &[u8], shares: &[String], what: &str) {
     for share in shares {
-        let data = share.rsplit('-').next().unwrap();
+        // `tresor-share-v1-<index>-<data>`; the data may itself hold '-'.
+        let data = share.splitn(5, '-').nth(4).unwrap();
+        assert_eq!(data.len(), 48, "{what}");
         assert!(
             !common::contains(bytes, data.as_bytes()),
             "a share in {what}"
@@ -387,4 +395,45 @@ fn init_refuses_bad_share_schemes_and_creates_nothing() {
         .arg(tmp.path().join("key"));
     assert!(!run_with_timeout(cmd, TIMEOUT).status.success());
     assert!(!tmp.path().join("key").exists());
+}
+
+/// Two nodes on one PostgreSQL database: each starts sealed and is unsealed on its own (the
+/// progress is per node), with the same shares; then both serve the same data.
+#[test]
+fn each_postgres_node_is_unsealed_with_the_same_shares() {
+    let Some(db) = common::pg::TestDb::create("tresor_shamir") else {
+        return;
+    };
+    let (creds, shares) = init_shares_at(&["--storage", &db.url], 3, 2);
+    let a = start_sealed(ServerOptions::postgres(&db.url, "unused"));
+    let b = start_sealed(ServerOptions::postgres(&db.url, "unused"));
+    unseal_ok(&a, &shares[0], "Unseal progress: 1/2");
+    assert_sealed(&b, 0, 2);
+    unseal_ok(&a, &shares[1], "Unsealed.");
+    assert_sealed(&b, 0, 2);
+    // The blocking PostgreSQL harness cannot run inside an async test; the SDK gets its own
+    // runtime here.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(
+        rt.block_on(read_secret(&b, &creds, "shared"))
+            .unwrap_err()
+            .0,
+        "ServiceUnavailableException"
+    );
+    rt.block_on(
+        sdk_client(&a.url, &creds)
+            .create_secret()
+            .name("shared")
+            .secret_string("one store")
+            .send(),
+    )
+    .unwrap();
+    unseal_ok(&b, &shares[2], "Unseal progress: 1/2");
+    unseal_ok(&b, &shares[1], "Unsealed.");
+    assert_eq!(
+        rt.block_on(read_secret(&b, &creds, "shared")).unwrap(),
+        "one store"
+    );
+    drop((a, b));
+    drop(db);
 }

@@ -163,6 +163,26 @@ async fn answer(
         *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
         return resp;
     }
+    if shared
+        .opened
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some()
+    {
+        // Accepted in the instant between the last share and the hand-over to the serving
+        // mode: the client reconnects and reaches the serving node.
+        let mut resp = wire::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            "Tresor was just unsealed and is starting to serve: retry.",
+            &request_id,
+        );
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return resp;
+    }
     if req.method() == Method::POST && path == UNSEAL_PATH {
         return unseal(shared, req, peer, &request_id).await;
     }
