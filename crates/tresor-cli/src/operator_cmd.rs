@@ -8,12 +8,10 @@
 //! and seals the same root key under the new material, replacing the stored blob by
 //! compare-and-swap; nothing the root key encrypts is rewritten. New shares are printed once.
 
-use std::io::{BufRead as _, IsTerminal as _};
 use std::path::PathBuf;
 
 use tresor_core::bootstrap;
-use tresor_crypto::{combine_shares, Share, ShareScheme, Unsealer};
-use tresor_types::SecretBytes;
+use tresor_crypto::{Share, ShareScheme, Unsealer};
 use zeroize::Zeroizing;
 
 use crate::cli::Output;
@@ -87,7 +85,7 @@ fn unseal_remote(args: UnsealArgs) -> Result<(), String> {
             .to_string()
             .into_bytes()
     } else {
-        let share = read_share("Unseal key share: ")?;
+        let share = unseal::read_share("Unseal key share: ")?;
         // Checked here too, so a typo is reported before anything is sent.
         Share::parse(share.expose()).map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(share.expose()).trim().to_owned();
@@ -112,34 +110,10 @@ fn unseal_remote(args: UnsealArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// One share, from a prompt without echo, or the first line of stdin when it is not a terminal.
-fn read_share(prompt: &str) -> Result<SecretBytes, String> {
-    let line = if std::io::stdin().is_terminal() {
-        Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| e.to_string())?)
-    } else {
-        let mut line = Zeroizing::new(String::new());
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| format!("cannot read the share from stdin: {e}"))?;
-        line
-    };
-    if line.trim().is_empty() {
-        return Err("no share given".to_owned());
-    }
-    Ok(SecretBytes::from_slice(line.trim().as_bytes()))
-}
-
 fn rekey(args: RekeyArgs) -> Result<(), String> {
     let location = args.store.location()?;
     let store = location.open_existing()?;
-    let current = match bootstrap::share_scheme(&store).map_err(|e| e.to_string())? {
-        Some(scheme) => current_shares(scheme)?,
-        None => match &args.unseal_key_file {
-            Some(path) => unseal::from_key_file(path)?,
-            None => unseal::passphrase(false)?,
-        },
-    };
+    let current = unseal::current_material(&store, args.unseal_key_file.as_deref())?;
     let mut new_shares: Option<(Vec<Share>, u8)> = None;
     let new = match (args.shares, args.threshold, &args.new_unseal_key_file) {
         (Some(n), Some(k), _) => {
@@ -159,22 +133,6 @@ fn rekey(args: RekeyArgs) -> Result<(), String> {
         (None, Output::Text) => println!("Rekeyed: the store is now sealed with {}.", new.method()),
     }
     Ok(())
-}
-
-/// The current unseal key from `scheme.threshold` shares (prompts, or lines of stdin).
-fn current_shares(scheme: ShareScheme) -> Result<Unsealer, String> {
-    let mut shares = Vec::with_capacity(usize::from(scheme.threshold));
-    for n in 1..=scheme.threshold {
-        let text = read_share(&format!(
-            "Current unseal key share {n} of {}: ",
-            scheme.threshold
-        ))?;
-        let share =
-            Share::parse(text.expose()).map_err(|e| format!("share {n} of the input: {e}"))?;
-        shares.push(share);
-    }
-    let unseal_key = combine_shares(&shares).map_err(|e| e.to_string())?;
-    Ok(Unsealer::Shares { unseal_key, scheme })
 }
 
 /// Prints new shares once: numbered lines with a warning, or a JSON `shares` array (merged

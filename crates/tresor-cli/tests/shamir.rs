@@ -437,3 +437,84 @@ fn each_postgres_node_is_unsealed_with_the_same_shares() {
     drop((a, b));
     drop(db);
 }
+
+/// A raw HTTP/1.1 POST: `(status, body)`.
+fn http_post(addr: std::net::SocketAddr, path: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    common::parse_http_response(&raw)
+}
+
+/// Bad unseal requests get clear errors and count for nothing; the gateway and unknown paths
+/// are sealed too; offline commands on a shares store ask for K shares.
+#[test]
+fn sealed_node_refuses_bad_unseal_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (_, shares) = init_shares(&dir, 3, 2);
+    let server = sealed_server(&dir);
+    let invalid = |(status, body): (u16, String)| {
+        assert_eq!(status, 400, "{body}");
+        let json: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+        assert_eq!(json["__type"], "InvalidParameterException", "{json}");
+        json["Message"].as_str().unwrap().to_owned()
+    };
+    invalid(http_post(server.addr, "/tresor/unseal", b"not json"));
+    invalid(http_post(server.addr, "/tresor/unseal", b"{}"));
+    invalid(http_post(
+        server.addr,
+        "/tresor/unseal",
+        br#"{"share":"x","extra":1}"#,
+    ));
+    let big = format!(r#"{{"share":"{}"}}"#, "A".repeat(5000));
+    invalid(http_post(server.addr, "/tresor/unseal", big.as_bytes()));
+    let msg = invalid(http_post(
+        server.addr,
+        "/tresor/unseal",
+        br#"{"share":"tresor-share-v1-1-AAAA"}"#,
+    ));
+    assert_eq!(
+        msg,
+        "invalid share: the share is mistyped: its data has the wrong length."
+    );
+    assert_sealed(&server, 0, 2);
+
+    for path in ["/gateway/openai/v1/chat/completions", "/", "/other"] {
+        let (status, body) = http_post(server.addr, path, b"{}");
+        assert_eq!(status, 503, "{path}: {body}");
+        let json: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+        assert_eq!(json["__type"], "ServiceUnavailableException");
+        assert_eq!(
+            json["Message"],
+            "Tresor is sealed: unseal it with `tresor operator unseal`."
+        );
+    }
+    let (status, _) = http_get(server.addr, "/metrics");
+    assert_eq!(status, 503);
+    drop(server);
+
+    // `tresor audit public-key` on a shares store reads K shares from stdin.
+    let data_dir = dir.display().to_string();
+    let args = ["audit", "public-key", "--data-dir", data_dir.as_str()];
+    let out = tresor_with_stdin(&args, &format!("{}\n{}\n", shares[2], shares[0]), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ed25519:"));
+    let out = tresor_with_stdin(&args, &format!("{}\n", shares[2]), &[]);
+    assert!(!out.status.success());
+}
