@@ -241,3 +241,18 @@ fn debug_never_shows_the_value() {
     assert_eq!(debug, "Share { index: 2, value: \"[REDACTED]\" }");
     assert!(!debug.contains(&hex::encode(shares[1].value.as_slice())));
 }
+
+#[test]
+fn arbitrary_bytes_never_panic_the_parser() {
+    let share = split_secret(&random_secret(), scheme(3, 2)).unwrap()[0].encode();
+    for len in [0usize, 1, 15, 16, 17, 20, 64, 66, 67, 68, 200, 5000] {
+        let junk = crate::random_bytes(len).unwrap();
+        assert!(Share::parse(&junk).is_err());
+        let prefixed = [b"tresor-share-v1-".as_slice(), &junk].concat();
+        assert!(Share::parse(&prefixed).is_err());
+    }
+    // Every truncation of a real share is refused.
+    for end in 0..share.len() {
+        assert!(Share::parse(&share.expose()[..end]).is_err(), "{end}");
+    }
+}
