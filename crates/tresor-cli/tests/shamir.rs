@@ -518,3 +518,69 @@ fn sealed_node_refuses_bad_unseal_requests() {
     let out = tresor_with_stdin(&args, &format!("{}\n", shares[2]), &[]);
     assert!(!out.status.success());
 }
+
+/// Over HTTPS: the sealed node serves TLS, `operator unseal` trusts it through `--ca-bundle`
+/// and refuses it without; after unsealing the same listener serves TLS.
+#[test]
+fn unseal_over_tls_with_a_ca_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (_, shares) = init_shares(&dir, 2, 2);
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let ca = tmp.path().join("cert.pem");
+    std::fs::write(&ca, cert.pem()).unwrap();
+    std::fs::write(tmp.path().join("key.pem"), signing_key.serialize_pem()).unwrap();
+    let server = start_sealed(
+        ServerOptions::production(&dir, "unused")
+            .arg("--tls-cert")
+            .arg(ca.display().to_string())
+            .arg("--tls-key")
+            .arg(tmp.path().join("key.pem").display().to_string()),
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let ca_text = ca.display().to_string();
+    let with_ca = |share: &str| {
+        tresor_with_stdin(
+            &[
+                "operator",
+                "unseal",
+                "--endpoint",
+                &server.url,
+                "--ca-bundle",
+                &ca_text,
+            ],
+            &format!("{share}\n"),
+            &[],
+        )
+    };
+    let untrusted = tresor_with_stdin(
+        &["operator", "unseal", "--endpoint", &server.url],
+        &format!("{}\n", shares[0]),
+        &[],
+    );
+    assert!(!untrusted.status.success());
+    let why = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(why.to_lowercase().contains("certificate"), "{why}");
+    let out = with_ca(&shares[0]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Unseal progress: 1/2"
+    );
+    let out = with_ca(&shares[1]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Unsealed.");
+    // Serving now, still over TLS: a second call reaches the serving node.
+    let out = with_ca(&shares[1]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Unsealed.");
+}
