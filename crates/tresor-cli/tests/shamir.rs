@@ -584,3 +584,124 @@ fn unseal_over_tls_with_a_ca_bundle() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Unsealed.");
 }
+
+/// From a key file to shares and back to a new key file, re-sealing only: the secret written
+/// under the first key file stays readable, and the old key file stops working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekey_from_a_key_file_to_shares_and_to_a_new_key_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let data_dir = dir.display().to_string();
+    let old_key = tmp.path().join("old.key").display().to_string();
+    let new_key = tmp.path().join("new.key").display().to_string();
+    let mut cmd = tresor_command();
+    cmd.args([
+        "init",
+        "--data-dir",
+        &data_dir,
+        "--unseal-key-file",
+        &old_key,
+        "--output",
+        "json",
+    ]);
+    let out = run_with_timeout(cmd, TIMEOUT);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json.get("shares").is_none(), "{json}");
+    let creds = Creds {
+        access_key_id: json["access_key_id"].as_str().unwrap().to_owned(),
+        secret_access_key: json["secret_access_key"].as_str().unwrap().to_owned(),
+    };
+    let with_key = |key: &str| {
+        let mut opts = ServerOptions::production(&dir, "unused");
+        opts.env.clear();
+        opts.arg("--unseal-key-file").arg(key)
+    };
+    let server = with_key(&old_key).start();
+    sdk_client(&server.url, &creds)
+        .create_secret()
+        .name("kept")
+        .secret_string("under the key file")
+        .send()
+        .await
+        .unwrap();
+    drop(server);
+
+    let out = tresor_with_stdin(
+        &[
+            "operator",
+            "rekey",
+            "--data-dir",
+            &data_dir,
+            "--unseal-key-file",
+            &old_key,
+            "--shares",
+            "3",
+            "--threshold",
+            "2",
+        ],
+        "",
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("any 2 of these 3 open the store"), "{text}");
+    let shares: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Share "))
+        .map(|l| l.split_once(": ").unwrap().1.to_owned())
+        .collect();
+    assert_eq!(shares.len(), 3);
+
+    let server = sealed_server(&dir);
+    assert_sealed(&server, 0, 2);
+    unseal_ok(&server, &shares[1], "Unseal progress: 1/2");
+    unseal_ok(&server, &shares[2], "Unsealed.");
+    assert_eq!(
+        read_secret(&server, &creds, "kept").await.unwrap(),
+        "under the key file"
+    );
+    drop(server);
+
+    let out = tresor_with_stdin(
+        &[
+            "operator",
+            "rekey",
+            "--data-dir",
+            &data_dir,
+            "--new-unseal-key-file",
+            &new_key,
+        ],
+        &format!("{}\n{}\n", shares[0], shares[2]),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Rekeyed: the store is now sealed with a key file."
+    );
+    let refused = with_key(&old_key).try_start();
+    let failure = refused.err().expect("the old key file still unseals");
+    assert!(
+        failure.stderr.contains("wrong key file"),
+        "{}",
+        failure.stderr
+    );
+    let server = with_key(&new_key).start();
+    assert_eq!(
+        read_secret(&server, &creds, "kept").await.unwrap(),
+        "under the key file"
+    );
+}
