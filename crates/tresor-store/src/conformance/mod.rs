@@ -89,6 +89,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "meta_init_is_all_or_nothing",
             meta_init_is_all_or_nothing::<S>,
         ),
+        (
+            "meta_replace_is_compare_and_swap",
+            meta_replace_is_compare_and_swap::<S>,
+        ),
         ("access_keys_round_trip", access_keys_round_trip::<S>),
         ("access_key_ids_are_unique", access_key_ids_are_unique::<S>),
         (
@@ -353,6 +357,7 @@ macro_rules! conformance_tests {
             $store,
             $with_store;
             meta_init_is_all_or_nothing,
+            meta_replace_is_compare_and_swap,
             access_keys_round_trip,
             access_key_ids_are_unique,
             kms_keys_by_id_and_alias_per_scope,
