@@ -4,7 +4,8 @@
 //!
 //! 1. **Root key** ([`RootKey`], 256 bits). At rest it exists only sealed
 //!    ([`seal_root_key`] / [`unseal_root_key`]) under a key-encryption key derived from an
-//!    [`Unsealer`]: Argon2id over a passphrase, or HKDF over a key file ([`parse_key_file`]).
+//!    [`Unsealer`]: Argon2id over a passphrase, HKDF over a key file ([`parse_key_file`]), or
+//!    HKDF over an unseal key split into Shamir [`Share`]s ([`split_secret`]).
 //!    Dev mode uses [`RootKey::generate`] and never seals.
 //! 2. **Subkeys** ([`RootKey::subkey`], HKDF-SHA256, one label per purpose in [`labels`]):
 //!    access-key sealing ([`seal_with`] / [`open_with`]), value digests, the audit MAC
@@ -35,6 +36,7 @@ mod envelope;
 mod error;
 mod keys;
 mod root;
+mod shamir;
 mod signing;
 mod util;
 
@@ -51,7 +53,9 @@ pub use error::{CryptoError, UnsealMethod};
 pub use keys::{labels, KeyMaterial, RootKey};
 pub use root::{
     encode_key_file, generate_key_file, parse_key_file, seal_root_key, seal_root_key_with_params,
-    sealed_root_key_method, unseal_root_key, Argon2Params, Unsealer, KEY_FILE_LEN,
+    sealed_root_key_method, sealed_root_key_scheme, unseal_root_key, Argon2Params, Unsealer,
+    KEY_FILE_LEN,
 };
+pub use shamir::{combine_shares, split_secret, Share, ShareScheme, SHAMIR_SECRET_LEN};
 pub use signing::{verify_ed25519, Ed25519SigningKey};
 pub use util::{ct_eq, hmac_sha256, random_bytes, sha256};

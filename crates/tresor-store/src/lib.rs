@@ -51,6 +51,10 @@ pub trait Store: Send + Sync + 'static {
     /// Write all entries at once, only if none of them exists yet; otherwise change nothing and
     /// answer `StoreError::AlreadyInitialized`.
     fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()>;
+    /// Replace one metadata entry whose value is exactly `expected` with `new` (compare and
+    /// swap, e.g. re-sealing the root key at rekey). If the entry is missing or holds anything
+    /// else, change nothing and answer `StoreError::Conflict`.
+    fn replace_meta(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<()>;
 
     // ---- access keys ----
 

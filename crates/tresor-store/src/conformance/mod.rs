@@ -39,6 +39,7 @@ mod keys;
 mod kms;
 mod lifecycle;
 mod reopen;
+mod reseal;
 mod rotation;
 mod transfer;
 mod transfer_gateway;
@@ -57,6 +58,7 @@ pub use keys::*;
 pub use kms::*;
 pub use lifecycle::*;
 pub use reopen::*;
+pub use reseal::*;
 pub use rotation::*;
 pub use transfer::*;
 pub use transfer_gateway::*;
@@ -86,6 +88,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
         (
             "meta_init_is_all_or_nothing",
             meta_init_is_all_or_nothing::<S>,
+        ),
+        (
+            "meta_replace_is_compare_and_swap",
+            meta_replace_is_compare_and_swap::<S>,
         ),
         ("access_keys_round_trip", access_keys_round_trip::<S>),
         ("access_key_ids_are_unique", access_key_ids_are_unique::<S>),
@@ -129,6 +135,11 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             update_missing_secret_is_not_found::<S>,
         ),
         ("update_keeps_identity", update_keeps_identity::<S>),
+        (
+            "reseal_replaces_envelope_and_key",
+            reseal_replaces_envelope_and_key::<S>,
+        ),
+        ("reseal_inside_add_version", reseal_inside_add_version::<S>),
         (
             "add_version_loads_labelled_versions_only",
             add_version_loads_labelled_versions_only::<S>,
@@ -346,6 +357,7 @@ macro_rules! conformance_tests {
             $store,
             $with_store;
             meta_init_is_all_or_nothing,
+            meta_replace_is_compare_and_swap,
             access_keys_round_trip,
             access_key_ids_are_unique,
             kms_keys_by_id_and_alias_per_scope,
@@ -364,6 +376,8 @@ macro_rules! conformance_tests {
             update_failing_closure_writes_nothing,
             update_missing_secret_is_not_found,
             update_keeps_identity,
+            reseal_replaces_envelope_and_key,
+            reseal_inside_add_version,
             add_version_loads_labelled_versions_only,
             add_version_prunes_old_unlabelled_versions,
             find_labelled_versions,

@@ -43,6 +43,19 @@ pub(crate) fn init_meta(db: &mut dyn Db, entries: &[(&str, Vec<u8>)]) -> Result<
     Ok(())
 }
 
+pub(crate) fn replace_meta(db: &mut dyn Db, key: &str, expected: &[u8], new: &[u8]) -> Result<()> {
+    // One conditional UPDATE: two rekeys racing on PostgreSQL cannot both win, as the loser's
+    // WHERE no longer matches once the winner's row is written.
+    let changed = db.execute(
+        sql!("UPDATE meta SET value = $1 WHERE key = $2 AND value = $3"),
+        params![new, key, expected],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}
+
 // ---- access keys ----
 
 pub(crate) fn put_access_key(db: &mut dyn Db, key: &AccessKeyRecord) -> Result<()> {
