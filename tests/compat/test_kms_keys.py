@@ -121,7 +121,14 @@ def test_unknown_keys(kms, account):
                  f"Alias arn:aws:kms:us-east-1:{account}:alias/none-such is not found.",
                  KeyId="alias/none-such")
     expect_error(kms.enable_key, "NotFoundException", KeyId=missing)
-    expect_error(kms.describe_key, "NotFoundException", KeyId="not-a-key-id")
+    expect_error(kms.describe_key, "NotFoundException", "Invalid keyId not-a-key-id",
+                 KeyId="not-a-key-id")
+    # Management operations take a key id or key ARN, not an alias.
+    named = new_key(kms)["KeyId"]
+    name = alias_name("only")
+    kms.create_alias(AliasName=name, TargetKeyId=named)
+    expect_error(kms.disable_key, "NotFoundException", f"Invalid keyId {name}", KeyId=name)
+    assert kms.describe_key(KeyId=named)["KeyMetadata"]["KeyState"] == "Enabled"
     # Another region's key is not found here.
     other = new_key(kms)
     expect_error(kms.describe_key, "NotFoundException",
