@@ -230,9 +230,10 @@ impl Keyring {
             )
         };
         let header = tresor_crypto::envelope_header(envelope).map_err(|_| failure())?;
-        // A key's material never changes and keys are never deleted, so material unwrapped
-        // once for this scope answers without reading the key again. (Disabling or deleting
-        // keys, once the KMS API can, must clear this cache on every node.)
+        // A key version's material never changes, so material unwrapped once for this scope
+        // answers without reading the key again. A destroyed key is forgotten on the node
+        // that destroys it ([`Self::forget_key`]); other nodes keep theirs until they restart.
+        // A key's state (disabled, pending deletion) is checked by the caller, not here.
         let cached =
             self.cached_material(&MaterialId::of(scope, &header.key_id, header.key_version));
         let material = match cached {
