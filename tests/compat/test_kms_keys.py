@@ -505,3 +505,35 @@ def test_aws_cli(server):
     assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 180
     failed = server.aws("kms", "describe-key", "--key-id", "alias/none-such", check=False)
     assert failed.returncode != 0 and "NotFoundException" in failed.stderr
+
+
+# ------------------------------------------------------------------------- audit
+
+
+def test_key_management_is_audited(server, kms, user_without_iam):
+    ct = server.client("cloudtrail")
+    _, client = user_without_iam
+    key = new_key(kms, Description="audited")["KeyId"]
+    kms.disable_key(KeyId=key)
+    expect_error(client.enable_key, "AccessDeniedException", KeyId=key)
+
+    def events(name):
+        found, kwargs = [], {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}]}
+        while True:
+            page = ct.lookup_events(**kwargs)
+            found += [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]
+            if "NextToken" not in page:
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    created = [e for e in events("CreateKey")
+               if e.get("responseElements", {}).get("KeyMetadata", {}).get("KeyId") == key]
+    assert len(created) == 1
+    assert created[0]["eventSource"] == "kms.amazonaws.com"
+    assert created[0]["readOnly"] is False
+    disabled = [e for e in events("DisableKey") if e["requestParameters"].get("KeyId") == key]
+    assert len(disabled) == 1 and "errorCode" not in disabled[0]
+    denied = [e for e in events("EnableKey") if e["requestParameters"].get("KeyId") == key]
+    assert len(denied) == 1
+    assert denied[0]["errorCode"] == "AccessDeniedException"
+    assert denied[0]["userIdentity"]["type"] == "IAMUser"
