@@ -527,13 +527,16 @@ def test_key_management_is_audited(server, kms, user_without_iam):
             kwargs["NextToken"] = page["NextToken"]
 
     created = [e for e in events("CreateKey")
-               if e.get("responseElements", {}).get("KeyMetadata", {}).get("KeyId") == key]
+               if ((e.get("responseElements") or {}).get("KeyMetadata") or {}).get("KeyId") == key]
     assert len(created) == 1
     assert created[0]["eventSource"] == "kms.amazonaws.com"
     assert created[0]["readOnly"] is False
-    disabled = [e for e in events("DisableKey") if e["requestParameters"].get("KeyId") == key]
+    def about_key(name):
+        return [e for e in events(name) if (e.get("requestParameters") or {}).get("KeyId") == key]
+
+    disabled = about_key("DisableKey")
     assert len(disabled) == 1 and "errorCode" not in disabled[0]
-    denied = [e for e in events("EnableKey") if e["requestParameters"].get("KeyId") == key]
+    denied = about_key("EnableKey")
     assert len(denied) == 1
     assert denied[0]["errorCode"] == "AccessDeniedException"
     assert denied[0]["userIdentity"]["type"] == "IAMUser"
