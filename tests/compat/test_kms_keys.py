@@ -121,7 +121,14 @@ def test_unknown_keys(kms, account):
                  f"Alias arn:aws:kms:us-east-1:{account}:alias/none-such is not found.",
                  KeyId="alias/none-such")
     expect_error(kms.enable_key, "NotFoundException", KeyId=missing)
-    expect_error(kms.describe_key, "NotFoundException", KeyId="not-a-key-id")
+    expect_error(kms.describe_key, "NotFoundException", "Invalid keyId not-a-key-id",
+                 KeyId="not-a-key-id")
+    # Management operations take a key id or key ARN, not an alias.
+    named = new_key(kms)["KeyId"]
+    name = alias_name("only")
+    kms.create_alias(AliasName=name, TargetKeyId=named)
+    expect_error(kms.disable_key, "NotFoundException", f"Invalid keyId {name}", KeyId=name)
+    assert kms.describe_key(KeyId=named)["KeyMetadata"]["KeyState"] == "Enabled"
     # Another region's key is not found here.
     other = new_key(kms)
     expect_error(kms.describe_key, "NotFoundException",
@@ -498,3 +505,38 @@ def test_aws_cli(server):
     assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 180
     failed = server.aws("kms", "describe-key", "--key-id", "alias/none-such", check=False)
     assert failed.returncode != 0 and "NotFoundException" in failed.stderr
+
+
+# ------------------------------------------------------------------------- audit
+
+
+def test_key_management_is_audited(server, kms, user_without_iam):
+    ct = server.client("cloudtrail")
+    _, client = user_without_iam
+    key = new_key(kms, Description="audited")["KeyId"]
+    kms.disable_key(KeyId=key)
+    expect_error(client.enable_key, "AccessDeniedException", KeyId=key)
+
+    def events(name):
+        found, kwargs = [], {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}]}
+        while True:
+            page = ct.lookup_events(**kwargs)
+            found += [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]
+            if "NextToken" not in page:
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    created = [e for e in events("CreateKey")
+               if ((e.get("responseElements") or {}).get("KeyMetadata") or {}).get("KeyId") == key]
+    assert len(created) == 1
+    assert created[0]["eventSource"] == "kms.amazonaws.com"
+    assert created[0]["readOnly"] is False
+    def about_key(name):
+        return [e for e in events(name) if (e.get("requestParameters") or {}).get("KeyId") == key]
+
+    disabled = about_key("DisableKey")
+    assert len(disabled) == 1 and "errorCode" not in disabled[0]
+    denied = about_key("EnableKey")
+    assert len(denied) == 1
+    assert denied[0]["errorCode"] == "AccessDeniedException"
+    assert denied[0]["userIdentity"]["type"] == "IAMUser"

@@ -294,9 +294,12 @@ impl Keyring {
     ) -> Result<(ValueKind, SecretBytes), CoreError> {
         let failure = decryption_failure;
         let header = tresor_crypto::envelope_header(envelope).map_err(|_| failure())?;
-        // A key's material never changes and the AWS managed key can be neither disabled nor
-        // deleted, so material unwrapped once for this scope answers without reading the key
-        // again. (A customer key's state is checked on every use, before its material is.)
+        // A key version's material never changes, so material unwrapped once for this scope
+        // answers without reading the key again. A customer key's state (disabled, pending
+        // deletion) is checked by the caller on every use, before its material is; the AWS
+        // managed key can be neither disabled nor deleted. A destroyed key is forgotten on the
+        // node that destroys it ([`Self::forget_key`]); other nodes keep theirs until they
+        // restart, but refuse to use it, since its record is gone.
         let cached =
             self.cached_material(&MaterialId::of(scope, &header.key_id, header.key_version));
         let material = match cached {

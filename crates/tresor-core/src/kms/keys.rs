@@ -94,7 +94,7 @@ pub(crate) fn alias_not_found(scope: &Scope, alias: &str) -> CoreError {
 }
 
 fn invalid_key_id(id: &str) -> CoreError {
-    CoreError::Kms(KmsError::NotFound, format!("Invalid keyId '{id}'"))
+    CoreError::Kms(KmsError::NotFound, format!("Invalid keyId {id}"))
 }
 
 /// `KMSInvalidStateException` for a key whose state does not allow the operation.

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod manage;
 pub mod paging;
 pub mod policy;
+pub mod responses;
 pub mod rotation;
 pub mod tags;
 
