@@ -3,6 +3,7 @@ InternalServiceError, no secret value is served and nothing changes; when it can
 resumes and the chain continues."""
 
 import json
+import time
 import os
 import sqlite3
 
@@ -54,12 +55,21 @@ def test_no_value_is_served_without_a_durable_record(own_server):
     block_audit(own_server, False)
     assert sm.get_secret_value(SecretId=arn)["SecretString"] == value
     ct = own_server.client("cloudtrail")
-    events = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(MaxResults=50)["Events"]]
     # Only the call made after the trail came back served anything; the refused calls are
-    # recorded once the trail takes writes again, as the failures their callers saw.
+    # recorded once the trail takes writes again, as the failures their callers saw. They are
+    # appended after the first append that succeeds, so they may trail its answer a little.
+    refused_names = ("GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets")
+    deadline = time.monotonic() + 15
+    while True:
+        events = [json.loads(e["CloudTrailEvent"])
+                  for e in ct.lookup_events(MaxResults=50)["Events"]]
+        recorded = {e["eventName"] for e in events if "errorCode" in e}
+        if all(n in recorded for n in refused_names) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     served = [e for e in events if e["eventName"] == "GetSecretValue" and "errorCode" not in e]
     assert len(served) == 1
-    for name in ("GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets"):
+    for name in refused_names:
         refused = [e for e in events if e["eventName"] == name and "errorCode" in e]
         assert refused, f"no record of the refused {name}"
         for e in refused:
