@@ -23,7 +23,7 @@ use tresor_store::{
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (5 added the AI gateway's tables, 6 rotation's).
-const LATEST_SCHEMA: i64 = 6;
+const LATEST_SCHEMA: i64 = 7;
 
 /// The prefix of this suite's test databases.
 const PREFIX: &str = "tresor_test";
@@ -184,6 +184,7 @@ fn secret(name: &str, suffix: &str) -> (SecretRecord, SealedVersion) {
         tags: Vec::new(),
         resource_policy: None,
         rotation: None,
+        replication: None,
         created: Timestamp(1_700_000_000_000),
         last_changed: Timestamp(1_700_000_000_000),
         last_accessed: None,
@@ -476,7 +477,8 @@ fn a_version_5_database_gains_rotation() {
         db.connect()
             .batch_execute(
                 "DROP TABLE rotators; DROP TABLE rotator_logs; DROP INDEX secrets_rotating;
-                 DELETE FROM tresor_schema_migrations WHERE version = 6;",
+                 ALTER TABLE secrets DROP COLUMN replication;
+                 DELETE FROM tresor_schema_migrations WHERE version >= 6;",
             )
             .unwrap();
         assert_eq!(migrations(db), (1..=5).collect::<Vec<i64>>());

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_REPLICATION,
 ];
 
 /// The schema version this build writes.
@@ -413,6 +414,12 @@ CREATE INDEX rotator_logs_by_rotator ON rotator_logs (rotator_arn, id);
 
 CREATE INDEX secrets_rotating ON secrets (arn)
     WHERE rotation IS NOT NULL AND deleted_date IS NULL;
+"#;
+
+/// Replication (issue 18): a secret's replication state, opaque JSON the core writes (on a
+/// primary its replicas and their status, on a replica its primary's region).
+const MIGRATION_REPLICATION: &str = r#"
+ALTER TABLE secrets ADD COLUMN replication TEXT;
 "#;
 
 /// The schema version of the database: the number of migrations applied (0 for none).

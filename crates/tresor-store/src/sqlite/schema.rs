@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_9,
     MIGRATION_10,
     MIGRATION_11,
+    MIGRATION_REPLICATION,
 ];
 
 /// The schema version this build writes.
@@ -486,6 +487,17 @@ CREATE INDEX rotator_logs_by_rotator ON rotator_logs (rotator_arn, id);
 
 CREATE INDEX secrets_rotating ON secrets (arn)
     WHERE rotation IS NOT NULL AND deleted_date IS NULL;
+";
+
+/// Replication (issue 18): a secret's replication state, opaque JSON the core writes (on a
+/// primary its replicas and their status, on a replica its primary's region). The index that
+/// holds a secret's whole row for lookups by name is rebuilt to hold it too.
+const MIGRATION_REPLICATION: &str = "
+ALTER TABLE secrets ADD COLUMN replication TEXT;
+DROP INDEX secrets_by_name_whole;
+CREATE INDEX secrets_by_name_whole ON secrets
+    (account, region, name, id, arn, description, kms_key_id, tags_json, rotation, created,
+     last_changed, last_accessed, deleted_date, purge_after, resource_policy, replication);
 ";
 
 /// The first version without the audit trail in this file.
