@@ -8,8 +8,9 @@
 //!   "an secret" but `secret` does not find "asecret").
 //! - `all`: every word of the value starts a word of the secret's name, description, tag keys
 //!   or tag values; case ignored.
-//! - `primary-region`, `owning-service`: Tresor has neither replicas nor managed secrets, so
-//!   nothing has them.
+//! - `primary-region`: the value is a prefix of the primary's region, on a replicated secret
+//!   (primary or replica); a secret without replicas has none.
+//! - `owning-service`: Tresor has no managed secrets, so nothing has one.
 //!
 //! For `all`, names (and the value) break into words at anything but a letter or digit, where
 //! lower case turns to upper (`AppBeta`), before the last capital of a run that goes on in
@@ -117,7 +118,9 @@ fn value_matches(key: &str, r: &SecretRecord, value: &str) -> bool {
             }
             all_found(words(value), &found)
         }
-        // Replication and managed secrets don't exist here: no primary region or owner.
+        "primary-region" => super::replication::primary_region(r)
+            .is_some_and(|region| region.starts_with(value)),
+        // Managed secrets don't exist here: no owning service.
         _ => false,
     }
 }
@@ -212,6 +215,7 @@ mod tests {
                 .collect(),
             resource_policy: None,
             rotation: None,
+            replication: None,
             created: Timestamp(0),
             last_changed: Timestamp(0),
             last_accessed: None,

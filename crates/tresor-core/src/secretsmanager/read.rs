@@ -117,6 +117,11 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
         version_ids_to_stages: None,
         secret_versions_to_stages: None,
         created_date: Some(record.created),
+        primary_region: super::replication::primary_region(record),
+        replication_status: super::replication::replicas_of(record)
+            .ok()
+            .filter(|replicas| !replicas.is_empty())
+            .map(|replicas| replicas.iter().map(|r| r.status()).collect()),
     }
 }
 
