@@ -391,4 +391,18 @@ mod tests {
         assert!(kept(&secrets, "primary-region", &["us-east-1"]).is_empty());
         assert_eq!(kept(&secrets, "owning-service", &["!x"]).len(), 2);
     }
+
+    #[test]
+    fn primary_region_is_a_prefix_of_a_replicated_secrets_primary_region() {
+        let mut replica = secret("replica", None, &[]);
+        replica.replication = Some(r#"{"replica":{"primary_region":"eu-west-1"}}"#.to_owned());
+        let mut primary = secret("primary", None, &[]);
+        primary.replication =
+            Some(r#"{"primary":{"replicas":[{"region":"ap-south-1"}]}}"#.to_owned());
+        let secrets = [replica, primary, secret("plain", None, &[])];
+        assert_eq!(kept(&secrets, "primary-region", &["eu-"]), ["replica"]);
+        assert_eq!(kept(&secrets, "primary-region", &["us-east-1"]), ["primary"]);
+        assert!(kept(&secrets, "primary-region", &["ap-south-1"]).is_empty());
+        assert_eq!(kept(&secrets, "primary-region", &["!eu"]), ["primary", "plain"]);
+    }
 }

@@ -12,11 +12,14 @@
 //! The state is the store's opaque `replication` column ([`Replication`]): a primary lists its
 //! replicas and their status; a replica names its primary's region.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use tresor_store::{Scope, SecretRecord, SecretTxn, Store, StoreError, VersionMeta, VersionPruning};
 use tresor_types::Region;
 
 use super::dto::ReplicationStatusType;
+use crate::rotation::run::is_empty_version;
 use crate::{Core, CoreError};
 
 /// A secret's replication state, as kept in its row.
@@ -217,6 +220,24 @@ impl Core {
         let key = self
             .keyring
             .resolve_key(&self.store, &scope, replica.kms_key_id.as_deref())?;
+        // Sealed before the replica's row is opened for writing: reads made inside a write's
+        // closure may not see this transaction's own writes (SQLite reads them elsewhere).
+        let held = self
+            .store
+            .find_secret_by_arn(&replica_arn)?
+            .ok_or_else(|| CoreError::Internal("a listed replica is missing".to_owned()))?;
+        let mut sealed = HashMap::new();
+        for version in &primary.versions {
+            let stale = match held.version(&version.version_id) {
+                None => true,
+                // A pending version the primary has since filled is copied again.
+                Some(copy) => is_empty_version(copy) && !is_empty_version(version),
+            };
+            if stale {
+                let copy = self.reseal(primary, version, &replica_arn, &key)?;
+                sealed.insert(version.version_id.as_str(), copy);
+            }
+        }
         self.store.update_secret(&replica_arn, |txn| {
             txn.record.description = primary.description.clone();
             txn.record.tags = primary.tags.clone();
@@ -226,17 +247,21 @@ impl Core {
                 .versions
                 .retain(|v| primary.version(&v.version_id).is_some());
             for version in &primary.versions {
-                if let Some(held) = txn
+                let id = version.version_id.as_str();
+                if let Some((meta, envelope)) = sealed.get(id) {
+                    txn.remove_version(id);
+                    txn.add_version(meta.clone(), envelope.clone());
+                    continue;
+                }
+                let copy = txn
                     .record
                     .versions
                     .iter_mut()
-                    .find(|v| v.version_id == version.version_id)
-                {
-                    held.stages = version.stages.clone();
-                    continue;
-                }
-                let (meta, envelope) = self.reseal(primary, version, &replica_arn, &key)?;
-                txn.add_version(meta, envelope);
+                    .find(|v| v.version_id == id)
+                    .ok_or_else(|| {
+                        CoreError::Internal("a replica changed while it was synced".to_owned())
+                    })?;
+                copy.stages = version.stages.clone();
             }
             Ok::<_, CoreError>(())
         })
@@ -256,7 +281,7 @@ impl Core {
             kms_key_id: key.key_id.clone(),
             ..version.clone()
         };
-        if crate::rotation::run::is_empty_version(version) {
+        if is_empty_version(version) {
             return Ok((meta, Vec::new()));
         }
         let envelope = self

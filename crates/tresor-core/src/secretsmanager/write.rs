@@ -264,6 +264,11 @@ impl Core {
             ..Access::to(Operation::CreateSecret)
         };
         self.authorize_new_secret(ctx, &arn, &name, &access)?;
+        // "To add replica Regions, you must also have secretsmanager:ReplicateSecretToRegions."
+        if replicas.is_some() {
+            let replicate = Access::to(Operation::ReplicateSecretToRegions);
+            self.authorize_new_secret(ctx, &arn, &name, &replicate)?;
+        }
 
         if let Some(existing) = self.store.find_secret_by_name(&scope, &name)? {
             return self.create_again(ctx, existing, token.as_deref(), value.as_ref());
