@@ -118,8 +118,9 @@ fn value_matches(key: &str, r: &SecretRecord, value: &str) -> bool {
             }
             all_found(words(value), &found)
         }
-        "primary-region" => super::replication::primary_region(r)
-            .is_some_and(|region| region.starts_with(value)),
+        "primary-region" => {
+            super::replication::primary_region(r).is_some_and(|region| region.starts_with(value))
+        }
         // Managed secrets don't exist here: no owning service.
         _ => false,
     }
@@ -401,8 +402,14 @@ mod tests {
             Some(r#"{"primary":{"replicas":[{"region":"ap-south-1"}]}}"#.to_owned());
         let secrets = [replica, primary, secret("plain", None, &[])];
         assert_eq!(kept(&secrets, "primary-region", &["eu-"]), ["replica"]);
-        assert_eq!(kept(&secrets, "primary-region", &["us-east-1"]), ["primary"]);
+        assert_eq!(
+            kept(&secrets, "primary-region", &["us-east-1"]),
+            ["primary"]
+        );
         assert!(kept(&secrets, "primary-region", &["ap-south-1"]).is_empty());
-        assert_eq!(kept(&secrets, "primary-region", &["!eu"]), ["primary", "plain"]);
+        assert_eq!(
+            kept(&secrets, "primary-region", &["!eu"]),
+            ["primary", "plain"]
+        );
     }
 }

@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use tresor_store::{Scope, SecretRecord, SecretTxn, Store, StoreError, VersionMeta, VersionPruning};
+use tresor_store::{
+    Scope, SecretRecord, SecretTxn, Store, StoreError, VersionMeta, VersionPruning,
+};
 use tresor_types::Region;
 
 use super::dto::ReplicationStatusType;

@@ -1,6 +1,5 @@
 //! `UpdateSecretVersionStage`: move or remove one staging label.
 
-
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;

@@ -407,14 +407,14 @@ impl Core {
         let prepared = self.prepare_version(ctx, &record, &token, &value)?;
         let (added, abandoned) =
             self.write_secret_version(&record.arn, &token, pruning(ctx.now), |txn| {
-                    ensure_not_deleted(&txn.record)?;
-                    let added = add_version(txn, &prepared, &stages, ctx.now)?;
-                    let abandoned = match added {
-                        Added::Created { .. } => Self::after_manual_write(txn, &token, ctx.now),
-                        Added::AlreadyThere { .. } => None,
-                    };
-                    Ok::<_, CoreError>((added, abandoned))
-                })?;
+                ensure_not_deleted(&txn.record)?;
+                let added = add_version(txn, &prepared, &stages, ctx.now)?;
+                let abandoned = match added {
+                    Added::Created { .. } => Self::after_manual_write(txn, &token, ctx.now),
+                    Added::AlreadyThere { .. } => None,
+                };
+                Ok::<_, CoreError>((added, abandoned))
+            })?;
         if let Some(event) = abandoned {
             self.audit_event_in_transaction(event)?;
         }
