@@ -375,3 +375,36 @@ def test_the_aws_cli_replicates_and_removes(server, sm):
     assert out["ReplicationStatus"] == []
     gone = server.aws("secretsmanager", "describe-secret", "--secret-id", name, region=OTHER, check=False)
     assert gone.returncode != 0 and "ResourceNotFoundException" in gone.stderr
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def user_client(server, actions, region=REGION):
+    iam = server.client("iam")
+    user = uniq("repl-user").replace("/", "-")
+    iam.create_user(UserName=user)
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+    iam.put_user_policy(UserName=user, PolicyName="sm", PolicyDocument=json.dumps(doc))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return server.client(region=region, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+
+
+def test_replica_regions_need_replicate_secret_to_regions(server, sm, other):
+    creator = user_client(server, ["secretsmanager:CreateSecret"])
+    name = uniq("repl")
+    expect_error(creator.create_secret, "AccessDeniedException", Name=name, SecretString="v",
+                 ClientRequestToken=token(), AddReplicaRegions=[{"Region": OTHER}])
+    expect_error(sm.describe_secret, "ResourceNotFoundException", NOT_FOUND, SecretId=name)
+    arn = creator.create_secret(Name=name, SecretString="v", ClientRequestToken=token())["ARN"]
+    expect_error(creator.replicate_secret_to_regions, "AccessDeniedException", SecretId=arn,
+                 AddReplicaRegions=[{"Region": OTHER}])
+    expect_error(other.describe_secret, "ResourceNotFoundException", NOT_FOUND, SecretId=name)
+
+    replicator = user_client(server, ["secretsmanager:ReplicateSecretToRegions"])
+    replicator.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[{"Region": OTHER}])
+    reader = user_client(server, ["secretsmanager:GetSecretValue"], region=OTHER)
+    assert reader.get_secret_value(SecretId=name)["SecretString"] == "v"
+    expect_error(reader.stop_replication_to_replica, "AccessDeniedException", SecretId=name)
+    assert other.describe_secret(SecretId=name)["PrimaryRegion"] == REGION
