@@ -65,6 +65,9 @@ def test_create_with_a_replica_region_copies_the_secret(sm, other):
 
     replica = other.describe_secret(SecretId=name)
     primary = sm.describe_secret(SecretId=name)
+    # Read above, in the replica's region: the primary shows when (a day, as AWS keeps it).
+    assert primary["ReplicationStatus"][0]["LastAccessedDate"] == replica["LastAccessedDate"]
+    assert "LastAccessedDate" not in primary
     assert replica["PrimaryRegion"] == REGION
     assert "ReplicationStatus" not in replica
     assert primary["PrimaryRegion"] == REGION

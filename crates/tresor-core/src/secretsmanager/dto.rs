@@ -333,6 +333,9 @@ pub struct ReplicationStatusType {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
+    /// When the replica was last read (`DescribeSecret` only); left out if it never was.
+    #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]
+    pub last_accessed_date: Option<Timestamp>,
 }
 
 /// `ReplicateSecretToRegions` and `RemoveRegionsFromReplication`.

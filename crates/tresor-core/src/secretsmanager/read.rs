@@ -236,6 +236,9 @@ impl Core {
             self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::DescribeSecret)?;
         let mut d = describe(&record);
         d.version_ids_to_stages = stages_map(&record);
+        if let Some(statuses) = d.replication_status.as_mut() {
+            self.replicas_last_accessed(&record, statuses)?;
+        }
         Ok(d)
     }
 

@@ -66,6 +66,7 @@ impl ReplicaState {
                     .clone()
                     .unwrap_or_else(|| "Replication succeeded".to_owned()),
             ),
+            last_accessed_date: None,
         }
     }
 }
@@ -194,6 +195,25 @@ impl Core {
             }
             Ok(out)
         })
+    }
+
+    /// Fill in `LastAccessedDate` of each replica region listed in `statuses` of `primary`:
+    /// when the replica in that region was last read.
+    pub(crate) fn replicas_last_accessed(
+        &self,
+        primary: &SecretRecord,
+        statuses: &mut [ReplicationStatusType],
+    ) -> Result<(), CoreError> {
+        for status in statuses.iter_mut() {
+            let Some(arn) = arn_in_region(&primary.arn, &status.region) else {
+                continue;
+            };
+            status.last_accessed_date = self
+                .store
+                .find_secret_labelled(tresor_store::SecretKey::Arn(&arn), None)?
+                .and_then(|replica| replica.last_accessed);
+        }
+        Ok(())
     }
 
     /// Bring every replica of the primary `arn` that is in sync to the primary's state as
