@@ -4,7 +4,7 @@
 //! list changed through [`Core::write_secret`], which then copies the primary into every
 //! replica in sync (see [`super::replication`]).
 
-use tresor_store::{SecretRecord, Store, StoreError};
+use tresor_store::{SecretKey, SecretRecord, Store, StoreError};
 
 use super::dto::*;
 use super::replication::{
@@ -172,6 +172,25 @@ impl Core {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Fill in `LastAccessedDate` of each replica region listed in `statuses` of `primary`:
+    /// when the replica in that region was last read.
+    pub(crate) fn replicas_last_accessed(
+        &self,
+        primary: &SecretRecord,
+        statuses: &mut [ReplicationStatusType],
+    ) -> Result<(), CoreError> {
+        for status in statuses.iter_mut() {
+            let Some(arn) = arn_in_region(&primary.arn, &status.region) else {
+                continue;
+            };
+            status.last_accessed_date = self
+                .store
+                .find_secret_labelled(SecretKey::Arn(&arn), None)?
+                .and_then(|replica| replica.last_accessed);
+        }
+        Ok(())
     }
 
     pub fn remove_regions_from_replication(

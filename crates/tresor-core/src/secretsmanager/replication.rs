@@ -197,25 +197,6 @@ impl Core {
         })
     }
 
-    /// Fill in `LastAccessedDate` of each replica region listed in `statuses` of `primary`:
-    /// when the replica in that region was last read.
-    pub(crate) fn replicas_last_accessed(
-        &self,
-        primary: &SecretRecord,
-        statuses: &mut [ReplicationStatusType],
-    ) -> Result<(), CoreError> {
-        for status in statuses.iter_mut() {
-            let Some(arn) = arn_in_region(&primary.arn, &status.region) else {
-                continue;
-            };
-            status.last_accessed_date = self
-                .store
-                .find_secret_labelled(tresor_store::SecretKey::Arn(&arn), None)?
-                .and_then(|replica| replica.last_accessed);
-        }
-        Ok(())
-    }
-
     /// Bring every replica of the primary `arn` that is in sync to the primary's state as
     /// this transaction sees it. Runs inside the transaction of the write to the primary.
     pub(crate) fn sync_replicas(&self, arn: &str) -> Result<(), CoreError> {
