@@ -154,18 +154,21 @@ impl Core {
         F: FnMut(&mut SecretTxn) -> Result<T, E>,
         E: From<StoreError> + From<CoreError>,
     {
-        self.store.atomically(|| {
-            let mut replicated = false;
-            let out = self.store.update_secret(arn, |txn| {
-                let out = guarded(txn, &mut f)?;
-                replicated = txn.record.replication.is_some();
-                Ok::<T, E>(out)
-            })?;
-            if replicated {
+        // A secret without replication (nearly every one) is written as before, with the
+        // store's own retries; a replicated one is written again, with its replicas, in one
+        // transaction.
+        let plain = self
+            .store
+            .update_secret(arn, |txn| plain_attempt(txn, &mut f));
+        match plain {
+            Ok(out) => Ok(out),
+            Err(Attempt::Failed(e)) => Err(e),
+            Err(Attempt::Replicated) => self.store.atomically(|| {
+                let out = self.store.update_secret(arn, |txn| guarded(txn, &mut f))?;
                 self.sync_replicas(arn)?;
-            }
-            Ok(out)
-        })
+                Ok(out)
+            }),
+        }
     }
 
     /// [`Self::write_secret`] for a write that adds the version `version_id`
@@ -181,20 +184,20 @@ impl Core {
         F: FnMut(&mut SecretTxn) -> Result<T, E>,
         E: From<StoreError> + From<CoreError>,
     {
-        self.store.atomically(|| {
-            let mut replicated = false;
-            let out = self
-                .store
-                .add_secret_version(arn, version_id, prune, |txn| {
-                    let out = guarded(txn, &mut f)?;
-                    replicated = txn.record.replication.is_some();
-                    Ok::<T, E>(out)
-                })?;
-            if replicated {
+        let plain = self
+            .store
+            .add_secret_version(arn, version_id, prune, |txn| plain_attempt(txn, &mut f));
+        match plain {
+            Ok(out) => Ok(out),
+            Err(Attempt::Failed(e)) => Err(e),
+            Err(Attempt::Replicated) => self.store.atomically(|| {
+                let out = self
+                    .store
+                    .add_secret_version(arn, version_id, prune, |txn| guarded(txn, &mut f))?;
                 self.sync_replicas(arn)?;
-            }
-            Ok(out)
-        })
+                Ok(out)
+            }),
+        }
     }
 
     /// Bring every replica of the primary `arn` that is in sync to the primary's state as
@@ -304,6 +307,36 @@ impl Core {
                 .seal_value(key, replica_arn, &version.version_id, kind, &value)?;
         Ok((meta, sealed))
     }
+}
+
+/// How the first, plain attempt of a write ended when it did not succeed.
+enum Attempt<E> {
+    Failed(E),
+    /// The secret is a primary or a replica: nothing was done, the write runs again with its
+    /// replicas (or is refused).
+    Replicated,
+}
+
+impl<E: From<StoreError>> From<StoreError> for Attempt<E> {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(E::from(e))
+    }
+}
+
+/// Run a write's closure on a secret without replication. A replicated one, or one the
+/// closure makes a primary, is left untouched (the transaction is rolled back).
+fn plain_attempt<T, E, F>(txn: &mut SecretTxn, f: &mut F) -> Result<T, Attempt<E>>
+where
+    F: FnMut(&mut SecretTxn) -> Result<T, E>,
+{
+    if txn.record.replication.is_some() {
+        return Err(Attempt::Replicated);
+    }
+    let out = f(txn).map_err(Attempt::Failed)?;
+    if txn.record.replication.is_some() {
+        return Err(Attempt::Replicated);
+    }
+    Ok(out)
 }
 
 /// Run a write's closure unless the secret is a replica.
