@@ -833,6 +833,33 @@ def test_upstream_key_rotation_reaches_the_next_call(h):
         assert h.usage(created["key_id"])["requests"] == 3
 
 
+def test_a_route_secret_under_a_customer_key_follows_the_keys_state(h):
+    kms = h.server.client("kms")
+    cmk = kms.create_key(Description="gateway route key")["KeyMetadata"]
+    with MockProvider("openai", key="sk-cmk-" + uuid.uuid4().hex) as mock:
+        secret = new_name("ai/cmk")
+        h.sm.create_secret(Name=secret, SecretString=mock.key, KmsKeyId=cmk["KeyId"])
+        route = h.cli("route", "create", new_name("r"), "--provider", mock.provider,
+                      "--secret-id", secret, "--base-url", mock.base_url)
+        # The caller holds no KMS permission: it is authorized for the route, never for the
+        # secret (the route's creator was, key included).
+        created = h.key(h.user(), [route["name"]])
+        client = h.openai(route["name"], created["key"])
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert mock.requests[-1].headers["authorization"] == f"Bearer {mock.key}"
+
+        kms.disable_key(KeyId=cmk["KeyId"])
+        time.sleep(1.05)  # the upstream key cache's bound
+        err = refused_once(h, route["name"], created["key"], "gpt-4o-mini", 503,
+                           openai.InternalServerError)
+        assert "its KMS key is not usable" in err.response.text
+        assert len(mock.requests) == 1
+
+        kms.enable_key(KeyId=cmk["KeyId"])
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert len(mock.requests) == 2
+
+
 def test_a_secret_without_a_key_is_503(h):
     with MockProvider("openai", key="unused") as mock:
         route = h.route(mock, provider_key=json.dumps({"not_api_key": "x"}))

@@ -35,10 +35,7 @@ pub fn run(command: AuditCommand) -> Result<(), String> {
 }
 
 fn unseal_store(store: &StoreBackend, key_file: Option<&Path>) -> Result<Keyring, String> {
-    let unsealer = match key_file {
-        Some(path) => unseal::from_key_file(path)?,
-        None => unseal::passphrase(false)?,
-    };
+    let unsealer = unseal::current_material(store, key_file)?;
     bootstrap::unseal(store, &unsealer).map_err(|e| e.to_string())
 }
 

@@ -38,6 +38,10 @@ pub enum Command {
     /// functions: create (prints the RotationLambdaARN to use), list, delete, logs; through a
     /// running server's admin API (the same AWS environment as `gateway`).
     Rotator(crate::rotation_cmd::RotatorArgs),
+    /// Unsealing by several people: submit a share to a sealed server (`unseal`), or change
+    /// the unseal material without re-encrypting data (`rekey`).
+    #[command(subcommand)]
+    Operator(crate::operator_cmd::OperatorCommand),
     /// Secrets' rotation: the status of every secret with rotation, and due rotations run now
     /// (`run-due`, optionally `--as-of` a later time and `--wait`ing for the outcome).
     Rotation(crate::rotation_cmd::RotationArgs),
@@ -182,8 +186,16 @@ pub struct InitArgs {
     #[arg(long, env = "TRESOR_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,
     /// Seal with a key file instead of a passphrase; created if it does not exist.
-    #[arg(long, env = "TRESOR_UNSEAL_KEY_FILE")]
+    #[arg(long, env = "TRESOR_UNSEAL_KEY_FILE", conflicts_with = "shares")]
     pub unseal_key_file: Option<PathBuf>,
+    /// Seal under a random unseal key split into this many Shamir shares (with
+    /// `--threshold`); the server then starts sealed until `tresor operator unseal` has been
+    /// given that many. The shares are printed once.
+    #[arg(long, requires = "threshold", value_parser = clap::value_parser!(u8).range(2..))]
+    pub shares: Option<u8>,
+    /// How many shares unseal (at least 2, at most `--shares`).
+    #[arg(long, requires = "shares", value_parser = clap::value_parser!(u8).range(2..))]
+    pub threshold: Option<u8>,
     /// How to print the root credentials.
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use tresor_core::bootstrap::{self, RootCredentials};
+use tresor_core::unsealing::Unsealing;
 use tresor_core::Core;
+use tresor_crypto::{Share, ShareScheme, Unsealer};
 use tresor_server::{ServerConfig, TlsFiles};
 use tresor_types::{AccountId, SecretBytes};
 
@@ -22,6 +24,7 @@ pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
         Command::Gateway(args) => crate::gateway_cmd::run(args),
         Command::Rotator(args) => crate::rotation_cmd::run_rotator(args),
         Command::Rotation(args) => crate::rotation_cmd::run_rotation(args),
+        Command::Operator(command) => crate::operator_cmd::run(command).map_err(prefixed),
     }
 }
 
@@ -46,40 +49,51 @@ fn init(args: InitArgs) -> Result<(), String> {
             ));
         }
     }
-    let unsealer = match &args.unseal_key_file {
-        Some(path) if path.exists() => unseal::from_key_file(path)?,
-        Some(path) => unseal::create_key_file(path)?,
-        None => unseal::passphrase(true)?,
+    let mut shares = None;
+    let unsealer = match (args.shares, args.threshold, &args.unseal_key_file) {
+        (Some(n), Some(k), _) => {
+            let scheme = ShareScheme::new(n, k).map_err(|e| e.to_string())?;
+            let (unsealer, split) = Unsealer::new_shares(scheme).map_err(|e| e.to_string())?;
+            shares = Some((split, k));
+            unsealer
+        }
+        (_, _, Some(path)) if path.exists() => unseal::from_key_file(path)?,
+        (_, _, Some(path)) => unseal::create_key_file(path)?,
+        _ => unseal::passphrase(true)?,
     };
     let store = location.open()?;
     let (_keyring, creds) =
         bootstrap::initialize(&store, &unsealer, &account).map_err(|e| e.to_string())?;
-    print_credentials(&creds, args.output);
+    print_credentials(&creds, args.output, shares);
     Ok(())
 }
 
-fn print_credentials(creds: &RootCredentials, output: Output) {
+fn print_credentials(creds: &RootCredentials, output: Output, shares: Option<(Vec<Share>, u8)>) {
     // Shown once, on purpose: this is the only way the user learns the root secret.
     let secret = String::from_utf8_lossy(creds.secret_access_key.expose());
-    match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({
-                "account_id": creds.account.as_str(),
-                "access_key_id": creds.access_key_id,
-                "secret_access_key": secret,
-            })
-        ),
-        Output::Text => {
+    let json = serde_json::json!({
+        "account_id": creds.account.as_str(),
+        "access_key_id": creds.access_key_id,
+        "secret_access_key": secret,
+    });
+    match (output, shares) {
+        (Output::Json, Some((shares, k))) => {
+            crate::operator_cmd::print_shares(&shares, k, Output::Json, Some(json));
+        }
+        (Output::Json, None) => println!("{json}"),
+        (Output::Text, shares) => {
             println!("Tresor store created for account {}.", creds.account);
             println!("Root credentials (shown only now; keep them safe):");
             println!("  AWS_ACCESS_KEY_ID={}", creds.access_key_id);
             println!("  AWS_SECRET_ACCESS_KEY={secret}");
+            if let Some((shares, k)) = shares {
+                crate::operator_cmd::print_shares(&shares, k, Output::Text, None);
+            }
         }
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -121,7 +135,7 @@ fn server(args: ServerArgs) -> Result<(), String> {
     let limits = args.limits();
     // The temporary directory lives as long as this function: dev data goes with the process.
     let mut _throwaway = None;
-    let (core, banner) = if args.dev {
+    let (opening, banner) = if args.dev {
         let account = account(&args.account_id)?;
         let dir = match &args.data_dir {
             Some(d) => d.clone(),
@@ -158,7 +172,7 @@ fn server(args: ServerArgs) -> Result<(), String> {
             throwaway: args.data_dir.is_none(),
         };
         (
-            Core::new(store, keyring).map_err(|e| e.to_string())?,
+            Opening::Open(Core::new(store, keyring).map_err(|e| e.to_string())?),
             Some(banner),
         )
     } else {
@@ -176,12 +190,19 @@ fn server(args: ServerArgs) -> Result<(), String> {
         .location()
         .map_err(|e| format!("production mode: {e} (or use --dev for a throw-away server)"))?;
         let store = location.open_existing()?;
-        let unsealer = match &args.unseal_key_file {
-            Some(path) => unseal::from_key_file(path)?,
-            None => unseal::passphrase(false)?,
-        };
-        let keyring = bootstrap::unseal(&store, &unsealer).map_err(|e| e.to_string())?;
-        (Core::new(store, keyring).map_err(|e| e.to_string())?, None)
+        match bootstrap::share_scheme(&store).map_err(|e| e.to_string())? {
+            // Sealed with shares: start sealed, and build the core once they are given.
+            Some(scheme) => (Opening::Sealed(Unsealing::new(store, scheme)), None),
+            None => {
+                let unsealer = match &args.unseal_key_file {
+                    Some(path) => unseal::from_key_file(path)?,
+                    None => unseal::passphrase(false)?,
+                };
+                let keyring = bootstrap::unseal(&store, &unsealer).map_err(|e| e.to_string())?;
+                let core = Core::new(store, keyring).map_err(|e| e.to_string())?;
+                (Opening::Open(core), None)
+            }
+        }
     };
 
     let rt = runtime()?;
@@ -216,11 +237,35 @@ fn server(args: ServerArgs) -> Result<(), String> {
                 tick: args.rotation_tick,
             },
         };
+        let mut shutdown = Box::pin(shutdown_signal());
+        let core = match opening {
+            Opening::Open(core) => core,
+            Opening::Sealed(unsealing) => {
+                let threshold = unsealing.progress().threshold;
+                println!("Sealed: waiting for {threshold} unseal key shares (tresor operator unseal --endpoint {scheme}://{addr}).");
+                tracing::info!(threshold, "sealed; waiting for unseal key shares");
+                let opened = tresor_server::serve_sealed(
+                    Arc::new(unsealing),
+                    &listener,
+                    &config,
+                    shutdown.as_mut(),
+                )
+                .await
+                .map_err(|e| format!("server failed: {e}"))?;
+                match opened {
+                    Some(core) => {
+                        println!("Unsealed.");
+                        core
+                    }
+                    None => return Ok(()),
+                }
+            }
+        };
         if args.disable_command_rotators {
             core.disable_command_rotators();
         }
         let core = Arc::new(core);
-        let served = tresor_server::serve(core.clone(), listener, config, shutdown_signal())
+        let served = tresor_server::serve(core.clone(), listener, config, shutdown)
             .await
             .map_err(|e| format!("server failed: {e}"));
         // The audit writer drains what is queued and signs a final checkpoint.
@@ -229,6 +274,13 @@ fn server(args: ServerArgs) -> Result<(), String> {
     })?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How the server starts: with the core (dev mode, a passphrase or a key file), or sealed
+/// until enough unseal key shares are given.
+enum Opening {
+    Open(Core),
+    Sealed(Unsealing),
 }
 
 struct DevBanner {

@@ -14,6 +14,7 @@ mod commands;
 mod gateway_cmd;
 mod location;
 mod migrate_cmd;
+mod operator_cmd;
 mod rotation_cmd;
 mod unseal;
 

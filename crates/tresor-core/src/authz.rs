@@ -189,12 +189,40 @@ impl Core {
         Self::decide(ctx, &policies, action, resource)
     }
 
+    /// [`Self::authorize`] as KMS evaluates a key's policy ([`tresor_policy::evaluate_key_policy`]):
+    /// `resource.policy` is the key policy, and without an Allow in it nothing is allowed.
+    pub fn authorize_by_key_policy(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: Resource<'_>,
+    ) -> Result<(), CoreError> {
+        let policies = self.caller_policies(ctx)?;
+        Self::decide_with(
+            ctx,
+            &policies,
+            action,
+            resource,
+            tresor_policy::evaluate_key_policy,
+        )
+    }
+
     /// [`Self::authorize`] with the caller's policies already read.
     pub(crate) fn decide(
         ctx: &RequestContext,
         policies: &CallerPolicies,
         action: &str,
         resource: Resource<'_>,
+    ) -> Result<(), CoreError> {
+        Self::decide_with(ctx, policies, action, resource, tresor_policy::evaluate)
+    }
+
+    fn decide_with(
+        ctx: &RequestContext,
+        policies: &CallerPolicies,
+        action: &str,
+        resource: Resource<'_>,
+        evaluate: fn(&AuthzRequest<'_>, &PolicySet<'_>) -> tresor_policy::Decision,
     ) -> Result<(), CoreError> {
         let caller = Self::caller(ctx);
         let source_ip = ctx.source_ip.as_deref().and_then(|ip| ip.parse().ok());
@@ -235,7 +263,7 @@ impl Core {
             resource_account: resource.account.map(AccountId::as_str),
             context: &keys,
         };
-        let decision = tresor_policy::evaluate(&req, &set);
+        let decision = evaluate(&req, &set);
         for e in &decision.errors {
             tracing::warn!(request_id = %ctx.request_id, error = ?e, "policy statement could not be evaluated");
         }

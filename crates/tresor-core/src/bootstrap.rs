@@ -1,7 +1,9 @@
 //! Creating and opening a store: `tresor init` (generate and seal the root key, create the
-//! account and its root credentials), unsealing at `tresor server` start, and dev mode.
+//! account and its root credentials), unsealing at `tresor server` start, and dev mode; and
+//! `tresor operator rekey`, which re-seals the root key under new unseal material without
+//! touching anything the root key encrypts.
 
-use tresor_crypto::{RootKey, Unsealer};
+use tresor_crypto::{RootKey, ShareScheme, Unsealer};
 use tresor_store::{AccessKeyRecord, AccessKeyStatus, Store, StoreError};
 use tresor_types::{AccountId, SecretBytes, Timestamp};
 
@@ -30,6 +32,8 @@ pub enum BootstrapError {
     DevStore,
     #[error("cannot unseal the store: {0}")]
     Unseal(String),
+    #[error("the sealed root key changed while rekeying (another rekey?); nothing was changed")]
+    RekeyRaced,
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -73,6 +77,45 @@ pub fn unseal(store: &StoreBackend, unsealer: &Unsealer) -> Result<Keyring, Boot
     let root = tresor_crypto::unseal_root_key(&sealed, unsealer)
         .map_err(|e| BootstrapError::Unseal(e.to_string()))?;
     Ok(Keyring::new(root))
+}
+
+/// The share scheme of a production store sealed with shares (its server starts sealed and
+/// waits for `tresor operator unseal`); `None` for a passphrase or key file.
+pub fn share_scheme(store: &StoreBackend) -> Result<Option<ShareScheme>, BootstrapError> {
+    if store.get_meta(META_MODE)?.as_deref() == Some(b"dev".as_slice()) {
+        return Err(BootstrapError::DevStore);
+    }
+    let sealed = store
+        .get_meta(META_SEALED_ROOT_KEY)?
+        .ok_or(BootstrapError::NotInitialized)?;
+    tresor_crypto::sealed_root_key_scheme(&sealed)
+        .map_err(|e| BootstrapError::Unseal(e.to_string()))
+}
+
+/// `tresor operator rekey`: unseal the root key with the `current` material and seal the same
+/// root key under `new`, replacing the stored blob only if nobody changed it meanwhile. Data
+/// keys, KMS keys and access keys stay as they are (they are wrapped by the root key, which
+/// does not change). A wrong `current` changes nothing.
+pub fn rekey(
+    store: &StoreBackend,
+    current: &Unsealer,
+    new: &Unsealer,
+) -> Result<(), BootstrapError> {
+    if store.get_meta(META_MODE)?.as_deref() == Some(b"dev".as_slice()) {
+        return Err(BootstrapError::DevStore);
+    }
+    let sealed = store
+        .get_meta(META_SEALED_ROOT_KEY)?
+        .ok_or(BootstrapError::NotInitialized)?;
+    let root = tresor_crypto::unseal_root_key(&sealed, current)
+        .map_err(|e| BootstrapError::Unseal(e.to_string()))?;
+    let resealed = tresor_crypto::seal_root_key(&root, new)
+        .map_err(|e| BootstrapError::Unseal(e.to_string()))?;
+    match store.replace_meta(META_SEALED_ROOT_KEY, &sealed, &resealed) {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => Err(BootstrapError::RekeyRaced),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The account a production store was initialized for.

@@ -98,6 +98,10 @@ pub enum KmsError {
     LimitExceeded,
     KeyUnavailable,
     InvalidGrantToken,
+    /// A reserved name (`alias/aws/…`).
+    NotAuthorized,
+    DryRunOperation,
+    CustomKeyStoreNotFound,
 }
 
 impl KmsError {
@@ -119,6 +123,9 @@ impl KmsError {
             Self::LimitExceeded => "LimitExceededException",
             Self::KeyUnavailable => "KeyUnavailableException",
             Self::InvalidGrantToken => "InvalidGrantTokenException",
+            Self::NotAuthorized => "NotAuthorizedException",
+            Self::DryRunOperation => "DryRunOperationException",
+            Self::CustomKeyStoreNotFound => "CustomKeyStoreNotFoundException",
         }
     }
 }

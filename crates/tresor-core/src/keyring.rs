@@ -39,6 +39,9 @@ pub struct Keyring {
     rotation_token: SecretBytes,
     rotator_seal: SecretBytes,
     materials: RwLock<HashMap<MaterialId, Arc<KeyMaterial>>>,
+    /// The key id of each scope's AWS managed secrets key, once seen: it never changes, so a
+    /// read under it needs no store read to know it needs no KMS check.
+    default_keys: RwLock<HashMap<(String, String), String>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -68,7 +71,69 @@ impl Keyring {
             rotation_token,
             rotator_seal,
             materials: RwLock::new(HashMap::new()),
+            default_keys: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Whether a secret's `KmsKeyId` (or its absence) names the scope's AWS managed key
+    /// `alias/aws/secretsmanager`, by alias name or alias ARN, without a store read.
+    pub fn names_default_key(scope: &Scope, kms_key_id: Option<&str>) -> bool {
+        let Some(id) = kms_key_id.map(str::trim).filter(|s| !s.is_empty()) else {
+            return true;
+        };
+        let bare = id
+            .strip_prefix(&format!("arn:aws:kms:{}:{}:", scope.region, scope.account))
+            .unwrap_or(id);
+        bare == DEFAULT_SECRETS_KEY_ALIAS
+    }
+
+    /// Whether `key_id` is the scope's AWS managed secrets key. Answered from memory once the
+    /// scope's default key has been seen; before that by one lookup of its alias.
+    pub fn is_default_key(
+        &self,
+        store: &StoreBackend,
+        scope: &Scope,
+        key_id: &str,
+    ) -> Result<bool, CoreError> {
+        let slot = (
+            scope.account.as_str().to_owned(),
+            scope.region.as_str().to_owned(),
+        );
+        let known = self
+            .default_keys
+            .read()
+            .ok()
+            .and_then(|m| m.get(&slot).map(|default| default == key_id));
+        if let Some(is_default) = known {
+            return Ok(is_default);
+        }
+        match store.get_kms_key_by_alias(scope, DEFAULT_SECRETS_KEY_ALIAS)? {
+            Some(key) => {
+                self.remember_default(&key);
+                Ok(key.key_id == key_id)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn remember_default(&self, key: &KmsKeyRecord) {
+        if let Ok(mut known) = self.default_keys.write() {
+            known.insert(
+                (
+                    key.scope.account.as_str().to_owned(),
+                    key.scope.region.as_str().to_owned(),
+                ),
+                key.key_id.clone(),
+            );
+        }
+    }
+
+    /// The id of the KMS key an envelope was sealed under, from its header. A malformed
+    /// envelope is a `DecryptionFailure`.
+    pub fn sealed_by(envelope: &[u8]) -> Result<String, CoreError> {
+        tresor_crypto::envelope_header(envelope)
+            .map(|h| h.key_id)
+            .map_err(|_| decryption_failure())
     }
 
     /// The default secrets key of a scope, created on first use.
@@ -78,6 +143,7 @@ impl Keyring {
         scope: &Scope,
     ) -> Result<KmsKeyRecord, CoreError> {
         if let Some(k) = store.get_kms_key_by_alias(scope, DEFAULT_SECRETS_KEY_ALIAS)? {
+            self.remember_default(&k);
             return Ok(k);
         }
         let key_id = uuid::Uuid::new_v4().to_string();
@@ -100,7 +166,10 @@ impl Keyring {
         let wrapped = self.root.wrap_key(&material, &wrap_aad(&record, 1))?;
         record.versions.push((1, wrapped));
         match store.put_kms_key(&record) {
-            Ok(()) => Ok(record),
+            Ok(()) => {
+                self.remember_default(&record);
+                Ok(record)
+            }
             // Another request created it first: use theirs.
             Err(tresor_store::StoreError::Conflict) => store
                 .get_kms_key_by_alias(scope, DEFAULT_SECRETS_KEY_ALIAS)?
@@ -116,15 +185,13 @@ impl Keyring {
         scope: &Scope,
         kms_key_id: Option<&str>,
     ) -> Result<KmsKeyRecord, CoreError> {
-        let Some(id) = kms_key_id.filter(|s| !s.is_empty()) else {
-            return self.default_key(store, scope);
+        let id = match kms_key_id {
+            Some(id) if !Self::names_default_key(scope, Some(id)) => id,
+            _ => return self.default_key(store, scope),
         };
         let bare = id
             .strip_prefix(&format!("arn:aws:kms:{}:{}:", scope.region, scope.account))
             .unwrap_or(id);
-        if bare == DEFAULT_SECRETS_KEY_ALIAS {
-            return self.default_key(store, scope);
-        }
         let found = if bare.starts_with("alias/") {
             store.get_kms_key_by_alias(scope, bare)?
         } else {
@@ -135,6 +202,29 @@ impl Keyring {
                 "The KMS key {id} can't be found in this account and Region."
             ))
         })
+    }
+
+    /// Fresh 256-bit material for version `version` of `key`, wrapped by the root key (what
+    /// `CreateKey` and a rotation store; the plaintext never leaves this function).
+    pub fn wrap_new_material(
+        &self,
+        key: &KmsKeyRecord,
+        version: u32,
+    ) -> Result<Vec<u8>, CoreError> {
+        let material = KeyMaterial::generate()?;
+        Ok(self.root.wrap_key(&material, &wrap_aad(key, version))?)
+    }
+
+    /// Forget every unwrapped version of a key (it was destroyed): nothing opens under it
+    /// again in this process. Other nodes' caches forget it when they restart.
+    pub fn forget_key(&self, scope: &Scope, key_id: &str) {
+        if let Ok(mut cache) = self.materials.write() {
+            cache.retain(|id, _| {
+                !(id.key_id == key_id
+                    && id.account == scope.account.as_str()
+                    && id.region == scope.region.as_str())
+            });
+        }
     }
 
     fn material(&self, key: &KmsKeyRecord, version: u32) -> Result<Arc<KeyMaterial>, CoreError> {
@@ -190,8 +280,10 @@ impl Keyring {
         )?)
     }
 
-    /// Open one secret version's value. Any mismatch (another secret's or version's ciphertext,
-    /// a tampered byte, a missing key) is a `DecryptionFailure`.
+    /// Open one secret version's value sealed under the scope's AWS managed key (the caller
+    /// checked [`Keyring::is_default_key`]; a customer key is opened with
+    /// [`Keyring::open_value_under`] once KMS allowed it). Any mismatch (another secret's or
+    /// version's ciphertext, a tampered byte, a missing key) is a `DecryptionFailure`.
     pub fn open_value(
         &self,
         store: &StoreBackend,
@@ -200,16 +292,14 @@ impl Keyring {
         version_id: &str,
         envelope: &[u8],
     ) -> Result<(ValueKind, SecretBytes), CoreError> {
-        let failure = || {
-            CoreError::DecryptionFailure(
-                "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
-                    .to_owned(),
-            )
-        };
+        let failure = decryption_failure;
         let header = tresor_crypto::envelope_header(envelope).map_err(|_| failure())?;
-        // A key's material never changes and keys are never deleted, so material unwrapped
-        // once for this scope answers without reading the key again. (Disabling or deleting
-        // keys, once the KMS API can, must clear this cache on every node.)
+        // A key version's material never changes, so material unwrapped once for this scope
+        // answers without reading the key again. A customer key's state (disabled, pending
+        // deletion) is checked by the caller on every use, before its material is; the AWS
+        // managed key can be neither disabled nor deleted. A destroyed key is forgotten on the
+        // node that destroys it ([`Self::forget_key`]); other nodes keep theirs until they
+        // restart, but refuse to use it, since its record is gone.
         let cached =
             self.cached_material(&MaterialId::of(scope, &header.key_id, header.key_version));
         let material = match cached {
@@ -221,15 +311,65 @@ impl Keyring {
                 self.material(&key, header.key_version)?
             }
         };
-        let ctx = EncryptionContext::secret_version(secret_arn, version_id);
-        let plain =
-            tresor_crypto::open_envelope(&material, &ctx, envelope).map_err(|_| failure())?;
-        let (kind, value) = match plain.expose().split_first() {
-            Some((1, rest)) => (ValueKind::String, rest),
-            Some((2, rest)) => (ValueKind::Binary, rest),
-            _ => return Err(failure()),
-        };
-        Ok((kind, SecretBytes::from_slice(value)))
+        open_with(&material, secret_arn, version_id, envelope)
+    }
+
+    /// Open one secret version's value sealed under `key`, a key KMS has just allowed for
+    /// this use. An envelope sealed under another key is a `DecryptionFailure`.
+    pub fn open_value_under(
+        &self,
+        key: &KmsKeyRecord,
+        secret_arn: &str,
+        version_id: &str,
+        envelope: &[u8],
+    ) -> Result<(ValueKind, SecretBytes), CoreError> {
+        let header = tresor_crypto::envelope_header(envelope).map_err(|_| decryption_failure())?;
+        if header.key_id != key.key_id {
+            return Err(decryption_failure());
+        }
+        let material = self.material(key, header.key_version)?;
+        open_with(&material, secret_arn, version_id, envelope)
+    }
+
+    /// Seal a KMS `CiphertextBlob` (Encrypt, GenerateDataKey, ReEncrypt) under the key's
+    /// latest version, bound to the request's encryption context.
+    pub fn seal_kms_blob(
+        &self,
+        key: &KmsKeyRecord,
+        context: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CoreError> {
+        let (version, _) = key.versions.last().ok_or_else(|| {
+            CoreError::Internal(format!("KMS key {} has no key material", key.key_id))
+        })?;
+        let material = self.material(key, *version)?;
+        Ok(tresor_crypto::seal_ciphertext_blob(
+            &material,
+            &key.key_id,
+            *version,
+            context,
+            plaintext,
+        )?)
+    }
+
+    /// Open a KMS `CiphertextBlob` of `key` under the key version its header names (old
+    /// versions stay after rotation). `None` when the blob does not open: a version the key
+    /// does not have, another context, another key's blob or a changed byte, which KMS answers
+    /// alike (`InvalidCiphertextException`).
+    pub fn open_kms_blob(
+        &self,
+        key: &KmsKeyRecord,
+        header: &tresor_crypto::CiphertextBlobHeader,
+        context: &EncryptionContext,
+        blob: &[u8],
+    ) -> Result<Option<SecretBytes>, CoreError> {
+        if header.key_id != key.key_id
+            || !key.versions.iter().any(|(v, _)| *v == header.key_version)
+        {
+            return Ok(None);
+        }
+        let material = self.material(key, header.key_version)?;
+        Ok(tresor_crypto::open_ciphertext_blob(&material, context, blob).ok())
     }
 
     /// A keyed digest of a value, bound to its secret: lets a repeated `ClientRequestToken` be
@@ -325,6 +465,33 @@ impl Keyring {
     }
 }
 
+/// Secrets Manager's answer for a value it cannot open (AWS's words).
+pub(crate) fn decryption_failure() -> CoreError {
+    CoreError::DecryptionFailure(
+        "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
+            .to_owned(),
+    )
+}
+
+/// Open a secret version's envelope with unwrapped key material, bound to
+/// `{SecretARN, SecretVersionId}`.
+fn open_with(
+    material: &KeyMaterial,
+    secret_arn: &str,
+    version_id: &str,
+    envelope: &[u8],
+) -> Result<(ValueKind, SecretBytes), CoreError> {
+    let ctx = EncryptionContext::secret_version(secret_arn, version_id);
+    let plain =
+        tresor_crypto::open_envelope(material, &ctx, envelope).map_err(|_| decryption_failure())?;
+    let (kind, value) = match plain.expose().split_first() {
+        Some((1, rest)) => (ValueKind::String, rest),
+        Some((2, rest)) => (ValueKind::Binary, rest),
+        _ => return Err(decryption_failure()),
+    };
+    Ok((kind, SecretBytes::from_slice(value)))
+}
+
 /// Unwrapped key material is cached per (scope, key id, key version): the scope is part of the
 /// id so a key of another account or region is never found through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -345,3 +512,7 @@ impl MaterialId {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "keyring_kms_blob_tests.rs"]
+mod kms_blob_tests;

@@ -35,6 +35,7 @@ mod principals;
 pub mod rotation;
 pub mod secretsmanager;
 pub mod sts;
+pub mod unsealing;
 pub mod validate;
 
 pub use audit::AuditTicket;

@@ -10,6 +10,8 @@ pub enum UnsealMethod {
     Passphrase,
     /// HKDF over the 32 bytes of a key file.
     KeyFile,
+    /// HKDF over an unseal key rebuilt from Shamir shares.
+    Shares,
 }
 
 impl fmt::Display for UnsealMethod {
@@ -17,6 +19,7 @@ impl fmt::Display for UnsealMethod {
         f.write_str(match self {
             Self::Passphrase => "a passphrase",
             Self::KeyFile => "a key file",
+            Self::Shares => "unseal key shares",
         })
     }
 }
@@ -43,6 +46,10 @@ pub enum CryptoError {
     /// A key file could not be parsed. The message describes the shape, never the contents.
     #[error("invalid key file: {0}")]
     KeyFile(String),
+    /// A Shamir share or share scheme is malformed. The message describes the shape, never a
+    /// share's text.
+    #[error("invalid share: {0}")]
+    Share(&'static str),
     /// The crypto library or the system random number generator failed, or a caller passed
     /// arguments outside what this crate supports.
     #[error("internal cryptography error: {0}")]
@@ -62,6 +69,12 @@ fn wrong_unseal_key_message(sealed_with: UnsealMethod, given: UnsealMethod) -> &
         }
         (UnsealMethod::KeyFile, UnsealMethod::Passphrase) => {
             "this store is sealed with a key file, not a passphrase"
+        }
+        // Says nothing about which share was wrong: the combined key is all there is to check.
+        (UnsealMethod::Shares, UnsealMethod::Shares) => "the shares do not open this store",
+        (UnsealMethod::Shares, _) => "this store is sealed with unseal key shares",
+        (_, UnsealMethod::Shares) => {
+            "this store is sealed with a passphrase or key file, not unseal key shares"
         }
     }
 }

@@ -5,16 +5,19 @@
 //! | offset | size | field                                                              |
 //! |-------:|-----:|--------------------------------------------------------------------|
 //! |      0 |    1 | format version = 1                                                 |
-//! |      1 |    1 | method: 1 = passphrase (Argon2id), 2 = key file (HKDF-SHA256)      |
-//! |      2 |    4 | Argon2id memory cost in KiB (`m`), 0 for a key file                |
-//! |      6 |    4 | Argon2id iterations (`t`), 0 for a key file                        |
-//! |     10 |    4 | Argon2id lanes (`p`), 0 for a key file                             |
-//! |     14 |   16 | random salt (Argon2id salt, or HKDF salt for a key file)           |
+//! |      1 |    1 | method: 1 = passphrase (Argon2id), 2 = key file, 3 = shares (HKDF) |
+//! |      2 |    4 | Argon2id memory cost in KiB (`m`), 0 otherwise                     |
+//! |      6 |    4 | Argon2id iterations (`t`); for shares the threshold K; else 0      |
+//! |     10 |    4 | Argon2id lanes (`p`); for shares the number of shares N; else 0    |
+//! |     14 |   16 | random salt (Argon2id salt, or HKDF salt)                          |
 //! |     30 |   12 | AES-256-GCM nonce                                                  |
 //! |     42 |   48 | AES-256-GCM ciphertext of the 32-byte root key, then the 16-byte tag |
 //!
 //! The AAD is `"tresor-root-key/v1"` followed by bytes 0..30 (the header), so the method, the
 //! parameters and the salt are authenticated along with the key.
+//!
+//! With shares (method 3) the key-encryption key comes from a random 32-byte unseal key that
+//! `crate::shamir` splits; the blob records N and K but nothing about any share.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
@@ -23,17 +26,20 @@ use tresor_types::SecretBytes;
 use zeroize::Zeroizing;
 
 use crate::aead::{gcm_open, gcm_seal, KEY_LEN, NONCE_LEN, TAG_LEN};
+use crate::shamir::{ShareScheme, SHAMIR_SECRET_LEN};
 use crate::util::{fill_random, hkdf_sha256_32, Reader};
 use crate::{CryptoError, RootKey, UnsealMethod};
 
 const SEALED_ROOT_VERSION: u8 = 1;
 const METHOD_PASSPHRASE: u8 = 1;
 const METHOD_KEY_FILE: u8 = 2;
+const METHOD_SHARES: u8 = 3;
 const SALT_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + 1 + 12 + SALT_LEN;
 const SEALED_ROOT_LEN: usize = HEADER_LEN + NONCE_LEN + KEY_LEN + TAG_LEN;
 const ROOT_AAD_PREFIX: &[u8] = b"tresor-root-key/v1";
 const KEY_FILE_KEK_INFO: &[u8] = b"tresor/key-file-kek/v1";
+const SHARES_KEK_INFO: &[u8] = b"tresor/shares-kek/v1";
 
 /// Length of a key file's key: 32 raw bytes.
 pub const KEY_FILE_LEN: usize = 32;
@@ -78,6 +84,12 @@ pub enum Unsealer {
     Passphrase(SecretBytes),
     /// The 32 raw bytes of a key file, as returned by [`parse_key_file`].
     KeyFile(SecretBytes),
+    /// The 32-byte unseal key that Shamir shares carry ([`crate::combine_shares`]), and the
+    /// scheme recorded when sealing (unsealing reads N and K from the sealed blob instead).
+    Shares {
+        unseal_key: SecretBytes,
+        scheme: ShareScheme,
+    },
 }
 
 impl Unsealer {
@@ -85,7 +97,21 @@ impl Unsealer {
         match self {
             Self::Passphrase(_) => UnsealMethod::Passphrase,
             Self::KeyFile(_) => UnsealMethod::KeyFile,
+            Self::Shares { .. } => UnsealMethod::Shares,
         }
+    }
+
+    /// A new random unseal key split into shares: the unsealer to seal with, and the shares to
+    /// hand out (each once).
+    pub fn new_shares(scheme: ShareScheme) -> Result<(Self, Vec<crate::Share>), CryptoError> {
+        let mut key = Zeroizing::new([0u8; SHAMIR_SECRET_LEN]);
+        fill_random(key.as_mut_slice())?;
+        let shares = crate::split_secret(&key, scheme)?;
+        let unsealer = Self::Shares {
+            unseal_key: SecretBytes::from_slice(key.as_slice()),
+            scheme,
+        };
+        Ok((unsealer, shares))
     }
 }
 
@@ -121,6 +147,15 @@ pub fn seal_root_key_with_params(
                 p: 0,
             }
         }
+        Unsealer::Shares { scheme, .. } => {
+            let scheme = ShareScheme::new(scheme.shares, scheme.threshold)?;
+            header.push(METHOD_SHARES);
+            Argon2Params {
+                m_kib: 0,
+                t: u32::from(scheme.threshold),
+                p: u32::from(scheme.shares),
+            }
+        }
     };
     header.extend_from_slice(&stored_params.m_kib.to_be_bytes());
     header.extend_from_slice(&stored_params.t.to_be_bytes());
@@ -138,6 +173,25 @@ pub fn seal_root_key_with_params(
 /// knows whether to prompt for a passphrase or read a key file).
 pub fn sealed_root_key_method(sealed: &[u8]) -> Result<UnsealMethod, CryptoError> {
     parse_sealed_root(sealed).map(|s| s.method)
+}
+
+/// The share scheme (N shares, threshold K) a root key sealed with shares records; `None` for
+/// a passphrase or key file.
+pub fn sealed_root_key_scheme(sealed: &[u8]) -> Result<Option<ShareScheme>, CryptoError> {
+    let parsed = parse_sealed_root(sealed)?;
+    Ok(match parsed.method {
+        UnsealMethod::Shares => Some(shares_scheme(parsed.params)?),
+        _ => None,
+    })
+}
+
+fn shares_scheme(params: Argon2Params) -> Result<ShareScheme, CryptoError> {
+    let threshold = u8::try_from(params.t).map_err(|_| CryptoError::MalformedSealedKey)?;
+    let shares = u8::try_from(params.p).map_err(|_| CryptoError::MalformedSealedKey)?;
+    if params.m_kib != 0 {
+        return Err(CryptoError::MalformedSealedKey);
+    }
+    ShareScheme::new(shares, threshold).map_err(|_| CryptoError::MalformedSealedKey)
 }
 
 /// Unseals a root key sealed by [`seal_root_key`]. A wrong passphrase or key file, or an
@@ -184,6 +238,7 @@ fn parse_sealed_root(sealed: &[u8]) -> Result<SealedRoot<'_>, CryptoError> {
     let method = match r.u8()? {
         METHOD_PASSPHRASE => UnsealMethod::Passphrase,
         METHOD_KEY_FILE => UnsealMethod::KeyFile,
+        METHOD_SHARES => UnsealMethod::Shares,
         _ => return Err(CryptoError::MalformedSealedKey),
     };
     let params = Argon2Params {
@@ -201,6 +256,7 @@ fn parse_sealed_root(sealed: &[u8]) -> Result<SealedRoot<'_>, CryptoError> {
                     p: 0,
                 }
         }
+        UnsealMethod::Shares => shares_scheme(params).is_ok(),
     };
     if !params_ok {
         return Err(CryptoError::MalformedSealedKey);
@@ -244,6 +300,12 @@ fn derive_kek(
                 )));
             }
             Ok(hkdf_sha256_32(salt, key.expose(), KEY_FILE_KEK_INFO))
+        }
+        Unsealer::Shares { unseal_key, .. } => {
+            if unseal_key.len() != SHAMIR_SECRET_LEN {
+                return Err(CryptoError::Share("the unseal key must be 32 bytes"));
+            }
+            Ok(hkdf_sha256_32(salt, unseal_key.expose(), SHARES_KEK_INFO))
         }
     }
 }
@@ -563,5 +625,65 @@ mod tests {
             seal_root_key(&RootKey::generate().unwrap(), &short),
             Err(CryptoError::KeyFile(_))
         ));
+    }
+
+    #[test]
+    fn shares_round_trip_and_record_the_scheme_only() {
+        let root = RootKey::generate().unwrap();
+        let scheme = ShareScheme::new(5, 3).unwrap();
+        let (unsealer, shares) = Unsealer::new_shares(scheme).unwrap();
+        let sealed = seal_root_key(&root, &unsealer).unwrap();
+        assert_eq!(sealed.len(), SEALED_ROOT_LEN);
+        assert_eq!(
+            &sealed[..14],
+            &[1, METHOD_SHARES, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 5]
+        );
+        assert_eq!(
+            sealed_root_key_method(&sealed).unwrap(),
+            UnsealMethod::Shares
+        );
+        assert_eq!(sealed_root_key_scheme(&sealed).unwrap(), Some(scheme));
+        for share in &shares {
+            let text = share.encode();
+            assert!(!sealed
+                .windows(16)
+                .any(|w| text.expose().windows(16).any(|t| t == w)));
+        }
+        let key = crate::combine_shares(&[shares[4].clone(), shares[0].clone(), shares[2].clone()])
+            .unwrap();
+        let given = Unsealer::Shares {
+            unseal_key: key,
+            scheme,
+        };
+        assert!(same_root(&root, &unseal_root_key(&sealed, &given).unwrap()));
+
+        let too_few = crate::combine_shares(&shares[..2]).unwrap();
+        let err = unseal_root_key(
+            &sealed,
+            &Unsealer::Shares {
+                unseal_key: too_few,
+                scheme,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the shares do not open this store");
+        let err = unseal_root_key(&sealed, &pass("pw")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "this store is sealed with unseal key shares"
+        );
+        assert_eq!(
+            format!("{given:?}"),
+            "Shares { unseal_key: [REDACTED], scheme: ShareScheme { shares: 5, threshold: 3 } }"
+        );
+        // A header claiming a threshold of 1 or more shares than 255 is malformed.
+        for (offset, value) in [(6, 1u32), (10, 256), (6, 6), (2, 1)] {
+            let mut bad = sealed.clone();
+            bad[offset..offset + 4].copy_from_slice(&value.to_be_bytes());
+            assert!(matches!(
+                sealed_root_key_scheme(&bad),
+                Err(CryptoError::MalformedSealedKey)
+            ));
+        }
     }
 }

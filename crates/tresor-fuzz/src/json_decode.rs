@@ -1,5 +1,6 @@
-//! awsJson: the body of a Secrets Manager (or CloudTrail `LookupEvents`) request decoded into
-//! its typed request, through the server's own decoder.
+//! awsJson: the body of a Secrets Manager, KMS cryptographic (`Encrypt`, `Decrypt`, …) or
+//! CloudTrail `LookupEvents` request decoded into its typed request, through the server's own
+//! decoder.
 //!
 //! Input: the operation name on the first line, the body after it
 //! (`GetSecretValue\n{"SecretId":"prod/db"}`).
@@ -11,7 +12,7 @@
 //!   quote the body (which may hold a secret value).
 
 use tresor_core::secretsmanager::Operation;
-use tresor_server::fuzzing::decode_json_request;
+use tresor_server::fuzzing::{decode_json_request, kms_cryptographic};
 
 /// The sentences the decoder may answer with, before ` (line N, column M).`.
 const MESSAGES: [&str; 3] = [
@@ -29,7 +30,9 @@ pub fn run(data: &[u8]) {
     let Ok(operation) = std::str::from_utf8(operation) else {
         return;
     };
-    let known = operation == "LookupEvents" || Operation::from_name(operation).is_some();
+    let known = operation == "LookupEvents"
+        || Operation::from_name(operation).is_some()
+        || kms_cryptographic(operation).is_some();
     let decoded = decode_json_request(operation, body);
     if !known {
         assert_eq!(

@@ -20,6 +20,7 @@ pub mod audit_export;
 pub mod gateway_wire;
 pub mod identifiers;
 pub mod json_decode;
+pub mod kms_ciphertext_blob;
 pub mod policy;
 pub mod query_decode;
 pub mod sigv4;
@@ -37,4 +38,5 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("identifiers", identifiers::run),
     ("audit_export", audit_export::run),
     ("gateway_wire", gateway_wire::run),
+    ("kms_ciphertext_blob", kms_ciphertext_blob::run),
 ];

@@ -80,6 +80,11 @@ fn gateway_wire_corpus() {
     replay_corpus("gateway_wire");
 }
 
+#[test]
+fn kms_ciphertext_blob_corpus() {
+    replay_corpus("kms_ciphertext_blob");
+}
+
 /// Every target has a fuzz target file, a corpus and a replay test above, and nothing else
 /// does: a target added to one place and not the others would go unreplayed.
 #[test]

@@ -30,8 +30,8 @@ mod syntax;
 pub use condition::{BaseOperator, ConditionOperator, SetQualifier};
 pub use error::PolicyError;
 pub use eval::{
-    evaluate, AuthzRequest, Caller, ConditionContext, Decision, DecisionKind, NamedPolicy,
-    PolicySet, PolicySource, PrincipalKind, StatementError, StatementRef,
+    evaluate, evaluate_key_policy, AuthzRequest, Caller, ConditionContext, Decision, DecisionKind,
+    NamedPolicy, PolicySet, PolicySource, PrincipalKind, StatementError, StatementRef,
 };
 pub use model::{
     ActionSpec, ConditionClause, Effect, Policy, PolicyKind, PolicyVersion, PrincipalMap,

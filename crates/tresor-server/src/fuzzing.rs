@@ -16,12 +16,16 @@ use crate::dispatch::decode_body;
 /// Decodes an awsJson body into the typed request of `operation` exactly as the server does
 /// before running it, and drops the result.
 ///
-/// `operation` is a Secrets Manager operation name (`GetSecretValue`) or CloudTrail's
-/// `LookupEvents`; any other name is `UnknownOperation`. A body that does not decode is the
+/// `operation` is a Secrets Manager operation name (`GetSecretValue`), one of KMS's
+/// cryptographic operations (`Encrypt`, `Decrypt`, …) or CloudTrail's `LookupEvents`; any
+/// other name is `UnknownOperation`. A body that does not decode is the
 /// server's `SerializationException`, message included.
 pub fn decode_json_request(operation: &str, body: &[u8]) -> Result<(), CoreError> {
     if operation == "LookupEvents" {
         return decode_for(Core::lookup_events, body);
+    }
+    if let Some(op) = kms_cryptographic(operation) {
+        return decode_kms_crypto(op, body);
     }
     let op = Operation::from_name(operation)
         .ok_or_else(|| CoreError::UnknownOperation(format!("Unknown operation {operation}.")))?;
@@ -57,6 +61,30 @@ pub fn decode_json_request(operation: &str, body: &[u8]) -> Result<(), CoreError
         O::DisassociateCrossAccountReplica => {
             decode_for(Core::disassociate_cross_account_replica, body)
         }
+    }
+}
+
+/// The KMS cryptographic operation named `operation` (their names are no other service's).
+pub fn kms_cryptographic(operation: &str) -> Option<tresor_core::kms::Operation> {
+    tresor_core::kms::Operation::from_name(operation).filter(|op| op.is_cryptographic())
+}
+
+/// As `dispatch/kms_crypto.rs` decodes a KMS cryptographic operation's body.
+fn decode_kms_crypto(op: tresor_core::kms::Operation, body: &[u8]) -> Result<(), CoreError> {
+    use tresor_core::kms::Operation as K;
+    match op {
+        K::Encrypt => decode_for(Core::kms_encrypt, body),
+        K::Decrypt => decode_for(Core::kms_decrypt, body),
+        K::ReEncrypt => decode_for(Core::kms_re_encrypt, body),
+        K::GenerateDataKey => decode_for(Core::kms_generate_data_key, body),
+        K::GenerateDataKeyWithoutPlaintext => {
+            decode_for(Core::kms_generate_data_key_without_plaintext, body)
+        }
+        K::GenerateRandom => decode_for(Core::kms_generate_random, body),
+        other => Err(CoreError::UnknownOperation(format!(
+            "Unknown operation {}.",
+            other.name()
+        ))),
     }
 }
 

@@ -94,6 +94,10 @@ pub async fn handle(
             _ => {}
         }
     }
+    if req.method() == Method::POST && req.uri().path() == crate::UNSEAL_PATH {
+        // `tresor operator unseal` against a node that is serving: nothing to do.
+        return wire::ok(br#"{"sealed":false,"progress":0}"#.to_vec(), &request_id);
+    }
     if req.uri().path().starts_with(tresor_gateway::PATH_PREFIX) {
         let gateway = shared.gateway.clone();
         return gateway.handle(req, peer, secure, request_id, started).await;

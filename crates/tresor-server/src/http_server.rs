@@ -42,7 +42,7 @@ pub struct RotationSettings {
     pub tick: std::time::Duration,
 }
 
-fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+pub(crate) fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
     let mut cert_reader = std::io::BufReader::new(std::fs::File::open(&files.cert)?);
@@ -78,7 +78,7 @@ fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> 
 /// The HTTP/1 and HTTP/2 settings every connection gets: bounded heads and streams. The
 /// deadlines are kept by [`Deadlines`], so hyper's own header timer is off and hyper is given
 /// no timer.
-fn http_builder() -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
+pub(crate) fn http_builder() -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -14,10 +14,12 @@ mod handler;
 mod http_server;
 mod limits;
 mod query;
+mod sealed;
 mod wire;
 
 pub use http_server::{serve, RotationSettings, ServerConfig, TlsFiles};
 pub use limits::Limits;
+pub use sealed::{serve_sealed, UNSEAL_PATH};
 
 /// Largest request body accepted, checked before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

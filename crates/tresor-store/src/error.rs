@@ -53,6 +53,8 @@ pub enum Missing {
         kind: crate::PrincipalKind,
         name: String,
     },
+    /// The KMS key with this id.
+    KmsKey(String),
 }
 
 impl Missing {
@@ -105,6 +107,7 @@ impl std::fmt::Display for Missing {
             Self::PrincipalBudget { kind, name } => {
                 write!(f, "gateway budget of {} {name}", kind.as_str())
             }
+            Self::KmsKey(id) => write!(f, "KMS key {id}"),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod conformance;
 mod error;
 mod gateway;
 mod identity;
+mod kms;
 mod model;
 mod postgres;
 mod rotation;
@@ -29,6 +30,7 @@ pub use backend::Backend;
 pub use error::{Missing, StoreError};
 pub use gateway::*;
 pub use identity::*;
+pub use kms::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use rotation::*;
@@ -49,6 +51,10 @@ pub trait Store: Send + Sync + 'static {
     /// Write all entries at once, only if none of them exists yet; otherwise change nothing and
     /// answer `StoreError::AlreadyInitialized`.
     fn init_meta(&self, entries: &[(&str, Vec<u8>)]) -> Result<()>;
+    /// Replace one metadata entry whose value is exactly `expected` with `new` (compare and
+    /// swap, e.g. re-sealing the root key at rekey). If the entry is missing or holds anything
+    /// else, change nothing and answer `StoreError::Conflict`.
+    fn replace_meta(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<()>;
 
     // ---- access keys ----
 

@@ -229,6 +229,8 @@ impl std::fmt::Debug for SealedVersion {
 pub struct SecretTxn {
     pub record: SecretRecord,
     pub(crate) new_envelopes: Vec<SealedVersion>,
+    /// Stored versions whose sealed value is replaced (see [`SecretTxn::reseal_version`]).
+    pub(crate) resealed: Vec<SealedVersion>,
     /// Stored versions not in `record.versions` (see `Store::add_secret_version`).
     pub(crate) unloaded: usize,
 }
@@ -238,6 +240,7 @@ impl SecretTxn {
         Self {
             record,
             new_envelopes: Vec::new(),
+            resealed: Vec::new(),
             unloaded: 0,
         }
     }
@@ -270,9 +273,47 @@ impl SecretTxn {
     pub fn remove_version(&mut self, version_id: &str) {
         self.record.versions.retain(|v| v.version_id != version_id);
         self.new_envelopes.retain(|v| v.version_id != version_id);
+        self.resealed.retain(|v| v.version_id != version_id);
     }
     pub fn new_envelopes(&self) -> &[SealedVersion] {
         &self.new_envelopes
+    }
+    /// Replace the sealed value of the loaded version `version_id` and the key it is sealed
+    /// under (the same value sealed under another KMS key, when a secret's key changes). Its
+    /// id, labels, creation date and digest stay. Answers whether the version is loaded; one
+    /// that is not is left alone.
+    pub fn reseal_version(
+        &mut self,
+        version_id: &str,
+        envelope: Vec<u8>,
+        kms_key_id: &str,
+    ) -> bool {
+        let Some(meta) = self
+            .record
+            .versions
+            .iter_mut()
+            .find(|v| v.version_id == version_id)
+        else {
+            return false;
+        };
+        meta.kms_key_id = kms_key_id.to_owned();
+        match self
+            .new_envelopes
+            .iter_mut()
+            .chain(self.resealed.iter_mut())
+            .find(|s| s.version_id == version_id)
+        {
+            Some(sealed) => sealed.envelope = envelope,
+            None => self.resealed.push(SealedVersion {
+                version_id: version_id.to_owned(),
+                envelope,
+            }),
+        }
+        true
+    }
+    /// The versions [`SecretTxn::reseal_version`] gave a new sealed value.
+    pub fn resealed(&self) -> &[SealedVersion] {
+        &self.resealed
     }
 }
 

@@ -30,10 +30,11 @@ use std::collections::HashMap;
 use tresor_types::AccountId;
 
 use crate::{
-    AccessKeyRecord, AuditStore, GatewayKeyRecord, GatewayStore, IdentityStore, KmsKeyRecord,
-    LedgerRecord, ManagedPolicyRecord, PriceRecord, PrincipalBudgetRecord, PrincipalKind,
-    PrincipalName, Result, RoleRecord, RotationStore, RotatorLogRecord, RotatorRecord, RouteRecord,
-    Scope, SealedVersion, SecretRecord, SessionRecord, Store, StoreError, UserRecord,
+    AccessKeyRecord, AuditStore, GatewayKeyRecord, GatewayStore, IdentityStore, KeyVersionOrigin,
+    KmsAliasRecord, KmsKeyMeta, KmsKeyRecord, KmsKeyVersionInfo, KmsStore, LedgerRecord,
+    ManagedPolicyRecord, PriceRecord, PrincipalBudgetRecord, PrincipalKind, PrincipalName, Result,
+    RoleRecord, RotationStore, RotatorLogRecord, RotatorRecord, RouteRecord, Scope, SealedVersion,
+    SecretRecord, SessionRecord, Store, StoreError, UserRecord,
 };
 
 /// Audit records read and appended per batch.
@@ -47,7 +48,9 @@ const PROGRESS_EVERY: u64 = 100;
 /// [`IdentityStore`], [`AuditStore`], [`GatewayStore`] and [`RotationStore`]; budget ledgers,
 /// which no store trait lists or writes as they are, through [`Transfer::gateway_ledgers`] and
 /// [`Transfer::import_gateway_ledger`].
-pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore + RotationStore {
+pub trait Transfer:
+    Store + IdentityStore + AuditStore + GatewayStore + RotationStore + KmsStore
+{
     // ---- read side (backend-specific listings) ----
 
     /// Every metadata entry, by key.
@@ -278,8 +281,42 @@ pub trait Transfer: Store + IdentityStore + AuditStore + GatewayStore + Rotation
         }
     }
 
-    fn import_kms_key(&self, key: &KmsKeyRecord) -> Result<()> {
-        self.put_kms_key(key)
+    /// A KMS key as it is: its material (each version with its date and origin), its
+    /// metadata and every alias naming it, in one transaction.
+    fn import_kms_key(
+        &self,
+        key: &KmsKeyRecord,
+        meta: &KmsKeyMeta,
+        versions: &[KmsKeyVersionInfo],
+        aliases: &[KmsAliasRecord],
+    ) -> Result<()> {
+        self.atomically(|| {
+            let origin_of = |version: u32| versions.iter().find(|v| v.version == version);
+            let created_with = KmsKeyRecord {
+                alias: None,
+                versions: key
+                    .versions
+                    .iter()
+                    .filter(|(v, _)| {
+                        origin_of(*v).is_none_or(|i| i.origin == KeyVersionOrigin::Created)
+                    })
+                    .cloned()
+                    .collect(),
+                ..key.clone()
+            };
+            self.create_kms_key(&created_with, meta)?;
+            for (version, wrapped) in &key.versions {
+                if let Some(info) =
+                    origin_of(*version).filter(|i| i.origin != KeyVersionOrigin::Created)
+                {
+                    self.add_kms_key_version(&key.scope, &key.key_id, info, wrapped)?;
+                }
+            }
+            for alias in aliases {
+                self.create_kms_alias(alias)?;
+            }
+            Ok(())
+        })
     }
 
     /// A secret with all its versions (metadata, stages and envelopes as they are); `sealed`
@@ -509,7 +546,12 @@ fn copy<F: Transfer, T: Transfer>(
     let total = len(&kms_keys);
     step("KMS keys", 0, total);
     for key in &kms_keys {
-        to.import_kms_key(key)?;
+        let meta = from
+            .get_kms_key_meta(&key.scope, &key.key_id)?
+            .ok_or_else(vanished)?;
+        let versions = from.kms_key_versions(&key.scope, &key.key_id)?;
+        let aliases = from.list_kms_aliases(&key.scope, Some(&key.key_id), None, usize::MAX)?;
+        to.import_kms_key(key, &meta, &versions, &aliases)?;
         counts.kms_keys += 1;
         step("KMS keys", counts.kms_keys, total);
     }

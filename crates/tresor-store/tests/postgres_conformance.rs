@@ -22,8 +22,9 @@ use tresor_store::{
 };
 use tresor_types::{AccountId, Region, Timestamp};
 
-/// The schema version this build writes (5 added the AI gateway's tables, 6 rotation's).
-const LATEST_SCHEMA: i64 = 7;
+/// The schema version this build writes (5 added the AI gateway's tables, 6 rotation's, 7 KMS
+/// key management's, 8 replication's).
+const LATEST_SCHEMA: i64 = 8;
 
 /// The prefix of this suite's test databases.
 const PREFIX: &str = "tresor_test";
@@ -476,9 +477,18 @@ fn a_version_5_database_gains_rotation() {
         db.open().create_secret(&record, Some(&sealed)).unwrap();
         db.connect()
             .batch_execute(
-                "DROP TABLE rotators; DROP TABLE rotator_logs; DROP INDEX secrets_rotating;
-                 ALTER TABLE secrets DROP COLUMN replication;
-                 DELETE FROM tresor_schema_migrations WHERE version >= 6;",
+                "ALTER TABLE secrets DROP COLUMN replication;
+                 DELETE FROM tresor_schema_migrations WHERE version = 8;
+                 UPDATE kms_keys SET alias =
+                     (SELECT MIN(name) FROM kms_aliases a WHERE a.key_id = kms_keys.key_id);
+                 DROP TABLE kms_aliases;
+                 ALTER TABLE kms_key_versions DROP COLUMN origin, DROP COLUMN created;
+                 ALTER TABLE kms_keys DROP COLUMN next_rotation, DROP COLUMN rotation_period_days,
+                     DROP COLUMN rotation_enabled, DROP COLUMN tags_json, DROP COLUMN policy,
+                     DROP COLUMN key_manager, DROP COLUMN deletion_date, DROP COLUMN key_state;
+                 DELETE FROM tresor_schema_migrations WHERE version = 7;
+                 DROP TABLE rotators; DROP TABLE rotator_logs; DROP INDEX secrets_rotating;
+                 DELETE FROM tresor_schema_migrations WHERE version = 6;",
             )
             .unwrap();
         assert_eq!(migrations(db), (1..=5).collect::<Vec<i64>>());

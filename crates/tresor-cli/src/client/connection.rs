@@ -68,7 +68,7 @@ impl Connection {
 
 /// An `http://` or `https://` URL with a host; a path is kept (a proxy may mount the API
 /// under one), a query is refused because SigV4 would have to sign it and no API uses one.
-fn parse_endpoint(text: &str) -> Result<http::Uri, CallError> {
+pub(super) fn parse_endpoint(text: &str) -> Result<http::Uri, CallError> {
     let bad = |why: &str| CallError::Config(format!("endpoint {text:?} {why}"));
     let uri: http::Uri = text
         .parse()

@@ -14,6 +14,7 @@
 
 mod connection;
 mod tls;
+mod unsigned;
 
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +29,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 pub use connection::Connection;
+pub use unsigned::post_unsigned;
 
 /// How long one call may take, connection included; the aws CLI's default read timeout.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -60,25 +62,14 @@ pub enum CallError {
 pub struct Client {
     connection: Connection,
     signing_name: &'static str,
-    http: hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: HttpClient,
 }
 
 impl Client {
     /// A client for `signing_name`. Reads `AWS_CA_BUNDLE` and the platform roots only when the
     /// endpoint is HTTPS, so a plain-HTTP setup never fails on a broken trust store.
     pub fn new(connection: Connection, signing_name: &'static str) -> Result<Self, CallError> {
-        let tls = if connection.endpoint.scheme_str() == Some("https") {
-            tls::tls_config(connection.ca_bundle.as_deref())?
-        } else {
-            tls::empty_tls_config()?
-        };
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let http =
-            hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+        let http = http_client(&connection.endpoint, connection.ca_bundle.as_deref())?;
         Ok(Self {
             connection,
             signing_name,
@@ -166,6 +157,27 @@ impl Client {
             // Why no detail: the failing header could be the signature or session token.
             .map_err(|_| CallError::Config("cannot build the signed request".to_owned()))
     }
+}
+
+type HttpClient = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The HTTP client for `endpoint`: reads `ca_bundle` and the platform roots only when the
+/// endpoint is HTTPS, so a plain-HTTP setup never fails on a broken trust store.
+fn http_client(
+    endpoint: &http::Uri,
+    ca_bundle: Option<&std::path::Path>,
+) -> Result<HttpClient, CallError> {
+    let tls = if endpoint.scheme_str() == Some("https") {
+        tls::tls_config(ca_bundle)?
+    } else {
+        tls::empty_tls_config()?
+    };
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector))
 }
 
 /// A 2xx answer's JSON, or the service's error. An empty 2xx body is `{}`.

@@ -554,6 +554,10 @@ impl Core {
                 CoreError::ResourceNotFound(_) | CoreError::InvalidRequest(_) => {
                     Refusal::Unavailable("the route's secret has no current value".to_owned())
                 }
+                // A customer KMS key that is disabled, pending deletion or gone.
+                CoreError::DecryptionFailure(_) => Refusal::Unavailable(
+                    "the route's secret cannot be decrypted: its KMS key is not usable".to_owned(),
+                ),
                 other => unavailable(other),
             })?;
         let key = api_key_of(value).ok_or_else(|| {

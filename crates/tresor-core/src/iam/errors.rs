@@ -100,6 +100,10 @@ pub(crate) fn no_such(missing: &Missing) -> CoreError {
             "The {} {name} has no gateway budget.",
             kind.as_str()
         )),
+        Missing::KmsKey(id) => CoreError::Kms(
+            crate::KmsError::NotFound,
+            format!("Key '{id}' does not exist"),
+        ),
     }
 }
 

@@ -6,14 +6,26 @@
 //!   (KMS's own cryptographic ones, Secrets Manager's reads and writes) gets a key it may use:
 //!   resolved, in a usable state, and authorized by the key policy and IAM as AWS evaluates
 //!   them for KMS.
+//!   The operations live in [`manage`] (lifecycle), [`aliases`], [`rotation`], [`policy`]
+//!   (key policies) and [`tags`]; [`dto`] holds their shapes.
 //! - [`crypto`]: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext),
-//!   GenerateRandom, with AWS's ciphertext-blob semantics (Decrypt finds the key in the blob).
+//!   GenerateRandom, with AWS's ciphertext-blob semantics (Decrypt finds the key in the blob);
+//!   their request and response shapes in [`crypto_model`].
 //!
 //! A key's ARN is `arn:aws:kms:<region>:<account>:key/<key id>`; an alias's
 //! `arn:aws:kms:<region>:<account>:alias/<name>`.
 
+pub mod aliases;
 pub mod crypto;
+pub mod crypto_model;
+pub mod dto;
 pub mod keys;
+pub mod manage;
+pub mod paging;
+pub mod policy;
+pub mod responses;
+pub mod rotation;
+pub mod tags;
 
 #[allow(unused_imports)]
 use crate::Core;

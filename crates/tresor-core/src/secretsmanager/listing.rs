@@ -6,6 +6,7 @@ use tresor_store::{ListCursor, ListOrder, SecretRecord, SecretSort, Store};
 
 use super::dto::*;
 use super::filters::{filter_specs, matches};
+use super::keys::Reader;
 use super::read::{describe, stages_map, VersionSelector};
 use super::resolve::Access;
 use super::Operation;
@@ -147,7 +148,7 @@ impl Core {
         let mut secret_values = Vec::new();
         let mut errors = Vec::new();
         let mut reveal_one = |id: &str, record: Result<SecretRecord, CoreError>| {
-            match record.and_then(|r| self.reveal(ctx, &r, &current, None)) {
+            match record.and_then(|r| self.reveal(ctx, &r, &current, None, Reader::Caller)) {
                 Ok(entry) => secret_values.push(entry),
                 Err(e) if e.is_server_error() => return Err(e),
                 Err(e) => errors.push(ApiErrorType {

@@ -2,6 +2,7 @@
 
 pub mod dto;
 mod filters;
+pub(crate) mod keys;
 mod lifecycle;
 mod listing;
 mod model;

@@ -5,6 +5,7 @@ use tresor_store::{SealedValue, SecretRecord, Store, VersionPick};
 use tresor_types::Timestamp;
 
 use super::dto::*;
+use super::keys::Reader;
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
 use super::Operation;
@@ -128,13 +129,15 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
 impl Core {
     /// Decrypt one version of a resolved secret and record the read (day resolution, so a
     /// busy secret is written at most once a day). `read` is a sealed value read with the
-    /// secret, used if it is the selected version's.
+    /// secret, used if it is the selected version's; `reader` says whose KMS permissions a
+    /// customer key asks for.
     pub(crate) fn reveal(
         &self,
         ctx: &RequestContext,
         record: &SecretRecord,
         sel: &VersionSelector<'_>,
         read: Option<SealedValue>,
+        reader: Reader,
     ) -> Result<SecretValueEntry, CoreError> {
         ensure_not_deleted(record)?;
         let version = select_version(record, sel)?;
@@ -158,13 +161,8 @@ impl Core {
                 .read_envelope(&record.arn, &version.version_id)?
                 .ok_or_else(|| CoreError::Internal("version without a sealed value".to_owned()))?,
         };
-        let (kind, value) = self.keyring.open_value(
-            &self.store,
-            &ctx.scope(),
-            &record.arn,
-            &version.version_id,
-            &envelope,
-        )?;
+        let (kind, value) =
+            self.open_secret_value(ctx, reader, &record.arn, &version.version_id, &envelope)?;
         let today = ctx.now.day_floor();
         if record.last_accessed != Some(today) || version.last_accessed != Some(today) {
             // Written with the next audit group commit, which this read's own record waits for.
@@ -215,7 +213,7 @@ impl Core {
             version_id: req.version_id.as_deref(),
             version_stage: req.version_stage.as_deref(),
         };
-        let e = self.reveal(ctx, &record, &sel, read)?;
+        let e = self.reveal(ctx, &record, &sel, read, Reader::Caller)?;
         Ok(GetSecretValueResponse {
             arn: e.arn,
             name: e.name,
@@ -305,9 +303,9 @@ impl Core {
 }
 
 impl Core {
-    /// Authorize the caller to read the secret `secret_id` as `GetSecretValue` would, without
-    /// reading its value: what pointing a gateway route at a secret needs, since the route
-    /// sends that value to an upstream its creator chooses.
+    /// Authorize the caller to read the secret `secret_id` as `GetSecretValue` would (its
+    /// customer KMS key included), without reading its value: what pointing a gateway route
+    /// at a secret needs, since the route sends that value to an upstream its creator chooses.
     pub(crate) fn authorize_secret_read(
         &self,
         ctx: &RequestContext,
@@ -319,6 +317,7 @@ impl Core {
         };
         let record = self.resolve_secret(ctx, secret_id, access)?;
         ensure_not_deleted(&record)?;
+        self.authorize_current_value_key(ctx, &record)?;
         Ok(record)
     }
 
@@ -339,7 +338,7 @@ impl Core {
             version_id: None,
             version_stage: None,
         };
-        let entry = self.reveal(ctx, &record, &sel, read)?;
+        let entry = self.reveal(ctx, &record, &sel, read, Reader::Tresor)?;
         let value = match (entry.secret_string, entry.secret_binary) {
             (Some(RevealedString(v)), _) | (None, Some(RevealedBlob(v))) => v,
             (None, None) => return Err(CoreError::secret_not_found()),

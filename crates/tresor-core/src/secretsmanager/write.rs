@@ -196,9 +196,7 @@ impl Core {
         version_id: &str,
         value: &NewValue,
     ) -> Result<PreparedVersion, CoreError> {
-        let key =
-            self.keyring
-                .resolve_key(&self.store, &ctx.scope(), record.kms_key_id.as_deref())?;
+        let key = self.sealing_key(ctx, record, version_id)?;
         let envelope =
             self.keyring
                 .seal_value(&key, &record.arn, version_id, value.kind, &value.value)?;
@@ -302,11 +300,7 @@ impl Core {
             }
             _ => {
                 // Resolve the key now so that a bad KmsKeyId fails the create.
-                self.keyring.resolve_key(
-                    &self.store,
-                    &record.scope,
-                    record.kms_key_id.as_deref(),
-                )?;
+                self.check_secret_key_exists(ctx, record.kms_key_id.as_deref())?;
                 None
             }
         };
@@ -454,12 +448,21 @@ impl Core {
             let k = k.trim();
             (!k.is_empty()).then(|| k.to_owned())
         });
-        if let Some(k) = &new_kms_key {
-            // A bad key fails the whole update before anything is written.
-            self.keyring
-                .resolve_key(&self.store, &ctx.scope(), k.as_deref())?;
-            record.kms_key_id = k.clone();
-        }
+        // A bad key fails the whole update before anything is written. A key that changes
+        // takes the labelled versions with it, resealed in the update's transaction.
+        let reseals = match &new_kms_key {
+            Some(k) => {
+                self.check_secret_key_exists(ctx, k.as_deref())?;
+                let changed = *k != record.kms_key_id;
+                record.kms_key_id = k.clone();
+                if changed {
+                    self.reseal_for_new_key(ctx, &record)?
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        };
         let prepared = match (&value, &token) {
             (Some(value), Some(token)) => Some(self.prepare_version(ctx, &record, token, value)?),
             _ => None,
@@ -481,6 +484,7 @@ impl Core {
                     abandoned = Self::after_manual_write(txn, &p.meta.version_id, ctx.now);
                 }
             }
+            super::keys::apply_reseals(txn, &reseals);
             txn.record.last_changed = ctx.now;
             Ok::<_, CoreError>(abandoned)
         };

@@ -17,6 +17,15 @@
 //!    account has its identity side implicitly.
 //! 5. Anonymous callers: only the resource policy can allow.
 //! 6. Otherwise: implicit deny.
+//!
+//! [`evaluate_key_policy`] is the mode AWS KMS uses, where the resource policy (the key
+//! policy) is required: 1 and 4–6 as above, but 2 and 3 become
+//!
+//! 2'. In the key's own account nothing is allowed without a key policy Allow, not even the
+//!     account root. A key policy statement that names the caller directly (its user, session
+//!     or root ARN, or `*`) grants; one that names its role grants, narrowed by the session
+//!     policy; one that names only the account delegates to IAM: then an identity policy (and
+//!     the session policy) must allow too.
 
 use crate::eval::decision::{Decision, DecisionKind, PolicySource, StatementError, StatementRef};
 use crate::eval::matching::PrincipalMatch;
@@ -30,6 +39,23 @@ use crate::model::Effect;
 /// Never fails: a statement that cannot be evaluated (an unparsable date, an unresolvable
 /// policy variable) grants nothing, denies nothing, and is listed in [`Decision::errors`].
 pub fn evaluate(req: &AuthzRequest<'_>, policies: &PolicySet<'_>) -> Decision {
+    evaluate_in(req, policies, Mode::ResourcePolicyOptional)
+}
+
+/// Decides whether `req` is allowed under `policies` where the resource policy is required
+/// (AWS KMS's key policies: step 2' of the module comment). Never fails, as [`evaluate`].
+pub fn evaluate_key_policy(req: &AuthzRequest<'_>, policies: &PolicySet<'_>) -> Decision {
+    evaluate_in(req, policies, Mode::ResourcePolicyRequired)
+}
+
+/// Whether the resource's own account may be allowed without its resource policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    ResourcePolicyOptional,
+    ResourcePolicyRequired,
+}
+
+fn evaluate_in(req: &AuthzRequest<'_>, policies: &PolicySet<'_>, mode: Mode) -> Decision {
     let mut collected = Collected::default();
     // The root user and anonymous callers have no identity or session policies.
     if matches!(
@@ -46,7 +72,7 @@ pub fn evaluate(req: &AuthzRequest<'_>, policies: &PolicySet<'_>) -> Decision {
     if let Some(resource) = &policies.resource {
         collected.scan(req, resource, PolicySource::Resource);
     }
-    let (kind, deciding) = decide(req, policies.session.is_some(), &collected);
+    let (kind, deciding) = decide(req, policies.session.is_some(), &collected, mode);
     Decision {
         allowed: kind == DecisionKind::Allow,
         kind,
@@ -129,6 +155,7 @@ fn decide(
     req: &AuthzRequest<'_>,
     has_session_policy: bool,
     c: &Collected,
+    mode: Mode,
 ) -> (DecisionKind, Vec<StatementRef>) {
     use DecisionKind::{
         Allow, ExplicitDenyIdentity, ExplicitDenyResource, ExplicitDenySession,
@@ -165,6 +192,10 @@ fn decide(
             (Allow, consents)
         }
     };
+
+    if same_account && mode == Mode::ResourcePolicyRequired {
+        return decide_with_key_policy(req, has_session_policy, c);
+    }
 
     match req.caller.kind {
         // 5.
@@ -217,4 +248,51 @@ fn decide(
             }
         }
     }
+}
+
+/// Step 2': the key's own account, where only the key policy can open the door.
+fn decide_with_key_policy(
+    req: &AuthzRequest<'_>,
+    has_session_policy: bool,
+    c: &Collected,
+) -> (DecisionKind, Vec<StatementRef>) {
+    use DecisionKind::{
+        Allow, ImplicitDenyNoIdentityAllow, ImplicitDenyNoResourceAllow, ImplicitDenySession,
+    };
+
+    let direct = c.resource_allows(PrincipalMatch::Direct);
+    if !direct.is_empty() {
+        return (Allow, direct);
+    }
+    if matches!(
+        req.caller.kind,
+        PrincipalKind::AccountRoot | PrincipalKind::Anonymous
+    ) {
+        return (ImplicitDenyNoResourceAllow, Vec::new());
+    }
+    let session_ok = !has_session_policy || !c.allow_session.is_empty();
+    let for_role = c.resource_allows_for_role();
+    let delegating: Vec<StatementRef> = c
+        .allow_resource
+        .iter()
+        .filter(|(_, named)| *named == PrincipalMatch::Account)
+        .map(|(statement, _)| statement.clone())
+        .collect();
+    if for_role.is_empty() && delegating.is_empty() {
+        return (ImplicitDenyNoResourceAllow, Vec::new());
+    }
+    let identity_allows = !delegating.is_empty() && !c.allow_identity.is_empty();
+    if !for_role.is_empty() || identity_allows {
+        if !session_ok {
+            return (ImplicitDenySession, Vec::new());
+        }
+        let mut deciding = for_role;
+        if identity_allows {
+            deciding.extend(delegating);
+            deciding.extend(c.allow_identity.iter().cloned());
+        }
+        deciding.extend(c.allow_session.iter().cloned());
+        return (Allow, deciding);
+    }
+    (ImplicitDenyNoIdentityAllow, Vec::new())
 }

@@ -25,6 +25,6 @@ mod values;
 mod variables;
 
 pub use context::ConditionContext;
-pub use decide::evaluate;
+pub use decide::{evaluate, evaluate_key_policy};
 pub use decision::{Decision, DecisionKind, PolicySource, StatementError, StatementRef};
 pub use request::{AuthzRequest, Caller, NamedPolicy, PolicySet, PrincipalKind};

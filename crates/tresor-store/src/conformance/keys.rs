@@ -38,6 +38,30 @@ pub fn meta_init_is_all_or_nothing<S: Store>(store: &S) {
     assert_eq!(store.get_meta("fresh").unwrap(), Some(Vec::new()));
 }
 
+/// `replace_meta` swaps a value only if it still holds the expected one.
+pub fn meta_replace_is_compare_and_swap<S: Store>(store: &S) {
+    let missing = store.replace_meta("root", b"a", b"b");
+    assert!(matches!(missing, Err(StoreError::Conflict)), "{missing:?}");
+    assert_eq!(store.get_meta("root").unwrap(), None);
+
+    store
+        .init_meta(&[("root", b"sealed v1".to_vec()), ("other", vec![9])])
+        .unwrap();
+    let stale = store.replace_meta("root", b"sealed v0", b"sealed v2");
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    assert_eq!(store.get_meta("root").unwrap(), Some(b"sealed v1".to_vec()));
+
+    store
+        .replace_meta("root", b"sealed v1", b"sealed v2")
+        .unwrap();
+    assert_eq!(store.get_meta("root").unwrap(), Some(b"sealed v2".to_vec()));
+    assert_eq!(store.get_meta("other").unwrap(), Some(vec![9]));
+    // The old value no longer matches: a second rekey from the same starting point loses.
+    let again = store.replace_meta("root", b"sealed v1", b"sealed v3");
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    assert_eq!(store.get_meta("root").unwrap(), Some(b"sealed v2".to_vec()));
+}
+
 // ---- access keys ----
 
 pub fn access_keys_round_trip<S: Store>(store: &S) {

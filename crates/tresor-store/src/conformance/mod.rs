@@ -1,5 +1,5 @@
-//! The contract of [`Store`], [`IdentityStore`], [`AuditStore`], [`GatewayStore`] and
-//! [`RotationStore`], as executable checks that every backend must pass.
+//! The contract of [`Store`], [`IdentityStore`], [`AuditStore`], [`GatewayStore`],
+//! [`RotationStore`] and [`KmsStore`], as executable checks that every backend must pass.
 //!
 //! Each case takes a fresh, empty store. A backend's tests run them all, either one `#[test]`
 //! per case with [`conformance_tests!`](crate::conformance_tests) or in one go with
@@ -36,8 +36,10 @@ mod gateway;
 mod gateway_budget;
 mod identity;
 mod keys;
+mod kms;
 mod lifecycle;
 mod reopen;
+mod reseal;
 mod rotation;
 mod transfer;
 mod transfer_gateway;
@@ -53,20 +55,28 @@ pub use gateway::*;
 pub use gateway_budget::*;
 pub use identity::*;
 pub use keys::*;
+pub use kms::*;
 pub use lifecycle::*;
 pub use reopen::*;
+pub use reseal::*;
 pub use rotation::*;
 pub use transfer::*;
 pub use transfer_gateway::*;
 pub use transfer_rotation::*;
 pub use update::*;
 
-use crate::{AuditStore, GatewayStore, IdentityStore, RotationStore, Store};
+use crate::{AuditStore, GatewayStore, IdentityStore, KmsStore, RotationStore, Store};
 
-/// What a backend implements, and the suite checks: all five store traits.
-pub trait FullStore: Store + IdentityStore + AuditStore + GatewayStore + RotationStore {}
+/// What a backend implements, and the suite checks: all six store traits.
+pub trait FullStore:
+    Store + IdentityStore + AuditStore + GatewayStore + RotationStore + KmsStore
+{
+}
 
-impl<S: Store + IdentityStore + AuditStore + GatewayStore + RotationStore> FullStore for S {}
+impl<S: Store + IdentityStore + AuditStore + GatewayStore + RotationStore + KmsStore> FullStore
+    for S
+{
+}
 
 /// One conformance case: it gets a fresh, empty store.
 pub type Case<S> = fn(&S);
@@ -79,6 +89,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "meta_init_is_all_or_nothing",
             meta_init_is_all_or_nothing::<S>,
         ),
+        (
+            "meta_replace_is_compare_and_swap",
+            meta_replace_is_compare_and_swap::<S>,
+        ),
         ("access_keys_round_trip", access_keys_round_trip::<S>),
         ("access_key_ids_are_unique", access_key_ids_are_unique::<S>),
         (
@@ -89,6 +103,16 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             "kms_key_ids_and_aliases_are_unique",
             kms_key_ids_and_aliases_are_unique::<S>,
         ),
+        (
+            "kms_key_metadata_round_trip",
+            kms_key_metadata_round_trip::<S>,
+        ),
+        (
+            "kms_key_versions_are_unique",
+            kms_key_versions_are_unique::<S>,
+        ),
+        ("kms_aliases_name_keys", kms_aliases_name_keys::<S>),
+        ("kms_keys_list_and_destroy", kms_keys_list_and_destroy::<S>),
         ("create_and_find_secret", create_and_find_secret::<S>),
         (
             "secret_names_are_per_scope",
@@ -111,6 +135,11 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
             update_missing_secret_is_not_found::<S>,
         ),
         ("update_keeps_identity", update_keeps_identity::<S>),
+        (
+            "reseal_replaces_envelope_and_key",
+            reseal_replaces_envelope_and_key::<S>,
+        ),
+        ("reseal_inside_add_version", reseal_inside_add_version::<S>),
         (
             "add_version_loads_labelled_versions_only",
             add_version_loads_labelled_versions_only::<S>,
@@ -328,10 +357,15 @@ macro_rules! conformance_tests {
             $store,
             $with_store;
             meta_init_is_all_or_nothing,
+            meta_replace_is_compare_and_swap,
             access_keys_round_trip,
             access_key_ids_are_unique,
             kms_keys_by_id_and_alias_per_scope,
             kms_key_ids_and_aliases_are_unique,
+            kms_key_metadata_round_trip,
+            kms_key_versions_are_unique,
+            kms_aliases_name_keys,
+            kms_keys_list_and_destroy,
             create_and_find_secret,
             secret_names_are_per_scope,
             create_reports_taken_name,
@@ -342,6 +376,8 @@ macro_rules! conformance_tests {
             update_failing_closure_writes_nothing,
             update_missing_secret_is_not_found,
             update_keeps_identity,
+            reseal_replaces_envelope_and_key,
+            reseal_inside_add_version,
             add_version_loads_labelled_versions_only,
             add_version_prunes_old_unlabelled_versions,
             find_labelled_versions,

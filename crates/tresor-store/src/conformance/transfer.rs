@@ -14,8 +14,9 @@ use super::transfer_rotation::{
     ROTATION_COUNTS,
 };
 use crate::{
-    transfer, AccessKeyStatus, CheckpointRow, Deletion, PrincipalKind, SealedVersion, Tag,
-    Transfer, TransferError,
+    transfer, AccessKeyStatus, CheckpointRow, Deletion, KeyVersionOrigin, KmsAliasRecord,
+    KmsKeyMeta, KmsKeyState, KmsKeyVersionInfo, PrincipalKind, SealedVersion, Tag, Transfer,
+    TransferError,
 };
 
 /// Fill `store` with a bit of everything, through the ordinary trait methods.
@@ -46,6 +47,41 @@ pub fn fill_for_transfer<S: Transfer>(store: &S) {
     store
         .put_kms_key(&kms_key(&home(), "key-plain", None))
         .unwrap();
+    // A customer key with everything KMS management keeps: state, policy, tags, rotation, an
+    // on-demand version, two aliases.
+    let mut meta = KmsKeyMeta::customer("{\"Statement\":[]}".to_owned());
+    meta.state = KmsKeyState::PendingDeletion;
+    meta.deletion_date = Some(Timestamp(T0.0 + 86_400_000));
+    meta.tags = vec![tag("team", "core")];
+    meta.rotation_enabled = true;
+    meta.rotation_period_days = 180;
+    meta.next_rotation = Some(Timestamp(T0.0 + 180 * 86_400_000));
+    store
+        .create_kms_key(&kms_key(&home(), "key-customer", None), &meta)
+        .unwrap();
+    store
+        .add_kms_key_version(
+            &home(),
+            "key-customer",
+            &KmsKeyVersionInfo {
+                version: 2,
+                created: Timestamp(T0.0 + 5),
+                origin: KeyVersionOrigin::OnDemand,
+            },
+            b"wrapped key-customer v2",
+        )
+        .unwrap();
+    for name in ["alias/app", "alias/app-old"] {
+        store
+            .create_kms_alias(&KmsAliasRecord {
+                scope: home(),
+                name: name.to_owned(),
+                key_id: "key-customer".to_owned(),
+                created: T0,
+                updated: Timestamp(T0.0 + 7),
+            })
+            .unwrap();
+    }
 
     // Identities.
     let mut alice = user(&me, "Alice");
@@ -235,6 +271,20 @@ pub fn assert_same_contents<A: Transfer, B: Transfer>(a: &A, b: &B) {
                 Some(&key)
             );
         }
+        assert_eq!(
+            b.get_kms_key_meta(&key.scope, &key.key_id).unwrap(),
+            a.get_kms_key_meta(&key.scope, &key.key_id).unwrap()
+        );
+        assert_eq!(
+            b.kms_key_versions(&key.scope, &key.key_id).unwrap(),
+            a.kms_key_versions(&key.scope, &key.key_id).unwrap()
+        );
+        assert_eq!(
+            b.list_kms_aliases(&key.scope, Some(&key.key_id), None, 100)
+                .unwrap(),
+            a.list_kms_aliases(&key.scope, Some(&key.key_id), None, 100)
+                .unwrap()
+        );
     }
     assert_eq!(a.secret_arns().unwrap(), b.secret_arns().unwrap());
     let mut scopes = Vec::new();
@@ -346,7 +396,7 @@ pub fn transfer_round_trip<F: Transfer, T: Transfer>(from: &F, to: &T) {
     assert_same_contents(from, to);
 
     assert_eq!(counts.meta, 3);
-    assert_eq!(counts.kms_keys, 3);
+    assert_eq!(counts.kms_keys, 4);
     assert_eq!(counts.users, 3);
     assert_eq!(counts.roles, 2);
     assert_eq!(counts.managed_policies, 2);

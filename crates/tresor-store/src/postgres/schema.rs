@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_KMS_KEYS,
     MIGRATION_REPLICATION,
 ];
 
@@ -414,6 +415,46 @@ CREATE INDEX rotator_logs_by_rotator ON rotator_logs (rotator_arn, id);
 
 CREATE INDEX secrets_rotating ON secrets (arn)
     WHERE rotation IS NOT NULL AND deleted_date IS NULL;
+"#;
+
+/// KMS key management, as SQLite's migration of that name (see [`crate::KmsStore`]): a key's state, deletion date, manager, key
+/// policy, tags and rotation settings as columns of its row; each version's creation date and
+/// origin; aliases in their own table (many per key, a name unique in its scope, gone with
+/// their key). The aliases `kms_keys.alias` held move there and the column is left empty: the
+/// alias table is the only place an alias lives. The `alias/aws/…` keys are AWS managed.
+const MIGRATION_KMS_KEYS: &str = r#"
+ALTER TABLE kms_keys ADD COLUMN key_state TEXT NOT NULL DEFAULT 'Enabled'
+    CHECK (key_state IN ('Enabled', 'Disabled', 'PendingDeletion'));
+ALTER TABLE kms_keys ADD COLUMN deletion_date BIGINT;
+ALTER TABLE kms_keys ADD COLUMN key_manager TEXT NOT NULL DEFAULT 'CUSTOMER'
+    CHECK (key_manager IN ('AWS', 'CUSTOMER'));
+ALTER TABLE kms_keys ADD COLUMN policy TEXT;
+ALTER TABLE kms_keys ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE kms_keys ADD COLUMN rotation_enabled BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE kms_keys ADD COLUMN rotation_period_days BIGINT NOT NULL DEFAULT 365;
+ALTER TABLE kms_keys ADD COLUMN next_rotation BIGINT;
+
+ALTER TABLE kms_key_versions ADD COLUMN created BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE kms_key_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'CREATED'
+    CHECK (origin IN ('CREATED', 'AUTOMATIC', 'ON_DEMAND'));
+UPDATE kms_key_versions SET created = (SELECT created FROM kms_keys k WHERE k.key_id = kms_key_versions.key_id);
+
+CREATE TABLE kms_aliases (
+    account TEXT COLLATE "C" NOT NULL,
+    region  TEXT COLLATE "C" NOT NULL,
+    name    TEXT COLLATE "C" NOT NULL,
+    key_id  TEXT COLLATE "C" NOT NULL REFERENCES kms_keys (key_id) ON DELETE CASCADE,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
+
+CREATE INDEX kms_aliases_by_key ON kms_aliases (key_id);
+
+INSERT INTO kms_aliases (account, region, name, key_id, created, updated)
+    SELECT account, region, alias, key_id, created, created FROM kms_keys WHERE alias IS NOT NULL;
+UPDATE kms_keys SET key_manager = 'AWS' WHERE alias LIKE 'alias/aws/%';
+UPDATE kms_keys SET alias = NULL;
 "#;
 
 /// Replication (issue 18): a secret's replication state, opaque JSON the core writes (on a

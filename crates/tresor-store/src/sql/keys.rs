@@ -3,8 +3,11 @@
 use tresor_types::Timestamp;
 
 use super::{params, sql, Db, Row};
-use crate::codec::{millis, parse_account};
-use crate::{AccessKeyRecord, AccessKeyStatus, KmsKeyRecord, Result, Scope, StoreError};
+use crate::codec::{millis, parse_account, tags_to_json};
+use crate::{
+    AccessKeyRecord, AccessKeyStatus, KeyManager, KmsKeyMeta, KmsKeyRecord, Result, Scope,
+    StoreError,
+};
 
 // ---- metadata ----
 
@@ -36,6 +39,19 @@ pub(crate) fn init_meta(db: &mut dyn Db, entries: &[(&str, Vec<u8>)]) -> Result<
         if inserted == 0 {
             return Err(StoreError::AlreadyInitialized);
         }
+    }
+    Ok(())
+}
+
+pub(crate) fn replace_meta(db: &mut dyn Db, key: &str, expected: &[u8], new: &[u8]) -> Result<()> {
+    // One conditional UPDATE: two rekeys racing on PostgreSQL cannot both win, as the loser's
+    // WHERE no longer matches once the winner's row is written.
+    let changed = db.execute(
+        sql!("UPDATE meta SET value = $1 WHERE key = $2 AND value = $3"),
+        params![new, key, expected],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::Conflict);
     }
     Ok(())
 }
@@ -103,27 +119,84 @@ pub(crate) fn get_access_key(
 // ---- KMS keys ----
 
 pub(crate) fn put_kms_key(db: &mut dyn Db, key: &KmsKeyRecord) -> Result<()> {
-    // Every uniqueness rule (id, ARN, alias in the scope) is a constraint: a taken one is a
-    // unique violation, which is `Conflict`, and the transaction writes nothing.
+    // The key's alias, if it has one, lives in `kms_aliases` (the `alias` column stays empty
+    // since the KMS key migration); a key created here with an `alias/aws/…` alias is the
+    // managed key AWS would create.
+    let manager = match &key.alias {
+        Some(alias) if alias.starts_with("alias/aws/") => KeyManager::Aws,
+        _ => KeyManager::Customer,
+    };
+    put_kms_key_with(
+        db,
+        key,
+        &KmsKeyMeta {
+            key_manager: manager,
+            policy: None,
+            ..KmsKeyMeta::customer(String::new())
+        },
+    )
+}
+
+/// Insert a key, its versions and its alias. Every uniqueness rule (id, ARN, alias in the
+/// scope) is a constraint: a taken one is a unique violation, which is `Conflict`, and the
+/// transaction writes nothing.
+pub(crate) fn put_kms_key_with(
+    db: &mut dyn Db,
+    key: &KmsKeyRecord,
+    meta: &KmsKeyMeta,
+) -> Result<()> {
     db.execute(
         sql!(
-            "INSERT INTO kms_keys (key_id, account, region, arn, alias, description, created)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO kms_keys
+                 (key_id, account, region, arn, alias, description, created, key_state,
+                  deletion_date, key_manager, policy, tags_json, rotation_enabled,
+                  rotation_period_days, next_rotation)
+             VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ),
         params![
             &key.key_id,
             key.scope.account.as_str(),
             key.scope.region.as_str(),
             &key.arn,
-            &key.alias,
             &key.description,
             millis(key.created),
+            meta.state.as_str(),
+            meta.deletion_date.map(millis),
+            meta.key_manager.as_str(),
+            meta.policy.as_deref(),
+            tags_to_json(&meta.tags)?.as_str(),
+            meta.rotation_enabled,
+            i64::from(meta.rotation_period_days),
+            meta.next_rotation.map(millis),
         ],
     )?;
     for (version, wrapped) in &key.versions {
         db.execute(
-            sql!("INSERT INTO kms_key_versions (key_id, version, wrapped) VALUES ($1, $2, $3)"),
-            params![&key.key_id, i64::from(*version), wrapped],
+            sql!(
+                "INSERT INTO kms_key_versions (key_id, version, wrapped, created, origin)
+                 VALUES ($1, $2, $3, $4, 'CREATED')"
+            ),
+            params![
+                &key.key_id,
+                i64::from(*version),
+                wrapped,
+                millis(key.created)
+            ],
+        )?;
+    }
+    if let Some(alias) = &key.alias {
+        db.execute(
+            sql!(
+                "INSERT INTO kms_aliases (account, region, name, key_id, created, updated)
+                 VALUES ($1, $2, $3, $4, $5, $5)"
+            ),
+            params![
+                key.scope.account.as_str(),
+                key.scope.region.as_str(),
+                alias.as_str(),
+                &key.key_id,
+                millis(key.created),
+            ],
         )?;
     }
     Ok(())
@@ -144,15 +217,21 @@ pub(crate) fn get_kms_key(
     let (sql, value) = match lookup {
         KmsLookup::Id(id) => (
             sql!(
-                "SELECT key_id, arn, alias, description, created FROM kms_keys
-                 WHERE account = $1 AND region = $2 AND key_id = $3"
+                "SELECT k.key_id, k.arn,
+                        (SELECT MIN(a.name) FROM kms_aliases a WHERE a.key_id = k.key_id),
+                        k.description, k.created
+                 FROM kms_keys k
+                 WHERE k.account = $1 AND k.region = $2 AND k.key_id = $3"
             ),
             id,
         ),
         KmsLookup::Alias(alias) => (
             sql!(
-                "SELECT key_id, arn, alias, description, created FROM kms_keys
-                 WHERE account = $1 AND region = $2 AND alias = $3"
+                "SELECT k.key_id, k.arn,
+                        (SELECT MIN(b.name) FROM kms_aliases b WHERE b.key_id = k.key_id),
+                        k.description, k.created
+                 FROM kms_aliases a JOIN kms_keys k ON k.key_id = a.key_id
+                 WHERE a.account = $1 AND a.region = $2 AND a.name = $3"
             ),
             alias,
         ),

@@ -21,6 +21,7 @@ pub(crate) mod audit;
 mod gateway;
 pub(crate) mod identity;
 pub(crate) mod keys;
+mod kms;
 mod rotation;
 pub(crate) mod secrets;
 mod store;

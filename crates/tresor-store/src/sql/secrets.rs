@@ -580,8 +580,9 @@ fn insert_version(
 /// Write what an `update_secret` closure changed between `before` (as loaded) and `txn`.
 ///
 /// The identity of a secret (scope, ARN, name, creation date) and of a stored version (id,
-/// creation date, digest, key id, sealed value) never changes here, whatever the closure did
-/// to them; the order of stored versions is the order they were added in.
+/// creation date, digest) never changes here, whatever the closure did to them; a stored
+/// version's sealed value and key id change only through `SecretTxn::reseal_version`. The
+/// order of stored versions is the order they were added in.
 pub(crate) fn write_changes(
     db: &mut dyn Db,
     id: i64,
@@ -643,6 +644,11 @@ pub(crate) fn write_changes(
         params![id],
         |row| row.int(0),
     )?;
+    let resealed: HashMap<&str, &SealedVersion> = txn
+        .resealed()
+        .iter()
+        .map(|s| (s.version_id.as_str(), s))
+        .collect();
     let stored: HashMap<&str, &VersionMeta> = before
         .versions
         .iter()
@@ -654,6 +660,15 @@ pub(crate) fn write_changes(
             insert_version(db, id, next_seq, version, &new.envelope)?;
             next_seq += 1;
         } else if let Some(old) = stored.get(version_id) {
+            if let Some(resealed) = resealed.get(version_id) {
+                db.execute(
+                    sql!(
+                        "UPDATE secret_versions SET envelope = $1, kms_key_id = $2
+                         WHERE secret_id = $3 AND version_id = $4"
+                    ),
+                    params![&resealed.envelope, &version.kms_key_id, id, version_id],
+                )?;
+            }
             if old.stages != version.stages || old.last_accessed != version.last_accessed {
                 db.execute(
                     sql!(

@@ -19,6 +19,10 @@ impl<S: Transactions> Store for S {
         self.write_db(|db| keys::init_meta(db, entries))
     }
 
+    fn replace_meta(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<()> {
+        self.write_db(|db| keys::replace_meta(db, key, expected, new))
+    }
+
     fn put_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
         self.write_db(|db| keys::put_access_key(db, key))
     }
