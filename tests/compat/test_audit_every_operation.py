@@ -14,9 +14,10 @@ from botocore.exceptions import ClientError
 
 from conftest import uniq
 
-# Replication is not available in Tresor: every one of its operations answers
+# Cross-account replication is not available in Tresor: its operations answer
 # InvalidRequestException, an error its botocore model declares, so clients handle it as a
-# typed, modelled refusal. RotateSecret on a secret without a rotator answers the same code.
+# typed, modelled refusal. RotateSecret on a secret without a rotator answers the same code, and
+# so does StopReplicationToReplica on a secret that is not a replica.
 NOT_AVAILABLE = "InvalidRequestException"
 REPLICA = "arn:aws:secretsmanager:us-east-1:111122223333:secret:replica-AbCdEf"
 
@@ -82,10 +83,10 @@ def test_each_operation_leaves_one_record(server, sm):
         ("RotateSecret", {"SecretId": arn}, False, "InvalidRequestException"),
         ("CancelRotateSecret", {"SecretId": arn}, False, None),
         ("ReplicateSecretToRegions", {"SecretId": arn, "AddReplicaRegions": [{"Region": "eu-west-1"}]},
-         False, NOT_AVAILABLE),
+         False, None),
         ("RemoveRegionsFromReplication", {"SecretId": arn, "RemoveReplicaRegions": ["eu-west-1"]},
-         False, NOT_AVAILABLE),
-        ("StopReplicationToReplica", {"SecretId": arn}, False, NOT_AVAILABLE),
+         False, None),
+        ("StopReplicationToReplica", {"SecretId": arn}, False, "InvalidRequestException"),
         ("AssociateCrossAccountReplica", {"SecretId": arn, "CrossAccountReplicaARN": REPLICA},
          False, NOT_AVAILABLE),
         ("DisassociateCrossAccountReplica", {"SecretId": arn, "CrossAccountReplicaARN": REPLICA},

@@ -335,8 +335,9 @@ const SM: &str = "secretsmanager.amazonaws.com";
 const IAM_SOURCE: &str = "iam.amazonaws.com";
 const STS_SOURCE: &str = "sts.amazonaws.com";
 const CLOUDTRAIL_SOURCE: &str = "cloudtrail.amazonaws.com";
-/// Replication is not served: the refusal every one of its operations declares in the model,
-/// after authorization. RotateSecret on a secret without a rotator answers the same code.
+/// Cross-account replication is not served: the refusal its operations declare in the model,
+/// after authorization. RotateSecret on a secret without a rotator, and StopReplicationToReplica
+/// on a secret that is not a replica, answer the same code.
 const NOT_AVAILABLE: Option<&str> = Some("InvalidRequestException");
 
 fn needed(action: &str, resource: &str) -> Permission {
@@ -546,7 +547,7 @@ async fn secrets_manager_case(o: sm::Operation, w: &World) -> Case {
                     .remove_replica_regions("eu-west-1")
                     .send()
             }),
-            NOT_AVAILABLE,
+            None,
             false,
             vec![describe()],
         ),
@@ -558,7 +559,7 @@ async fn secrets_manager_case(o: sm::Operation, w: &World) -> Case {
                     .add_replica_regions(ReplicaRegionType::builder().region("eu-west-1").build())
                     .send()
             }),
-            NOT_AVAILABLE,
+            None,
             false,
             vec![describe()],
         ),
@@ -588,6 +589,7 @@ async fn secrets_manager_case(o: sm::Operation, w: &World) -> Case {
         ),
         O::StopReplicationToReplica => (
             on_secret,
+            // The secret is no replica: nothing to promote.
             sm_call(move |sm| sm.stop_replication_to_replica().secret_id(a.clone()).send()),
             NOT_AVAILABLE,
             false,

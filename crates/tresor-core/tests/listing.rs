@@ -76,6 +76,7 @@ fn listings_larger_than_the_scan_budget_page_completely() {
                     tags: Vec::new(),
                     resource_policy: None,
                     rotation: None,
+                    replication: None,
                     created: Timestamp(1_700_000_000_000 + i as i64),
                     last_changed: Timestamp(1_700_000_000_000),
                     last_accessed: None,

@@ -183,6 +183,9 @@ pub struct SecretRecord {
     pub resource_policy: Option<String>,
     /// Rotation configuration as the core serializes it (opaque to the store).
     pub rotation: Option<String>,
+    /// Replication state as the core serializes it (opaque to the store): on a primary, its
+    /// replicas and their status; on a replica, the region of its primary.
+    pub replication: Option<String>,
     pub created: Timestamp,
     pub last_changed: Timestamp,
     pub last_accessed: Option<Timestamp>,

@@ -23,8 +23,8 @@ use tresor_store::{
 use tresor_types::{AccountId, Region, Timestamp};
 
 /// The schema version this build writes (5 added the AI gateway's tables, 6 rotation's, 7 KMS
-/// key management's).
-const LATEST_SCHEMA: i64 = 7;
+/// key management's, 8 replication's).
+const LATEST_SCHEMA: i64 = 8;
 
 /// The prefix of this suite's test databases.
 const PREFIX: &str = "tresor_test";
@@ -185,6 +185,7 @@ fn secret(name: &str, suffix: &str) -> (SecretRecord, SealedVersion) {
         tags: Vec::new(),
         resource_policy: None,
         rotation: None,
+        replication: None,
         created: Timestamp(1_700_000_000_000),
         last_changed: Timestamp(1_700_000_000_000),
         last_accessed: None,
@@ -476,7 +477,9 @@ fn a_version_5_database_gains_rotation() {
         db.open().create_secret(&record, Some(&sealed)).unwrap();
         db.connect()
             .batch_execute(
-                "UPDATE kms_keys SET alias =
+                "ALTER TABLE secrets DROP COLUMN replication;
+                 DELETE FROM tresor_schema_migrations WHERE version = 8;
+                 UPDATE kms_keys SET alias =
                      (SELECT MIN(name) FROM kms_aliases a WHERE a.key_id = kms_keys.key_id);
                  DROP TABLE kms_aliases;
                  ALTER TABLE kms_key_versions DROP COLUMN origin, DROP COLUMN created;

@@ -15,8 +15,8 @@ use tresor_types::{AccountId, Region, Timestamp};
 /// The schema version this build writes (migration 2 added identities and the audit trail,
 /// 4 the listing indexes, 5 the labelled-versions index, 6 moved the audit trail out, 7 the
 /// unlabelled-versions index, 8 the by-name and labelled-rows indexes, 9 the link to the trail,
-/// 10 the AI gateway's tables, 11 rotation's, 12 KMS key management's).
-const LATEST_SCHEMA: i64 = 12;
+/// 10 the AI gateway's tables, 11 rotation's, 12 KMS key management's, 13 replication's).
+const LATEST_SCHEMA: i64 = 13;
 
 /// The schema version of the audit trail's own file.
 const LATEST_AUDIT_SCHEMA: i64 = 3;
@@ -69,6 +69,7 @@ fn secret(name: &str) -> (SecretRecord, SealedVersion) {
         tags: Vec::new(),
         resource_policy: None,
         rotation: None,
+        replication: None,
         created: Timestamp(1_700_000_000_000),
         last_changed: Timestamp(1_700_000_000_000),
         last_accessed: None,
@@ -531,6 +532,7 @@ fn a_version_1_file_is_upgraded() {
     }
     // Take the file back to version 1: drop what migrations 11, 10, 9, 8, 7, 5, 4, 3 and 2
     // added (6 took out the audit trail that 2 added).
+    raw(&path).execute_batch(DROP_REPLICATION).unwrap();
     raw(&path).execute_batch(DROP_KMS_KEYS).unwrap();
     raw(&path).execute_batch(DROP_ROTATION).unwrap();
     raw(&path).execute_batch(DROP_GATEWAY).unwrap();
@@ -591,7 +593,7 @@ fn a_version_10_file_gains_rotation() {
         .unwrap();
     raw(&path)
         .execute_batch(&format!(
-            "{DROP_KMS_KEYS} {DROP_ROTATION} PRAGMA user_version = 10;"
+            "{DROP_REPLICATION} {DROP_KMS_KEYS} {DROP_ROTATION} PRAGMA user_version = 10;"
         ))
         .unwrap();
     assert!(!schema_objects(&path)
@@ -695,8 +697,16 @@ const DROP_GATEWAY: &str = "
     DROP TABLE gateway_rate;
 ";
 
-/// What migration 11 added (rotation's tables, with their indexes, and the index of the
-/// secrets with a rotation).
+/// What the replication migration (13) added: the column, and the whole-row index as
+/// migration 10 made it.
+const DROP_REPLICATION: &str = "
+    DROP INDEX secrets_by_name_whole;
+    ALTER TABLE secrets DROP COLUMN replication;
+    CREATE INDEX secrets_by_name_whole ON secrets
+    (account, region, name, id, arn, description, kms_key_id, tags_json, rotation, created,
+     last_changed, last_accessed, deleted_date, purge_after, resource_policy);
+";
+
 /// Undo the KMS key migration (12): aliases back into their key's row.
 const DROP_KMS_KEYS: &str = "
     UPDATE kms_keys SET alias = (SELECT MIN(name) FROM kms_aliases a WHERE a.key_id = kms_keys.key_id);
@@ -713,6 +723,8 @@ const DROP_KMS_KEYS: &str = "
     ALTER TABLE kms_keys DROP COLUMN key_state;
 ";
 
+/// What migration 11 added (rotation's tables, with their indexes, and the index of the
+/// secrets with a rotation).
 const DROP_ROTATION: &str = "
     DROP TABLE rotators;
     DROP TABLE rotator_logs;
@@ -743,6 +755,7 @@ fn back_to_version_5(path: &Path) {
         conn.execute_batch(&sql).unwrap();
     }
     conn.execute_batch(AUDIT_INDEXES_OF_VERSION_1).unwrap();
+    conn.execute_batch(DROP_REPLICATION).unwrap();
     conn.execute_batch(DROP_KMS_KEYS).unwrap();
     conn.execute_batch(DROP_ROTATION).unwrap();
     conn.execute_batch(DROP_GATEWAY).unwrap();

@@ -256,7 +256,7 @@ impl Core {
         }
         let took = self.atomically(|| {
             let mut events = Vec::new();
-            let result = self.store.update_secret(arn, |txn| {
+            let result = self.write_secret(arn, |txn| {
                 if txn.record.deletion.is_some() {
                     return Ok(Took::Nothing);
                 }
@@ -448,7 +448,7 @@ impl Core {
             now,
         )?)?;
         let lease_ms = claim.step_timeout.as_millis() as i64 + LEASE_MARGIN_MS;
-        let held = self.store.update_secret(&claim.secret_arn, |txn| {
+        let held = self.write_secret(&claim.secret_arn, |txn| {
             let Some(mut st) = RotationState::of(&txn.record) else {
                 return Ok::<_, CoreError>(false);
             };
@@ -482,7 +482,7 @@ impl Core {
     ) -> Result<bool, CoreError> {
         self.atomically(|| {
             let mut events = Vec::new();
-            let result = self.store.update_secret(&claim.secret_arn, |txn| {
+            let result = self.write_secret(&claim.secret_arn, |txn| {
                 let Some(mut st) = RotationState::of(&txn.record) else {
                     return Ok::<_, CoreError>(false);
                 };
@@ -586,7 +586,7 @@ impl Core {
         now: Timestamp,
     ) -> Result<(), CoreError> {
         revocation.attempts += 1;
-        let result = self.store.update_secret(secret_arn, |txn| {
+        let result = self.write_secret(secret_arn, |txn| {
             let Some(mut st) = RotationState::of(&txn.record) else {
                 return Ok::<_, CoreError>(());
             };

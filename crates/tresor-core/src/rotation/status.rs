@@ -123,7 +123,7 @@ impl Core {
                 continue;
             }
             let made_due =
-                self.store.update_secret(&record.arn, |txn| {
+                self.write_secret(&record.arn, |txn| {
                     let Some(mut st) = RotationState::of(&txn.record) else {
                         return Ok::<_, CoreError>(false);
                     };

@@ -318,6 +318,40 @@ pub struct ArnNameVersion {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// `CreateSecret` with `AddReplicaRegions`: the replicas it made (or failed to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<Vec<ReplicationStatusType>>,
+}
+
+/// One replica region of a secret and how its replication stands.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicationStatusType {
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    /// When the replica was last read (`DescribeSecret` only); left out if it never was.
+    #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]
+    pub last_accessed_date: Option<Timestamp>,
+}
+
+/// `ReplicateSecretToRegions` and `RemoveRegionsFromReplication`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplicationResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub replication_status: Vec<ReplicationStatusType>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StopReplicationToReplicaResponse {
+    #[serde(rename = "ARN")]
+    pub arn: String,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -403,6 +437,10 @@ pub struct SecretDescription {
     pub secret_versions_to_stages: Option<BTreeMap<String, Vec<String>>>,
     #[serde(serialize_with = "epoch_opt", skip_serializing_if = "Option::is_none")]
     pub created_date: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<Vec<ReplicationStatusType>>,
 }
 
 #[derive(Debug, Serialize)]

@@ -8,8 +8,9 @@
 //!   "an secret" but `secret` does not find "asecret").
 //! - `all`: every word of the value starts a word of the secret's name, description, tag keys
 //!   or tag values; case ignored.
-//! - `primary-region`, `owning-service`: Tresor has neither replicas nor managed secrets, so
-//!   nothing has them.
+//! - `primary-region`: the value is a prefix of the primary's region, on a replicated secret
+//!   (primary or replica); a secret without replicas has none.
+//! - `owning-service`: Tresor has no managed secrets, so nothing has one.
 //!
 //! For `all`, names (and the value) break into words at anything but a letter or digit, where
 //! lower case turns to upper (`AppBeta`), before the last capital of a run that goes on in
@@ -117,7 +118,10 @@ fn value_matches(key: &str, r: &SecretRecord, value: &str) -> bool {
             }
             all_found(words(value), &found)
         }
-        // Replication and managed secrets don't exist here: no primary region or owner.
+        "primary-region" => {
+            super::replication::primary_region(r).is_some_and(|region| region.starts_with(value))
+        }
+        // Managed secrets don't exist here: no owning service.
         _ => false,
     }
 }
@@ -212,6 +216,7 @@ mod tests {
                 .collect(),
             resource_policy: None,
             rotation: None,
+            replication: None,
             created: Timestamp(0),
             last_changed: Timestamp(0),
             last_accessed: None,
@@ -386,5 +391,25 @@ mod tests {
         assert_eq!(kept(&secrets, "tag-key", &["!team"]), ["a"]);
         assert!(kept(&secrets, "primary-region", &["us-east-1"]).is_empty());
         assert_eq!(kept(&secrets, "owning-service", &["!x"]).len(), 2);
+    }
+
+    #[test]
+    fn primary_region_is_a_prefix_of_a_replicated_secrets_primary_region() {
+        let mut replica = secret("replica", None, &[]);
+        replica.replication = Some(r#"{"replica":{"primary_region":"eu-west-1"}}"#.to_owned());
+        let mut primary = secret("primary", None, &[]);
+        primary.replication =
+            Some(r#"{"primary":{"replicas":[{"region":"ap-south-1"}]}}"#.to_owned());
+        let secrets = [replica, primary, secret("plain", None, &[])];
+        assert_eq!(kept(&secrets, "primary-region", &["eu-"]), ["replica"]);
+        assert_eq!(
+            kept(&secrets, "primary-region", &["us-east-1"]),
+            ["primary"]
+        );
+        assert!(kept(&secrets, "primary-region", &["ap-south-1"]).is_empty());
+        assert_eq!(
+            kept(&secrets, "primary-region", &["!eu"]),
+            ["primary", "plain"]
+        );
     }
 }

@@ -6,6 +6,7 @@ use tresor_store::{Deletion, SecretRecord, Store, StoreError};
 use tresor_types::Timestamp;
 
 use super::dto::*;
+use super::replicate::refuse_deleting_primary;
 use super::resolve::marked_for_deletion;
 use super::resolve::Access;
 use super::write::deletion_after;
@@ -69,6 +70,7 @@ impl Core {
             }
             Err(e) => return Err(e),
         };
+        refuse_deleting_primary(&record)?;
         if force {
             match self.store.purge_secret(&record.arn) {
                 // Purged by a concurrent request: the outcome the caller asked for.
@@ -81,10 +83,11 @@ impl Core {
                 deletion_date: ctx.now,
             });
         }
-        let deletion = self.store.update_secret(&record.arn, |txn| {
+        let deletion = self.write_secret(&record.arn, |txn| {
             if txn.record.deletion.is_some() {
                 return Err(marked_for_deletion());
             }
+            refuse_deleting_primary(&txn.record)?;
             let d = deletion_after(ctx.now, days);
             txn.record.deletion = Some(d);
             txn.record.last_changed = ctx.now;
@@ -104,7 +107,7 @@ impl Core {
     ) -> Result<ArnName, CoreError> {
         let record =
             self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::RestoreSecret)?;
-        self.store.update_secret(&record.arn, |txn| {
+        self.write_secret(&record.arn, |txn| {
             if txn.record.deletion.take().is_some() {
                 txn.record.last_changed = ctx.now;
             }

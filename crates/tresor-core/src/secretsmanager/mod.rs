@@ -9,6 +9,8 @@ mod model;
 mod password;
 mod policy;
 mod read;
+mod replicate;
+pub(crate) mod replication;
 pub(crate) mod resolve;
 mod rotate;
 mod stages;

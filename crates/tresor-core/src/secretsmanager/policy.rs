@@ -2,7 +2,6 @@
 //! Enforcement arrives with the policy engine in a later issue.
 
 use tresor_policy::PolicyKind;
-use tresor_store::Store;
 
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
@@ -51,7 +50,7 @@ impl Core {
                 "This resource policy contains an unsupported principal.".to_owned(),
             )
         })?;
-        self.store.update_secret(&record.arn, |txn| {
+        self.write_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             txn.record.resource_policy = Some(stored.clone());
             txn.record.last_changed = ctx.now;
@@ -95,7 +94,7 @@ impl Core {
             Operation::DeleteResourcePolicy,
         )?;
         ensure_not_deleted(&record)?;
-        self.store.update_secret(&record.arn, |txn| {
+        self.write_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             if txn.record.resource_policy.take().is_some() {
                 txn.record.last_changed = ctx.now;

@@ -118,6 +118,11 @@ pub(crate) fn describe(record: &SecretRecord) -> SecretDescription {
         version_ids_to_stages: None,
         secret_versions_to_stages: None,
         created_date: Some(record.created),
+        primary_region: super::replication::primary_region(record),
+        replication_status: super::replication::replicas_of(record)
+            .ok()
+            .filter(|replicas| !replicas.is_empty())
+            .map(|replicas| replicas.iter().map(|r| r.status()).collect()),
     }
 }
 
@@ -229,6 +234,9 @@ impl Core {
             self.resolve_secret_request(ctx, req.secret_id.as_deref(), Operation::DescribeSecret)?;
         let mut d = describe(&record);
         d.version_ids_to_stages = stages_map(&record);
+        if let Some(statuses) = d.replication_status.as_mut() {
+            self.replicas_last_accessed(&record, statuses)?;
+        }
         Ok(d)
     }
 

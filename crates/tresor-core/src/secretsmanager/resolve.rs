@@ -20,6 +20,9 @@ pub(crate) struct Access<'a> {
     pub tag_keys: Vec<String>,
     /// Which of the secret's versions to load with it.
     pub load: Versions<'a>,
+    /// Whether the operation may act on a replica (reads, and promoting it); every other one
+    /// answers AWS's "not permitted on a replica" once the caller is authorized.
+    pub on_replica: bool,
 }
 
 /// Which versions a resolved secret carries in `versions`.
@@ -45,9 +48,20 @@ impl Access<'_> {
             | Operation::GetResourcePolicy => Versions::Labelled(None),
             _ => Versions::All,
         };
+        let on_replica = matches!(
+            op,
+            Operation::GetSecretValue
+                | Operation::BatchGetSecretValue
+                | Operation::DescribeSecret
+                | Operation::ListSecretVersionIds
+                | Operation::ListSecrets
+                | Operation::ValidateResourcePolicy
+                | Operation::StopReplicationToReplica
+        );
         Self {
             action: op.iam_action(),
             load,
+            on_replica,
             ..Self::default()
         }
     }
@@ -167,6 +181,7 @@ impl Core {
         match self.find_secret(ctx, secret_id, find)? {
             Some(record) => {
                 self.authorize_found(ctx, secret_id, &record, &access)?;
+                refuse_replica(&record, &access)?;
                 Ok(record)
             }
             None => Err(self.missing_secret(ctx, secret_id, &access)),
@@ -187,6 +202,7 @@ impl Core {
         match self.find_secret(ctx, secret_id, find)? {
             Some((record, value)) => {
                 self.authorize_found(ctx, secret_id, &record, &access)?;
+                refuse_replica(&record, &access)?;
                 Ok((record, value))
             }
             None => Err(self.missing_secret(ctx, secret_id, &access)),
@@ -332,6 +348,14 @@ impl Core {
         }
         Ok(find(SecretKey::Name(&scope, secret_id))?)
     }
+}
+
+/// Refuse `access` on a replica unless the operation may act on one.
+fn refuse_replica(record: &SecretRecord, access: &Access<'_>) -> Result<(), CoreError> {
+    if !access.on_replica && super::replication::is_replica(record) {
+        return Err(super::replication::not_on_replica());
+    }
+    Ok(())
 }
 
 /// The error for operations that a secret scheduled for deletion refuses.

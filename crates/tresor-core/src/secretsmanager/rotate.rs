@@ -6,7 +6,7 @@
 //! label AWSPENDING, no value yet) before any rotator runs, and wakes the scheduler. It
 //! answers at once; the rotation runs in the background (`tresor-rotation`).
 
-use tresor_store::{SecretTxn, Store};
+use tresor_store::SecretTxn;
 use tresor_types::Timestamp;
 
 use super::dto::*;
@@ -91,7 +91,7 @@ impl Core {
         let immediately = req.rotate_immediately.unwrap_or(true);
         let rules = req.rotation_rules.clone();
         let now = ctx.now;
-        let started = self.store.update_secret(&record.arn, |txn| {
+        let started = self.write_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             let mut st = RotationState::of(&txn.record).unwrap_or_default();
             if st.run.as_ref().is_some_and(|r| r.token == token) {
@@ -134,6 +134,7 @@ impl Core {
             arn: record.arn,
             name: record.name,
             version_id: Some(token),
+            replication_status: None,
         })
     }
 
@@ -149,7 +150,7 @@ impl Core {
         )?;
         ensure_not_deleted(&record)?;
         let now = ctx.now;
-        let version_id = self.store.update_secret(&record.arn, |txn| {
+        let version_id = self.write_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             let Some(mut st) = RotationState::of(&txn.record) else {
                 return Ok::<_, CoreError>(None);
@@ -165,6 +166,7 @@ impl Core {
             arn: record.arn,
             name: record.name,
             version_id,
+            replication_status: None,
         })
     }
 

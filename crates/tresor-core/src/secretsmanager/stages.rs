@@ -1,7 +1,5 @@
 //! `UpdateSecretVersionStage`: move or remove one staging label.
 
-use tresor_store::Store;
-
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
 use super::resolve::Access;
@@ -32,7 +30,7 @@ impl Core {
         let record =
             self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         ensure_not_deleted(&record)?;
-        self.store.update_secret(&record.arn, |txn| {
+        self.write_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             let holder = txn.record.version_with_stage(&label).map(|v| v.version_id.clone());
             if let Some(from) = &remove_from {

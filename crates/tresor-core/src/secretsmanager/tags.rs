@@ -1,6 +1,6 @@
 //! `TagResource` and `UntagResource`.
 
-use tresor_store::{Store, Tag};
+use tresor_store::Tag;
 
 use super::dto::*;
 use super::resolve::ensure_not_deleted;
@@ -37,7 +37,7 @@ impl Core {
         let record =
             self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         ensure_not_deleted(&record)?;
-        self.store.update_secret(&record.arn, |txn| {
+        self.write_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             for tag in &new {
                 match txn.record.tags.iter_mut().find(|t| t.key == tag.key) {
@@ -71,7 +71,7 @@ impl Core {
         let record =
             self.resolve_secret(ctx, req.secret_id.as_deref().unwrap_or_default(), access)?;
         ensure_not_deleted(&record)?;
-        self.store.update_secret(&record.arn, |txn| {
+        self.write_secret(&record.arn, |txn| {
             ensure_not_deleted(&txn.record)?;
             txn.record.tags.retain(|t| !keys.contains(&t.key));
             txn.record.last_changed = ctx.now;

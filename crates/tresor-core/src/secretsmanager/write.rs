@@ -235,14 +235,16 @@ impl Core {
             }
         }
         validate::tag_rules(tags.iter().map(|t| t.key.clone()), tags.len())?;
-        if req.add_replica_regions.is_some() {
-            return Err(super::unsupported::replication_unavailable());
-        }
         let token = match (&value, req.client_request_token) {
             (Some(_), None) => return Err(missing_token()),
             (_, t) => t.map(String::from),
         };
         let scope = ctx.scope();
+        // Bad replica regions fail the create before anything is written, as AWS does.
+        let replicas = req
+            .add_replica_regions
+            .map(|asked| super::replicate::wanted_replicas(scope.region.as_str(), &[], asked))
+            .transpose()?;
         let arn = format!(
             "arn:aws:secretsmanager:{}:{}:secret:{name}-{}",
             scope.region,
@@ -260,6 +262,11 @@ impl Core {
             ..Access::to(Operation::CreateSecret)
         };
         self.authorize_new_secret(ctx, &arn, &name, &access)?;
+        // "To add replica Regions, you must also have secretsmanager:ReplicateSecretToRegions."
+        if replicas.is_some() {
+            let replicate = Access::to(Operation::ReplicateSecretToRegions);
+            self.authorize_new_secret(ctx, &arn, &name, &replicate)?;
+        }
 
         if let Some(existing) = self.store.find_secret_by_name(&scope, &name)? {
             return self.create_again(ctx, existing, token.as_deref(), value.as_ref());
@@ -274,6 +281,7 @@ impl Core {
             tags,
             resource_policy: None,
             rotation: None,
+            replication: None,
             created: ctx.now,
             last_changed: ctx.now,
             last_accessed: None,
@@ -305,10 +313,20 @@ impl Core {
             }
             Err(e) => return Err(e.into()),
         }
+        let replication_status = match replicas {
+            Some(wanted) => Some(self.add_replicas(
+                ctx,
+                &record,
+                wanted,
+                req.force_overwrite_replica_secret.unwrap_or(false),
+            )?),
+            None => None,
+        };
         Ok(ArnNameVersion {
             arn,
             name,
             version_id: sealed.map(|s| s.version_id),
+            replication_status,
         })
     }
 
@@ -348,6 +366,7 @@ impl Core {
                         arn: existing.arn.clone(),
                         name: existing.name.clone(),
                         version_id: Some(token.to_owned()),
+                        replication_status: None,
                     });
                 }
                 return Err(token_in_use(token, &existing.arn));
@@ -381,16 +400,15 @@ impl Core {
         ensure_not_deleted(&record)?;
         let prepared = self.prepare_version(ctx, &record, &token, &value)?;
         let (added, abandoned) =
-            self.store
-                .add_secret_version(&record.arn, &token, pruning(ctx.now), |txn| {
-                    ensure_not_deleted(&txn.record)?;
-                    let added = add_version(txn, &prepared, &stages, ctx.now)?;
-                    let abandoned = match added {
-                        Added::Created { .. } => Self::after_manual_write(txn, &token, ctx.now),
-                        Added::AlreadyThere { .. } => None,
-                    };
-                    Ok::<_, CoreError>((added, abandoned))
-                })?;
+            self.write_secret_version(&record.arn, &token, pruning(ctx.now), |txn| {
+                ensure_not_deleted(&txn.record)?;
+                let added = add_version(txn, &prepared, &stages, ctx.now)?;
+                let abandoned = match added {
+                    Added::Created { .. } => Self::after_manual_write(txn, &token, ctx.now),
+                    Added::AlreadyThere { .. } => None,
+                };
+                Ok::<_, CoreError>((added, abandoned))
+            })?;
         if let Some(event) = abandoned {
             self.audit_event_in_transaction(event)?;
         }
@@ -471,13 +489,13 @@ impl Core {
             Ok::<_, CoreError>(abandoned)
         };
         let abandoned = match &prepared {
-            Some(p) => self.store.add_secret_version(
+            Some(p) => self.write_secret_version(
                 &record.arn,
                 &p.meta.version_id,
                 pruning(ctx.now),
                 update,
             )?,
-            None => self.store.update_secret(&record.arn, update)?,
+            None => self.write_secret(&record.arn, update)?,
         };
         if let Some(event) = abandoned {
             self.audit_event_in_transaction(event)?;
@@ -486,6 +504,7 @@ impl Core {
             arn: record.arn,
             name: record.name,
             version_id: prepared.map(|p| p.meta.version_id),
+            replication_status: None,
         })
     }
 }
@@ -541,6 +560,7 @@ mod tests {
             tags: vec![],
             resource_policy: None,
             rotation: None,
+            replication: None,
             created: Timestamp(0),
             last_changed: Timestamp(0),
             last_accessed: None,

@@ -27,6 +27,7 @@ pub fn create_and_find_secret<S: Store>(store: &S) {
     ];
     full.resource_policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned());
     full.rotation = Some(r#"{"days":30}"#.to_owned());
+    full.replication = Some(r#"{"replica":{"primary_region":"eu-west-1"}}"#.to_owned());
     full.created = Timestamp(T0.0 + 1);
     full.last_changed = Timestamp(T0.0 + 2);
     full.last_accessed = Some(Timestamp(T0.0 + 3));

@@ -48,6 +48,7 @@ pub(super) fn bare_secret(scope: &Scope, name: &str) -> SecretRecord {
         tags: Vec::new(),
         resource_policy: None,
         rotation: None,
+        replication: None,
         created: T0,
         last_changed: T0,
         last_accessed: None,

@@ -179,6 +179,7 @@ pub fn fill_for_transfer<S: Transfer>(store: &S) {
         }];
         txn.record.resource_policy = Some(document("secretsmanager:GetSecretValue"));
         txn.record.rotation = Some(r#"{"days":30}"#.to_owned());
+        txn.record.replication = Some(r#"{"primary":{"replicas":[]}}"#.to_owned());
         txn.record.kms_key_id = Some("key-home".to_owned());
         txn.record.last_changed = T0.plus_seconds(10);
     });

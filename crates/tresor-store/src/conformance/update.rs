@@ -27,6 +27,7 @@ pub fn update_writes_metadata<S: Store>(store: &S) {
         ];
         r.resource_policy = Some("{}".to_owned());
         r.rotation = Some("rotation config".to_owned());
+        r.replication = Some(r#"{"replicas":[]}"#.to_owned());
         r.last_changed = T0.plus_days(1);
         r.last_accessed = Some(T0.plus_days(2).day_floor());
         r.deletion = Some(Deletion {
@@ -54,6 +55,7 @@ pub fn update_writes_metadata<S: Store>(store: &S) {
         txn.record.tags.clear();
         txn.record.resource_policy = None;
         txn.record.rotation = None;
+        txn.record.replication = None;
         txn.record.deletion = None;
     });
     let cleared = SecretRecord {
@@ -62,6 +64,7 @@ pub fn update_writes_metadata<S: Store>(store: &S) {
         tags: Vec::new(),
         resource_policy: None,
         rotation: None,
+        replication: None,
         deletion: None,
         ..expected
     };

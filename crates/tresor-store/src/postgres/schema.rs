@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_5,
     MIGRATION_6,
     MIGRATION_KMS_KEYS,
+    MIGRATION_REPLICATION,
 ];
 
 /// The schema version this build writes.
@@ -454,6 +455,12 @@ INSERT INTO kms_aliases (account, region, name, key_id, created, updated)
     SELECT account, region, alias, key_id, created, created FROM kms_keys WHERE alias IS NOT NULL;
 UPDATE kms_keys SET key_manager = 'AWS' WHERE alias LIKE 'alias/aws/%';
 UPDATE kms_keys SET alias = NULL;
+"#;
+
+/// Replication (issue 18): a secret's replication state, opaque JSON the core writes (on a
+/// primary its replicas and their status, on a replica its primary's region).
+const MIGRATION_REPLICATION: &str = r#"
+ALTER TABLE secrets ADD COLUMN replication TEXT;
 "#;
 
 /// The schema version of the database: the number of migrations applied (0 for none).

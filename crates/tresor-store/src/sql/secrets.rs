@@ -31,7 +31,7 @@ macro_rules! locking {
 macro_rules! secret_columns {
     () => {
         "id, account, region, arn, name, description, kms_key_id, tags_json, resource_policy, \
-         rotation, created, last_changed, last_accessed, deleted_date, purge_after"
+         rotation, created, last_changed, last_accessed, deleted_date, purge_after, replication"
     };
 }
 
@@ -70,6 +70,7 @@ pub(crate) fn secret_from_row(row: &dyn Row) -> Result<(i64, SecretRecord)> {
         last_accessed: row.opt_int(12)?.map(Timestamp),
         deletion,
         versions: Vec::new(),
+        replication: row.opt_text(15)?,
     };
     Ok((row.int(0)?, record))
 }
@@ -502,8 +503,8 @@ pub(crate) fn create(
         sql!(
             "INSERT INTO secrets (account, region, arn, name, description, kms_key_id, tags_json,
                  resource_policy, rotation, created, last_changed, last_accessed, deleted_date,
-                 purge_after)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 purge_after, replication)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT DO NOTHING
              RETURNING id"
         ),
@@ -522,6 +523,7 @@ pub(crate) fn create(
             record.last_accessed.map(millis),
             deletion.map(|d| millis(d.deleted_date)),
             deletion.map(|d| millis(d.purge_after)),
+            &record.replication,
         ],
         |row| row.int(0),
     )?;
@@ -594,8 +596,8 @@ pub(crate) fn write_changes(
             sql!(
                 "UPDATE secrets SET description = $1, kms_key_id = $2, tags_json = $3,
                      resource_policy = $4, rotation = $5, last_changed = $6, last_accessed = $7,
-                     deleted_date = $8, purge_after = $9
-                 WHERE id = $10"
+                     deleted_date = $8, purge_after = $9, replication = $10
+                 WHERE id = $11"
             ),
             params![
                 &after.description,
@@ -607,6 +609,7 @@ pub(crate) fn write_changes(
                 after.last_accessed.map(millis),
                 deletion.map(|d| millis(d.deleted_date)),
                 deletion.map(|d| millis(d.purge_after)),
+                &after.replication,
                 id,
             ],
         )?;
@@ -699,6 +702,7 @@ fn secret_columns_changed(before: &SecretRecord, after: &SecretRecord) -> bool {
         || before.last_changed != after.last_changed
         || before.last_accessed != after.last_accessed
         || before.deletion != after.deletion
+        || before.replication != after.replication
 }
 
 /// Record a read on `day`. A missing secret or version answers `NotFound` (and the caller's

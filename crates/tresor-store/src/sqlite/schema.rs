@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_10,
     MIGRATION_11,
     MIGRATION_KMS_KEYS,
+    MIGRATION_REPLICATION,
 ];
 
 /// The schema version this build writes.
@@ -527,6 +528,17 @@ INSERT INTO kms_aliases (account, region, name, key_id, created, updated)
     SELECT account, region, alias, key_id, created, created FROM kms_keys WHERE alias IS NOT NULL;
 UPDATE kms_keys SET key_manager = 'AWS' WHERE alias LIKE 'alias/aws/%';
 UPDATE kms_keys SET alias = NULL;
+";
+
+/// Replication (issue 18): a secret's replication state, opaque JSON the core writes (on a
+/// primary its replicas and their status, on a replica its primary's region). The index that
+/// holds a secret's whole row for lookups by name is rebuilt to hold it too.
+const MIGRATION_REPLICATION: &str = "
+ALTER TABLE secrets ADD COLUMN replication TEXT;
+DROP INDEX secrets_by_name_whole;
+CREATE INDEX secrets_by_name_whole ON secrets
+    (account, region, name, id, arn, description, kms_key_id, tags_json, rotation, created,
+     last_changed, last_accessed, deleted_date, purge_after, resource_policy, replication);
 ";
 
 /// The first version without the audit trail in this file.
