@@ -101,6 +101,7 @@ impl Sealer<'_> {
             tags: Vec::new(),
             resource_policy: None,
             rotation: None,
+            replication: None,
             created: now,
             last_changed: now,
             last_accessed: None,

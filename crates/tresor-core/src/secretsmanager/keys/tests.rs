@@ -143,6 +143,7 @@ fn reseals_apply_to_versions_still_labelled_and_under_the_old_key() {
         tags: vec![],
         resource_policy: None,
         rotation: None,
+        replication: None,
         created: Timestamp(0),
         last_changed: Timestamp(0),
         last_accessed: None,
