@@ -13,7 +13,7 @@ use support::root;
 use tresor_core::kms::keys::{KeyUse, Naming};
 use tresor_core::validate::{Validate, Validated};
 use tresor_core::{bootstrap, Core, CoreError, KmsError, RequestContext, StoreBackend};
-use tresor_store::{KeyVersionOrigin, KmsStore, SqliteStore, Store};
+use tresor_store::{AuditStore, KeyVersionOrigin, KmsStore, SqliteStore, Store};
 use tresor_types::{AccountId, Timestamp};
 
 const DAY: i64 = 86_400_000;
@@ -89,6 +89,56 @@ fn a_key_is_destroyed_once_its_deletion_date_passes() {
     assert!(core
         .cancel_key_deletion(&eight, request(json!({"KeyId": key})))
         .is_err());
+}
+
+#[test]
+fn the_sweep_destroys_a_key_nobody_uses_again_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (core, ctx) = start(dir.path());
+    let doomed = create_key(&core, &ctx);
+    let kept = create_key(&core, &ctx);
+    for key in [&doomed, &kept] {
+        core.schedule_key_deletion(
+            &ctx,
+            request(
+                json!({"KeyId": key, "PendingWindowInDays": if key == &doomed { 7 } else { 30 }}),
+            ),
+        )
+        .unwrap();
+    }
+    let scope = ctx.scope();
+    // Before the date the sweep leaves both; after the first one's, only that one goes.
+    assert_eq!(core.destroy_due_kms_keys(later(&ctx, 6).now).unwrap(), 0);
+    assert_eq!(core.destroy_due_kms_keys(later(&ctx, 8).now).unwrap(), 1);
+    assert_eq!(core.store().get_kms_key(&scope, &doomed).unwrap(), None);
+    assert!(core
+        .store()
+        .kms_key_versions(&scope, &doomed)
+        .unwrap()
+        .is_empty());
+    assert!(core.store().get_kms_key(&scope, &kept).unwrap().is_some());
+    // A second sweep finds nothing more to do.
+    assert_eq!(core.destroy_due_kms_keys(later(&ctx, 9).now).unwrap(), 0);
+    // Recorded with the destruction, in its transaction: KMS's own `DeleteKey` event.
+    let deletions: Vec<Value> = core
+        .store()
+        .read_audit(1, 1_000_000)
+        .unwrap()
+        .into_iter()
+        .map(|r| serde_json::from_str::<Value>(&r.event_json).unwrap())
+        .filter(|e| e["eventName"] == "DeleteKey")
+        .collect();
+    assert_eq!(deletions.len(), 1, "{deletions:?}");
+    let e = &deletions[0];
+    assert_eq!(e["eventType"], "AwsServiceEvent");
+    assert_eq!(e["eventSource"], "kms.amazonaws.com");
+    assert!(
+        e["resources"][0]["ARN"]
+            .as_str()
+            .unwrap()
+            .ends_with(&doomed),
+        "{e}"
+    );
 }
 
 #[test]

@@ -260,11 +260,22 @@ async fn purge_loop(core: Arc<Core>) {
             (
                 core.purge_expired_secrets(now),
                 core.purge_expired_sessions(now),
+                core.destroy_due_kms_keys(now),
             )
         })
         .await;
         match swept {
-            Ok((secrets, sessions)) => {
+            Ok((secrets, sessions, keys)) => {
+                match keys {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        destroyed = n,
+                        "destroyed KMS keys whose waiting period ended"
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "destroying KMS keys due for deletion failed")
+                    }
+                }
                 match secrets {
                     Ok(0) => {}
                     Ok(n) => {

@@ -170,6 +170,13 @@ pub trait KmsStore {
     /// Destroy a key for good: its row, every version of its material, its aliases.
     /// `false` if there was none.
     fn destroy_kms_key(&self, scope: &Scope, key_id: &str) -> Result<bool>;
+    /// Keys of every scope whose deletion date is at or before `now`, at most `limit`,
+    /// soonest first: what the periodic sweep destroys.
+    fn kms_keys_due_for_destruction(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Scope, String)>>;
     /// `Conflict` if the name is taken in its scope, `NotFound` if the key does not exist.
     fn create_kms_alias(&self, alias: &KmsAliasRecord) -> Result<()>;
     fn get_kms_alias(&self, scope: &Scope, name: &str) -> Result<Option<KmsAliasRecord>>;

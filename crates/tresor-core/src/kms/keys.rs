@@ -12,6 +12,7 @@
 
 use tresor_crypto::EncryptionContext;
 use tresor_store::{KeyManager, KmsKeyMeta, KmsKeyRecord, KmsKeyState, KmsStore, Scope, Store};
+use tresor_types::Timestamp;
 
 use crate::authz::Resource;
 use crate::keyring::DEFAULT_SECRETS_KEY_ALIAS;
@@ -54,6 +55,35 @@ impl LoadedKey {
     pub fn is_aws_managed(&self) -> bool {
         self.meta.key_manager == KeyManager::Aws
     }
+}
+
+/// The record of a key destroyed at the end of its waiting period: what AWS records, a
+/// `DeleteKey` service event by KMS itself.
+fn deletion_event(
+    scope: &Scope,
+    arn: &str,
+    deletion_date: Option<Timestamp>,
+    now: Timestamp,
+) -> tresor_audit::AuditEvent {
+    use tresor_audit::{AuditEvent, Resource, UserIdentity, AWS_SERVICE_EVENT, KMS_SOURCE};
+    let account = scope.account.as_str();
+    let mut event = AuditEvent::new(KMS_SOURCE, "DeleteKey", scope.region.as_str(), account, now);
+    event.user_identity = UserIdentity::aws_service(account, KMS_SOURCE);
+    event.event_type = AWS_SERVICE_EVENT.to_owned();
+    event.read_only = false;
+    event.source_ip_address = KMS_SOURCE.to_owned();
+    event.user_agent = KMS_SOURCE.to_owned();
+    event.request_id = uuid::Uuid::new_v4().to_string();
+    event.resources = vec![Resource {
+        arn: arn.to_owned(),
+        account_id: account.to_owned(),
+        resource_type: "AWS::KMS::Key".to_owned(),
+    }];
+    event.additional_event_data = Some(serde_json::json!({
+        "reason": "PendingWindowEnded",
+        "DeletionDate": deletion_date.map(Timestamp::epoch_seconds),
+    }));
+    event
 }
 
 /// How a request names a key.
@@ -178,12 +208,56 @@ impl Core {
         if key.meta.state == KmsKeyState::PendingDeletion
             && key.meta.deletion_date.is_some_and(|d| d <= ctx.now)
         {
-            self.store.destroy_kms_key(scope, &key.record.key_id)?;
-            self.keyring.forget_key(scope, &key.record.key_id);
-            tracing::info!(key = %key.record.arn, "KMS key destroyed after its waiting period");
+            self.destroy_kms_key_if_due(scope, &key.record.key_id, ctx.now)?;
             return Err(key_not_found(scope, &key.record.key_id));
         }
         rotation::rotate_if_due(self, ctx, key)
+    }
+
+    /// Destroy every key, of every account and region, whose waiting period ended by `now`
+    /// (the periodic sweep passes the current time), so that a key nobody uses again does not
+    /// keep its material past its deletion date. Returns how many went.
+    pub fn destroy_due_kms_keys(&self, now: Timestamp) -> Result<usize, CoreError> {
+        /// Keys destroyed per sweep; the next sweep takes the rest.
+        const SWEEP: usize = 1000;
+        let mut destroyed = 0;
+        for (scope, key_id) in self.store.kms_keys_due_for_destruction(now, SWEEP)? {
+            if self.destroy_kms_key_if_due(&scope, &key_id, now)? {
+                destroyed += 1;
+            }
+        }
+        Ok(destroyed)
+    }
+
+    /// Destroy one key for good if it is still pending deletion with a date at or before
+    /// `now`, in one transaction with its record (KMS's `DeleteKey` service event); whether
+    /// it did. Read again inside the transaction: a CancelKeyDeletion since wins, and of two
+    /// nodes destroying at once only one records it.
+    fn destroy_kms_key_if_due(
+        &self,
+        scope: &Scope,
+        key_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, CoreError> {
+        let destroyed = self.atomically(|| {
+            let Some(meta) = self.store.get_kms_key_meta(scope, key_id)? else {
+                return Ok(None);
+            };
+            let due = meta.state == KmsKeyState::PendingDeletion
+                && meta.deletion_date.is_some_and(|d| d <= now);
+            if !due || !self.store.destroy_kms_key(scope, key_id)? {
+                return Ok(None);
+            }
+            let arn = key_arn(scope.region.as_str(), scope.account.as_str(), key_id);
+            self.audit_event_in_transaction(deletion_event(scope, &arn, meta.deletion_date, now))?;
+            Ok(Some(arn))
+        })?;
+        let Some(arn) = destroyed else {
+            return Ok(false);
+        };
+        self.keyring.forget_key(scope, key_id);
+        tracing::info!(key = %arn, "KMS key destroyed after its waiting period");
+        Ok(true)
     }
 
     /// May the caller perform `action` on `key`? The key policy decides first (KMS's

@@ -129,6 +129,10 @@ impl Core {
         check_new_tags(&[], &request_tags)?;
         let scope = ctx.scope();
         let account = scope.account.as_str().to_owned();
+        // The safety check applies to a policy the caller writes; the default one gives the
+        // account root every action, so it can always be changed again (as AWS lets a caller
+        // allowed only `kms:CreateKey` create keys).
+        let check_lockout = req.policy.is_some() && !req.bypass_policy_lockout_safety_check;
         let policy = match req.policy {
             Some(doc) => {
                 check_parses(&doc)?;
@@ -151,7 +155,7 @@ impl Core {
         let mut meta = KmsKeyMeta::customer(policy);
         meta.tags = request_tags;
         let key = LoadedKey { record, meta };
-        if !req.bypass_policy_lockout_safety_check {
+        if check_lockout {
             let policy = key.policy();
             self.check_policy_lockout(ctx, &key, &policy)?;
         }

@@ -244,3 +244,51 @@ pub fn kms_keys_list_and_destroy<S: Store + KmsStore>(store: &S) {
         .unwrap()
         .is_some());
 }
+
+/// The sweep's query finds, across scopes, exactly the keys pending deletion whose date is at
+/// or before the given time, soonest first.
+pub fn kms_keys_due_for_destruction_across_scopes<S: Store + KmsStore>(store: &S) {
+    let day = 86_400_000;
+    let pending = |days: i64| {
+        let mut meta = KmsKeyMeta::customer(String::new());
+        meta.state = KmsKeyState::PendingDeletion;
+        meta.deletion_date = Some(Timestamp(T0.0 + days * day));
+        meta
+    };
+    store
+        .create_kms_key(&kms_key(&home(), "key-late", None), &pending(30))
+        .unwrap();
+    store
+        .create_kms_key(&kms_key(&other_region(), "key-soon", None), &pending(7))
+        .unwrap();
+    store
+        .create_kms_key(&kms_key(&home(), "key-due", None), &pending(10))
+        .unwrap();
+    store
+        .create_kms_key(
+            &kms_key(&home(), "key-live", None),
+            &KmsKeyMeta::customer(String::new()),
+        )
+        .unwrap();
+    let due = |days: i64, limit: usize| -> Vec<String> {
+        store
+            .kms_keys_due_for_destruction(Timestamp(T0.0 + days * day), limit)
+            .unwrap()
+            .into_iter()
+            .map(|(scope, id)| format!("{}/{id}", scope.region.as_str()))
+            .collect()
+    };
+    assert!(due(6, 10).is_empty());
+    let home_region = home().region.as_str().to_owned();
+    let other = other_region().region.as_str().to_owned();
+    assert_eq!(due(7, 10), [format!("{other}/key-soon")]);
+    assert_eq!(
+        due(10, 10),
+        [
+            format!("{other}/key-soon"),
+            format!("{home_region}/key-due")
+        ]
+    );
+    assert_eq!(due(365, 1), [format!("{other}/key-soon")]);
+    assert_eq!(due(365, 10).len(), 3);
+}

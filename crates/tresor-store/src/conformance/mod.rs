@@ -113,6 +113,10 @@ pub fn cases<S: FullStore>() -> Vec<(&'static str, Case<S>)> {
         ),
         ("kms_aliases_name_keys", kms_aliases_name_keys::<S>),
         ("kms_keys_list_and_destroy", kms_keys_list_and_destroy::<S>),
+        (
+            "kms_keys_due_for_destruction_across_scopes",
+            kms_keys_due_for_destruction_across_scopes::<S>,
+        ),
         ("create_and_find_secret", create_and_find_secret::<S>),
         (
             "secret_names_are_per_scope",
@@ -366,6 +370,7 @@ macro_rules! conformance_tests {
             kms_key_versions_are_unique,
             kms_aliases_name_keys,
             kms_keys_list_and_destroy,
+            kms_keys_due_for_destruction_across_scopes,
             create_and_find_secret,
             secret_names_are_per_scope,
             create_reports_taken_name,

@@ -298,6 +298,22 @@ fn list_keys(
     )
 }
 
+fn keys_due_for_destruction(
+    db: &mut dyn Db,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<(Scope, String)>> {
+    db.query(
+        sql!(
+            "SELECT account, region, key_id FROM kms_keys
+             WHERE key_state = 'PendingDeletion' AND deletion_date <= $1
+             ORDER BY deletion_date, key_id LIMIT $2"
+        ),
+        params![now.0, as_i64(limit)],
+        |row| Ok((parse_scope(&row.text(0)?, &row.text(1)?)?, row.text(2)?)),
+    )
+}
+
 impl<S: Transactions> KmsStore for S {
     fn create_kms_key(&self, key: &KmsKeyRecord, meta: &KmsKeyMeta) -> Result<()> {
         self.write_db(|db| put_kms_key_with(db, key, meta))
@@ -345,6 +361,14 @@ impl<S: Transactions> KmsStore for S {
 
     fn destroy_kms_key(&self, scope: &Scope, key_id: &str) -> Result<bool> {
         self.write_db(|db| destroy(db, scope, key_id))
+    }
+
+    fn kms_keys_due_for_destruction(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Scope, String)>> {
+        self.read_db(|db| keys_due_for_destruction(db, now, limit))
     }
 
     fn create_kms_alias(&self, alias: &KmsAliasRecord) -> Result<()> {
