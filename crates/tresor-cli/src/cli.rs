@@ -38,6 +38,10 @@ pub enum Command {
     /// functions: create (prints the RotationLambdaARN to use), list, delete, logs; through a
     /// running server's admin API (the same AWS environment as `gateway`).
     Rotator(crate::rotation_cmd::RotatorArgs),
+    /// KMS key deletion with a warning the aws CLI cannot give: `schedule-key-deletion` lists
+    /// the secrets under the key (once destroyed, they are unreadable for good) and
+    /// `cancel-key-deletion` (the same AWS environment as `gateway`).
+    Kms(crate::kms_cmd::KmsArgs),
     /// Unsealing by several people: submit a share to a sealed server (`unseal`), or change
     /// the unseal material without re-encrypting data (`rekey`).
     #[command(subcommand)]

@@ -24,6 +24,7 @@ pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
         Command::Gateway(args) => crate::gateway_cmd::run(args),
         Command::Rotator(args) => crate::rotation_cmd::run_rotator(args),
         Command::Rotation(args) => crate::rotation_cmd::run_rotation(args),
+        Command::Kms(args) => crate::kms_cmd::run(args),
         Command::Operator(command) => crate::operator_cmd::run(command).map_err(prefixed),
     }
 }

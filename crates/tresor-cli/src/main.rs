@@ -12,6 +12,7 @@ mod cli;
 mod client;
 mod commands;
 mod gateway_cmd;
+mod kms_cmd;
 mod location;
 mod migrate_cmd;
 mod operator_cmd;
