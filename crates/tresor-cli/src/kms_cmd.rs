@@ -220,7 +220,7 @@ async fn secrets_naming(
             .flatten()
         {
             let key = text(secret, "KmsKeyId");
-            if names.iter().any(|n| *n == key) {
+            if names.contains(&key) {
                 found.push(text(secret, "Name"));
             }
         }
