@@ -411,3 +411,49 @@ def test_replica_regions_need_replicate_secret_to_regions(server, sm, other):
     assert reader.get_secret_value(SecretId=name)["SecretString"] == "v"
     expect_error(reader.stop_replication_to_replica, "AccessDeniedException", SecretId=name)
     assert other.describe_secret(SecretId=name)["PrimaryRegion"] == REGION
+
+
+def test_a_replica_under_a_customer_key_of_its_region(server, sm, other):
+    """The replica's own KmsKeyId names a customer key of the replica's region: a usable key
+    seals the copy (readable there); a disabled one, or one the caller may not use through
+    Secrets Manager, leaves that region Failed with Secrets Manager's reason."""
+    kms_other = server.client("kms", region=OTHER)
+    key = kms_other.create_key(Description="replica key")["KeyMetadata"]
+    name = uniq("repl")
+    arn = sm.create_secret(Name=name, SecretString="v", ClientRequestToken=token())["ARN"]
+    r = sm.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[
+        {"Region": OTHER, "KmsKeyId": key["Arn"]}])
+    assert r["ReplicationStatus"][0]["Status"] == "InSync", r
+    assert other.get_secret_value(SecretId=name)["SecretString"] == "v"
+    listed = other.list_secret_version_ids(SecretId=name)["Versions"][0]["KmsKeyIds"]
+    assert key["KeyId"] in listed[0]
+    # The replica's key disabled: its copy is unreadable until the key is enabled again.
+    kms_other.disable_key(KeyId=key["KeyId"])
+    expect_error(other.get_secret_value, "DecryptionFailure", SecretId=name)
+    kms_other.enable_key(KeyId=key["KeyId"])
+    assert other.get_secret_value(SecretId=name)["SecretString"] == "v"
+
+    disabled = kms_other.create_key(Description="off")["KeyMetadata"]
+    kms_other.disable_key(KeyId=disabled["KeyId"])
+    name2 = uniq("repl")
+    arn2 = sm.create_secret(Name=name2, SecretString="v", ClientRequestToken=token())["ARN"]
+    r = sm.replicate_secret_to_regions(SecretId=arn2, AddReplicaRegions=[
+        {"Region": OTHER, "KmsKeyId": disabled["KeyId"]}])
+    status = r["ReplicationStatus"][0]
+    assert status["Status"] == "Failed", status
+    assert status["StatusMessage"].startswith("Replication failed: Secrets Manager can't encrypt"), status
+    expect_error(other.describe_secret, "ResourceNotFoundException", NOT_FOUND, SecretId=name2)
+
+    # A key whose policy does not let the account (and so IAM) use it.
+    locked = kms_other.create_key(
+        Description="locked", BypassPolicyLockoutSafetyCheck=True,
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            "Action": "kms:*", "Resource": "*"}]}))["KeyMetadata"]
+    name3 = uniq("repl")
+    arn3 = sm.create_secret(Name=name3, SecretString="v", ClientRequestToken=token())["ARN"]
+    r = sm.replicate_secret_to_regions(SecretId=arn3, AddReplicaRegions=[
+        {"Region": OTHER, "KmsKeyId": locked["KeyId"]}])
+    status = r["ReplicationStatus"][0]
+    assert status["Status"] == "Failed", status
+    assert status["StatusMessage"] == "Replication failed: Access to KMS is not allowed", status

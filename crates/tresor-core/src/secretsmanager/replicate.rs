@@ -114,6 +114,40 @@ impl Core {
         Ok(added.iter().map(ReplicaState::status).collect())
     }
 
+    /// Why the replica's customer key cannot seal its values, if it cannot: KMS must allow the
+    /// caller `kms:GenerateDataKey` on it through Secrets Manager in the replica's region (as
+    /// for a secret created there), and the key must be usable. `None` for the region's AWS
+    /// managed key. The region is then listed as `Failed` with the reason, as AWS does.
+    fn replica_key_refusal(
+        &self,
+        ctx: &RequestContext,
+        scope: &tresor_store::Scope,
+        kms_key_id: Option<&str>,
+    ) -> Result<Option<String>, CoreError> {
+        let Some(id) =
+            kms_key_id.filter(|id| !crate::keyring::Keyring::names_default_key(scope, Some(id)))
+        else {
+            return Ok(None);
+        };
+        let in_region = RequestContext {
+            region: scope.region.clone(),
+            ..ctx.clone()
+        };
+        let via = super::keys::via_secrets_manager(scope.region.as_str());
+        let usage = crate::kms::keys::KeyUse {
+            action: "kms:GenerateDataKey",
+            encryption_context: None,
+            via_service: Some(&via),
+        };
+        match self.kms_key_for_use(&in_region, id.trim(), &usage) {
+            Ok(_) => Ok(None),
+            Err(e) if e.is_server_error() => Err(e),
+            Err(e) => Ok(Some(
+                super::keys::as_secrets_manager_error(e, super::keys::KeyPurpose::Seal).message(),
+            )),
+        }
+    }
+
     /// Create the (empty) row of `primary`'s replica in `w.region`, replacing a plain secret of
     /// that name there if `force`. `Some(why)` when it cannot be created.
     fn place_replica(
@@ -133,6 +167,9 @@ impl Core {
                 return Ok(Some(format!("Replication failed: {why}")))
             }
             Err(e) => return Err(e),
+        }
+        if let Some(why) = self.replica_key_refusal(ctx, &scope, w.kms_key_id.as_deref())? {
+            return Ok(Some(format!("Replication failed: {why}")));
         }
         if let Some(existing) = self.store.find_secret_by_name(&scope, &primary.name)? {
             // Never overwritten: a replica (of this or another primary) or a primary of
