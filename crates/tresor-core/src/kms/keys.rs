@@ -260,6 +260,19 @@ impl Core {
         Ok(true)
     }
 
+    /// The key a management operation names (by key id or key ARN only), once the caller may
+    /// perform `action` on it.
+    pub(crate) fn kms_key_to_manage(
+        &self,
+        ctx: &RequestContext,
+        key_id: Option<&str>,
+        action: &str,
+    ) -> Result<LoadedKey, CoreError> {
+        let key = self.kms_load_key(ctx, key_id.unwrap_or_default(), Naming::KeyOnly)?;
+        self.kms_authorize(ctx, &key, action, None)?;
+        Ok(key)
+    }
+
     /// May the caller perform `action` on `key`? The key policy decides first (KMS's
     /// evaluation), with the KMS condition keys of the request and the key's tags.
     pub fn kms_authorize(

@@ -226,12 +226,7 @@ impl Core {
         req: Validated<UpdateKeyDescriptionRequest>,
     ) -> Result<Empty, CoreError> {
         let req = req.into_inner();
-        let key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:UpdateKeyDescription", None)?;
+        let key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:UpdateKeyDescription")?;
         if key.meta.state == KmsKeyState::PendingDeletion {
             return Err(invalid_state(&key));
         }
@@ -271,12 +266,7 @@ impl Core {
         } else {
             "kms:DisableKey"
         };
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, action, None)?;
+        let mut key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), action)?;
         if key.meta.state == KmsKeyState::PendingDeletion {
             return Err(invalid_state(&key));
         }
@@ -296,12 +286,8 @@ impl Core {
         req: Validated<ScheduleKeyDeletionRequest>,
     ) -> Result<ScheduleKeyDeletionResponse, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:ScheduleKeyDeletion", None)?;
+        let mut key =
+            self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:ScheduleKeyDeletion")?;
         if key.meta.state == KmsKeyState::PendingDeletion {
             return Err(invalid_state(&key));
         }
@@ -328,12 +314,8 @@ impl Core {
         req: Validated<KeyIdRequest>,
     ) -> Result<KeyIdResponse, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:CancelKeyDeletion", None)?;
+        let mut key =
+            self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:CancelKeyDeletion")?;
         if key.meta.state != KmsKeyState::PendingDeletion {
             return Err(CoreError::Kms(
                 KmsError::InvalidState,

@@ -10,7 +10,7 @@ use super::dto::{
     Empty, GetKeyPolicyRequest, GetKeyPolicyResponse, KeyIdRequest, KeyPolicyRequest,
     ListKeyPoliciesResponse,
 };
-use super::keys::{invalid_state, key_resource, LoadedKey, Naming};
+use super::keys::{invalid_state, key_resource, LoadedKey};
 use crate::validate::Validated;
 use crate::{Core, CoreError, KmsError, RequestContext};
 
@@ -125,12 +125,7 @@ impl Core {
         req: Validated<GetKeyPolicyRequest>,
     ) -> Result<GetKeyPolicyResponse, CoreError> {
         let req = req.into_inner().0;
-        let key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:GetKeyPolicy", None)?;
+        let key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:GetKeyPolicy")?;
         check_policy_name(req.policy_name.as_deref())?;
         Ok(GetKeyPolicyResponse {
             policy: key.policy(),
@@ -144,12 +139,7 @@ impl Core {
         req: Validated<KeyPolicyRequest>,
     ) -> Result<Empty, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:PutKeyPolicy", None)?;
+        let mut key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:PutKeyPolicy")?;
         check_policy_name(req.policy_name.as_deref())?;
         if key.is_aws_managed() {
             return Err(CoreError::AccessDenied {
@@ -181,12 +171,7 @@ impl Core {
         req: Validated<KeyIdRequest>,
     ) -> Result<ListKeyPoliciesResponse, CoreError> {
         let req = req.into_inner();
-        let key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:ListKeyPolicies", None)?;
+        self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:ListKeyPolicies")?;
         Ok(ListKeyPoliciesResponse {
             policy_names: [POLICY_NAME],
             truncated: false,

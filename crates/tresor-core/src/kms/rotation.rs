@@ -135,12 +135,8 @@ impl Core {
         req: Validated<EnableKeyRotationRequest>,
     ) -> Result<Empty, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:EnableKeyRotation", None)?;
+        let mut key =
+            self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:EnableKeyRotation")?;
         check_rotatable(&key)?;
         let period = match req.rotation_period_in_days {
             Some(days) => u32::try_from(days).unwrap_or(DEFAULT_PERIOD_DAYS),
@@ -160,12 +156,8 @@ impl Core {
         req: Validated<KeyIdRequest>,
     ) -> Result<Empty, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:DisableKeyRotation", None)?;
+        let mut key =
+            self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:DisableKeyRotation")?;
         check_rotatable(&key)?;
         key.meta.rotation_enabled = false;
         key.meta.next_rotation = None;
@@ -180,12 +172,7 @@ impl Core {
         req: Validated<KeyIdRequest>,
     ) -> Result<GetKeyRotationStatusResponse, CoreError> {
         let req = req.into_inner();
-        let key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:GetKeyRotationStatus", None)?;
+        let key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:GetKeyRotationStatus")?;
         let enabled = key.meta.rotation_enabled;
         Ok(GetKeyRotationStatusResponse {
             key_rotation_enabled: enabled,
@@ -201,12 +188,8 @@ impl Core {
         req: Validated<KeyIdRequest>,
     ) -> Result<KeyIdResponse, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:RotateKeyOnDemand", None)?;
+        let mut key =
+            self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:RotateKeyOnDemand")?;
         check_rotatable(&key)?;
         let versions = self
             .store
@@ -236,12 +219,7 @@ impl Core {
         req: Validated<ListRequest>,
     ) -> Result<ListKeyRotationsResponse, CoreError> {
         let req = req.into_inner();
-        let key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:ListKeyRotations", None)?;
+        let key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:ListKeyRotations")?;
         let after = match req.marker.as_deref() {
             None => 0,
             Some(m) => m.parse::<u32>().map_err(|_| invalid_marker())?,

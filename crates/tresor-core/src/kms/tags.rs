@@ -6,7 +6,7 @@ use tresor_store::{KmsKeyState, KmsStore, Tag};
 use super::dto::{
     Empty, KmsTag, ListRequest, ListResourceTagsResponse, TagResourceRequest, UntagResourceRequest,
 };
-use super::keys::{invalid_state, Naming};
+use super::keys::invalid_state;
 use super::paging::{invalid_marker, page_limit};
 use crate::validate::Validated;
 use crate::{Core, CoreError, KmsError, RequestContext};
@@ -45,12 +45,7 @@ impl Core {
         req: Validated<TagResourceRequest>,
     ) -> Result<Empty, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:TagResource", None)?;
+        let mut key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:TagResource")?;
         if key.meta.state == KmsKeyState::PendingDeletion {
             return Err(invalid_state(&key));
         }
@@ -75,12 +70,7 @@ impl Core {
         req: Validated<UntagResourceRequest>,
     ) -> Result<Empty, CoreError> {
         let req = req.into_inner();
-        let mut key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:UntagResource", None)?;
+        let mut key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:UntagResource")?;
         if key.meta.state == KmsKeyState::PendingDeletion {
             return Err(invalid_state(&key));
         }
@@ -103,12 +93,7 @@ impl Core {
         req: Validated<ListRequest>,
     ) -> Result<ListResourceTagsResponse, CoreError> {
         let req = req.into_inner();
-        let key = self.kms_load_key(
-            ctx,
-            req.key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:ListResourceTags", None)?;
+        let key = self.kms_key_to_manage(ctx, req.key_id.as_deref(), "kms:ListResourceTags")?;
         let start = match req.marker.as_deref() {
             None => 0,
             Some(m) => m.parse::<usize>().map_err(|_| invalid_marker())?,
