@@ -457,3 +457,36 @@ def test_a_replica_under_a_customer_key_of_its_region(server, sm, other):
     status = r["ReplicationStatus"][0]
     assert status["Status"] == "Failed", status
     assert status["StatusMessage"] == "Replication failed: Access to KMS is not allowed", status
+
+
+def test_a_replica_whose_key_is_disabled_drops_out_of_sync_and_comes_back(server, sm, other):
+    """Disabling a replica's customer key stops its use at once: the primary's next write
+    succeeds, nothing more is sealed under the key, and the region shows Failed with Secrets
+    Manager's reason. Once the key is enabled, replicating to the region again brings the
+    copy up to date; removing the region removes the copy even while it is out of sync."""
+    kms_other = server.client("kms", region=OTHER)
+    key = kms_other.create_key(Description="replica key")["KeyMetadata"]["KeyId"]
+    name = uniq("repl")
+    arn = sm.create_secret(Name=name, SecretString="one", ClientRequestToken=token())["ARN"]
+    sm.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[
+        {"Region": OTHER, "KmsKeyId": key}])
+    kms_other.disable_key(KeyId=key)
+    sm.put_secret_value(SecretId=arn, SecretString="two", ClientRequestToken=token())
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "two"
+    status = sm.describe_secret(SecretId=arn)["ReplicationStatus"][0]
+    assert (status["Region"], status["Status"]) == (OTHER, "Failed"), status
+    assert status["StatusMessage"].startswith("Replication failed: Secrets Manager can't encrypt"), status
+    kms_other.enable_key(KeyId=key)
+    # The copy kept what it had; nothing was sealed under the disabled key.
+    assert other.get_secret_value(SecretId=name)["SecretString"] == "one"
+    r = sm.replicate_secret_to_regions(SecretId=arn, AddReplicaRegions=[
+        {"Region": OTHER, "KmsKeyId": key}])
+    assert r["ReplicationStatus"][0]["Status"] == "InSync", r
+    assert other.get_secret_value(SecretId=name)["SecretString"] == "two"
+
+    kms_other.disable_key(KeyId=key)
+    sm.put_secret_value(SecretId=arn, SecretString="three", ClientRequestToken=token())
+    assert sm.describe_secret(SecretId=arn)["ReplicationStatus"][0]["Status"] == "Failed"
+    sm.remove_regions_from_replication(SecretId=arn, RemoveReplicaRegions=[OTHER])
+    expect_error(other.describe_secret, "ResourceNotFoundException", NOT_FOUND, SecretId=name)
+    sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)

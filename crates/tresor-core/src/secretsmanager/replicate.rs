@@ -171,9 +171,15 @@ impl Core {
         if let Some(why) = self.replica_key_refusal(ctx, &scope, w.kms_key_id.as_deref())? {
             return Ok(Some(format!("Replication failed: {why}")));
         }
+        let own = arn_in_region(&primary.arn, &w.region);
         if let Some(existing) = self.store.find_secret_by_name(&scope, &primary.name)? {
-            // Never overwritten: a replica (of this or another primary) or a primary of
-            // replicas of its own.
+            // This primary's own replica, left out of sync (its key was disabled): taken back
+            // as it is, and brought in step by the write that lists it again.
+            if is_replica(&existing) && own.as_deref() == Some(existing.arn.as_str()) {
+                return Ok(None);
+            }
+            // Never overwritten: a replica (of another primary) or a primary of replicas of
+            // its own.
             let plain = !is_replica(&existing) && replicas_of(&existing)?.is_empty();
             if !(force && plain) {
                 return Ok(Some(name_taken_in(&primary.name, &w.region)));
@@ -261,7 +267,9 @@ impl Core {
             }
             Ok::<_, CoreError>((removed, kept))
         })?;
-        for gone in removed.iter().filter(|r| r.in_sync()) {
+        // A region out of sync may still hold this primary's copy (its key was disabled after
+        // it was made): it goes too. `purge_replica` removes only this primary's own replica.
+        for gone in &removed {
             self.purge_replica(&record, &gone.region)?;
         }
         Ok(ReplicationResponse {

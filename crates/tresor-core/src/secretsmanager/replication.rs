@@ -206,10 +206,66 @@ impl Core {
         let Some(primary) = self.store.find_secret_by_arn(arn)? else {
             return Ok(());
         };
+        let mut failed = Vec::new();
         for replica in replicas_of(&primary)?.iter().filter(|r| r.in_sync()) {
+            // A replica's customer key disabled (or pending deletion) since it was made seals
+            // nothing more: the region drops out of sync, as AWS reports it, and the primary's
+            // write goes on. Replicating to the region again brings it back once the key is.
+            if let Some(why) = self.replica_key_unusable(&primary, replica)? {
+                failed.push((replica.region.clone(), why));
+                continue;
+            }
             self.mirror(&primary, replica)?;
         }
-        Ok(())
+        if failed.is_empty() {
+            return Ok(());
+        }
+        self.store.update_secret(arn, |txn| {
+            let mut replicas = replicas_of(&txn.record)?;
+            for replica in &mut replicas {
+                if let Some((_, why)) = failed.iter().find(|(r, _)| *r == replica.region) {
+                    replica.failure = Some(why.clone());
+                }
+            }
+            Replication::Primary { replicas }.store(&mut txn.record)
+        })
+    }
+
+    /// Why `replica`'s customer key can no longer seal its copies (`Some`), or `None` (the
+    /// region's AWS managed key, or a customer key that is enabled).
+    fn replica_key_unusable(
+        &self,
+        primary: &SecretRecord,
+        replica: &ReplicaState,
+    ) -> Result<Option<String>, CoreError> {
+        let scope = replica_scope(primary, &replica.region)?;
+        if crate::keyring::Keyring::names_default_key(&scope, replica.kms_key_id.as_deref()) {
+            return Ok(None);
+        }
+        let usable =
+            match self
+                .keyring
+                .resolve_key(&self.store, &scope, replica.kms_key_id.as_deref())
+            {
+                Ok(key) => {
+                    use tresor_store::KmsStore;
+                    self.store
+                        .get_kms_key_meta(&scope, &key.key_id)?
+                        .is_some_and(|m| m.state == tresor_store::KmsKeyState::Enabled)
+                }
+                Err(CoreError::ResourceNotFound(_)) => false,
+                Err(e) => return Err(e),
+            };
+        Ok((!usable).then(|| {
+            format!(
+                "Replication failed: {}",
+                super::keys::as_secrets_manager_error(
+                    CoreError::Kms(crate::KmsError::Disabled, String::new()),
+                    super::keys::KeyPurpose::Seal,
+                )
+                .message()
+            )
+        }))
     }
 
     /// Make the replica in `replica.region` a copy of `primary` (which carries all its
