@@ -38,6 +38,11 @@ pub enum Command {
     /// functions: create (prints the RotationLambdaARN to use), list, delete, logs; through a
     /// running server's admin API (the same AWS environment as `gateway`).
     Rotator(crate::rotation_cmd::RotatorArgs),
+    /// Run a command with secrets in its environment only: `tresor run --env
+    /// OPENAI_API_KEY=openai/prod --env DB_PASS=db/prod#password -- cmd args` (the same AWS
+    /// environment as `gateway`). The command replaces this process: signals reach it, its
+    /// exit status is returned, nothing is written to disk.
+    Run(crate::run_cmd::RunArgs),
     /// KMS key deletion with a warning the aws CLI cannot give: `schedule-key-deletion` lists
     /// the secrets under the key (once destroyed, they are unreadable for good) and
     /// `cancel-key-deletion` (the same AWS environment as `gateway`).
