@@ -25,8 +25,8 @@ pub fn run(cli: crate::cli::Cli) -> Result<(), String> {
         Command::Rotator(args) => crate::rotation_cmd::run_rotator(args),
         Command::Rotation(args) => crate::rotation_cmd::run_rotation(args),
         Command::Kms(args) => crate::kms_cmd::run(args),
-        // Handled in `main`: it replaces the process.
-        Command::Run(_) => Err("tresor run: not reached".to_owned()),
+        // Becomes the command it runs; returns only when it could not, with its own status.
+        Command::Run(args) => crate::run_cmd::exec(args),
         Command::Operator(command) => crate::operator_cmd::run(command).map_err(prefixed),
     }
 }

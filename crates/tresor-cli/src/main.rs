@@ -37,12 +37,6 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    // `tresor run` becomes the command it runs; it returns only when it could not.
-    if let cli::Command::Run(run) = args.command {
-        let (error, status) = run_cmd::run(run);
-        eprintln!("{error}");
-        return std::process::ExitCode::from(u8::try_from(status).unwrap_or(1));
-    }
     match commands::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -49,8 +49,17 @@ struct Wanted {
 /// Exit status when the command cannot be started (a shell's "command not found").
 const CANNOT_START: i32 = 127;
 
-/// Runs `tresor run`. Returns only on failure: the error line and the exit status.
-pub fn run(args: RunArgs) -> (String, i32) {
+/// Runs `tresor run`: replaces this process with the command. It comes back only if the
+/// secrets could not be read (exit 1), an entry is malformed (2) or the command could not be
+/// started (127): the error is printed and the process exits with that status.
+pub fn exec(args: RunArgs) -> ! {
+    let (error, status) = run(args);
+    eprintln!("{error}");
+    std::process::exit(status)
+}
+
+/// The error line and the exit status of a run that did not start its command.
+fn run(args: RunArgs) -> (String, i32) {
     let wanted = match wanted(&args) {
         Ok(w) => w,
         Err(e) => return (format!("tresor run: {e}"), 2),

@@ -41,7 +41,7 @@ pub struct Keyring {
     materials: RwLock<HashMap<MaterialId, Arc<KeyMaterial>>>,
     /// The key id of each scope's AWS managed secrets key, once seen: it never changes, so a
     /// read under it needs no store read to know it needs no KMS check.
-    default_keys: RwLock<HashMap<(String, String), String>>,
+    default_keys: RwLock<HashMap<Scope, String>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -95,15 +95,12 @@ impl Keyring {
         scope: &Scope,
         key_id: &str,
     ) -> Result<bool, CoreError> {
-        let slot = (
-            scope.account.as_str().to_owned(),
-            scope.region.as_str().to_owned(),
-        );
+        // Looked up by the scope itself: no allocation on the read path.
         let known = self
             .default_keys
             .read()
             .ok()
-            .and_then(|m| m.get(&slot).map(|default| default == key_id));
+            .and_then(|m| m.get(scope).map(|default| default == key_id));
         if let Some(is_default) = known {
             return Ok(is_default);
         }
@@ -118,13 +115,7 @@ impl Keyring {
 
     fn remember_default(&self, key: &KmsKeyRecord) {
         if let Ok(mut known) = self.default_keys.write() {
-            known.insert(
-                (
-                    key.scope.account.as_str().to_owned(),
-                    key.scope.region.as_str().to_owned(),
-                ),
-                key.key_id.clone(),
-            );
+            known.insert(key.scope.clone(), key.key_id.clone());
         }
     }
 

@@ -80,12 +80,7 @@ impl Core {
         let name = req.alias_name.unwrap_or_default();
         check_alias_name(&name, true)?;
         self.authorize_alias(ctx, "kms:CreateAlias", &name)?;
-        let key = self.kms_load_key(
-            ctx,
-            req.target_key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &key, "kms:CreateAlias", None)?;
+        let key = self.kms_key_to_manage(ctx, req.target_key_id.as_deref(), "kms:CreateAlias")?;
         check_target(&key)?;
         let record = KmsAliasRecord {
             scope: ctx.scope(),
@@ -121,14 +116,9 @@ impl Core {
             .store
             .get_kms_alias(&scope, &name)?
             .ok_or_else(|| alias_not_found(&scope, &name))?;
-        let from = self.kms_load_key(ctx, &current.key_id, Naming::KeyOnly)?;
-        self.kms_authorize(ctx, &from, "kms:UpdateAlias", None)?;
-        let to = self.kms_load_key(
-            ctx,
-            req.target_key_id.as_deref().unwrap_or_default(),
-            Naming::KeyOnly,
-        )?;
-        self.kms_authorize(ctx, &to, "kms:UpdateAlias", None)?;
+        // The alias's current key must allow it too, as AWS asks.
+        self.kms_key_to_manage(ctx, Some(&current.key_id), "kms:UpdateAlias")?;
+        let to = self.kms_key_to_manage(ctx, req.target_key_id.as_deref(), "kms:UpdateAlias")?;
         check_target(&to)?;
         if !self
             .store
@@ -153,8 +143,7 @@ impl Core {
             .store
             .get_kms_alias(&scope, &name)?
             .ok_or_else(|| alias_not_found(&scope, &name))?;
-        let key = self.kms_load_key(ctx, &current.key_id, Naming::KeyOnly)?;
-        self.kms_authorize(ctx, &key, "kms:DeleteAlias", None)?;
+        self.kms_key_to_manage(ctx, Some(&current.key_id), "kms:DeleteAlias")?;
         if !self.store.delete_kms_alias(&scope, &name)? {
             return Err(alias_not_found(&scope, &name));
         }

@@ -117,11 +117,7 @@ impl Core {
         let key = self.kms_key_for_crypto(
             ctx,
             &checked(req.key_id, "KeyId")?,
-            &KeyUse {
-                action: "kms:Encrypt",
-                encryption_context: Some(&context),
-                via_service: None,
-            },
+            &KeyUse::direct("kms:Encrypt", &context),
         )?;
         symmetric_only(req.encryption_algorithm.as_deref(), &key)?;
         unless_dry_run(req.dry_run)?;
@@ -147,11 +143,7 @@ impl Core {
         let blob = checked(req.ciphertext_blob, "CiphertextBlob")?;
         let header = read_header(&blob)?;
         let context = req.encryption_context.unwrap_or_default();
-        let usage = KeyUse {
-            action: "kms:Decrypt",
-            encryption_context: Some(&context),
-            via_service: None,
-        };
+        let usage = KeyUse::direct("kms:Decrypt", &context);
         let key = self.key_of_blob(ctx, &header, req.key_id.as_deref(), &usage)?;
         symmetric_only(req.encryption_algorithm.as_deref(), &key)?;
         unless_dry_run(req.dry_run)?;
@@ -177,22 +169,14 @@ impl Core {
             ctx,
             &header,
             req.source_key_id.as_deref(),
-            &KeyUse {
-                action: "kms:ReEncryptFrom",
-                encryption_context: Some(&source_context),
-                via_service: None,
-            },
+            &KeyUse::direct("kms:ReEncryptFrom", &source_context),
         )?;
         symmetric_only(req.source_encryption_algorithm.as_deref(), &source)?;
         let destination_context = req.destination_encryption_context.unwrap_or_default();
         let destination = self.kms_key_for_crypto(
             ctx,
             &checked(req.destination_key_id, "DestinationKeyId")?,
-            &KeyUse {
-                action: "kms:ReEncryptTo",
-                encryption_context: Some(&destination_context),
-                via_service: None,
-            },
+            &KeyUse::direct("kms:ReEncryptTo", &destination_context),
         )?;
         symmetric_only(
             req.destination_encryption_algorithm.as_deref(),
@@ -278,11 +262,7 @@ impl Core {
         let key = self.kms_key_for_crypto(
             ctx,
             &checked(req.key_id, "KeyId")?,
-            &KeyUse {
-                action,
-                encryption_context: Some(&context),
-                via_service: None,
-            },
+            &KeyUse::direct(action, &context),
         )?;
         unless_dry_run(req.dry_run)?;
         let data_key = SecretBytes::new(tresor_crypto::random_bytes(len)?);

@@ -168,6 +168,17 @@ fn is_key_id(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok() || id.starts_with("mrk-")
 }
 
+impl<'a> KeyUse<'a> {
+    /// A direct KMS call (no service on the caller's behalf) for `action` with `context`.
+    pub fn direct(action: &'static str, context: &'a EncryptionContext) -> Self {
+        Self {
+            action,
+            encryption_context: Some(context),
+            via_service: None,
+        }
+    }
+}
+
 impl Core {
     /// The key `id` names in the caller's scope, with time's decisions applied (see the
     /// module comment). An unknown key or alias is AWS's `NotFoundException`.

@@ -259,11 +259,7 @@ impl Core {
         Ok((!usable).then(|| {
             format!(
                 "Replication failed: {}",
-                super::keys::as_secrets_manager_error(
-                    CoreError::Kms(crate::KmsError::Disabled, String::new()),
-                    super::keys::KeyPurpose::Seal,
-                )
-                .message()
+                super::keys::encryption_failure().message()
             )
         }))
     }

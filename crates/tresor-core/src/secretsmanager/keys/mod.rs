@@ -61,6 +61,15 @@ pub(crate) fn via_secrets_manager(region: &str) -> String {
     format!("secretsmanager.{region}.amazonaws.com")
 }
 
+/// AWS's `EncryptionFailure` for a key that cannot seal (disabled, pending deletion, unusable).
+pub(crate) fn encryption_failure() -> CoreError {
+    CoreError::EncryptionFailure(
+        "Secrets Manager can't encrypt the protected secret text using the provided KMS key. \
+         Check that the KMS key is available, enabled, and not in an invalid state."
+            .to_owned(),
+    )
+}
+
 /// What a Secrets Manager client is told when KMS refuses a key: a denial is AWS's
 /// `AccessDeniedException` "Access to KMS is not allowed"; a key that is disabled, pending
 /// deletion or otherwise unusable fails the encryption or decryption (`EncryptionFailure`,
@@ -69,11 +78,7 @@ pub(crate) fn via_secrets_manager(region: &str) -> String {
 /// value sealed under it. Failures on Tresor's side pass unchanged.
 pub(crate) fn as_secrets_manager_error(e: CoreError, purpose: KeyPurpose) -> CoreError {
     let unusable = || match purpose {
-        KeyPurpose::Seal => CoreError::EncryptionFailure(
-            "Secrets Manager can't encrypt the protected secret text using the provided KMS key. \
-             Check that the KMS key is available, enabled, and not in an invalid state."
-                .to_owned(),
-        ),
+        KeyPurpose::Seal => encryption_failure(),
         KeyPurpose::Open => crate::keyring::decryption_failure(),
     };
     match e {
